@@ -1,0 +1,17 @@
+# Script mode: writes OUTPUT defining `const alf::EmbeddedFile SYMBOL[]` and its count.
+set(body "")
+set(table "")
+set(index 0)
+foreach(file IN LISTS FILES)
+  file(RELATIVE_PATH rel ${BASE} ${file})
+  file(READ ${file} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR size "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char data_${index}[] = {${bytes} 0};\n")
+  string(APPEND table "  {\"${rel}\", data_${index}, ${size}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+file(WRITE ${OUTPUT}.tmp
+"// Generated at build time; do not edit.\n#include \"embedded.hpp\"\n#include <cstddef>\nnamespace {\n${body}}\nnamespace alf {\nextern const EmbeddedFile ${SYMBOL}[] = {\n${table}  {nullptr, nullptr, 0}};\nextern const std::size_t ${SYMBOL}_count = ${index};\n}\n")
+file(RENAME ${OUTPUT}.tmp ${OUTPUT})

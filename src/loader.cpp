@@ -1,0 +1,199 @@
+#include "loader.hpp"
+
+#include "btf_values.hpp"
+#include "error.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include <utility>
+
+namespace alf {
+
+namespace {
+
+std::string libbpf_messages;
+
+int capture_libbpf_print(enum libbpf_print_level level, const char *format, va_list args) {
+    if (level == LIBBPF_DEBUG) return 0;
+    char buf[4096];
+    va_list copy;
+    va_copy(copy, args);
+    int n = std::vsnprintf(buf, sizeof buf, format, copy);
+    va_end(copy);
+    if (n < 0) return 0;
+    if (static_cast<std::size_t>(n) < sizeof buf) {
+        libbpf_messages += buf;
+    } else {
+        std::string big(static_cast<std::size_t>(n) + 1, '\0');
+        std::vsnprintf(big.data(), big.size(), format, args);
+        big.pop_back();
+        libbpf_messages += big;
+    }
+    return 0;
+}
+
+void install_print_hook() {
+    static bool installed = false;
+    if (!installed) {
+        libbpf_set_print(capture_libbpf_print);
+        installed = true;
+    }
+}
+
+// The verifier's log as libbpf printed it between its BEGIN/END markers.
+std::string extract_verifier_log(const std::string &messages) {
+    auto begin = messages.find("-- BEGIN PROG LOAD LOG --");
+    if (begin == std::string::npos) return {};
+    begin = messages.find('\n', begin);
+    auto end = messages.find("-- END PROG LOAD LOG --", begin);
+    if (begin == std::string::npos || end == std::string::npos) return {};
+    std::string log = messages.substr(begin + 1, end - begin - 1);
+    // libbpf prefixes the end marker with "libbpf: prog 'x': "; drop that partial line.
+    auto last_newline = log.rfind('\n');
+    if (last_newline != std::string::npos) log.erase(last_newline + 1);
+    return log;
+}
+
+std::string last_lines(const std::string &text, std::size_t count) {
+    std::size_t pos = text.size();
+    if (pos && text[pos - 1] == '\n') --pos;
+    for (std::size_t i = 0; i < count && pos != std::string::npos && pos > 0; ++i)
+        pos = text.rfind('\n', pos - 1);
+    return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+const char *map_type_name(enum bpf_map_type type) {
+    const char *name = libbpf_bpf_map_type_str(type);
+    return name ? name : "unknown";
+}
+
+}  // namespace
+
+void BpfObjectDeleter::operator()(bpf_object *object) const { bpf_object__close(object); }
+
+std::string take_libbpf_messages() { return std::exchange(libbpf_messages, {}); }
+
+FilterObject FilterObject::open(std::span<const std::uint8_t> elf, const std::string &name) {
+    install_print_hook();
+    LIBBPF_OPTS(bpf_object_open_opts, opts);
+    std::string object_name = name.substr(name.find_last_of('/') + 1);
+    opts.object_name = object_name.c_str();
+    FilterObject filter;
+    filter.name_ = name;
+    filter.object_.reset(bpf_object__open_mem(elf.data(), elf.size(), &opts));
+    if (!filter.object_) {
+        int err = errno;
+        throw Error("filter " + name + ": not a usable BPF object (" + std::strerror(err) +
+                    "); it must be an ELF object for the BPF target with BTF (compile with -target bpf -g)\n" +
+                    take_libbpf_messages());
+    }
+    return filter;
+}
+
+void FilterObject::set_map_size(const std::string &map, std::uint32_t entries) {
+    if (int err = bpf_map__set_max_entries(find_map(map), entries); err)
+        throw system_error("filter " + name_ + ": map " + map + ": cannot set its size to " + std::to_string(entries), -err);
+}
+
+void FilterObject::load(const std::string &program) {
+    bpf_program *chosen = nullptr;
+    std::vector<std::string> socket_programs;
+    bpf_program *prog;
+    bpf_object__for_each_program(prog, object_.get()) {
+        if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCKET_FILTER)
+            socket_programs.push_back(bpf_program__name(prog));
+    }
+    std::string wanted = program.empty() ? "filter" : program;
+    chosen = bpf_object__find_program_by_name(object_.get(), wanted.c_str());
+    if (!chosen && program.empty() && socket_programs.size() == 1)
+        chosen = bpf_object__find_program_by_name(object_.get(), socket_programs[0].c_str());
+    if (!chosen) {
+        std::string list;
+        for (const auto &p : socket_programs) list += (list.empty() ? "" : ", ") + p;
+        throw Error("filter " + name_ + ": no program named '" + wanted + "'" +
+                    (socket_programs.empty() ? std::string("; the object has no SEC(\"socket\") program")
+                                             : "; socket programs in it: " + list) +
+                    (program.empty() ? " (name the program 'filter', or pick one with --program)" : ""));
+    }
+    if (bpf_program__type(chosen) != BPF_PROG_TYPE_SOCKET_FILTER)
+        throw Error("filter " + name_ + ": program '" + bpf_program__name(chosen) +
+                    "' is not a socket filter; put it in SEC(\"socket\")");
+    bpf_object__for_each_program(prog, object_.get()) bpf_program__set_autoload(prog, prog == chosen);
+
+    take_libbpf_messages();
+    if (int err = bpf_object__load(object_.get()); err) {
+        std::string messages = take_libbpf_messages();
+        std::string log = extract_verifier_log(messages);
+        if (-err == EPERM || -err == EACCES) {
+            if (log.empty())
+                throw system_error("filter " + name_ + ": the kernel refused to load it (loading eBPF needs CAP_BPF or root)", -err);
+        }
+        if (!log.empty())
+            throw Error("filter " + name_ + ": the kernel's verifier rejected program '" + bpf_program__name(chosen) +
+                        "':\n" + last_lines(log, 12) + "(the whole log is shown with --verbose)")
+                .with_detail(log);
+        throw Error("filter " + name_ + ": loading failed: " + std::strerror(-err) + "\n" + last_lines(messages, 8), exit_system);
+    }
+    program_name_ = bpf_program__name(chosen);
+    program_fd_ = bpf_program__fd(chosen);
+}
+
+int FilterObject::program_fd() const { return program_fd_; }
+
+std::uint32_t FilterObject::program_instructions() const {
+    bpf_program *prog = bpf_object__find_program_by_name(object_.get(), program_name_.c_str());
+    return prog ? static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)) : 0;
+}
+
+bpf_map *FilterObject::find_map(const std::string &name) const {
+    bpf_map *map = bpf_object__find_map_by_name(object_.get(), name.c_str());
+    if (map && !bpf_map__is_internal(map)) return map;
+    std::string list;
+    for (const auto &m : maps()) list += (list.empty() ? "" : ", ") + m.name;
+    throw Error("filter " + name_ + " has no map named '" + name + "'" +
+                (list.empty() ? std::string("; it has no maps") : "; its maps: " + list));
+}
+
+std::vector<MapDescription> FilterObject::maps() const {
+    std::vector<MapDescription> result;
+    const struct btf *object_btf = bpf_object__btf(object_.get());
+    bpf_map *map;
+    bpf_object__for_each_map(map, object_.get()) {
+        if (bpf_map__is_internal(map)) continue;
+        MapDescription d;
+        d.name = bpf_map__name(map);
+        d.type = map_type_name(bpf_map__type(map));
+        d.key_size = bpf_map__key_size(map);
+        d.value_size = bpf_map__value_size(map);
+        d.max_entries = bpf_map__max_entries(map);
+        d.key_type = object_btf && bpf_map__btf_key_type_id(map)
+                         ? describe_btf_type(object_btf, bpf_map__btf_key_type_id(map))
+                         : std::to_string(d.key_size) + " bytes";
+        d.value_type = object_btf && bpf_map__btf_value_type_id(map)
+                           ? describe_btf_type(object_btf, bpf_map__btf_value_type_id(map))
+                           : std::to_string(d.value_size) + " bytes";
+        result.push_back(d);
+    }
+    return result;
+}
+
+const struct btf *FilterObject::btf() const { return bpf_object__btf(object_.get()); }
+
+void update_map_entry(bpf_map *map, std::span<const std::uint8_t> key, std::span<const std::uint8_t> value) {
+    int err = bpf_map__update_elem(map, key.data(), key.size(), value.empty() ? nullptr : value.data(),
+                                   value.size(), BPF_ANY);
+    if (err == -E2BIG)
+        throw Error(std::string("map ") + bpf_map__name(map) + " is full (" + std::to_string(bpf_map__max_entries(map)) +
+                    " entries); raise its size with --map-size");
+    if (err) throw system_error(std::string("map ") + bpf_map__name(map) + ": cannot write an entry", -err);
+}
+
+}  // namespace alf

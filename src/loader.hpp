@@ -1,0 +1,68 @@
+// libbpf objects: open a filter object from memory, load it through the
+// verifier, find its program and maps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+struct bpf_map;
+struct btf;
+
+namespace alf {
+
+struct BpfObjectDeleter {
+    void operator()(bpf_object *object) const;
+};
+using BpfObjectPtr = std::unique_ptr<bpf_object, BpfObjectDeleter>;
+
+struct MapDescription {
+    std::string name;
+    std::string type;        // "hash", "array", "lpm_trie", ...
+    std::string key_type;    // C-like
+    std::string value_type;
+    std::uint32_t key_size = 0, value_size = 0, max_entries = 0;
+};
+
+class FilterObject {
+public:
+    // Opens (does not load) an ELF object; `name` names it in messages.
+    static FilterObject open(std::span<const std::uint8_t> elf, const std::string &name);
+
+    // Sets a map's max_entries; only before load().
+    void set_map_size(const std::string &map, std::uint32_t entries);
+
+    // Loads maps and the chosen program (`program` empty: the one named
+    // "filter", or the only socket program). Throws with the verifier's log.
+    void load(const std::string &program = {});
+
+    int program_fd() const;
+    const std::string &program_name() const { return program_name_; }
+    std::uint32_t program_instructions() const;
+
+    // Throws an Error listing the maps that exist when there is no such map.
+    bpf_map *find_map(const std::string &name) const;
+    std::vector<MapDescription> maps() const;
+    const struct btf *btf() const;
+    bpf_object *get() const { return object_.get(); }
+    const std::string &name() const { return name_; }
+
+private:
+    FilterObject() = default;
+    BpfObjectPtr object_;
+    std::string name_;
+    std::string program_name_;
+    int program_fd_ = -1;
+};
+
+// Everything libbpf printed since the last call (its verifier logs included);
+// shown with --verbose.
+std::string take_libbpf_messages();
+
+// Writes one entry; errors carry the map's name.
+void update_map_entry(bpf_map *map, std::span<const std::uint8_t> key, std::span<const std::uint8_t> value);
+
+}  // namespace alf
