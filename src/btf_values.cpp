@@ -314,7 +314,19 @@ private:
                 break;
             }
         } catch (const Error &e) {
-            throw e.with_context(path);
+            throw e.with_context(path + " (" + named_type_label(named) + ")");
+        }
+    }
+
+    static const char *named_type_label(NamedType named) {
+        switch (named) {
+        case NamedType::ipv4_addr: return "struct alf_ipv4_addr, an IPv4 address";
+        case NamedType::ipv6_addr: return "struct alf_ipv6_addr, an IPv6 address";
+        case NamedType::ipv4_subnet: return "struct alf_ipv4_subnet, an IPv4 subnet like 10.0.0.0/8";
+        case NamedType::ipv6_subnet: return "struct alf_ipv6_subnet, an IPv6 subnet like fd00::/8";
+        case NamedType::port: return "alf_port_t, a port";
+        case NamedType::ifindex: return "alf_ifindex_t, an interface name or index";
+        default: return "?";
         }
     }
 

@@ -2,6 +2,8 @@
 
 #include "error.hpp"
 
+// cxxopts splits repeatable values on commas by default; --set values contain commas.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include <algorithm>

@@ -101,6 +101,9 @@ CompileResult compile_filter(const CompileRequest &request) {
     compiler.createDiagnostics(printer, /*ShouldOwnClient=*/true);
     compiler.createFileManager(overlay);
 
+    // ExecuteAction reports "N errors generated." there; the diagnostics say it already.
+    compiler.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
+
     llvm::SmallVector<char, 0> object;
     compiler.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
 

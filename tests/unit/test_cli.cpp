@@ -1,0 +1,52 @@
+#include "cli.hpp"
+#include "error.hpp"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace alf;
+
+namespace {
+Options parse(std::vector<const char *> args) {
+    args.insert(args.begin(), "alfwrapper");
+    return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+}  // namespace
+
+TEST_CASE("the seed's command lines") {
+    auto o = parse({"--address", "::", "--port", "4242", "filters/whitelist-private.c", "examples/echod.sh"});
+    CHECK(o.filter == "filters/whitelist-private.c");
+    CHECK(o.address == "::");
+    CHECK(o.port == "4242");
+    CHECK(o.command == std::vector<std::string>{"examples/echod.sh"});
+
+    o = parse({"--address", "::", "--port", "4242", "--set", "allow4,uint32_t:0,subnet4:127.0.0.1/24", "--set",
+               "allow6,uint32_t:0,subnet6:::1/128", "filters/whitelist.c", "examples/echod.sh"});
+    CHECK(o.sets.size() == 2);
+    CHECK(o.sets[1] == "allow6,uint32_t:0,subnet6:::1/128");
+}
+
+TEST_CASE("options after PROGRAM belong to PROGRAM") {
+    auto o = parse({"-f", "x.c", "server", "-v", "--port", "80"});
+    CHECK(o.filter == "x.c");
+    CHECK_FALSE(o.verbose);
+    CHECK(o.port == "4242");
+    CHECK(o.command == std::vector<std::string>{"server", "-v", "--port", "80"});
+
+    o = parse({"x.c", "--", "prog.c", "--help"});
+    CHECK(o.command == std::vector<std::string>{"prog.c", "--help"});
+    CHECK_FALSE(o.help);
+
+    o = parse({"-DFOO=1", "-D", "BAR", "-Iinc", "--port=80", "x.c", "prog"});
+    CHECK(o.defines == std::vector<std::string>{"FOO=1", "BAR"});
+    CHECK(o.include_dirs == std::vector<std::string>{"inc"});
+    CHECK(o.port == "80");
+}
+
+TEST_CASE("usage errors") {
+    CHECK_THROWS_AS(parse({"x.c"}), Error);                 // no program
+    CHECK_THROWS_AS(parse({"prog"}), Error);                // no filter
+    CHECK_THROWS_AS(parse({"--frobnicate", "x.c", "p"}), Error);
+    CHECK_THROWS_AS(parse({"--port"}), Error);              // option without its value
+}
