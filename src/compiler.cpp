@@ -54,6 +54,8 @@ CompileResult compile_filter(const CompileRequest &request) {
         "-nostdsysteminc", "-nobuiltininc", "-ffreestanding",
         "-fgnuc-version=4.2.1", "-mframe-pointer=all", "-ferror-limit", "19",
         "-Wall", "-Wno-unused-function", "-fno-ident", "-discard-value-names",
+        // As the clang driver does: the IR verifier and the AST are not needed past codegen.
+        "-disable-llvm-verifier", "-clear-ast-before-backend",
     };
     if (request.color) args.push_back("-fcolor-diagnostics");
     for (const auto &d : request.defines) args.push_back("-D" + d);

@@ -1,0 +1,124 @@
+/* Section and BTF map declaration macros, and the kernel helpers a socket
+ * filter may call. <bpf/bpf_helpers.h> resolves to this file.
+ *
+ * Maps are declared the libbpf way, described by BTF:
+ *
+ *     struct {
+ *         __uint(type, BPF_MAP_TYPE_HASH);
+ *         __type(key, __u32);
+ *         __type(value, struct alf_ipv4_subnet);
+ *         __uint(max_entries, 64);
+ *     } mymap SEC(".maps");
+ */
+#ifndef ALFWRAPPER_HELPERS_H
+#define ALFWRAPPER_HELPERS_H
+
+#include <alfwrapper/types.h>
+#include <alfwrapper/bpf_abi.h>
+
+/* Put a program, map or the license into the ELF section the loader looks in. */
+#ifndef SEC
+#define SEC(name) __attribute__((section(name), used))
+#endif
+
+/* Inline into the caller: BPF-to-BPF calls work, but inlining keeps stack
+ * pointers and constant sizes visible to the verifier. */
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+/* Keep as a separate BPF function (e.g. a bpf_loop/for_each callback). */
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+#ifndef __hidden
+#define __hidden __attribute__((visibility("hidden")))
+#endif
+
+/* BTF map definition field holding the integer val (type, max_entries, map_flags, ...). */
+#define __uint(name, val) int (*name)[val]
+/* BTF map definition field naming a type (key, value). */
+#define __type(name, val) __typeof__(val) *name
+/* BTF map definition field for the inner maps of a map-in-map or prog array. */
+#define __array(name, val) __typeof__(val) *name[]
+/* BTF map definition field holding an unsigned long val (e.g. map_extra). */
+#define __ulong(name, val) enum { ___alf_ulong_##name = val } name
+
+/* Values of the pinning field of a BTF map definition. */
+enum libbpf_pin_type {
+	LIBBPF_PIN_NONE = 0,
+	LIBBPF_PIN_BY_NAME = 1, /* pin under the loader's pin root by map name */
+};
+
+/* Declare the program's license; use it once per filter. */
+#define ALF_LICENSE(text) char LICENSE[] SEC("license") = text
+
+/* Compiler barrier: stop the compiler from moving memory accesses across it. */
+#ifndef barrier
+#define barrier() __asm__ __volatile__("" ::: "memory")
+#endif
+/* Make the compiler forget what it knows about var (e.g. a bound it proved). */
+#ifndef barrier_var
+#define barrier_var(var) __asm__ __volatile__("" : "+r"(var))
+#endif
+
+/* Kernel helpers, called through their fixed ABI ids. */
+
+/* Pointer to the value stored under key, or NULL. */
+static void *(* const bpf_map_lookup_elem)(void *map, const void *key) = (void *) 1;
+/* Store value under key; flags BPF_ANY, BPF_NOEXIST or BPF_EXIST. 0 or -errno. */
+static long (* const bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *) 2;
+/* Remove key. 0 or -errno. */
+static long (* const bpf_map_delete_elem)(void *map, const void *key) = (void *) 3;
+/* Monotonic clock in ns, not counting suspend. */
+static __u64 (* const bpf_ktime_get_ns)(void) = (void *) 5;
+/* Print to the trace pipe (at most 3 arguments); needs CAP_PERFMON. For debugging only. */
+static long (* const bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *) 6;
+/* Pseudo-random number (not for cryptography). */
+static __u32 (* const bpf_get_prandom_u32)(void) = (void *) 7;
+/* The CPU the program runs on. */
+static __u32 (* const bpf_get_smp_processor_id)(void) = (void *) 8;
+/* Jump to program index of a BPF_MAP_TYPE_PROG_ARRAY; returns only if there is none. */
+static long (* const bpf_tail_call)(void *ctx, void *prog_array_map, __u32 index) = (void *) 12;
+/* Send size bytes of data to a BPF_MAP_TYPE_PERF_EVENT_ARRAY (flags: BPF_F_CURRENT_CPU). */
+static long (* const bpf_perf_event_output)(void *ctx, void *map, __u64 flags, void *data, __u64 size) = (void *) 25;
+/* Copy len bytes at offset from skb->data. skb->data moves (transport header
+ * live, IP header under test runs): prefer bpf_skb_load_bytes_relative(). */
+static long (* const bpf_skb_load_bytes)(const void *skb, __u32 offset, void *to, __u32 len) = (void *) 26;
+/* A 64-bit id of the socket the packet is for, stable for the socket's life. */
+static __u64 (* const bpf_get_socket_cookie)(void *ctx) = (void *) 46;
+/* Owner uid of the packet's socket (overflowuid if none). */
+static __u32 (* const bpf_get_socket_uid)(struct __sk_buff *skb) = (void *) 47;
+/* Copy len bytes at offset from the header chosen by start_header
+ * (BPF_HDR_START_NET: the IP header). 0, or -EFAULT and to zeroed. */
+static long (* const bpf_skb_load_bytes_relative)(const void *skb, __u32 offset, void *to, __u32 len, __u32 start_header) = (void *) 68;
+/* Monotonic clock in ns, counting suspend. */
+static __u64 (* const bpf_ktime_get_boot_ns)(void) = (void *) 125;
+/* Copy size bytes of data into a BPF_MAP_TYPE_RINGBUF. 0 or -errno. */
+static long (* const bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *) 130;
+/* Reserve size bytes (a constant) in a ring buffer; NULL if full. Submit or discard it. */
+static void *(* const bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *) 131;
+/* Publish a reservation of bpf_ringbuf_reserve(). */
+static void (* const bpf_ringbuf_submit)(void *data, __u64 flags) = (void *) 132;
+/* Drop a reservation of bpf_ringbuf_reserve(). */
+static void (* const bpf_ringbuf_discard)(void *data, __u64 flags) = (void *) 133;
+/* Monotonic clock in ns, coarse (cheaper, tick resolution). */
+static __u64 (* const bpf_ktime_get_coarse_ns)(void) = (void *) 160;
+/* Call callback_fn(map, key, value, callback_ctx) for each element; the
+ * callback returns 0 to go on, 1 to stop. Returns the number of calls. */
+static long (* const bpf_for_each_map_elem)(void *map, void *callback_fn, void *callback_ctx, __u64 flags) = (void *) 164;
+/* Call callback_fn(index, callback_ctx) nr_loops times (0 go on, 1 stop). Returns the number of calls. */
+static long (* const bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *) 181;
+
+/* printf-style trace to /sys/kernel/tracing/trace_pipe (at most 3 arguments). */
+#ifndef bpf_printk
+#define bpf_printk(fmt, ...)                                                   \
+	({                                                                     \
+		char ___alf_fmt[] = fmt;                                       \
+		bpf_trace_printk(___alf_fmt, sizeof(___alf_fmt), ##__VA_ARGS__); \
+	})
+#endif
+
+#endif /* ALFWRAPPER_HELPERS_H */

@@ -1,0 +1,189 @@
+/* Verdicts and a parsed view of the packet a socket filter is judging.
+ *
+ * Why the view exists: a socket filter cannot read the peer's address or
+ * port from struct __sk_buff (the kernel rejects the program), and where
+ * skb->data points differs: at the transport header on a live TCP/UDP
+ * socket, at the IP header under BPF_PROG_TEST_RUN. Everything here is read
+ * relative to the IP header (BPF_HDR_START_NET), which is the same in both.
+ * (A test run's input starts with a 14-byte Ethernet header that the kernel
+ * strips; the IP header follows it.)
+ * A dual-stack IPv6 socket sees IPv4 clients as IPv4 packets (family
+ * ALF_AF_INET), not as IPv4-mapped IPv6 addresses.
+ */
+#ifndef ALFWRAPPER_PACKET_H
+#define ALFWRAPPER_PACKET_H
+
+#include <alfwrapper/types.h>
+#include <alfwrapper/bpf_abi.h>
+#include <alfwrapper/helpers.h>
+#include <alfwrapper/addr.h>
+
+/* Keep the whole packet. The kernel reads the return value as an unsigned
+ * byte count: 0 drops, n < skb->len trims the packet to n bytes (TCP: never
+ * below its header), so all bits set keeps everything. */
+#define ALF_PASS ((int)-1)
+/* Drop the packet (for TCP, a dropped SYN leaves the client retrying). */
+#define ALF_DROP 0
+
+/* Address families of struct alf_packet (the kernel's AF_INET, AF_INET6). */
+#define ALF_AF_INET  2
+#define ALF_AF_INET6 10
+
+/* IP protocol numbers (the kernel's IPPROTO_*). */
+#define ALF_IPPROTO_HOPOPTS  0
+#define ALF_IPPROTO_ICMP     1
+#define ALF_IPPROTO_TCP      6
+#define ALF_IPPROTO_UDP      17
+#define ALF_IPPROTO_ROUTING  43
+#define ALF_IPPROTO_FRAGMENT 44
+#define ALF_IPPROTO_ICMPV6   58
+#define ALF_IPPROTO_DSTOPTS  60
+#define ALF_IPPROTO_SCTP     132
+#define ALF_IPPROTO_UDPLITE  136
+
+/* TCP flag bits of struct alf_packet's tcp_flags. */
+#define ALF_TCP_FIN 0x01
+#define ALF_TCP_SYN 0x02
+#define ALF_TCP_RST 0x04
+#define ALF_TCP_PSH 0x08
+#define ALF_TCP_ACK 0x10
+#define ALF_TCP_URG 0x20
+#define ALF_TCP_ECE 0x40
+#define ALF_TCP_CWR 0x80
+
+/* How many IPv6 extension headers alf_packet_parse() skips at most. */
+#define ALF_IPV6_EXT_HEADERS_MAX 4
+
+/* What a filter usually needs to know about a packet. */
+struct alf_packet {
+	__u8  family;     /* ALF_AF_INET or ALF_AF_INET6, 0 if unknown */
+	__u8  protocol;   /* transport protocol (ALF_IPPROTO_TCP, _UDP, ...) after IPv6 extension headers */
+	__u8  tcp_flags;  /* ALF_TCP_* bits; 0 for non-TCP */
+	__u8  _pad;
+	__u16 sport;      /* source port, host order; 0 without ports */
+	__u16 dport;      /* destination port, host order; 0 without ports */
+	__u32 ifindex;    /* interface the packet arrived on (skb->ifindex) */
+	__u32 len;        /* skb->len: live, bytes from the transport header on; under test runs, from the IP header on */
+	__u8  saddr[16];  /* source address, network order; IPv4 uses the first 4 bytes */
+	__u8  daddr[16];  /* destination address, network order; IPv4 uses the first 4 bytes */
+};
+
+/* Copy len (a constant) bytes at offset from the IP header; 0 or <0. */
+static __always_inline long alf_load_net(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes_relative(skb, offset, to, len, BPF_HDR_START_NET);
+}
+
+/* Whether an IPv6 next-header value is an extension header alf_packet_parse() skips. */
+static __always_inline bool alf_ipv6_is_skipped_ext(__u8 nexthdr)
+{
+	return nexthdr == ALF_IPPROTO_HOPOPTS || nexthdr == ALF_IPPROTO_ROUTING ||
+	       nexthdr == ALF_IPPROTO_DSTOPTS;
+}
+
+/* Fill p from the packet: 0 on success, <0 if it is not IPv4/IPv6 or too
+ * short. The family comes from the version nibble of the IP header (the
+ * socket's family says nothing: a dual-stack IPv6 socket gets IPv4 packets).
+ * Ports and TCP flags stay 0 for fragments after the first and for
+ * protocols without ports. */
+static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_packet *p)
+{
+	__u8 ip[20] __attribute__((aligned(4))); /* lets the address copies be word moves */
+	__u32 l4 = 0;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->ifindex = skb->ifindex;
+	p->len = skb->len;
+
+	if (alf_load_net(skb, 0, ip, 8) < 0)
+		return -1;
+
+	if ((ip[0] >> 4) == 4) {
+		if (alf_load_net(skb, 8, ip + 8, 12) < 0)
+			return -1;
+		l4 = (__u32)(ip[0] & 0x0f) * 4;
+		if (l4 < 20)
+			return -1;
+		p->family = ALF_AF_INET;
+		p->protocol = ip[9];
+		__builtin_memcpy(p->saddr, ip + 12, 4);
+		__builtin_memcpy(p->daddr, ip + 16, 4);
+		/* A non-first fragment carries no transport header. */
+		if (((ip[6] & 0x1f) | ip[7]) != 0)
+			return 0;
+	} else if ((ip[0] >> 4) == 6) {
+		__u8 nexthdr = ip[6];
+		int i;
+
+		if (alf_load_net(skb, 8, p->saddr, 16) < 0 || alf_load_net(skb, 24, p->daddr, 16) < 0)
+			return -1;
+		p->family = ALF_AF_INET6;
+		l4 = 40;
+#pragma clang loop unroll(full)
+		for (i = 0; i < ALF_IPV6_EXT_HEADERS_MAX; i++) {
+			__u8 ext[2];
+
+			if (!alf_ipv6_is_skipped_ext(nexthdr))
+				break;
+			if (alf_load_net(skb, l4, ext, sizeof(ext)) < 0)
+				return -1;
+			nexthdr = ext[0];
+			l4 += ((__u32)ext[1] + 1) * 8;
+		}
+		p->protocol = nexthdr;
+	} else {
+		return -1;
+	}
+
+	if (p->protocol == ALF_IPPROTO_TCP) {
+		__u8 tcp[14];
+
+		if (alf_load_net(skb, l4, tcp, sizeof(tcp)) < 0)
+			return -1;
+		p->sport = (__u16)((tcp[0] << 8) | tcp[1]);
+		p->dport = (__u16)((tcp[2] << 8) | tcp[3]);
+		p->tcp_flags = tcp[13];
+	} else if (p->protocol == ALF_IPPROTO_UDP || p->protocol == ALF_IPPROTO_UDPLITE ||
+		   p->protocol == ALF_IPPROTO_SCTP) {
+		__u8 ports[4];
+
+		if (alf_load_net(skb, l4, ports, sizeof(ports)) < 0)
+			return -1;
+		p->sport = (__u16)((ports[0] << 8) | ports[1]);
+		p->dport = (__u16)((ports[2] << 8) | ports[3]);
+	}
+	return 0;
+}
+
+/* The IPv4 source of p, also when it arrived IPv4-mapped in IPv6; NULL if none. */
+static __always_inline const __u8 *alf_packet_ipv4_source(const struct alf_packet *p)
+{
+	if (p->family == ALF_AF_INET)
+		return p->saddr;
+	if (p->family == ALF_AF_INET6 && alf_ipv6_is_v4mapped(p->saddr))
+		return p->saddr + 12;
+	return NULL;
+}
+
+/* Whether an IPv4 address is loopback, RFC 1918 or link-local. */
+static __always_inline bool alf_ipv4_is_local_scope(const __u8 addr[4])
+{
+	return alf_ipv4_is_loopback(addr) || alf_ipv4_is_private(addr) || alf_ipv4_is_linklocal(addr);
+}
+
+/* Whether p comes from a loopback, private or link-local source: 127/8, 10/8,
+ * 172.16/12, 192.168/16, 169.254/16, ::1, fc00::/7, fe80::/10, and the
+ * IPv4-mapped IPv6 forms of the IPv4 ones. */
+static __always_inline bool alf_is_private_source(const struct alf_packet *p)
+{
+	const __u8 *v4 = alf_packet_ipv4_source(p);
+
+	if (v4)
+		return alf_ipv4_is_local_scope(v4);
+	if (p->family == ALF_AF_INET6)
+		return alf_ipv6_is_loopback(p->saddr) || alf_ipv6_is_ula(p->saddr) ||
+		       alf_ipv6_is_linklocal(p->saddr);
+	return false;
+}
+
+#endif /* ALFWRAPPER_PACKET_H */
