@@ -1,5 +1,6 @@
 #include "filter_source.hpp"
 
+#include "builtin_filters.hpp"
 #include "compiler.hpp"
 #include "error.hpp"
 #include "headers.hpp"
@@ -51,8 +52,19 @@ FilterBytes obtain_filter_object(const FilterSource &source, bool color) {
         result.object = read_file_bytes(source.path, "filter");
         return result;
     }
-    if (!ends_with(source.path, ".c"))
-        throw Error("filter " + source.path + ": expected a C source (.c) or a compiled BPF object (.o)");
+    if (!ends_with(source.path, ".c")) {
+        if (source.path.find('/') == std::string::npos) {
+            if (auto builtin = find_builtin_filter(source.path)) {
+                result.object.assign(builtin->begin(), builtin->end());
+                result.builtin = true;
+                return result;
+            }
+        }
+        std::string names;
+        for (const auto &name : builtin_filter_names()) names += (names.empty() ? "" : ", ") + name;
+        throw Error("filter " + source.path + ": not a C source (.c), a compiled BPF object (.o) or a built-in filter (" +
+                    names + ")");
+    }
     if (access(source.path.c_str(), R_OK) != 0) {
         int err = errno;
         throw Error("filter " + source.path + ": " + (err == ENOENT ? "no such file" : std::strerror(err)));

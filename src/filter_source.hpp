@@ -8,7 +8,7 @@
 namespace alf {
 
 struct FilterSource {
-    std::string path;                      // .c or .o
+    std::string path;                      // .c, .o, or the name of a built-in filter
     std::vector<std::string> defines;      // -D
     std::vector<std::string> include_dirs; // -I
 };
@@ -17,6 +17,7 @@ struct FilterBytes {
     std::vector<std::uint8_t> object;
     std::string warnings;  // compiler warnings, to show the user
     bool compiled = false;
+    bool builtin = false;  // from the library embedded at build time
     double compile_ms = 0;
 };
 

@@ -77,5 +77,24 @@ class SeedWhitelistPrivate(unittest.TestCase):
             service.stop()
 
 
+class BuiltinFilters(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+
+    def test_library_filter_by_name_needs_no_file(self):
+        port = harness.free_port()
+        service = Service(["-f", "whitelist", "--port", str(port), "--set", "allow4,0,127.0.0.2/32",
+                           harness.PROBE, "--serve", "--report", "{report}"], cwd="/")
+        self.addCleanup(service.__exit__)
+        service.report()
+        self.assertEqual(tcp_echo("127.0.0.1", port, src="127.0.0.2"), b"ping\n")
+        self.assertIsNone(tcp_echo("127.0.0.1", port, src="127.0.0.1"))
+
+    def test_unknown_name_lists_the_library(self):
+        r = harness.Run(["-f", "no-such-filter", "true"])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("whitelist-private", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
