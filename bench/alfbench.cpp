@@ -1,0 +1,515 @@
+// The benchmark harness: what does the filter cost a service? Each scenario
+// runs the unfiltered and the filtered service alternately (A B A B ...) and
+// reports medians and the median of the per-pair ratios (min-max), because
+// these machines are noisy. It checks that it measured what it claims and
+// fails loudly otherwise.
+//
+//   alfbench --alfwrapper PATH --echod PATH [--quick] [--only NAME] [--results FILE]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+    std::string alfwrapper, echod, only, results, command_line;
+    bool quick = false;
+    int pairs = 5;
+};
+
+[[noreturn]] void fail(const std::string &what) {
+    std::cerr << "alfbench: FAILED: " << what << "\n";
+    std::exit(1);
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+    return v[i];
+}
+
+int free_port() {
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
+    close(fd);
+    return ntohs(a.sin6_port);
+}
+
+sockaddr_in v4(const char *ip, int port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+// A TCP connection from `source` (0 port) to 127.0.0.1:port; -1 on failure/timeout.
+int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in src = v4(source, 0);
+    bind(fd, reinterpret_cast<sockaddr *>(&src), sizeof src);
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in dst = v4("127.0.0.1", port);
+    if (connect(fd, reinterpret_cast<sockaddr *>(&dst), sizeof dst) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0) return false;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+bool read_exact(int fd, char *p, size_t n) {
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
+    return true;
+}
+
+// One round trip of 64 bytes over a new connection; latency in microseconds or -1.
+double connection_round_trip(const char *source, int port) {
+    auto start = Clock::now();
+    int fd = tcp_connect(source, port);
+    if (fd < 0) return -1;
+    char out[64], in[64];
+    std::memset(out, 'x', sizeof out);
+    bool ok = write_all(fd, out, sizeof out) && read_exact(fd, in, sizeof in) && std::memcmp(in, out, 64) == 0;
+    close(fd);
+    return ok ? seconds_since(start) * 1e6 : -1;
+}
+
+// A service (bench_echod) with a TCP and a UDP socket on `port`, started
+// directly by socket activation (unfiltered) or behind alfwrapper (filtered).
+class Service {
+public:
+    Service(const Settings &s, int port, const std::string &rules_file, const std::string &peers)
+        : port_(port) {
+        pid_ = fork();
+        if (pid_ < 0) fail("fork");
+        if (pid_ == 0) {
+            setpgid(0, 0);
+            if (rules_file.empty()) exec_unfiltered(s, peers);
+            std::string p = std::to_string(port);
+            execl(s.alfwrapper.c_str(), "alfwrapper", "-q", "--rules-file", rules_file.c_str(), "-l",
+                  ("tcp:" + p).c_str(), "-l", ("udp:" + p).c_str(), "--", s.echod.c_str(), "--peers",
+                  peers.c_str(), static_cast<char *>(nullptr));
+            std::perror("exec alfwrapper");
+            _exit(127);
+        }
+        wait_ready();
+    }
+    ~Service() {
+        kill(-pid_, SIGKILL);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    int port() const { return port_; }
+
+private:
+    [[noreturn]] void exec_unfiltered(const Settings &s, const std::string &peers) {
+        int fds[2] = {socket(AF_INET6, SOCK_STREAM, 0), socket(AF_INET6, SOCK_DGRAM, 0)};
+        for (int fd : fds) {
+            int zero = 0, one = 1;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(static_cast<uint16_t>(port_));
+            if (bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) _exit(2);
+        }
+        listen(fds[0], 4096);
+        dup2(fds[0], 3);
+        dup2(fds[1], 4);
+        setenv("LISTEN_FDS", "2", 1);
+        setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+        setenv("LISTEN_FDNAMES", "tcp:udp", 1);
+        execl(s.echod.c_str(), "bench_echod", "--peers", peers.c_str(), static_cast<char *>(nullptr));
+        _exit(127);
+    }
+    void wait_ready() {
+        auto start = Clock::now();
+        while (seconds_since(start) < 60) {
+            int status;
+            if (waitpid(pid_, &status, WNOHANG) == pid_) fail("the service exited at start (see its stderr)");
+            if (connection_round_trip("127.0.0.1", port_) >= 0) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        fail("the service did not answer within 60 s");
+    }
+    int port_;
+    pid_t pid_;
+};
+
+// Scenario 1: bulk transfer through one connection, both directions at once.
+double tcp_bulk(int port, size_t bytes) {
+    int fd = tcp_connect("127.0.0.1", port);
+    if (fd < 0) fail("tcp_bulk: cannot connect");
+    timeval tv{30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    auto start = Clock::now();
+    std::thread writer([&] {
+        std::vector<char> buf(1 << 18, 'b');
+        for (size_t sent = 0; sent < bytes;) {
+            size_t n = std::min(buf.size(), bytes - sent);
+            if (!write_all(fd, buf.data(), n)) fail("tcp_bulk: write failed");
+            sent += n;
+        }
+    });
+    std::vector<char> buf(1 << 18);
+    size_t received = 0;
+    while (received < bytes) {
+        ssize_t n = read(fd, buf.data(), buf.size());
+        if (n <= 0) break;
+        received += static_cast<size_t>(n);
+    }
+    writer.join();
+    double elapsed = seconds_since(start);
+    close(fd);
+    if (received != bytes) fail("tcp_bulk: echoed " + std::to_string(received) + " of " + std::to_string(bytes) + " bytes");
+    return static_cast<double>(bytes) / elapsed / 1e6;
+}
+
+struct Rate {
+    double per_second, p50_us, p99_us;
+};
+
+// Scenario 2: new connections (connect, 64 bytes each way, close) from several threads.
+Rate tcp_connection_rate(int port, double duration, int threads) {
+    std::vector<std::vector<double>> latencies(static_cast<size_t>(threads));
+    std::atomic<int> failures{0};
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+            while (seconds_since(start) < duration) {
+                double us = connection_round_trip("127.0.0.1", port);
+                if (us < 0) ++failures;
+                else latencies[static_cast<size_t>(t)].push_back(us);
+            }
+        });
+    for (auto &w : workers) w.join();
+    double elapsed = seconds_since(start);
+    std::vector<double> all;
+    for (auto &l : latencies) all.insert(all.end(), l.begin(), l.end());
+    if (failures > 0) fail("tcp_connection_rate: " + std::to_string(failures.load()) + " connections of an admitted client failed");
+    return {static_cast<double>(all.size()) / elapsed, percentile(all, 0.5), percentile(all, 0.99)};
+}
+
+// Scenario 3: 64-byte datagrams, request/response.
+double udp_round_trips(int port, double duration) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in src = v4("127.0.0.1", 0), dst = v4("127.0.0.1", port);
+    bind(fd, reinterpret_cast<sockaddr *>(&src), sizeof src);
+    connect(fd, reinterpret_cast<sockaddr *>(&dst), sizeof dst);
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char out[64], in[128];
+    std::memset(out, 'u', sizeof out);
+    long count = 0, lost = 0;
+    auto start = Clock::now();
+    while (seconds_since(start) < duration) {
+        send(fd, out, sizeof out, 0);
+        ssize_t n = recv(fd, in, sizeof in, 0);
+        if (n == 64 && std::memcmp(in, out, 64) == 0) ++count;
+        else ++lost;
+    }
+    double elapsed = seconds_since(start);
+    close(fd);
+    if (lost > count / 1000 + 1) fail("udp: " + std::to_string(lost) + " of " + std::to_string(count + lost) + " datagrams unanswered");
+    return static_cast<double>(count) / elapsed;
+}
+
+// The rules of a size: the admitted client 127.0.0.1 three levels deep (allow
+// 127/8, deny 127.0.0.0/24, allow 127.0.0.1/32), the refused probe 127.0.0.3,
+// and the rest random IPv4 and IPv6 prefixes outside 127/8.
+std::string write_rules(size_t count, const std::string &dir) {
+    std::string path = dir + "/rules-" + std::to_string(count) + ".txt";
+    std::ofstream out(path);
+    out << "allow 127.0.0.0/8\ndeny 127.0.0.0/24\nallow 127.0.0.1/32\n";
+    std::mt19937_64 rng(count);
+    for (size_t i = 3; i < count; ++i) {
+        bool allow = rng() % 2;
+        if (i % 2) {
+            uint32_t a = static_cast<uint32_t>(rng());
+            if ((a >> 24) == 127) a ^= 0x80000000u;
+            unsigned len = 8 + static_cast<unsigned>(rng() % 25);
+            a &= len == 32 ? ~0u : ~(~0u >> len);
+            out << (allow ? "allow " : "deny ") << (a >> 24) << '.' << ((a >> 16) & 255) << '.' << ((a >> 8) & 255)
+                << '.' << (a & 255) << '/' << len << '\n';
+        } else {
+            uint64_t hi = rng() | (uint64_t(0x2001) << 48);
+            unsigned len = 16 + static_cast<unsigned>(rng() % 49);
+            hi &= ~(~uint64_t(0) >> len);
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%x:%x:%x:%x::/%u", unsigned(hi >> 48), unsigned((hi >> 32) & 0xffff),
+                          unsigned((hi >> 16) & 0xffff), unsigned(hi & 0xffff), len);
+            out << (allow ? "allow " : "deny ") << buf << '\n';
+        }
+    }
+    if (!out) fail("cannot write " + path);
+    return path;
+}
+
+struct Row {
+    std::string scenario, size, unit;
+    std::vector<double> a, b;  // unfiltered, filtered
+    std::string note;
+};
+
+std::string format(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+    return buf;
+}
+
+std::string row_markdown(const Row &r) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < std::min(r.a.size(), r.b.size()); ++i) ratios.push_back(r.b[i] / r.a[i]);
+    std::ostringstream s;
+    s << "| " << r.scenario << " | " << r.size << " | " << format(median(r.a)) << " " << r.unit << " | "
+      << format(median(r.b)) << " " << r.unit << " | " << std::fixed;
+    s.precision(3);
+    s << median(ratios) << " (" << *std::min_element(ratios.begin(), ratios.end()) << "-"
+      << *std::max_element(ratios.begin(), ratios.end()) << ") | " << r.note << " |";
+    return s.str();
+}
+
+// Checks the filter really is in front: a refused source must time out, and
+// must never show up among the service's accepted peers.
+void check_filtered(int port, const std::string &peers) {
+    if (connection_round_trip("127.0.0.3", port) >= 0) fail("a refused source (127.0.0.3) was served: no filter in front?");
+    std::ifstream in(peers);
+    std::string line;
+    while (std::getline(in, line))
+        if (line == "127.0.0.3" || line == "::ffff:127.0.0.3") fail("a refused source reached the accept queue");
+}
+
+void run_size(const Settings &s, size_t rules, const std::string &dir, std::vector<Row> &rows) {
+    std::string rules_file = write_rules(rules, dir);
+    std::string peers_a = dir + "/peers-a", peers_b = dir + "/peers-b";
+    std::remove(peers_a.c_str());
+    std::remove(peers_b.c_str());
+    Service unfiltered(s, free_port(), "", peers_a);
+    Service filtered(s, free_port(), rules_file, peers_b);
+    check_filtered(filtered.port(), peers_b);
+
+    const size_t bulk_bytes = s.quick ? (64u << 20) : (1u << 30);
+    const double span = s.quick ? 0.5 : 3.0;
+    std::string size = std::to_string(rules);
+    Row bulk{"TCP bulk (1 connection, each way)", size, "MB/s", {}, {}, s.quick ? "64 MiB a run" : "1 GiB a run"};
+    Row conn{"TCP connections (connect, 64 B echo, close; 2 threads)", size, "conn/s", {}, {}, ""};
+    Row p99{"TCP connection p99 latency", size, "us", {}, {}, "lower is better"};
+    Row udp{"UDP 64 B request/response", size, "dgram/s", {}, {}, ""};
+    auto wanted = [&](const std::string &name) { return s.only.empty() || s.only == name; };
+    for (int pair = 0; pair < s.pairs; ++pair) {
+        for (Service *service : {&unfiltered, &filtered}) {
+            bool b = service == &filtered;
+            if (wanted("tcp_bulk")) (b ? bulk.b : bulk.a).push_back(tcp_bulk(service->port(), bulk_bytes));
+            if (wanted("tcp_connections")) {
+                Rate r = tcp_connection_rate(service->port(), span, 2);
+                (b ? conn.b : conn.a).push_back(r.per_second);
+                (b ? p99.b : p99.a).push_back(r.p99_us);
+            }
+            if (wanted("udp")) (b ? udp.b : udp.a).push_back(udp_round_trips(service->port(), span));
+        }
+    }
+    check_filtered(filtered.port(), peers_b);
+    for (Row *r : {&bulk, &conn, &p99, &udp})
+        if (!r->a.empty()) rows.push_back(*r);
+}
+
+// Scenario 8: an admitted client's connection latency while refused sources
+// open connections as fast as they can, against the same client in quiet.
+void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<Row> &rows) {
+    std::string rules_file = write_rules(20, dir);
+    std::string peers = dir + "/peers-flood";
+    std::remove(peers.c_str());
+    Service filtered(s, free_port(), rules_file, peers);
+    const double span = s.quick ? 0.5 : 3.0;
+    Row p50{"Admitted client p50 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
+    Row p99{"Admitted client p99 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
+    std::atomic<long> flood_attempts{0};
+    for (int pair = 0; pair < s.pairs; ++pair) {
+        for (bool flood : {false, true}) {
+            std::atomic<bool> stop{false};
+            std::vector<std::thread> flooders;
+            if (flood)
+                for (int t = 0; t < 2; ++t)
+                    flooders.emplace_back([&, t] {
+                        std::string src = "127.0.0." + std::to_string(3 + t);
+                        sockaddr_in from = v4(src.c_str(), 0), to = v4("127.0.0.1", filtered.port());
+                        while (!stop) {
+                            int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                            bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from);
+                            connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof to);  // one SYN, never answered
+                            close(fd);
+                            ++flood_attempts;
+                        }
+                    });
+            std::vector<double> latencies;
+            auto start = Clock::now();
+            while (seconds_since(start) < span) {
+                double us = connection_round_trip("127.0.0.1", filtered.port());
+                if (us < 0) fail("the admitted client failed under the flood");
+                latencies.push_back(us);
+            }
+            stop = true;
+            for (auto &f : flooders) f.join();
+            (flood ? p50.b : p50.a).push_back(percentile(latencies, 0.5));
+            (flood ? p99.b : p99.a).push_back(percentile(latencies, 0.99));
+        }
+    }
+    std::ifstream in(peers);
+    std::string line;
+    while (std::getline(in, line))
+        if (line != "127.0.0.1" && line != "::ffff:127.0.0.1") fail("the accept queue saw a refused source: " + line);
+    p99.note += ", " + std::to_string(flood_attempts.load()) + " refused SYNs, none accepted";
+    rows.push_back(p50);
+    rows.push_back(p99);
+}
+
+std::string machine_description() {
+    std::ifstream cpu("/proc/cpuinfo");
+    std::string line, model;
+    int cpus = 0;
+    while (std::getline(cpu, line)) {
+        if (line.rfind("model name", 0) == 0 && model.empty()) model = line.substr(line.find(':') + 2);
+        if (line.rfind("processor", 0) == 0) ++cpus;
+    }
+    std::ifstream mem("/proc/meminfo");
+    std::string memline;
+    std::getline(mem, memline);
+    utsname u{};
+    uname(&u);
+    std::ostringstream s;
+    s << cpus << " x " << model << "; " << memline.substr(memline.find_first_of("0123456789")) << " RAM; Linux "
+      << u.release;
+    return s.str();
+}
+
+void update_results(const std::string &path, const std::string &section) {
+    std::string text;
+    {
+        std::ifstream in(path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    const std::string begin = "<!-- alfbench:begin -->", end = "<!-- alfbench:end -->";
+    auto b = text.find(begin), e = text.find(end);
+    std::string replacement = begin + "\n" + section + end;
+    if (b != std::string::npos && e != std::string::npos && e > b)
+        text.replace(b, e + end.size() - b, replacement);
+    else
+        text += (text.empty() ? "# Benchmark results\n\n" : "\n") + replacement + "\n";
+    std::ofstream out(path + ".tmp");
+    out << text;
+    out.close();
+    std::rename((path + ".tmp").c_str(), path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    Settings s;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) fail(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--alfwrapper") s.alfwrapper = value();
+        else if (a == "--echod") s.echod = value();
+        else if (a == "--quick") s.quick = true;
+        else if (a == "--only") s.only = value();
+        else if (a == "--results") s.results = value();
+        else if (a == "--command") s.command_line = value();
+        else if (a == "--pairs") s.pairs = std::stoi(value());
+        else fail("unknown argument " + a + " (see bench/run)");
+    }
+    if (s.alfwrapper.empty() || s.echod.empty()) fail("--alfwrapper and --echod are required");
+    if (s.pairs < 1) fail("--pairs must be at least 1");
+    signal(SIGPIPE, SIG_IGN);
+
+    char dir_template[] = "/tmp/alfbench-XXXXXX";
+    std::string dir = mkdtemp(dir_template);
+    std::vector<Row> rows;
+    std::vector<size_t> sizes = {20, 10000, 1000000};
+    std::set<std::string> traffic = {"", "tcp_bulk", "tcp_connections", "udp"};
+    if (traffic.count(s.only))
+        for (size_t size : sizes) run_size(s, size, dir, rows);
+    if (s.only.empty() || s.only == "refused") run_refused_traffic(s, dir, rows);
+
+    std::ostringstream table;
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    table << "## Traffic through the filter (alfbench)\n\n"
+          << "Machine: " << machine_description() << "  \nDate: " << date << "  \nCommand: `" << s.command_line
+          << "`  \n" << s.pairs << " pairs a row, unfiltered (A) and filtered (B) alternately; ratio = B/A, median (min-max).\n\n"
+          << "| scenario | rules | unfiltered (A) | filtered (B) | B/A | note |\n|---|---|---|---|---|---|\n";
+    for (const auto &r : rows) table << row_markdown(r) << "\n";
+    std::cout << table.str();
+    if (!s.results.empty()) update_results(s.results, table.str());
+    std::string cleanup = "rm -rf " + dir;
+    return std::system(cleanup.c_str()) == 0 ? 0 : 0;
+}
