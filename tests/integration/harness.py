@@ -116,11 +116,11 @@ class Service:
     """A long-running `alfwrapper ARGS` (usually ending in the probe), stopped
     on exit. ready() waits for the probe's report or for the port to accept."""
 
-    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR):
+    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, wrapper=()):
         self.dir = tempfile.mkdtemp(prefix="alf-test-")
         self.report_path = os.path.join(self.dir, "report.json")
         self.peers_path = os.path.join(self.dir, "peers.log")
-        cmd = [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
+        cmd = list(wrapper) + [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.stderr_path = os.path.join(self.dir, "stderr")
@@ -224,13 +224,13 @@ class NetnsPair:
 
 
 
-def probe_service(test, args, netns=None, env=None):
-    """Starts `alfwrapper ARGS... PROBE --serve`, waits until the probe has
-    reported (the filter is attached and the socket listens), and stops it when
-    the test ends. Returns the Service."""
+def probe_service(test, args, netns=None, env=None, wrapper=()):
+    """Starts `[WRAPPER...] alfwrapper ARGS... PROBE --serve`, waits until the
+    probe has reported (the filter is attached and the socket listens), and
+    stops it when the test ends. Returns the Service."""
     literal = [a.replace("{", "{{").replace("}", "}}") for a in args]  # JSON values carry braces
     service = Service(literal + [PROBE, "--serve", "--report", "{report}"], netns=netns, cwd="/",
-                      env=env if env is not None else dict(os.environ))
+                      env=env if env is not None else dict(os.environ), wrapper=wrapper)
     test.addCleanup(service.__exit__)
     service.report()
     return service

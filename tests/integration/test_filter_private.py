@@ -2,7 +2,11 @@
 two namespaces of the test's own: private, link-local and loopback sources
 served; public ones and the ranges just outside the private ones refused."""
 
+import ipaddress
+import json
 import os
+import struct
+import subprocess
 import sys
 import unittest
 
@@ -61,6 +65,39 @@ class Private(unittest.TestCase):
     def test_loopback_served(self):
         self.assertTrue(self.net.client_tcp_echo("127.0.0.1", self.port, netns=self.net.server))
         self.assertTrue(self.net.client_tcp_echo("::1", self.port, netns=self.net.server))
+
+
+IPPROTO_TCP = 6
+PROG_TEST_RUN = os.environ.get("ALF_PROG_TEST_RUN", "prog_test_run")
+BUILTIN_PRIVATE = os.path.join(os.path.dirname(harness.ALFWRAPPER), "filters", "private.o")
+
+
+def ipv6_syn_frame(source, destination="::1"):
+    """An Ethernet frame carrying an IPv6 TCP SYN, as BPF_PROG_TEST_RUN takes it."""
+    tcp = struct.pack("!HHIIBBHHH", 40000, 443, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(tcp), IPPROTO_TCP, 64,
+                     ipaddress.IPv6Address(source).packed, ipaddress.IPv6Address(destination).packed)
+    return bytes(12) + struct.pack("!H", 0x86DD) + ip + tcp
+
+
+class MappedSources(unittest.TestCase):
+    """IPv4-mapped IPv6 sources (::ffff:a.b.c.d) never reach a socket (the
+    kernel drops IPv6 packets with such sources), but a filter may see them
+    under BPF_PROG_TEST_RUN: there they are judged by their IPv4 address."""
+
+    def setUp(self):
+        harness.require_root()
+
+    def verdicts(self, sources):
+        out = subprocess.run([PROG_TEST_RUN, "object", BUILTIN_PRIVATE] + [ipv6_syn_frame(s).hex() for s in sources],
+                             capture_output=True, text=True, check=True).stdout
+        return [run["retval"] != 0 for run in json.loads(out)["runs"]]
+
+    def test_mapped_private_admitted_mapped_public_refused(self):
+        admitted = ["::ffff:10.1.2.3", "::ffff:192.168.0.1", "::ffff:127.0.0.1", "::ffff:169.254.1.1", "fd00::5"]
+        refused = ["::ffff:8.8.8.8", "::ffff:172.32.0.1", "::ffff:100.64.0.1", "2001:db8::1", "::10.1.2.3"]
+        self.assertEqual(self.verdicts(admitted), [True] * len(admitted))
+        self.assertEqual(self.verdicts(refused), [False] * len(refused))
 
 
 if __name__ == "__main__":
