@@ -45,7 +45,7 @@ struct ratelimit_config {
  * bucket): full_at is when the bucket will be full again. With T the time one
  * token takes to come back, the bucket holds (burst*T - (full_at - now)) / T
  * tokens; a new flow is admitted if that is at least 1, and then moves
- * full_at T later. One number, no division on the per-packet path but T's. */
+ * full_at T later. One number per source, no refill arithmetic. */
 struct ratelimit_bucket {
 	__u64 full_at_ns;
 };

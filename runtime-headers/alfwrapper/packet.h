@@ -26,30 +26,30 @@
 #define ALF_DROP 0
 
 /* Address families of struct alf_packet (the kernel's AF_INET, AF_INET6). */
-#define ALF_AF_INET  2
-#define ALF_AF_INET6 10
+#define ALF_AF_INET  2  /* IPv4 */
+#define ALF_AF_INET6 10 /* IPv6 */
 
 /* IP protocol numbers (the kernel's IPPROTO_*). */
-#define ALF_IPPROTO_HOPOPTS  0
-#define ALF_IPPROTO_ICMP     1
-#define ALF_IPPROTO_TCP      6
-#define ALF_IPPROTO_UDP      17
-#define ALF_IPPROTO_ROUTING  43
-#define ALF_IPPROTO_FRAGMENT 44
-#define ALF_IPPROTO_ICMPV6   58
-#define ALF_IPPROTO_DSTOPTS  60
-#define ALF_IPPROTO_SCTP     132
-#define ALF_IPPROTO_UDPLITE  136
+#define ALF_IPPROTO_HOPOPTS  0   /* IPv6 hop-by-hop options header */
+#define ALF_IPPROTO_ICMP     1   /* ICMP */
+#define ALF_IPPROTO_TCP      6   /* TCP */
+#define ALF_IPPROTO_UDP      17  /* UDP */
+#define ALF_IPPROTO_ROUTING  43  /* IPv6 routing header */
+#define ALF_IPPROTO_FRAGMENT 44  /* IPv6 fragment header (not skipped: ports stay 0) */
+#define ALF_IPPROTO_ICMPV6   58  /* ICMPv6 */
+#define ALF_IPPROTO_DSTOPTS  60  /* IPv6 destination options header */
+#define ALF_IPPROTO_SCTP     132 /* SCTP */
+#define ALF_IPPROTO_UDPLITE  136 /* UDP-Lite */
 
 /* TCP flag bits of struct alf_packet's tcp_flags. */
-#define ALF_TCP_FIN 0x01
-#define ALF_TCP_SYN 0x02
-#define ALF_TCP_RST 0x04
-#define ALF_TCP_PSH 0x08
-#define ALF_TCP_ACK 0x10
-#define ALF_TCP_URG 0x20
-#define ALF_TCP_ECE 0x40
-#define ALF_TCP_CWR 0x80
+#define ALF_TCP_FIN 0x01 /* no more data from the sender */
+#define ALF_TCP_SYN 0x02 /* opens a connection (with ACK: the answer to one) */
+#define ALF_TCP_RST 0x04 /* resets the connection */
+#define ALF_TCP_PSH 0x08 /* push the data to the application */
+#define ALF_TCP_ACK 0x10 /* the acknowledgement number is valid */
+#define ALF_TCP_URG 0x20 /* the urgent pointer is valid */
+#define ALF_TCP_ECE 0x40 /* ECN echo */
+#define ALF_TCP_CWR 0x80 /* congestion window reduced */
 
 /* How many IPv6 extension headers alf_packet_parse() skips at most. */
 #define ALF_IPV6_EXT_HEADERS_MAX 4
