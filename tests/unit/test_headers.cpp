@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -70,6 +71,19 @@ TEST_CASE("a filter using every macro and function of the API compiles under -Wa
         CAPTURE(input);
         CHECK((input == tour || input.starts_with(runtime_include_dir)));
     }
+}
+
+TEST_CASE("every library filter compiles under -Wall -Wextra -Werror") {
+    int count = 0;
+    for (const auto &entry : std::filesystem::directory_iterator(std::string(ALF_SOURCE_DIR) + "/filters")) {
+        if (entry.path().extension() != ".c") continue;
+        CAPTURE(entry.path().string());
+        CompileResult result = compile_strict(entry.path().string(), strict);
+        CHECK_MESSAGE(result.ok, result.diagnostics);
+        CHECK_MESSAGE(result.diagnostics.empty(), result.diagnostics);
+        ++count;
+    }
+    CHECK(count >= 7);
 }
 
 TEST_CASE("a warning in a header the strict check would catch is reported as an error") {
