@@ -1,23 +1,8 @@
-/* whitelist-private: admit only peers from loopback, private and link-local
- * sources; drop everything else (including packets that cannot be parsed).
- *
- * Admitted sources: 127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16,
- * 169.254.0.0/16, ::1, fc00::/7, fe80::/10, and the IPv4-mapped IPv6 forms
- * (::ffff:a.b.c.d) of the IPv4 ranges. IPv4 clients of a dual-stack IPv6
- * socket arrive as IPv4 packets and are judged by the IPv4 ranges.
+/* whitelist-private: the seed's name for the "private" filter (private.c):
+ * admit only loopback, private and link-local sources (127/8, 10/8,
+ * 172.16/12, 192.168/16, 169.254/16, ::1, fc00::/7, fe80::/10 and the
+ * IPv4-mapped forms of the IPv4 ranges); drop everything else.
  *
  * No maps, nothing to set.
  */
-#include <alfwrapper/filter.h>
-
-SEC("socket")
-int filter(struct __sk_buff *skb)
-{
-	struct alf_packet packet;
-
-	if (alf_packet_parse(skb, &packet) < 0)
-		return ALF_DROP;
-	return alf_is_private_source(&packet) ? ALF_PASS : ALF_DROP;
-}
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "private.c"

@@ -21,7 +21,8 @@ struct OptionDef {
 
 // One table drives cxxopts and the split between our options and PROGRAM's.
 const OptionDef option_table[] = {
-    {"f", "filter", "FILE", "filter: a C source (.c) or a compiled BPF object (.o)"},
+    {"f", "filter", "FILE|NAME", "filter: a C source (.c), a compiled BPF object (.o), or the name of a built-in "
+                                 "filter (private, ratelimit, knocking, ...; see filters/README.md)"},
     {"", "address", "ADDR", "address to listen on (default ::, IPv4 and IPv6)"},
     {"", "port", "PORT", "port to listen on (default 4242)"},
     {"", "type", "TYPE", "SOCK_STREAM (default) or SOCK_DGRAM"},

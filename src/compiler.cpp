@@ -58,6 +58,7 @@ CompileResult compile_filter(const CompileRequest &request) {
         "-disable-llvm-verifier", "-clear-ast-before-backend",
     };
     if (request.color) args.push_back("-fcolor-diagnostics");
+    for (const auto &flag : request.warning_flags) args.push_back(flag);
     for (const auto &d : request.defines) args.push_back("-D" + d);
     for (const auto &dir : request.include_dirs) args.push_back("-I" + dir);
     args.push_back("-I");

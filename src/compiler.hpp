@@ -20,6 +20,7 @@ struct CompileRequest {
     std::vector<std::string> defines;      // NAME or NAME=VALUE
     std::vector<std::string> include_dirs; // searched before the runtime headers
     std::vector<VirtualHeader> runtime_headers;
+    std::vector<std::string> warning_flags; // added after the defaults, e.g. -Wextra -Werror
     bool color = false;
 };
 

@@ -40,6 +40,19 @@ typedef __be16 alf_port_t;
 /* A network interface index (the command line accepts a name such as eth0). */
 typedef __u32 alf_ifindex_t;
 
+/* A range of ports first..last (both included), host order; set from the
+ * command line as JSON, {"first":1,"last":1023}. */
+struct alf_port_range {
+	__u16 first;
+	__u16 last;
+};
+
+/* Whether port (host order) lies in range. */
+static __always_inline bool alf_port_in_range(__u16 port, const struct alf_port_range *range)
+{
+	return port >= range->first && port <= range->last;
+}
+
 /* 32 bits of addr starting at byte i, as a host-order number. */
 static __always_inline __u32 alf_addr_word(const __u8 *addr, int i)
 {

@@ -146,27 +146,27 @@ enum {
 enum {
 	BPF_F_NO_PREALLOC    = (1U << 0),  /* hash maps: allocate entries on demand */
 	BPF_F_NO_COMMON_LRU  = (1U << 1),  /* LRU maps: one LRU list per CPU */
-	BPF_F_NUMA_NODE      = (1U << 2),
+	BPF_F_NUMA_NODE      = (1U << 2),  /* allocate on the map's numa_node */
 	BPF_F_RDONLY         = (1U << 3),  /* read-only from user space */
 	BPF_F_WRONLY         = (1U << 4),  /* write-only from user space */
-	BPF_F_STACK_BUILD_ID = (1U << 5),
+	BPF_F_STACK_BUILD_ID = (1U << 5),  /* stack trace maps: store build ids */
 	BPF_F_ZERO_SEED      = (1U << 6),  /* hash maps: no random hash seed */
 	BPF_F_RDONLY_PROG    = (1U << 7),  /* read-only from the program */
 	BPF_F_WRONLY_PROG    = (1U << 8),  /* write-only from the program */
-	BPF_F_CLONE          = (1U << 9),
+	BPF_F_CLONE          = (1U << 9),  /* storage maps: copy into a cloned socket */
 	BPF_F_MMAPABLE       = (1U << 10), /* array maps: user space may mmap() */
-	BPF_F_PRESERVE_ELEMS = (1U << 11),
-	BPF_F_INNER_MAP      = (1U << 12),
+	BPF_F_PRESERVE_ELEMS = (1U << 11), /* perf event arrays: keep entries when the fd closes */
+	BPF_F_INNER_MAP      = (1U << 12), /* inner map of a map-in-map, size may vary */
 };
 
 /* Flags of bpf_perf_event_output(). */
-#define BPF_F_INDEX_MASK  0xffffffffULL
-#define BPF_F_CURRENT_CPU BPF_F_INDEX_MASK
+#define BPF_F_INDEX_MASK  0xffffffffULL    /* the CPU index bits of the flags */
+#define BPF_F_CURRENT_CPU BPF_F_INDEX_MASK /* the buffer of the current CPU */
 
 /* Flags of bpf_ringbuf_output/submit/discard(). */
 enum {
-	BPF_RB_NO_WAKEUP    = (1ULL << 0),
-	BPF_RB_FORCE_WAKEUP = (1ULL << 1),
+	BPF_RB_NO_WAKEUP    = (1ULL << 0), /* do not wake the reader */
+	BPF_RB_FORCE_WAKEUP = (1ULL << 1), /* wake the reader now */
 };
 
 /* start_header of bpf_skb_load_bytes_relative(). */

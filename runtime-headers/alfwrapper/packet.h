@@ -26,30 +26,30 @@
 #define ALF_DROP 0
 
 /* Address families of struct alf_packet (the kernel's AF_INET, AF_INET6). */
-#define ALF_AF_INET  2
-#define ALF_AF_INET6 10
+#define ALF_AF_INET  2  /* IPv4 */
+#define ALF_AF_INET6 10 /* IPv6 */
 
 /* IP protocol numbers (the kernel's IPPROTO_*). */
-#define ALF_IPPROTO_HOPOPTS  0
-#define ALF_IPPROTO_ICMP     1
-#define ALF_IPPROTO_TCP      6
-#define ALF_IPPROTO_UDP      17
-#define ALF_IPPROTO_ROUTING  43
-#define ALF_IPPROTO_FRAGMENT 44
-#define ALF_IPPROTO_ICMPV6   58
-#define ALF_IPPROTO_DSTOPTS  60
-#define ALF_IPPROTO_SCTP     132
-#define ALF_IPPROTO_UDPLITE  136
+#define ALF_IPPROTO_HOPOPTS  0   /* IPv6 hop-by-hop options header */
+#define ALF_IPPROTO_ICMP     1   /* ICMP */
+#define ALF_IPPROTO_TCP      6   /* TCP */
+#define ALF_IPPROTO_UDP      17  /* UDP */
+#define ALF_IPPROTO_ROUTING  43  /* IPv6 routing header */
+#define ALF_IPPROTO_FRAGMENT 44  /* IPv6 fragment header (not skipped: ports stay 0) */
+#define ALF_IPPROTO_ICMPV6   58  /* ICMPv6 */
+#define ALF_IPPROTO_DSTOPTS  60  /* IPv6 destination options header */
+#define ALF_IPPROTO_SCTP     132 /* SCTP */
+#define ALF_IPPROTO_UDPLITE  136 /* UDP-Lite */
 
 /* TCP flag bits of struct alf_packet's tcp_flags. */
-#define ALF_TCP_FIN 0x01
-#define ALF_TCP_SYN 0x02
-#define ALF_TCP_RST 0x04
-#define ALF_TCP_PSH 0x08
-#define ALF_TCP_ACK 0x10
-#define ALF_TCP_URG 0x20
-#define ALF_TCP_ECE 0x40
-#define ALF_TCP_CWR 0x80
+#define ALF_TCP_FIN 0x01 /* no more data from the sender */
+#define ALF_TCP_SYN 0x02 /* opens a connection (with ACK: the answer to one) */
+#define ALF_TCP_RST 0x04 /* resets the connection */
+#define ALF_TCP_PSH 0x08 /* push the data to the application */
+#define ALF_TCP_ACK 0x10 /* the acknowledgement number is valid */
+#define ALF_TCP_URG 0x20 /* the urgent pointer is valid */
+#define ALF_TCP_ECE 0x40 /* ECN echo */
+#define ALF_TCP_CWR 0x80 /* congestion window reduced */
 
 /* How many IPv6 extension headers alf_packet_parse() skips at most. */
 #define ALF_IPV6_EXT_HEADERS_MAX 4
@@ -63,7 +63,7 @@ struct alf_packet {
 	__u16 sport;      /* source port, host order; 0 without ports */
 	__u16 dport;      /* destination port, host order; 0 without ports */
 	__u32 ifindex;    /* interface the packet arrived on (skb->ifindex) */
-	__u32 len;        /* skb->len: live, bytes from the transport header on; under test runs, from the IP header on */
+	__u32 len;        /* bytes in the IP packet, its header included (see alf_packet_parse) */
 	__u8  saddr[16];  /* source address, network order; IPv4 uses the first 4 bytes */
 	__u8  daddr[16];  /* destination address, network order; IPv4 uses the first 4 bytes */
 };
@@ -85,7 +85,10 @@ static __always_inline bool alf_ipv6_is_skipped_ext(__u8 nexthdr)
  * short. The family comes from the version nibble of the IP header (the
  * socket's family says nothing: a dual-stack IPv6 socket gets IPv4 packets).
  * Ports and TCP flags stay 0 for fragments after the first and for
- * protocols without ports. */
+ * protocols without ports. The length comes from the IP header, not from
+ * skb->len, which counts from the transport header on a live socket but from
+ * the IP header under a test run. (GRO aggregates past 64 KiB, "BIG TCP",
+ * carry 0 in the length field: len is then 0 for IPv4, 40 for IPv6.) */
 static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_packet *p)
 {
 	__u8 ip[20] __attribute__((aligned(4))); /* lets the address copies be word moves */
@@ -93,7 +96,6 @@ static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_pa
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->ifindex = skb->ifindex;
-	p->len = skb->len;
 
 	if (alf_load_net(skb, 0, ip, 8) < 0)
 		return -1;
@@ -106,6 +108,7 @@ static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_pa
 			return -1;
 		p->family = ALF_AF_INET;
 		p->protocol = ip[9];
+		p->len = ((__u32)ip[2] << 8) | ip[3];
 		__builtin_memcpy(p->saddr, ip + 12, 4);
 		__builtin_memcpy(p->daddr, ip + 16, 4);
 		/* A non-first fragment carries no transport header. */
@@ -118,6 +121,7 @@ static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_pa
 		if (alf_load_net(skb, 8, p->saddr, 16) < 0 || alf_load_net(skb, 24, p->daddr, 16) < 0)
 			return -1;
 		p->family = ALF_AF_INET6;
+		p->len = (((__u32)ip[4] << 8) | ip[5]) + 40;
 		l4 = 40;
 #pragma clang loop unroll(full)
 		for (i = 0; i < ALF_IPV6_EXT_HEADERS_MAX; i++) {
@@ -163,6 +167,58 @@ static __always_inline const __u8 *alf_packet_ipv4_source(const struct alf_packe
 	if (p->family == ALF_AF_INET6 && alf_ipv6_is_v4mapped(p->saddr))
 		return p->saddr + 12;
 	return NULL;
+}
+
+/* Whether p opens a flow: a TCP SYN without ACK (a connection attempt) or any
+ * UDP/UDP-Lite datagram. Other TCP segments belong to connections the kernel
+ * already accepted; filters that judge only new flows never cut those. */
+static __always_inline bool alf_packet_is_new_flow(const struct alf_packet *p)
+{
+	if (p->protocol == ALF_IPPROTO_TCP)
+		return (p->tcp_flags & (ALF_TCP_SYN | ALF_TCP_ACK)) == ALF_TCP_SYN;
+	return p->protocol == ALF_IPPROTO_UDP || p->protocol == ALF_IPPROTO_UDPLITE;
+}
+
+/* A source network of either family as a hash-map key: the family
+ * (ALF_AF_INET or ALF_AF_INET6), then the address cut to a prefix (IPv4 in
+ * the first 4 bytes, the rest zero). */
+struct alf_addr_key {
+	__u32 family;
+	__u8  addr[16];
+};
+
+/* Store the top len bits of the host-order word w at out[0..3] in network
+ * order, the other bits zero. */
+static __always_inline void alf_store_prefix_word(__u8 *out, __u32 w, __u32 len)
+{
+	w &= alf_prefix_mask(len);
+	out[0] = (__u8)(w >> 24);
+	out[1] = (__u8)(w >> 16);
+	out[2] = (__u8)(w >> 8);
+	out[3] = (__u8)w;
+}
+
+/* Fill key with p's source cut to prefix4 bits (IPv4, IPv4-mapped included)
+ * or prefix6 bits (IPv6); false if p has no IP source. */
+static __always_inline bool alf_packet_source_key(const struct alf_packet *p, __u32 prefix4, __u32 prefix6,
+						  struct alf_addr_key *key)
+{
+	const __u8 *v4 = alf_packet_ipv4_source(p);
+
+	__builtin_memset(key, 0, sizeof(*key));
+	if (v4) {
+		key->family = ALF_AF_INET;
+		alf_store_prefix_word(key->addr, alf_addr_word(v4, 0), prefix4);
+		return true;
+	}
+	if (p->family != ALF_AF_INET6)
+		return false;
+	key->family = ALF_AF_INET6;
+	alf_store_prefix_word(key->addr, alf_addr_word(p->saddr, 0), prefix6);
+	alf_store_prefix_word(key->addr + 4, alf_addr_word(p->saddr, 4), prefix6 > 32 ? prefix6 - 32 : 0);
+	alf_store_prefix_word(key->addr + 8, alf_addr_word(p->saddr, 8), prefix6 > 64 ? prefix6 - 64 : 0);
+	alf_store_prefix_word(key->addr + 12, alf_addr_word(p->saddr, 12), prefix6 > 96 ? prefix6 - 96 : 0);
+	return true;
 }
 
 /* Whether an IPv4 address is loopback, RFC 1918 or link-local. */

@@ -57,18 +57,18 @@ typedef __SIZE_TYPE__    size_t;
 typedef __PTRDIFF_TYPE__ ptrdiff_t;
 #endif
 #ifndef NULL
-#define NULL ((void *)0)
+#define NULL ((void *)0) /* the null pointer */
 #endif
 #ifndef offsetof
-#define offsetof(type, member) __builtin_offsetof(type, member)
+#define offsetof(type, member) __builtin_offsetof(type, member) /* byte offset of member in type */
 #endif
 
 /* <stdbool.h> names, for C only. */
 #if !defined(__cplusplus) && !defined(__bool_true_false_are_defined)
 #define __bool_true_false_are_defined 1
-#define bool  _Bool
-#define true  1
-#define false 0
+#define bool  _Bool /* a boolean */
+#define true  1     /* boolean true */
+#define false 0     /* boolean false */
 #endif
 
 /* Bit-field order of the target, as the kernel's byte-order headers name it;

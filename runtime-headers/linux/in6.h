@@ -11,9 +11,9 @@ struct in6_addr {
 		__be16 u6_addr16[8];
 		__be32 u6_addr32[4];
 	} in6_u;
-#define s6_addr   in6_u.u6_addr8
-#define s6_addr16 in6_u.u6_addr16
-#define s6_addr32 in6_u.u6_addr32
+#define s6_addr   in6_u.u6_addr8  /* the address as 16 bytes */
+#define s6_addr16 in6_u.u6_addr16 /* the address as 8 network-order 16-bit words */
+#define s6_addr32 in6_u.u6_addr32 /* the address as 4 network-order 32-bit words */
 };
 
 /* An IPv6 socket address. */
@@ -28,7 +28,7 @@ struct sockaddr_in6 {
 #define IPPROTO_HOPOPTS  0   /* hop-by-hop options */
 #define IPPROTO_ROUTING  43  /* routing header */
 #define IPPROTO_FRAGMENT 44  /* fragment header */
-#define IPPROTO_ICMPV6   58
+#define IPPROTO_ICMPV6   58  /* ICMPv6 */
 #define IPPROTO_NONE     59  /* no next header */
 #define IPPROTO_DSTOPTS  60  /* destination options */
 #define IPPROTO_MH       135 /* mobility header */

@@ -4,9 +4,9 @@
 
 #include <linux/types.h>
 
-#define IPVERSION 4
-#define IPTOS_TOS_MASK 0x1E
-#define IPTOS_TOS(tos) ((tos) & IPTOS_TOS_MASK)
+#define IPVERSION 4                             /* the version field of an IPv4 header */
+#define IPTOS_TOS_MASK 0x1E                     /* type-of-service bits of the tos field */
+#define IPTOS_TOS(tos) ((tos) & IPTOS_TOS_MASK) /* the type-of-service bits of tos */
 
 /* Bits of frag_off (after bpf_ntohs). */
 #define IP_CE      0x8000 /* congestion */
@@ -14,6 +14,7 @@
 #define IP_MF      0x2000 /* more fragments */
 #define IP_OFFSET  0x1FFF /* fragment offset, in 8-byte units */
 
+/* An IPv4 header (without options). */
 struct iphdr {
 #if defined(__LITTLE_ENDIAN_BITFIELD)
 	__u8 ihl : 4,     /* header length in 32-bit words */
@@ -22,15 +23,15 @@ struct iphdr {
 	__u8 version : 4,
 	     ihl : 4;
 #endif
-	__u8 tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
+	__u8 tos;         /* DSCP and ECN */
+	__be16 tot_len;   /* header and payload, bytes */
+	__be16 id;        /* fragment identification */
+	__be16 frag_off;  /* flags and fragment offset (IP_DF, IP_MF, IP_OFFSET) */
 	__u8 ttl;
-	__u8 protocol;
-	__sum16 check;
-	__be32 saddr;
-	__be32 daddr;
+	__u8 protocol;    /* IPPROTO_* of the payload */
+	__sum16 check;    /* header checksum */
+	__be32 saddr;     /* source address */
+	__be32 daddr;     /* destination address */
 	/* options follow when ihl > 5 */
 };
 

@@ -4,11 +4,12 @@
 
 #include <linux/types.h>
 
+/* A TCP header (options follow when doff > 5). */
 struct tcphdr {
-	__be16 source;
-	__be16 dest;
-	__be32 seq;
-	__be32 ack_seq;
+	__be16 source;   /* source port */
+	__be16 dest;     /* destination port */
+	__be32 seq;      /* sequence number */
+	__be32 ack_seq;  /* acknowledgement number */
 #if defined(__LITTLE_ENDIAN_BITFIELD)
 	__u16 res1 : 4,
 	      doff : 4,   /* header length in 32-bit words */
@@ -32,9 +33,9 @@ struct tcphdr {
 	      syn : 1,
 	      fin : 1;
 #endif
-	__be16 window;
-	__sum16 check;
-	__be16 urg_ptr;
+	__be16 window;   /* receive window */
+	__sum16 check;   /* checksum */
+	__be16 urg_ptr;  /* urgent pointer */
 };
 
 #endif /* _LINUX_TCP_H */

@@ -4,11 +4,12 @@
 
 #include <linux/types.h>
 
+/* A UDP header. */
 struct udphdr {
-	__be16 source;
-	__be16 dest;
-	__be16 len; /* header and payload, bytes */
-	__sum16 check;
+	__be16 source;  /* source port */
+	__be16 dest;    /* destination port */
+	__be16 len;     /* header and payload, bytes */
+	__sum16 check;  /* checksum (0: none, IPv4 only) */
 };
 
 #endif /* _LINUX_UDP_H */

@@ -61,7 +61,8 @@ def tcp_echo(dst, port, payload=b"ping\n", src=None, timeout=CONNECT_TIMEOUT):
         if src:
             s.bind((src, 0))
         try:
-            s.connect((dst, port))
+            # "fe80::1%eth0": getaddrinfo turns the zone into a scope id.
+            s.connect(socket.getaddrinfo(dst, port, family)[0][4] if "%" in dst else (dst, port))
             s.sendall(payload)
             data = b""
             while len(data) < len(payload):
@@ -115,11 +116,11 @@ class Service:
     """A long-running `alfwrapper ARGS` (usually ending in the probe), stopped
     on exit. ready() waits for the probe's report or for the port to accept."""
 
-    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR):
+    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, wrapper=()):
         self.dir = tempfile.mkdtemp(prefix="alf-test-")
         self.report_path = os.path.join(self.dir, "report.json")
         self.peers_path = os.path.join(self.dir, "peers.log")
-        cmd = [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
+        cmd = list(wrapper) + [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.stderr_path = os.path.join(self.dir, "stderr")
@@ -221,3 +222,45 @@ class NetnsPair:
         out = sh("ip", "netns", "exec", netns or self.client, sys.executable, "-c", code).stdout.strip()
         return out == "ECHO"
 
+
+
+def probe_service(test, args, netns=None, env=None, wrapper=()):
+    """Starts `[WRAPPER...] alfwrapper ARGS... PROBE --serve`, waits until the
+    probe has reported (the filter is attached and the socket listens), and
+    stops it when the test ends. Returns the Service."""
+    literal = [a.replace("{", "{{").replace("}", "}}") for a in args]  # JSON values carry braces
+    service = Service(literal + [PROBE, "--serve", "--report", "{report}"], netns=netns, cwd="/",
+                      env=env if env is not None else dict(os.environ), wrapper=wrapper)
+    test.addCleanup(service.__exit__)
+    service.report()
+    return service
+
+
+class Connection:
+    """An established TCP connection that stays open, for showing that a
+    filter does not cut connections it let in. echo() returns what came back,
+    or None when nothing did within the timeout."""
+
+    def __init__(self, dst, port, src=None, timeout=CONNECT_TIMEOUT):
+        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        if src:
+            self.sock.bind((src, 0))
+        self.sock.connect((dst, port))
+
+    def echo(self, payload=b"ping\n"):
+        try:
+            self.sock.sendall(payload)
+            data = b""
+            while len(data) < len(payload):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return None
+                data += chunk
+            return data
+        except (socket.timeout, ConnectionResetError, BrokenPipeError):
+            return None
+
+    def close(self):
+        self.sock.close()

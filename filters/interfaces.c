@@ -1,0 +1,59 @@
+/* interfaces: admit only packets that arrived on one of the listed network
+ * interfaces; drop everything else (everything when the list is empty).
+ *
+ * Map:
+ *   interfaces  array, __u32 slot -> alf_ifindex_t, 32 slots
+ * Slots are tried from 0 and the list ends at the first empty slot, so fill
+ * them without gaps. The command line takes an interface name (or index):
+ *   --set interfaces,0,eth1 --set interfaces,1,wg0
+ * Names are resolved once, when alfwrapper starts, in its own network
+ * namespace: an interface created later, or deleted and created again (a new
+ * index), is not covered until the service is started again.
+ *
+ * "lo" stands for connections from the host itself (any of its addresses).
+ * The interface is the one the packet was delivered on: with a VRF, the VRF
+ * device. Packets are judged the same whatever their family or protocol.
+ *
+ * Example: serve only the VPN and the host itself
+ *   alfwrapper -f interfaces --set interfaces,0,wg0 --set interfaces,1,lo --port 8080 -- myserver
+ */
+#include <alfwrapper/filter.h>
+
+#define INTERFACES_MAX 32
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, alf_ifindex_t);
+	__uint(max_entries, INTERFACES_MAX);
+} interfaces SEC(".maps");
+
+struct search {
+	__u32 ifindex;
+	bool found;
+};
+
+/* bpf_loop callback: 1 (stop) at the first empty slot or at the interface
+ * searched for. bpf_loop keeps the verifier's work and the program's size
+ * independent of the number of slots. */
+static long check_slot(__u64 index, struct search *search)
+{
+	__u32 slot = (__u32)index;
+	const alf_ifindex_t *listed = bpf_map_lookup_elem(&interfaces, &slot);
+
+	if (!listed || *listed == 0)
+		return 1;
+	search->found = *listed == search->ifindex;
+	return search->found;
+}
+
+SEC("socket")
+int filter(struct __sk_buff *skb)
+{
+	struct search search = {.ifindex = skb->ifindex, .found = false};
+
+	bpf_loop(INTERFACES_MAX, check_slot, &search, 0);
+	return search.found ? ALF_PASS : ALF_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,158 @@
+/* knocking: port knocking. A source address is admitted for `open_ms` after
+ * it has knocked the configured sequence, in order, within `window_ms`; until
+ * then its new flows are dropped, so the service looks closed (a dropped SYN
+ * is never answered).
+ *
+ * The knock design: knocks arrive on the service's own port and are told
+ * apart by the client's SOURCE port. A knock is a TCP SYN (or, on a UDP
+ * socket, a datagram) to the service sent from source port sequence[i]. This
+ * works with the one socket the service already has, for TCP and UDP alike,
+ * and opens nothing more: there is no knock port to find by scanning (the
+ * service's port answers nothing to a stranger, knock or not). The price:
+ * knocks must reach the server with their source ports unchanged, so a
+ * client behind a NAT that rewrites source ports cannot knock. The client
+ * side is examples/knock.py (binds each source port, sends one SYN or
+ * datagram, closes); by hand: `nc -p 7001 -w 1 HOST PORT`, one per knock.
+ *
+ * Rules, per source address (IPv4, IPv4-mapped IPv6 as IPv4, IPv6):
+ * - a flow from an admitted source passes, from any source port, until
+ *   open_ms after its last right knock; packets of TCP connections already
+ *   established always pass (only SYNs and datagrams are judged), so a
+ *   connection outlives the admission;
+ * - a knock from source port sequence[next] advances the source by one (the
+ *   first one starts the window); the last one admits it; knocks themselves
+ *   are dropped;
+ * - the same knock again (a retransmitted SYN) changes nothing, so two
+ *   consecutive knocks of a sequence must differ;
+ * - any other flow (a wrong knock, or a connection attempt before the
+ *   sequence is complete) starts the sequence over; so does a knock that
+ *   comes after window_ms from the first.
+ *
+ * Maps:
+ *   config  array, 1 slot: struct knocking_config (JSON)
+ *             sequence   up to 8 source ports, in order; ends at the first 0
+ *             window_ms  time allowed for the whole sequence, default 10000
+ *             open_ms    how long a source stays admitted, default 30000
+ *           Without a sequence nothing is admitted.
+ *   knocks  LRU hash, struct alf_addr_key -> struct knock_state, 16384
+ *           entries: the state, filled by the filter. An entry is made only
+ *           for a source whose knock was right (strangers, whose source ports
+ *           are random, almost never make one), and LRU: a flood of knocking
+ *           sources evicts the longest-idle entries instead of filling the
+ *           map.
+ *
+ * Example: knock 7001, 7002, 7003 within 5 s to be admitted for a minute
+ *   alfwrapper -f knocking --set 'config,0,{"sequence":[7001,7002,7003],"window_ms":5000,"open_ms":60000}' \
+ *       --port 2222 -- myserver
+ *   examples/knock.py server.example 2222 7001 7002 7003 && ssh -p 2222 server.example
+ */
+#include <alfwrapper/filter.h>
+
+#define KNOCKS_MAX 8
+#define KNOCK_SOURCES 16384
+#define MS 1000000ULL
+
+struct knocking_config {
+	alf_port_t sequence[KNOCKS_MAX];
+	__u32 window_ms;
+	__u32 open_ms;
+};
+
+struct knock_state {
+	__u64 started_ns;    /* first knock of the current attempt */
+	__u64 open_until_ns; /* admitted until then */
+	__u32 next;          /* index in sequence of the knock expected next */
+	__u16 last_port;     /* the last right knock, host order */
+	__u16 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct knocking_config);
+	__uint(max_entries, 1);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct alf_addr_key);
+	__type(value, struct knock_state);
+	__uint(max_entries, KNOCK_SOURCES);
+} knocks SEC(".maps");
+
+/* Knock i of the sequence in host order; 0 past its end. */
+static __always_inline __u16 knock_port(const struct knocking_config *cfg, __u32 i)
+{
+	if (i >= KNOCKS_MAX)
+		return 0;
+	/* The compiler drops a mask it can prove useless, and the bound it
+	 * proved may not reach the verifier: hide i, then mask it. */
+	barrier_var(i);
+	return bpf_ntohs(cfg->sequence[i & (KNOCKS_MAX - 1)]);
+}
+
+SEC("socket")
+int filter(struct __sk_buff *skb)
+{
+	const __u32 zero = 0;
+	const struct knocking_config *cfg;
+	struct knock_state *state;
+	struct alf_packet packet;
+	struct alf_addr_key source;
+	__u64 now, window_ns;
+	__u32 next;
+
+	if (alf_packet_parse(skb, &packet) < 0)
+		return ALF_DROP;
+	if (!alf_packet_is_new_flow(&packet))
+		return ALF_PASS;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || knock_port(cfg, 0) == 0)
+		return ALF_DROP;
+	if (!alf_packet_source_key(&packet, 32, 128, &source))
+		return ALF_DROP;
+
+	now = bpf_ktime_get_ns();
+	window_ns = (cfg->window_ms ? cfg->window_ms : 10000) * MS;
+	state = bpf_map_lookup_elem(&knocks, &source);
+	if (!state) {
+		const struct knock_state fresh = {0};
+
+		if (packet.sport != knock_port(cfg, 0))
+			return ALF_DROP;
+		bpf_map_update_elem(&knocks, &source, &fresh, BPF_NOEXIST);
+		state = bpf_map_lookup_elem(&knocks, &source);
+		if (!state)
+			return ALF_DROP;
+	}
+	if (now < state->open_until_ns)
+		return ALF_PASS;
+
+	next = state->next;
+	if (next != 0 && now - state->started_ns > window_ns)
+		next = 0;
+	if (next != 0 && packet.sport == state->last_port) {
+		state->next = next;
+		return ALF_DROP;
+	}
+	if (packet.sport != knock_port(cfg, next)) {
+		/* A wrong knock starts over; it may itself be the first knock. */
+		next = 0;
+		if (packet.sport != knock_port(cfg, 0)) {
+			state->next = 0;
+			return ALF_DROP;
+		}
+	}
+	if (next == 0)
+		state->started_ns = now;
+	next++;
+	state->last_port = packet.sport;
+	if (knock_port(cfg, next) == 0) {
+		state->open_until_ns = now + (cfg->open_ms ? cfg->open_ms : 30000) * MS;
+		next = 0;
+	}
+	state->next = next;
+	return ALF_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

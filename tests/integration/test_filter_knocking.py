@@ -1,0 +1,94 @@
+"""The built-in "knocking" filter with real knocks from examples/knock.py:
+refused before the knock, admitted after the right sequence, refused after a
+wrong one, after a slow one and once the admission has run out."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Connection, free_port, probe_service, source_path, tcp_echo, udp_exchange  # noqa: E402
+
+
+class Knocking(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+        self.knocks = [free_port(), free_port(), free_port()]
+        self.port = free_port()
+
+    def start(self, window_ms=10000, open_ms=30000, udp=False):
+        config = {"sequence": self.knocks, "window_ms": window_ms, "open_ms": open_ms}
+        args = ["-f", "knocking", "--port", str(self.port), "--set", "config,0," + json.dumps(config)]
+        if udp:
+            args += ["--type", "SOCK_DGRAM"]
+        probe_service(self, args)
+
+    def knock(self, source, knocks=None, delay=0.05, udp=False):
+        host = "::1" if ":" in source else "127.0.0.1"
+        cmd = [sys.executable, source_path("examples", "knock.py"), "--source", source, "--delay", str(delay)]
+        if udp:
+            cmd.append("--udp")
+        cmd += [host, str(self.port)] + [str(k) for k in (knocks or self.knocks)]
+        subprocess.run(cmd, check=True, timeout=30)
+
+    def test_tcp_ipv4_refused_before_the_knock_admitted_after(self):
+        self.start()
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.2"), "no knock yet: refused")
+        self.knock("127.0.0.2")
+        self.assertEqual(tcp_echo("127.0.0.1", self.port, src="127.0.0.2"), b"ping\n", "right sequence: admitted")
+        self.assertEqual(tcp_echo("127.0.0.1", self.port, src="127.0.0.2"), b"ping\n", "and again")
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.3"), "admission is per source address")
+
+    def test_tcp_ipv6_refused_before_the_knock_admitted_after(self):
+        self.start()
+        self.assertIsNone(tcp_echo("::1", self.port), "no knock yet: refused")
+        self.knock("::1")
+        self.assertEqual(tcp_echo("::1", self.port), b"ping\n", "right sequence: admitted")
+
+    def test_wrong_knocks_refused(self):
+        self.start()
+        k1, k2, k3 = self.knocks
+        wrong = free_port()
+        self.knock("127.0.0.4", [k1, wrong, k2, k3])
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.4"), "a wrong knock in between")
+        self.knock("127.0.0.5", [k2, k1, k3])
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.5"), "out of order")
+        self.knock("127.0.0.6", [k1, k2])
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.6"), "incomplete")
+        # A wrong knock starts the sequence over; it does not ban the source.
+        self.knock("127.0.0.4")
+        self.assertEqual(tcp_echo("127.0.0.1", self.port, src="127.0.0.4"), b"ping\n")
+
+    def test_knocks_slower_than_the_window_refused(self):
+        self.start(window_ms=1000)
+        self.knock("127.0.0.7", delay=0.6)  # the third knock comes at least 1.2 s after the first
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.7"), "sequence slower than the window")
+        self.knock("127.0.0.8", delay=0.05)
+        self.assertEqual(tcp_echo("127.0.0.1", self.port, src="127.0.0.8"), b"ping\n", "the same, in time")
+
+    def test_admission_runs_out_but_established_connections_stay(self):
+        open_ms = 3000
+        self.start(open_ms=open_ms)
+        self.knock("127.0.0.9")
+        admitted_at = time.monotonic()
+        established = Connection("127.0.0.1", self.port, src="127.0.0.9")
+        self.addCleanup(established.close)
+        self.assertEqual(established.echo(), b"ping\n")
+        time.sleep(max(0.0, admitted_at + open_ms / 1000 + 0.3 - time.monotonic()))
+        self.assertIsNone(tcp_echo("127.0.0.1", self.port, src="127.0.0.9"), "admission over: new connections refused")
+        self.assertEqual(established.echo(b"still here\n"), b"still here\n", "the established connection flows on")
+
+    def test_udp_knocks_with_datagrams(self):
+        self.start(udp=True)
+        self.assertIsNone(udp_exchange("127.0.0.1", self.port, src="127.0.0.10"), "no knock yet: no reply")
+        self.knock("127.0.0.10", udp=True)
+        self.assertEqual(udp_exchange("127.0.0.1", self.port, src="127.0.0.10"), b"ping", "admitted")
+        self.assertIsNone(udp_exchange("::1", self.port), "another source still refused")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,80 @@
+"""The filter library as a whole: every built-in filter loads through the
+verifier, fits the socket option memory an accepted socket must be able to
+inherit it in, and is listed in filters/README.md; the tour of the whole
+filter API loads too."""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import free_port, source_path  # noqa: E402
+
+FILTER_FOOTPRINT = os.environ.get("ALF_FILTER_FOOTPRINT", "filter_footprint")
+BUILTIN_OBJECTS = sorted(glob.glob(os.path.join(os.path.dirname(harness.ALFWRAPPER), "filters", "*.o")))
+
+
+def builtin_names():
+    return sorted(os.path.basename(p)[:-2] for p in glob.glob(source_path("filters", "*.c")))
+
+
+class LibraryFootprint(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
+        out = subprocess.run([FILTER_FOOTPRINT] + BUILTIN_OBJECTS, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise AssertionError(out.stderr)
+        cls.rows = {row["filter"]: row for row in map(json.loads, out.stdout.splitlines())}
+
+    def test_every_builtin_filter_loads_through_the_verifier(self):
+        self.assertEqual(sorted(self.rows), builtin_names())
+        for name, row in self.rows.items():
+            with self.subTest(filter=name):
+                self.assertGreater(row["kernel_instructions"], 0)
+                self.assertGreater(row["verified_instructions"], 0)
+
+    def test_charge_follows_the_kernels_rule(self):
+        # bpf_prog_size(): a fixed header plus 8 bytes an instruction as the
+        # kernel keeps it after the verifier; the header is the same for all.
+        headers = {name: row["listener_charge"] - 8 * row["kernel_instructions"] for name, row in self.rows.items()}
+        self.assertEqual(len(set(headers.values())), 1, headers)
+
+    def test_accepted_sockets_inherit_the_same_charge_within_optmem_max(self):
+        measured = [row for row in self.rows.values() if row["accepted_charge"] is not None]
+        self.assertTrue(measured, "the filters that admit 127.0.0.1 with empty maps show the inherited charge")
+        for row in measured:
+            self.assertEqual(row["accepted_charge"], row["listener_charge"], row["filter"])
+        for name, row in self.rows.items():
+            with self.subTest(filter=name):
+                self.assertLess(row["listener_charge"], row["optmem_max"], "an accepted socket could not inherit it")
+
+    def test_readme_lists_every_builtin_filter_with_its_figures(self):
+        with open(source_path("filters", "README.md")) as f:
+            readme = f.read()
+        for name in builtin_names():
+            with self.subTest(filter=name):
+                self.assertRegex(readme, r"\n\| `%s` \|" % re.escape(name), "a row in the library table")
+                self.assertRegex(readme, r"\n\| %s \| \d+ \| \d+ \| \d+ \| \d+ B \|" % re.escape(name),
+                                 "a row in the footprint table")
+
+
+class ApiTour(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+
+    def test_the_tour_of_the_api_loads(self):
+        r = harness.Run(["-v", "--dry-run", "--port", str(free_port()), source_path("tests", "filters", "api_tour.c"),
+                         "true"])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("loaded program 'filter'", r.stderr)
+        self.assertNotIn("warning", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
