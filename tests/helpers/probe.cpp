@@ -98,6 +98,13 @@ json report() {
         const char *v = std::getenv(name);
         r["env"][name] = v ? json(v) : json(nullptr);
     }
+    json environ_all = json::object();
+    for (char **e = environ; *e; ++e) {
+        std::string entry = *e;
+        auto eq = entry.find('=');
+        environ_all[entry.substr(0, eq)] = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    }
+    r["environ"] = environ_all;
     json fds = json::object();
     DIR *dir = opendir("/proc/self/fd");
     if (dir) {
