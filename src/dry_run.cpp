@@ -92,9 +92,11 @@ void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string 
     if (c.contains("unchanged"))
         out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged)\n";
     else
-        out << "as: " << (c["user"].is_null() ? "uid " + c["uid"].dump() : "user " + c["user"].get<std::string>())
-            << ", group " << c["group"].get<std::string>() << ", groups " << c["groups"].dump()
-            << "; no capabilities, no_new_privs\n";
+        out << "as: "
+            << (c["user"].is_null() ? "uid " + c["uid"].dump()
+                                    : "user " + c["user"].get<std::string>() + " (uid " + c["uid"].dump() + ")")
+            << ", group " << c["group"].get<std::string>() << " (gid " << c["gid"] << "), groups "
+            << c["groups"].dump() << "; no capabilities, no_new_privs\n";
     for (const auto &s : j["sockets"]) {
         out << "fd " << s["fd"] << ": " << s["socket"].get<std::string>() << " (name " << s["name"].get<std::string>()
             << ")";
