@@ -25,11 +25,10 @@ const OptionDef option_table[] = {
     {"", "address", "ADDR", "address to listen on (default ::, IPv4 and IPv6)"},
     {"", "port", "PORT", "port to listen on (default 4242)"},
     {"", "type", "TYPE", "SOCK_STREAM (default) or SOCK_DGRAM"},
-    {"l", "listen", "SPEC", "listen on SPEC (repeatable, in order): [tcp|udp][4|6]:ADDRESS[,OPTION...], "
-                            "unix:/PATH, unix:@NAME, unixdgram:...; see below"},
+    {"l", "listen", "SPEC", "a socket to open (repeatable, in order), e.g. tcp:8080, udp4:127.0.0.1:53, "
+                            "unix:/run/app.sock; see below"},
     {"", "inherit", nullptr, "filter the sockets alfwrapper was started with (LISTEN_FDS) and pass them on first"},
-    {"", "fdname", "NAME[:NAME...]", "names, in order, for the sockets alfwrapper creates without name= (the "
-                                     "--address/--port socket first) (repeatable)"},
+    {"", "fdname", "NAME[:NAME...]", "names for the sockets created here without name=, in order (repeatable)"},
     {"E", "setenv", "VAR[=VALUE]", "set VAR for PROGRAM; without =VALUE, copy it from alfwrapper's environment "
                                    "(repeatable)"},
     {"u", "user", "USER", "run PROGRAM as USER (name or uid) with USER's groups, no capabilities, no_new_privs"},
@@ -85,10 +84,10 @@ cxxopts::Options make_parser() {
 std::string usage_text() {
     std::string text =
         "Usage: alfwrapper [OPTION]... [FILTER] [--] PROGRAM [ARGUMENT]...\n"
-        "Give PROGRAM its own firewall: open its listening socket, compile and load the\n"
-        "eBPF socket filter FILTER, attach and lock it on the socket, then execute\n"
-        "PROGRAM with the socket as fd 3 (systemd socket activation: LISTEN_FDS,\n"
-        "LISTEN_PID, LISTEN_FDNAMES).\n\n"
+        "Give PROGRAM its own firewall: open its listening sockets (or take those\n"
+        "alfwrapper was started with), compile and load the eBPF socket filter FILTER,\n"
+        "attach and lock it on every socket, then execute PROGRAM with the sockets as\n"
+        "fds 3, 4, ... (systemd socket activation: LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES).\n\n"
         "Options:\n";
     for (const auto &def : option_table) {
         std::string left = std::string("  ") + (def.short_name[0] ? std::string("-") + def.short_name + ", " : "    ") +
@@ -101,9 +100,10 @@ std::string usage_text() {
         "\nFILTER may also be given as the first argument when it ends in .c or .o.\n"
         "\nListen specs: ADDRESS is PORT (IPv6 and IPv4), IPv4:PORT, [IPv6]:PORT, [IPv6%DEVICE]:PORT or\n"
         "HOST:PORT (a host name needs the protocol in front, and one address); tcp4/udp4 mean IPv4\n"
-        "only, tcp6/udp6 IPv6 only. Options: name=NAME, backlog=N, reuseport, freebind, v6only,\n"
-        "bindtodevice=DEVICE, and mode=0660 for Unix socket files. Without --listen and --inherit\n"
-        "alfwrapper listens on --address/--port (default [::]:4242).\n"
+        "only, tcp6/udp6 IPv6 only; unix:/PATH, unix:@NAME, unixdgram:... for Unix sockets.\n"
+        "Options: name=NAME, backlog=N, reuseport, freebind, v6only, bindtodevice=DEVICE, and\n"
+        "mode=0660 for Unix socket files. Without --listen and --inherit alfwrapper listens on\n"
+        "--address/--port (default [::]:4242); --fdname names that socket.\n"
         "\nExamples:\n"
         "  alfwrapper --port 4242 filters/whitelist-private.c examples/echod.sh\n"
         "  alfwrapper --set allow4,0,10.0.0.0/8 --set allow6,0,::1/128 filters/whitelist.c -- myserver --flag\n"
