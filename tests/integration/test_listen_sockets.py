@@ -125,6 +125,22 @@ class ListenSockets(unittest.TestCase):
         self.assertEqual(harness.tcp_echo("::1", dual), b"ping\n")
         self.assertIsNone(harness.tcp_echo("127.0.0.1", dual, src="127.0.0.2"))
 
+    def test_socket_options(self):
+        scoped, free, device = free_port(), free_port(socket.SOCK_DGRAM), free_port()
+        _, report = self.start(["-l", f"tcp:[::1%lo]:{scoped},backlog=7,reuseport",
+                                "-l", f"udp4:198.51.100.7:{free},freebind",  # not configured here: freebind binds anyway
+                                "-l", f"tcp4:127.0.0.1:{device},bindtodevice=lo"] + WHITELIST)
+        socks = [report["fds"][fd]["socket"] for fd in ("3", "4", "5")]
+        self.assertEqual(socks[0]["local"], f"[::1]:{scoped}")  # the kernel keeps a scope for link-local addresses only
+        self.assertEqual((socks[0]["reuseport"], socks[0]["freebind"]), (True, False))
+        self.assertEqual((socks[1]["local"], socks[1]["freebind"]), (f"198.51.100.7:{free}", True))
+        self.assertEqual((socks[2]["device"], socks[2]["reuseport"]), ("lo", False))
+        # A listening socket's Send-Q in ss is its backlog.
+        ss = subprocess.run(["ss", "-Hltn", f"sport = :{scoped}"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(ss[2], "7", ss)
+        self.assertEqual(harness.tcp_echo("::1", scoped), b"ping\n")
+        self.assertEqual(harness.tcp_echo("127.0.0.1", device), b"ping\n")
+
     def test_names_in_listen_fdnames(self):
         seed, first, second = free_port(), free_port(socket.SOCK_DGRAM), free_port()
         _, report = self.start(["--port", str(seed), "--fdname", "seed:first", "-l", f"udp4:127.0.0.1:{first}",
@@ -226,6 +242,8 @@ class BadSockets(unittest.TestCase):
     def test_unknown_interface(self):
         self.assertIn("no network interface named 'alfnosuch0'",
                       self.refused("-l", f"tcp:{free_port()},bindtodevice=alfnosuch0"))
+        self.assertIn("no network interface named 'alfnosuch1'",
+                      self.refused("-l", f"tcp:[fe80::1%alfnosuch1]:{free_port()}"))
 
     def test_more_names_than_sockets(self):
         self.assertIn("--fdname gives 2 names", self.refused("-l", f"tcp:{free_port()}", "--fdname", "a:b"))
