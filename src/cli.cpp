@@ -26,6 +26,14 @@ const OptionDef option_table[] = {
     {"", "address", "ADDR", "address to listen on (default ::, IPv4 and IPv6)"},
     {"", "port", "PORT", "port to listen on (default 4242)"},
     {"", "type", "TYPE", "SOCK_STREAM (default) or SOCK_DGRAM"},
+    {"l", "listen", "SPEC", "a socket to open (repeatable, in order), e.g. tcp:8080, udp4:127.0.0.1:53, "
+                            "unix:/run/app.sock; see below"},
+    {"", "inherit", nullptr, "filter the sockets alfwrapper was started with (LISTEN_FDS) and pass them on first"},
+    {"", "fdname", "NAME[:NAME...]", "names for the sockets created here without name=, in order (repeatable)"},
+    {"E", "setenv", "VAR[=VALUE]", "set VAR for PROGRAM; without =VALUE, copy it from alfwrapper's environment "
+                                   "(repeatable)"},
+    {"u", "user", "USER", "run PROGRAM as USER (name or uid) with USER's groups, no capabilities, no_new_privs"},
+    {"g", "group", "GROUP", "run PROGRAM with primary group GROUP (name or gid)"},
     {"", "set", "MAP,KEY,VALUE", "put an entry into one of the filter's maps (repeatable); KEY and VALUE are "
                                  "parsed by the map's BTF types, e.g. allow4,0,10.0.0.0/8"},
     {"D", "define", "NAME[=VALUE]", "define a macro for the filter compiler (repeatable)"},
@@ -33,6 +41,7 @@ const OptionDef option_table[] = {
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
     {"", "list-maps", nullptr, "print the filter's maps with their types and exit"},
     {"", "dry-run", nullptr, "do everything but start PROGRAM; print what would be handed over"},
+    {"", "json", nullptr, "with --dry-run: print JSON"},
     {"v", "verbose", nullptr, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, "print only errors"},
     {"h", "help", nullptr, "show this help and exit"},
@@ -76,10 +85,10 @@ cxxopts::Options make_parser() {
 std::string usage_text() {
     std::string text =
         "Usage: alfwrapper [OPTION]... [FILTER] [--] PROGRAM [ARGUMENT]...\n"
-        "Give PROGRAM its own firewall: open its listening socket, compile and load the\n"
-        "eBPF socket filter FILTER, attach and lock it on the socket, then execute\n"
-        "PROGRAM with the socket as fd 3 (systemd socket activation: LISTEN_FDS,\n"
-        "LISTEN_PID, LISTEN_FDNAMES).\n\n"
+        "Give PROGRAM its own firewall: open its listening sockets (or take those\n"
+        "alfwrapper was started with), compile and load the eBPF socket filter FILTER,\n"
+        "attach and lock it on every socket, then execute PROGRAM with the sockets as\n"
+        "fds 3, 4, ... (systemd socket activation: LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES).\n\n"
         "Options:\n";
     for (const auto &def : option_table) {
         std::string left = std::string("  ") + (def.short_name[0] ? std::string("-") + def.short_name + ", " : "    ") +
@@ -90,9 +99,18 @@ std::string usage_text() {
     }
     text +=
         "\nFILTER may also be given as the first argument when it ends in .c or .o.\n"
+        "\nListen specs: ADDRESS is PORT (IPv6 and IPv4), IPv4:PORT, [IPv6]:PORT, [IPv6%DEVICE]:PORT or\n"
+        "HOST:PORT (a host name needs the protocol in front, and one address); tcp4/udp4 mean IPv4\n"
+        "only, tcp6/udp6 IPv6 only; unix:/PATH, unix:@NAME, unixdgram:... for Unix sockets.\n"
+        "Options: name=NAME, backlog=N, reuseport, freebind, v6only, bindtodevice=DEVICE, and\n"
+        "mode=0660 for Unix socket files. Without --listen and --inherit alfwrapper listens on\n"
+        "--address/--port (default [::]:4242); --fdname names that socket.\n"
         "\nExamples:\n"
         "  alfwrapper --port 4242 filters/whitelist-private.c examples/echod.sh\n"
         "  alfwrapper --set allow4,0,10.0.0.0/8 --set allow6,0,::1/128 filters/whitelist.c -- myserver --flag\n"
+        "  alfwrapper -l tcp:80,name=http -l tcp:443,name=https -l udp4:127.0.0.1:53 -u www-data \\\n"
+        "      filters/whitelist-private.c -- myserver\n"
+        "  systemd-socket-activate -l 8080 alfwrapper --inherit filters/whitelist-private.c -- myserver\n"
         "\nExit status: PROGRAM's own once started; before that 0 for --dry-run, --help and\n"
         "--version, 1 for a usage or input error, 2 for a system error, 126 if PROGRAM\n"
         "cannot be executed, 127 if it is not found. PROGRAM is never started unfiltered.\n";
@@ -153,6 +171,14 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get("address", options.address);
     get("port", options.port);
     get("type", options.type);
+    options.seed_socket = result.count("address") || result.count("port") || result.count("type");
+    get_all("listen", options.listens);
+    options.inherit = result.count("inherit") > 0;
+    get_all("fdname", options.fdnames);
+    get_all("setenv", options.setenv);
+    get("user", options.user);
+    get("group", options.group);
+    options.json = result.count("json") > 0;
     get("program", options.program);
     get_all("set", options.sets);
     get_all("define", options.defines);

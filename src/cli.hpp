@@ -17,6 +17,14 @@ struct Options {
     std::vector<std::string> defines;  // -D
     std::vector<std::string> include_dirs;
     std::vector<std::string> command;  // PROGRAM [ARGS...]
+    bool seed_socket = false;          // --address, --port or --type given
+    std::vector<std::string> listens;  // --listen SPEC, in order
+    bool inherit = false;
+    std::vector<std::string> fdnames;  // --fdname NAME[:NAME...]
+    std::vector<std::string> setenv;   // -E VAR[=VALUE]
+    std::string user;
+    std::string group;
+    bool json = false;
     bool dry_run = false;
     bool list_maps = false;
     bool verbose = false;

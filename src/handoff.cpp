@@ -14,8 +14,6 @@ namespace alf {
 
 namespace {
 
-constexpr int listen_fds_start = 3;  // SD_LISTEN_FDS_START
-
 Error exec_error(const std::string &program, int err) {
     if (err == ENOENT) return Error(program + ": command not found", exit_not_found);
     return Error(program + ": cannot execute: " + std::strerror(err), exit_not_executable);
@@ -56,6 +54,29 @@ std::string resolve_program(const std::string &program) {
     throw exec_error(program, first_error);
 }
 
+std::vector<std::string> parse_setenv(const std::vector<std::string> &values) {
+    std::vector<std::string> assignments;
+    for (const auto &value : values) {
+        auto eq = value.find('=');
+        std::string name = value.substr(0, eq);
+        if (name.empty() || name.find_first_of(" \t\n") != std::string::npos || (name[0] >= '0' && name[0] <= '9'))
+            throw Error("--setenv '" + value + "': expected VAR=VALUE or VAR, VAR a variable name");
+        if (name.starts_with("LISTEN_"))
+            throw Error("--setenv '" + value + "': " + name + " belongs to the socket-activation hand-off; alfwrapper "
+                        "sets LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES itself");
+        if (eq != std::string::npos) {
+            assignments.push_back(value);
+            continue;
+        }
+        const char *current = std::getenv(name.c_str());
+        if (!current)
+            throw Error("--setenv " + name + ": " + name + " is not set in alfwrapper's environment; give a value: -E " +
+                        name + "=VALUE");
+        assignments.push_back(name + "=" + current);
+    }
+    return assignments;
+}
+
 std::string listen_fdnames(const std::vector<Socket> &sockets) {
     std::string names;
     for (const auto &socket : sockets) names += (names.empty() ? "" : ":") + socket.name;
@@ -82,7 +103,12 @@ void exec_service(HandOff handoff) {
     }
     lifted.clear();
 
-    for (const auto &assignment : handoff.environment) {
+    drop_privileges(handoff.credentials);
+
+    std::vector<std::string> environment;
+    if (handoff.credentials) environment = credential_environment(*handoff.credentials);
+    environment.insert(environment.end(), handoff.environment.begin(), handoff.environment.end());
+    for (const auto &assignment : environment) {
         auto eq = assignment.find('=');
         if (eq == std::string::npos) unsetenv(assignment.c_str());
         else setenv(assignment.substr(0, eq).c_str(), assignment.substr(eq + 1).c_str(), 1);

@@ -2,8 +2,10 @@
 // the exec. Nothing of alfwrapper survives it.
 #pragma once
 
+#include "privileges.hpp"
 #include "sockets.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,15 +15,22 @@ namespace alf {
 // 126 (not executable), as shells do.
 std::string resolve_program(const std::string &program);
 
-// Environment changes applied before the exec: "VAR=VALUE" sets, "VAR" unsets.
 struct HandOff {
-    std::vector<Socket> sockets;
+    std::vector<Socket> sockets;           // to fds 3.., in this order
     std::vector<std::string> argv;
-    std::vector<std::string> environment;
+    std::vector<std::string> environment;  // applied in order: "VAR=VALUE" sets, "VAR" unsets
+    std::optional<Credentials> credentials;
 };
 
-// Moves the sockets to fds 3..3+n-1, closes every other fd above 2, sets
-// LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES and execs. Returns only by throwing.
+// -E/--setenv values as "VAR=VALUE"; a bare VAR takes its value from
+// alfwrapper's environment. Throws Error for a bad name, an unset VAR, or a
+// LISTEN_* variable (the hand-off owns those).
+std::vector<std::string> parse_setenv(const std::vector<std::string> &values);
+
+// Moves the sockets to fds 3..3+n-1 (none clobbering another), drops
+// privileges, sets the environment (HOME/USER/LOGNAME of the new user, then
+// -E, then LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES), closes every other fd above
+// 2 and execs. Returns only by throwing.
 [[noreturn]] void exec_service(HandOff handoff);
 
 // The LISTEN_FDNAMES value for these sockets.

@@ -1,10 +1,13 @@
 // alfwrapper: give one service its own firewall, then get out of the way.
 #include "cli.hpp"
+#include "dry_run.hpp"
 #include "error.hpp"
 #include "filter_source.hpp"
 #include "handoff.hpp"
+#include "inherit.hpp"
 #include "loader.hpp"
 #include "map_entries.hpp"
+#include "privileges.hpp"
 #include "sockets.hpp"
 
 #include <unistd.h>
@@ -37,6 +40,20 @@ void print_maps(const alf::FilterObject &filter) {
                   << m.value_type << " (" << m.value_size << " bytes), max_entries " << m.max_entries << "\n";
 }
 
+// Inherited sockets first, then the seed form's socket (when asked for, or when
+// nothing else is), then --listen's, in order; created unbound.
+std::vector<alf::Socket> open_sockets(const alf::Options &options) {
+    std::vector<alf::Socket> sockets;
+    if (options.inherit) sockets = alf::inherit_sockets();
+    std::vector<alf::ListenSpec> specs;
+    if (options.seed_socket || (options.listens.empty() && !options.inherit))
+        specs.push_back(alf::seed_listen_spec(options.address, options.port, options.type));
+    for (const auto &text : options.listens) specs.push_back(alf::parse_listen_spec(text));
+    alf::apply_fd_names(specs, alf::parse_fd_names(options.fdnames));
+    for (const auto &spec : specs) sockets.push_back(alf::create_socket(spec));
+    return sockets;
+}
+
 int run(int argc, char **argv, Reporter &report) {
     alf::Options options = alf::parse_command_line(argc, argv);
     report.verbose = options.verbose;
@@ -50,11 +67,13 @@ int run(int argc, char **argv, Reporter &report) {
         return 0;
     }
     std::string program_path;
-    if (!options.list_maps) program_path = alf::resolve_program(options.command.front());
-
-    alf::ListenSpec spec = alf::seed_listen_spec(options.address, options.port, options.type);
     std::vector<alf::Socket> sockets;
-    if (!options.list_maps) sockets.push_back(alf::create_socket(spec));
+    if (!options.list_maps) {
+        program_path = alf::resolve_program(options.command.front());
+        sockets = open_sockets(options);
+    }
+    auto credentials = alf::resolve_credentials(options.user, options.group);
+    auto environment = alf::parse_setenv(options.setenv);
 
     alf::FilterSource source{options.filter, options.defines, options.include_dirs};
     alf::FilterBytes bytes = alf::obtain_filter_object(source, stderr_wants_color());
@@ -78,20 +97,25 @@ int run(int argc, char **argv, Reporter &report) {
 
     for (auto &socket : sockets) {
         alf::attach_locked(socket, filter.program_fd());
-        alf::bind_and_listen(socket, spec);
-        report.info(socket.description + ": filter attached and locked, listening");
+        if (!socket.inherited()) {
+            alf::bind_and_listen(socket);
+        } else if (auto discarded = alf::discard_unfiltered_backlog(socket)) {
+            report.warning(socket.description + ": " + std::to_string(discarded) +
+                           (socket.type == SOCK_DGRAM ? " datagram(s) discarded" : " connection(s) reset") +
+                           ": they arrived before the filter was attached");
+        }
+        report.info(socket.description + ": filter attached and locked" +
+                    (socket.family == AF_UNIX && socket.type != SOCK_DGRAM
+                         ? " (the kernel runs no socket filter on Unix stream connections: the file mode guards them)"
+                         : ""));
     }
 
+    alf::HandOff handoff{std::move(sockets), options.command, std::move(environment), std::move(credentials)};
     if (options.dry_run) {
-        std::cout << "would start: " << program_path;
-        for (std::size_t i = 1; i < options.command.size(); ++i) std::cout << " " << options.command[i];
-        std::cout << "\n";
-        for (std::size_t i = 0; i < sockets.size(); ++i)
-            std::cout << "fd " << 3 + i << ": " << sockets[i].description << " (name " << sockets[i].name << ")\n";
-        std::cout << "filter: " << options.filter << ", program " << filter.program_name() << "\n";
+        alf::print_dry_run(std::cout, handoff, program_path, filter, options.json);
         return 0;
     }
-    alf::exec_service({std::move(sockets), options.command, {}});
+    alf::exec_service(std::move(handoff));
 }
 
 }  // namespace

@@ -1,45 +1,57 @@
-// The service's sockets: what to listen on, creating them unbound, attaching
-// the filter, and only then binding (no unfiltered window).
+// The service's sockets: creating them unbound from a ListenSpec (host names
+// resolved, options set), attaching the filter, and only then binding (no
+// unfiltered window).
 #pragma once
 
+#include "listen_spec.hpp"
 #include "unique_fd.hpp"
 
-#include <cstdint>
+#include <sys/socket.h>
+
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace alf {
 
-enum class Transport { tcp, udp };
+// SD_LISTEN_FDS_START: the protocol hands sockets over from fd 3 on.
+inline constexpr int listen_fds_start = 3;
 
-struct ListenSpec {
-    Transport transport = Transport::tcp;
-    std::string address = "::";  // numeric IPv4 or IPv6
-    std::uint16_t port = 4242;
-    std::string name;            // for LISTEN_FDNAMES; empty: derived
-    int backlog = 4096;
-    std::string text;            // as the user wrote it, for messages
+struct SocketAddress {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
 };
 
 struct Socket {
     UniqueFd fd;
     std::string name;         // LISTEN_FDNAMES entry
-    std::string description;  // "tcp [::]:4242"
+    std::string description;  // "tcp [::]:4242", "unix /run/app.sock"
     int family = 0;
     int type = 0;
+    int inherited_fd = -1;    // the fd it came in as (--inherit); -1: created here
+
+    // Where and how a socket created here is bound.
+    SocketAddress address;
+    int backlog = 4096;
+    std::string unix_path;    // a file to create (not for abstract names)
+    std::optional<unsigned> unix_mode;
+
+    bool inherited() const { return inherited_fd >= 0; }
 };
 
-// The seed's --address/--port/--type form.
-ListenSpec seed_listen_spec(const std::string &address, const std::string &port, const std::string &type);
-
-// A new socket, CLOEXEC, not yet bound.
+// A new socket, CLOEXEC, options set, not yet bound. Host names are resolved
+// here; a name with several addresses is an error that lists them.
 Socket create_socket(const ListenSpec &spec);
 
 // SO_ATTACH_BPF then SO_LOCK_FILTER: the service cannot remove or replace it.
 void attach_locked(const Socket &socket, int program_fd);
 
-// Binds, and for streams listens.
-void bind_and_listen(Socket &socket, const ListenSpec &spec);
+// Binds (replacing a stale Unix socket file), and for streams listens.
+void bind_and_listen(Socket &socket);
+
+// "[::1]:80", "127.0.0.1:80", "/run/app.sock", "@name".
+std::string format_socket_address(const sockaddr_storage &address, socklen_t length);
+
+// "tcp", "udp", "unix", "unixdgram", "unixseqpacket" for a family and type.
+std::string socket_kind_text(int family, int type);
 
 }  // namespace alf

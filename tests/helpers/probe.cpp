@@ -4,6 +4,7 @@
 //
 //   probe [--report FILE] [--serve] [--peers FILE]
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -62,6 +63,15 @@ json socket_info(int fd) {
     s["type"] = int_option(fd, SOL_SOCKET, SO_TYPE, err);
     s["listening"] = int_option(fd, SOL_SOCKET, SO_ACCEPTCONN, err) != 0;
     if (s["domain"] == AF_INET6) s["v6only"] = int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, err) != 0;
+    if (s["domain"] == AF_INET || s["domain"] == AF_INET6) {
+        s["reuseport"] = int_option(fd, SOL_SOCKET, SO_REUSEPORT, err) != 0;
+        s["freebind"] = s["domain"] == AF_INET ? int_option(fd, IPPROTO_IP, IP_FREEBIND, err) != 0
+                                               : int_option(fd, IPPROTO_IPV6, IPV6_FREEBIND, err) != 0;
+        char device[IFNAMSIZ] = "";
+        socklen_t device_len = sizeof device;
+        if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, &device_len) == 0)
+            s["device"] = std::string(device, strnlen(device, device_len));
+    }
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     if (getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) == 0) s["local"] = address_text(ss);
@@ -98,6 +108,13 @@ json report() {
         const char *v = std::getenv(name);
         r["env"][name] = v ? json(v) : json(nullptr);
     }
+    json environ_all = json::object();
+    for (char **e = environ; *e; ++e) {
+        std::string entry = *e;
+        auto eq = entry.find('=');
+        environ_all[entry.substr(0, eq)] = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    }
+    r["environ"] = environ_all;
     json fds = json::object();
     DIR *dir = opendir("/proc/self/fd");
     if (dir) {

@@ -100,8 +100,8 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
 class Run:
     """alfwrapper run to completion: exit status, stdout, stderr."""
 
-    def __init__(self, args, env=None, timeout=60, netns=None, **kw):
-        cmd = [ALFWRAPPER] + list(args)
+    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), **kw):
+        cmd = list(prefix) + [ALFWRAPPER] + list(args)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         kw.setdefault("cwd", SOURCE_DIR)
@@ -116,17 +116,22 @@ class Service:
     """A long-running `alfwrapper ARGS` (usually ending in the probe), stopped
     on exit. ready() waits for the probe's report or for the port to accept."""
 
-    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, wrapper=()):
+    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, prefix=(), shared_dir=False,
+                 wrapper=()):
+        """prefix (or wrapper): the command that starts alfwrapper (e.g. systemd-socket-activate ...);
+        shared_dir: let a service that drops to another user write its report."""
         self.dir = tempfile.mkdtemp(prefix="alf-test-")
+        if shared_dir:
+            os.chmod(self.dir, 0o1777)
         self.report_path = os.path.join(self.dir, "report.json")
         self.peers_path = os.path.join(self.dir, "peers.log")
-        cmd = list(wrapper) + [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
+        cmd = list(prefix or wrapper) + [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.stderr_path = os.path.join(self.dir, "stderr")
-        self.proc = subprocess.Popen(cmd, stdout=open(os.path.join(self.dir, "stdout"), "w"),
-                                     stderr=open(self.stderr_path, "w"), env=env, start_new_session=True,
-                                     pass_fds=pass_fds, cwd=cwd, stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "stdout"), "w") as out, open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True,
+                                         pass_fds=pass_fds, cwd=cwd, stdin=subprocess.DEVNULL)
 
     def stderr(self):
         with open(self.stderr_path) as f:

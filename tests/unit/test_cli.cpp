@@ -50,3 +50,18 @@ TEST_CASE("usage errors") {
     CHECK_THROWS_AS(parse({"--frobnicate", "x.c", "p"}), Error);
     CHECK_THROWS_AS(parse({"--port"}), Error);              // option without its value
 }
+
+TEST_CASE("socket, user and hand-off options") {
+    auto o = parse({"-l", "tcp:80,name=http", "--listen=udp:[::1]:53", "--inherit", "--fdname", "a:b", "-E", "X=1",
+                    "-EY", "-u", "nobody", "--group=nogroup", "--dry-run", "--json", "x.c", "prog"});
+    CHECK(o.listens == std::vector<std::string>{"tcp:80,name=http", "udp:[::1]:53"});
+    CHECK(o.inherit);
+    CHECK(o.fdnames == std::vector<std::string>{"a:b"});
+    CHECK(o.setenv == std::vector<std::string>{"X=1", "Y"});
+    CHECK(o.user == "nobody");
+    CHECK(o.group == "nogroup");
+    CHECK(o.json);
+    CHECK_FALSE(o.seed_socket);
+    CHECK(parse({"--port", "80", "-l", "udp:53", "x.c", "prog"}).seed_socket);
+    CHECK(parse({"--type", "SOCK_DGRAM", "x.c", "prog"}).seed_socket);
+}

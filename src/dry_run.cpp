@@ -1,0 +1,117 @@
+#include "dry_run.hpp"
+
+#include "loader.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace alf {
+
+namespace {
+
+std::size_t count_entries(bpf_map *map) {
+    std::vector<std::uint8_t> key(bpf_map__key_size(map)), next(key.size());
+    std::size_t count = 0;
+    const void *previous = nullptr;
+    while (bpf_map_get_next_key(bpf_map__fd(map), previous, next.data()) == 0) {
+        ++count;
+        key.swap(next);
+        previous = key.data();
+    }
+    return count;
+}
+
+// On a Unix stream socket the filter is attached but the kernel never runs
+// it: connections and their data bypass socket filters.
+bool filter_runs_on(const Socket &socket) { return !(socket.family == AF_UNIX && socket.type != SOCK_DGRAM); }
+
+nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, const FilterObject &filter) {
+    using nlohmann::json;
+    json j;
+    j["program"] = program_path;
+    j["argv"] = handoff.argv;
+    j["sockets"] = json::array();
+    for (std::size_t i = 0; i < handoff.sockets.size(); ++i) {
+        const Socket &s = handoff.sockets[i];
+        j["sockets"].push_back({{"fd", listen_fds_start + static_cast<int>(i)},
+                                {"name", s.name},
+                                {"socket", s.description},
+                                {"inherited_fd", s.inherited() ? json(s.inherited_fd) : json(nullptr)},
+                                {"filter_runs", filter_runs_on(s)}});
+    }
+    json maps = json::array();
+    for (const auto &m : filter.maps())
+        maps.push_back({{"name", m.name},
+                        {"type", m.type},
+                        {"entries", count_entries(filter.find_map(m.name))},
+                        {"max_entries", m.max_entries}});
+    j["filter"] = {{"object", filter.name()},
+                   {"program", filter.program_name()},
+                   {"instructions", filter.program_instructions()},
+                   {"maps", maps}};
+    if (handoff.credentials) {
+        const Credentials &c = *handoff.credentials;
+        j["credentials"] = {{"user", c.change_user ? json(c.user) : json(nullptr)},
+                            {"uid", c.change_user ? json(c.uid) : json(getuid())},
+                            {"group", c.group},
+                            {"gid", c.gid},
+                            {"groups", c.groups},
+                            {"capabilities", "none"},
+                            {"no_new_privs", true}};
+    } else {
+        j["credentials"] = {{"user", nullptr}, {"uid", getuid()}, {"gid", getgid()}, {"unchanged", true}};
+    }
+    std::vector<std::string> environment;
+    if (handoff.credentials) environment = credential_environment(*handoff.credentials);
+    environment.insert(environment.end(), handoff.environment.begin(), handoff.environment.end());
+    environment.push_back("LISTEN_FDS=" + std::to_string(handoff.sockets.size()));
+    environment.push_back("LISTEN_PID=" + std::to_string(getpid()));
+    environment.push_back("LISTEN_FDNAMES=" + listen_fdnames(handoff.sockets));
+    j["environment"] = environment;
+    return j;
+}
+
+}  // namespace
+
+void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string &program_path,
+                   const FilterObject &filter, bool json) {
+    auto j = to_json(handoff, program_path, filter);
+    if (json) {
+        out << j.dump(2) << "\n";
+        return;
+    }
+    out << "would start: " << program_path;
+    for (std::size_t i = 1; i < handoff.argv.size(); ++i) out << " " << handoff.argv[i];
+    out << "\n";
+    const auto &c = j["credentials"];
+    if (c.contains("unchanged"))
+        out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged)\n";
+    else
+        out << "as: "
+            << (c["user"].is_null() ? "uid " + c["uid"].dump()
+                                    : "user " + c["user"].get<std::string>() + " (uid " + c["uid"].dump() + ")")
+            << ", group " << c["group"].get<std::string>() << " (gid " << c["gid"] << "), groups "
+            << c["groups"].dump() << "; no capabilities, no_new_privs\n";
+    for (const auto &s : j["sockets"]) {
+        out << "fd " << s["fd"] << ": " << s["socket"].get<std::string>() << " (name " << s["name"].get<std::string>()
+            << ")";
+        if (!s["filter_runs"].get<bool>()) out << " [filter attached; the kernel runs none on Unix stream connections]";
+        out << "\n";
+    }
+    const auto &f = j["filter"];
+    out << "filter: " << f["object"].get<std::string>() << ", program " << f["program"].get<std::string>() << " ("
+        << f["instructions"] << " instructions)\n";
+    for (const auto &m : f["maps"])
+        out << "  map " << m["name"].get<std::string>() << ": " << m["type"].get<std::string>() << ", " << m["entries"]
+            << " entries (max " << m["max_entries"] << ")\n";
+    out << "environment:";
+    for (const auto &e : j["environment"]) out << " " << e.get<std::string>();
+    out << "\n";
+}
+
+}  // namespace alf

@@ -1,0 +1,213 @@
+"""Sockets alfwrapper is started with (--inherit): from systemd-socket-activate,
+a real implementation of the sending side of the protocol, and from a shell
+that hands over exactly the fds and variables a test needs."""
+
+import errno
+import fcntl
+import os
+import socket
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import PROBE, Run, Service, free_port, source_path  # noqa: E402
+
+WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
+SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate"
+PROBE_ARGS = ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"]
+
+
+def high_fd(fd):
+    """A duplicate well above 3, so the shell can move it to 3 without clobbering."""
+    return fcntl.fcntl(fd, fcntl.F_DUPFD, 20)
+
+
+def activation(fds, names=None, pid="$$", count=None):
+    """A shell (bash: dash takes only one-digit fds) that puts `fds` at 3, 4, ... and sets the socket-activation
+    variables for the process it then becomes (exec keeps the pid)."""
+    moves = " ".join(f"{3 + i}<&{fd} {fd}<&-" for i, fd in enumerate(fds))
+    env = f"LISTEN_FDS={len(fds) if count is None else count} LISTEN_PID={pid}"
+    if names is not None:
+        env += f" LISTEN_FDNAMES={names}"
+    return ["bash", "-c", f'exec {moves}; export {env}; exec "$0" "$@"']
+
+
+def wait_for_stderr(service, needle):
+    harness.wait_until(lambda: needle in service.stderr(), what=f"{needle!r} in alfwrapper's messages")
+
+
+class InheritFromSystemd(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+        if not os.access(SOCKET_ACTIVATE, os.X_OK):
+            raise AssertionError(f"{SOCKET_ACTIVATE} is missing: scripts/setup installs the systemd package")
+
+    def start(self, args, **kw):
+        service = Service(list(args) + PROBE_ARGS, **kw)
+        self.addCleanup(service.__exit__)
+        return service
+
+    def test_systemd_socket_activate_hands_over_a_socket_that_gets_filtered_and_named(self):
+        port = free_port()
+        service = self.start(["--inherit"] + WHITELIST,
+                             prefix=[SOCKET_ACTIVATE, "-l", str(port), "--fdname=web"])
+        service.wait_accepting("::", port)
+        # systemd-socket-activate starts its child on the first connection,
+        # which therefore arrives before any filter: here from a refused peer.
+        with socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0), timeout=2) as early:
+            early.sendall(b"early\n")
+            report = service.report()
+            wait_for_stderr(service, "1 connection(s) reset: they arrived before the filter was attached")
+            with self.assertRaises(ConnectionResetError):
+                early.recv(100)
+        self.assertEqual(report["pid"], service.proc.pid)
+        self.assertEqual(report["env"]["LISTEN_FDS"], "1")
+        self.assertEqual(report["env"]["LISTEN_PID"], str(report["pid"]))
+        self.assertEqual(report["env"]["LISTEN_FDNAMES"], "web")
+        self.assertEqual(sorted(report["fds"], key=int), ["0", "1", "2", "3"])
+        sock = report["fds"]["3"]["socket"]
+        self.assertEqual((sock["local"], sock["listening"], sock["v6only"]), (f"[::]:{port}", True, False))
+        self.assertEqual(sock["get_filter_errno"], errno.EACCES)
+        self.assertEqual(sock["lock_filter"], 1)
+        self.assertEqual(report["detach_errno"], errno.EPERM)
+
+        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
+        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assertFalse(any("127.0.0.2" in line for line in service.peers()), service.peers())
+
+    def test_inherited_sockets_come_first_then_those_of_listen(self):
+        first, second = free_port(), free_port()
+        dns, admin = free_port(socket.SOCK_DGRAM), free_port()
+        service = self.start(["--inherit", "-l", f"udp:{dns},name=dns", "-l", f"tcp4:127.0.0.1:{admin}"] + WHITELIST,
+                             prefix=[SOCKET_ACTIVATE, "-l", f"127.0.0.1:{first}", "-l", f"[::1]:{second}",
+                                     "--fdname=a:b"])
+        service.wait_accepting("127.0.0.1", first)
+        with socket.create_connection(("127.0.0.1", first), timeout=2):
+            report = service.report()
+        self.assertEqual(report["env"]["LISTEN_FDS"], "4")
+        self.assertEqual(report["env"]["LISTEN_FDNAMES"], "a:b:dns:tcp")
+        self.assertEqual([report["fds"][fd]["socket"]["local"] for fd in ("3", "4", "5", "6")],
+                         [f"127.0.0.1:{first}", f"[::1]:{second}", f"[::]:{dns}", f"127.0.0.1:{admin}"])
+        for fd in ("3", "4", "5", "6"):
+            self.assertEqual(report["fds"][fd]["socket"]["get_filter_errno"], errno.EACCES, fd)
+            self.assertEqual(report["fds"][fd]["socket"]["lock_filter"], 1, fd)
+        self.assertEqual(harness.tcp_echo("::1", second), b"ping\n")
+        self.assertIsNone(harness.udp_exchange("127.0.0.1", dns, b"refused", src="127.0.0.2"))
+        self.assertEqual(harness.udp_exchange("127.0.0.1", dns, b"admitted", src="127.0.0.1"), b"admitted")
+        self.assertEqual([line.split()[-1] for line in service.peers() if line.startswith("udp")], ["admitted"])
+
+
+class InheritedFds(unittest.TestCase):
+    """The protocol driven by hand: the exact fds and variables of each case."""
+
+    def setUp(self):
+        harness.require_root()
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.marker = os.path.join(self.dir.name, "started")
+
+    def listening(self, kind=socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            s.listen()
+        return s, s.getsockname()[1]
+
+    def owned_fd(self, fd):
+        fd = high_fd(fd)
+        self.addCleanup(os.close, fd)
+        return fd
+
+    def refused(self, prefix, fds, *args):
+        r = Run(["--inherit"] + list(args) + WHITELIST + ["--", "touch", self.marker], prefix=prefix, pass_fds=fds)
+        self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertTrue(r.stderr.startswith("alfwrapper: --inherit") and r.stderr.count("\n") == 1, r)
+        return r.stderr
+
+    def test_environment_is_exact_and_nothing_of_the_activation_is_left(self):
+        s, port = self.listening()
+        fd = self.owned_fd(s.fileno())
+        stray_r, stray_w = os.pipe()  # inherited without CLOEXEC: must not reach the program
+        self.addCleanup(os.close, stray_r)
+        self.addCleanup(os.close, stray_w)
+        other = free_port()
+        service = Service(["--inherit", "-l", f"tcp:[::1]:{other},name=extra"] + WHITELIST + PROBE_ARGS,
+                          prefix=activation([fd], names="inherited"), pass_fds=(fd, stray_r))
+        self.addCleanup(service.__exit__)
+        report = service.report()
+        listen_vars = {k: v for k, v in report["environ"].items() if k.startswith("LISTEN_")}
+        self.assertEqual(listen_vars, {"LISTEN_FDS": "2", "LISTEN_PID": str(report["pid"]),
+                                       "LISTEN_FDNAMES": "inherited:extra"})
+        self.assertEqual(sorted(report["fds"], key=int), ["0", "1", "2", "3", "4"])
+        self.assertEqual(report["fds"]["3"]["socket"]["local"], f"127.0.0.1:{port}")
+        self.assertEqual(report["fds"]["4"]["socket"]["local"], f"[::1]:{other}")
+
+    def test_datagrams_queued_before_the_filter_never_reach_the_program(self):
+        s, port = self.listening(socket.SOCK_DGRAM)
+        for src, payload in (("127.0.0.2", b"early-refused"), ("127.0.0.1", b"early-admitted")):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+                c.bind((src, 0))
+                c.sendto(payload, ("127.0.0.1", port))
+        fd = self.owned_fd(s.fileno())
+        service = Service(["--inherit"] + WHITELIST + PROBE_ARGS, prefix=activation([fd], names="dns"), pass_fds=(fd,))
+        self.addCleanup(service.__exit__)
+        service.report()
+        self.assertIn("2 datagram(s) discarded: they arrived before the filter was attached", service.stderr())
+        self.assertIsNone(harness.udp_exchange("127.0.0.1", port, b"late-refused", src="127.0.0.2"))
+        self.assertEqual(harness.udp_exchange("127.0.0.1", port, b"late-admitted", src="127.0.0.1"), b"late-admitted")
+        self.assertEqual([line.split()[-1] for line in service.peers()], ["late-admitted"])
+
+    def test_listen_pid_of_another_process(self):
+        s, _ = self.listening()
+        fd = self.owned_fd(s.fileno())
+        err = self.refused(activation([fd], pid="1"), (fd,))
+        self.assertIn("LISTEN_PID=1 is not alfwrapper's process id", err)
+
+    def test_names_that_do_not_match_the_count(self):
+        s, _ = self.listening()
+        fd = self.owned_fd(s.fileno())
+        err = self.refused(activation([fd], names="a:b"), (fd,))
+        self.assertIn("LISTEN_FDNAMES='a:b' holds 2 names but LISTEN_FDS=1", err)
+
+    def test_nothing_passed(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+        r = Run(["--inherit"] + WHITELIST + ["--", "touch", self.marker], env=env)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("LISTEN_FDS is not set", r.stderr)
+        self.assertFalse(os.path.exists(self.marker))
+
+    def test_an_fd_that_is_not_a_socket(self):
+        path = os.path.join(self.dir.name, "file")
+        with open(path, "w") as f:
+            fd = self.owned_fd(f.fileno())
+        err = self.refused(activation([fd]), (fd,))
+        self.assertIn(f"fd 3 is a regular file {path}, not a socket", err)
+
+    def test_an_fd_the_filter_cannot_serve(self):
+        s, _ = self.listening()
+        netlink = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+        self.addCleanup(netlink.close)
+        fds = (self.owned_fd(s.fileno()), self.owned_fd(netlink.fileno()))
+        err = self.refused(activation(list(fds)), fds)
+        self.assertIn(f"fd 4 is a socket of family {socket.AF_NETLINK}", err)
+
+    def test_a_connected_socket(self):
+        s, port = self.listening()
+        client = socket.create_connection(("127.0.0.1", port))
+        self.addCleanup(client.close)
+        fd = self.owned_fd(client.fileno())
+        self.assertIn("fd 3 is a connected stream socket", self.refused(activation([fd]), (fd,)))
+
+    def test_fewer_fds_than_announced(self):
+        s, _ = self.listening()
+        fd = self.owned_fd(s.fileno())
+        self.assertIn("fd 4 is not open", self.refused(activation([fd], count=2), (fd,)))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,151 @@
+"""The units in examples/systemd, run as systemd would run them (these machines
+do not run systemd as PID 1): the socket unit through systemd-socket-activate,
+User=/AmbientCapabilities= through setpriv. Each runs in a network namespace
+of its own, so the units' ports are used as written. Install paths map to
+this tree; the service program becomes the probe, which reports what it got."""
+
+import errno
+import os
+import pwd
+import shlex
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import PROBE, Service, source_path  # noqa: E402
+
+UNITS = source_path("examples", "systemd")
+INSTALLED_ALFWRAPPER = "/usr/local/bin/alfwrapper"
+INSTALLED_DATA = "/usr/local/share/alfwrapper/"
+NO_CAPABILITIES = "0000000000000000"
+
+
+def read_unit(name):
+    """{(section, key): [values]}, continuation lines joined."""
+    entries, section, pending = {}, None, ""
+    with open(os.path.join(UNITS, name)) as f:
+        for raw in f:
+            line = pending + raw.rstrip("\n")
+            pending = ""
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                continue
+            key, value = line.split("=", 1)
+            entries.setdefault((section, key.strip()), []).append(value.strip())
+    return entries
+
+
+def alfwrapper_arguments(exec_start):
+    """The ExecStart line's alfwrapper arguments, install paths mapped to this
+    tree, PROGRAM replaced by the probe."""
+    words = shlex.split(exec_start)
+    if words[0] != INSTALLED_ALFWRAPPER:
+        raise AssertionError(f"ExecStart does not start alfwrapper: {exec_start}")
+    args = []
+    for word in words[1:]:
+        if word == "--":
+            break
+        args.append(source_path(word[len(INSTALLED_DATA):]) if word.startswith(INSTALLED_DATA) else word)
+    return args + ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"]
+
+
+def setpriv_for(service_unit):
+    """The credentials systemd gives a [Service] with User=, AmbientCapabilities=,
+    CapabilityBoundingSet= and NoNewPrivileges=, set up by setpriv."""
+    caps = lambda key: ",".join("+" + c.lower().removeprefix("cap_")  # noqa: E731
+                                for c in " ".join(service_unit.get(("Service", key), [])).split())
+    user = service_unit[("Service", "User")][0]
+    cmd = ["setpriv", "--reuid", user, "--regid", str(pwd.getpwnam(user).pw_gid), "--init-groups"]
+    if caps("AmbientCapabilities"):
+        cmd += ["--inh-caps", caps("AmbientCapabilities"), "--ambient-caps", caps("AmbientCapabilities")]
+    if caps("CapabilityBoundingSet"):
+        cmd += ["--bounding-set", "-all," + caps("CapabilityBoundingSet")]
+    if service_unit.get(("Service", "NoNewPrivileges")) == ["yes"]:
+        cmd += ["--no-new-privs"]
+    return cmd
+
+
+def netns_tcp_echo(netns, dst, port, src=None):
+    code = ("import sys; sys.path.insert(0, %r); import harness; "
+            "print('ECHO' if harness.tcp_echo(%r, %d, src=%r) == b'ping\\n' else 'NONE')"
+            ) % (os.path.dirname(os.path.abspath(__file__)), dst, port, src)
+    out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return out == "ECHO"
+
+
+def ids(status_line):
+    return [int(x) for x in status_line.split()]
+
+
+class SystemdExamples(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+        self.net = harness.NetnsPair()
+        self.net.__enter__()
+        self.addCleanup(self.net.__exit__)
+
+    def test_socket_unit_and_service_with_inherit(self):
+        socket_unit, service_unit = read_unit("alf-echo.socket"), read_unit("alf-echo.service")
+        (port,) = socket_unit[("Socket", "ListenStream")]
+        (name,) = socket_unit[("Socket", "FileDescriptorName")]
+        (exec_start,) = service_unit[("Service", "ExecStart")]
+        self.assertIn("--inherit", exec_start)
+        service = Service(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
+                          prefix=["systemd-socket-activate", "-l", port, f"--fdname={name}"])
+        self.addCleanup(service.__exit__)
+        service.wait_accepting("::", int(port), netns=self.net.server)
+        # The first connection starts the service; it comes from a refused
+        # ("public") peer and arrives before the filter: it must not get through.
+        self.assertFalse(self.net.client_tcp_echo(self.net.server_v4, int(port)))
+        report = service.report()
+        self.assertEqual(report["env"]["LISTEN_FDNAMES"], name)
+        self.assertEqual(report["env"]["LISTEN_FDS"], "1")
+        self.assertEqual(sorted(report["fds"], key=int), ["0", "1", "2", "3"])
+        self.assertEqual(report["fds"]["3"]["socket"]["local"], f"[::]:{port}")
+        self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES)
+        self.assertEqual(report["detach_errno"], errno.EPERM)
+        self.assertEqual(ids(report["status"]["Uid"]), [pwd.getpwnam("nobody").pw_uid] * 4)
+        self.assertEqual(report["status"]["CapEff"], NO_CAPABILITIES)
+
+        self.assertTrue(netns_tcp_echo(self.net.server, "127.0.0.1", int(port)))
+        self.assertTrue(netns_tcp_echo(self.net.server, "::1", int(port)))
+        self.assertFalse(netns_tcp_echo(self.net.server, "127.0.0.1", int(port), src="127.0.0.2"))
+        self.assertFalse(self.net.client_tcp_echo(self.net.server_v4, int(port)))
+        self.assertFalse(any(self.net.client_v4 in line or "127.0.0.2" in line for line in service.peers()),
+                         service.peers())
+
+    def test_plain_service_run_as_its_user(self):
+        unit = read_unit("alf-web.service")
+        (exec_start,) = unit[("Service", "ExecStart")]
+        user = pwd.getpwnam(unit[("Service", "User")][0])
+        service = Service(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
+                          prefix=setpriv_for(unit))
+        self.addCleanup(service.__exit__)
+        report = service.report()
+        status = report["status"]
+        self.assertEqual(ids(status["Uid"]), [user.pw_uid] * 4)
+        self.assertEqual(ids(status["Gid"]), [user.pw_gid] * 4)
+        for field in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+            self.assertEqual(status[field], NO_CAPABILITIES, field)
+        self.assertEqual(report["env"]["LISTEN_FDNAMES"], "http:https")
+        self.assertEqual([report["fds"][fd]["socket"]["local"] for fd in ("3", "4")], ["[::]:80", "[::]:443"])
+        for fd in ("3", "4"):
+            self.assertEqual(report["fds"][fd]["socket"]["get_filter_errno"], errno.EACCES, fd)
+            self.assertEqual(report["fds"][fd]["socket"]["lock_filter"], 1, fd)
+        for port in (80, 443):
+            self.assertTrue(netns_tcp_echo(self.net.server, "127.0.0.1", port), port)
+            self.assertFalse(self.net.client_tcp_echo(self.net.server_v4, port), port)
+            self.assertFalse(self.net.client_tcp_echo(self.net.server_v6, port), port)
+
+
+if __name__ == "__main__":
+    unittest.main()
