@@ -27,6 +27,15 @@ const OptionDef option_table[] = {
     {"", "type", "TYPE", "SOCK_STREAM (default) or SOCK_DGRAM"},
     {"", "set", "MAP,KEY,VALUE", "put an entry into one of the filter's maps (repeatable); KEY and VALUE are "
                                  "parsed by the map's BTF types, e.g. allow4,0,10.0.0.0/8"},
+    {"", "set-file", "MAP=PATH", "put many entries into a map (repeatable): lines 'KEY [VALUE]' ('#' comments) "
+                                 "or a JSON array of [key, value] pairs or {\"key\":..,\"value\":..} objects"},
+    {"", "map-size", "MAP=N", "set a map's max entries before the filter is loaded (repeatable)"},
+    {"", "allow", "CIDR", "admit peers from this network (repeatable; IPv4 or IPv6, a bare address is a host); "
+                          "selects the built-in filter 'subnets' when no filter is named"},
+    {"", "deny", "CIDR", "refuse peers from this network (repeatable); the most specific rule wins, a tie denies, "
+                         "and when any allow rule exists unmatched peers are refused"},
+    {"", "rules-file", "PATH", "read rules from a file (repeatable): lines 'allow CIDR' or 'deny CIDR', '#' comments"},
+    {"", "config", "FILE.json", "read settings from a JSON file; the command line overrides it"},
     {"D", "define", "NAME[=VALUE]", "define a macro for the filter compiler (repeatable)"},
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
@@ -154,6 +163,11 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get("type", options.type);
     get("program", options.program);
     get_all("set", options.sets);
+    get_all("set-file", options.set_files);
+    get_all("map-size", options.map_sizes);
+    get_all("allow", options.allow);
+    get_all("deny", options.deny);
+    get_all("rules-file", options.rules_files);
     get_all("define", options.defines);
     get_all("include", options.include_dirs);
     options.dry_run = result.count("dry-run") > 0;
@@ -164,6 +178,8 @@ Options parse_command_line(int argc, const char *const argv[]) {
     options.version = result.count("version") > 0;
 
     if (options.help || options.version) return options;
+    if (options.filter.empty() && !(options.allow.empty() && options.deny.empty() && options.rules_files.empty()))
+        options.filter = "subnets";
     if (options.filter.empty())
         throw Error("no filter given: name a .c or .o file, e.g. alfwrapper filters/whitelist-private.c PROGRAM "
                     "(see alfwrapper --help)");

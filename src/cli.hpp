@@ -14,6 +14,12 @@ struct Options {
     std::string port = "4242";
     std::string type = "SOCK_STREAM";
     std::vector<std::string> sets;     // MAP,KEY,VALUE
+    std::vector<std::string> set_files;  // MAP=PATH
+    std::vector<std::string> map_sizes;  // MAP=N
+    std::vector<std::string> allow;      // CIDR
+    std::vector<std::string> deny;       // CIDR
+    std::vector<std::string> rules_files;
+    std::string config;                  // --config FILE.json (already merged in)
     std::vector<std::string> defines;  // -D
     std::vector<std::string> include_dirs;
     std::vector<std::string> command;  // PROGRAM [ARGS...]

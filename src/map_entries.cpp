@@ -3,6 +3,7 @@
 #include "btf_values.hpp"
 #include "error.hpp"
 #include "loader.hpp"
+#include "net_address.hpp"
 
 #include <bpf/libbpf.h>
 
@@ -78,6 +79,24 @@ std::vector<std::pair<std::string, std::size_t>> apply_map_settings(FilterObject
         else ++it->second;
     }
     return counts;
+}
+
+std::set<std::string> apply_map_sizes(FilterObject &filter, const std::vector<std::string> &specs) {
+    std::set<std::string> sized;
+    for (const auto &spec : specs) {
+        auto equals = spec.find('=');
+        if (equals == std::string::npos || equals == 0)
+            throw Error("--map-size '" + spec + "': expected MAP=N (e.g. --map-size allow4=4096)");
+        std::string map = spec.substr(0, equals);
+        auto entries = with_context("--map-size " + spec, [&] {
+            auto n = parse_unsigned(std::string_view(spec).substr(equals + 1), 0xffffffff, "a number of entries");
+            if (n == 0) throw Error("a map holds at least 1 entry");
+            return static_cast<std::uint32_t>(n);
+        });
+        with_context("--map-size " + spec, [&] { filter.set_map_size(map, entries); });
+        sized.insert(map);
+    }
+    return sized;
 }
 
 }  // namespace alf

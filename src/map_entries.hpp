@@ -1,6 +1,7 @@
 // Map entries from the command line: --set MAP,KEY,VALUE.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,5 +24,8 @@ MapSetting parse_map_setting(std::string_view spec);
 // of entries written per map in the order first seen.
 std::vector<std::pair<std::string, std::size_t>> apply_map_settings(FilterObject &filter,
                                                                     const std::vector<MapSetting> &settings);
+
+// Applies --map-size MAP=N options before load; returns the maps sized.
+std::set<std::string> apply_map_sizes(FilterObject &filter, const std::vector<std::string> &specs);
 
 }  // namespace alf
