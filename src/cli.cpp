@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "config.hpp"
 #include "error.hpp"
 
 // cxxopts splits repeatable values on commas by default; --set values contain commas.
@@ -60,6 +61,22 @@ const OptionDef *find_option(std::string_view arg) {
     return nullptr;
 }
 
+const OptionDef *find_long_option(std::string_view name) {
+    for (const auto &def : option_table)
+        if (name == def.long_name) return &def;
+    return nullptr;
+}
+
+bool is_repeatable(const OptionDef &def) { return std::string_view(def.help).find("repeatable") != std::string_view::npos; }
+
+// What a config file key may be: every long option but these.
+OptionKind config_option_kind(std::string_view name) {
+    const OptionDef *def = find_long_option(name);
+    if (!def || name == "config" || name == "help" || name == "version") return OptionKind::unknown;
+    if (!def->arg) return OptionKind::flag;
+    return is_repeatable(*def) ? OptionKind::list : OptionKind::value;
+}
+
 bool is_filter_file(const std::string &arg) { return arg.ends_with(".c") || arg.ends_with(".o"); }
 
 cxxopts::Options make_parser() {
@@ -67,8 +84,7 @@ cxxopts::Options make_parser() {
     for (const auto &def : option_table) {
         std::string spec = def.short_name[0] ? std::string(def.short_name) + "," + def.long_name : def.long_name;
         if (def.arg) {
-            bool repeatable = std::string_view(def.help).find("repeatable") != std::string_view::npos;
-            if (repeatable)
+            if (is_repeatable(def))
                 parser.add_options()(spec, def.help, cxxopts::value<std::vector<std::string>>(), def.arg);
             else
                 parser.add_options()(spec, def.help, cxxopts::value<std::string>(), def.arg);
@@ -139,14 +155,31 @@ Options parse_command_line(int argc, const char *const argv[]) {
     }
     for (; i < argc; ++i) options.command.push_back(argv[i]);
 
-    auto parser = make_parser();
-    std::vector<const char *> raw;
-    for (const auto &a : ours) raw.push_back(a.c_str());
-    cxxopts::ParseResult result;
-    try {
-        result = parser.parse(static_cast<int>(raw.size()), raw.data());
-    } catch (const cxxopts::exceptions::exception &e) {
-        throw Error(std::string(e.what()) + " (see alfwrapper --help)");
+    auto parse = [](const std::vector<std::string> &args) {
+        auto parser = make_parser();
+        std::vector<const char *> raw;
+        for (const auto &a : args) raw.push_back(a.c_str());
+        try {
+            return parser.parse(static_cast<int>(raw.size()), raw.data());
+        } catch (const cxxopts::exceptions::exception &e) {
+            throw Error(std::string(e.what()) + " (see alfwrapper --help)");
+        }
+    };
+    cxxopts::ParseResult result = parse(ours);
+    if (result.count("config")) {
+        // The file's settings come first, each unless the command line gives it.
+        options.config = result["config"].as<std::string>();
+        ConfigSettings settings = read_config(options.config, config_option_kind);
+        std::vector<std::string> merged = {ours.front()};
+        for (const auto &[name, values] : settings.options) {
+            if (result.count(name) || (name == "filter" && !options.filter.empty())) continue;
+            if (find_long_option(name)->arg == nullptr) merged.push_back("--" + name);
+            for (const auto &value : values) merged.push_back("--" + name + "=" + value);
+        }
+        merged.insert(merged.end(), ours.begin() + 1, ours.end());
+        result = with_context("config " + options.config, [&] { return parse(merged); });
+        options.map_entries = std::move(settings.map_entries);
+        if (options.command.empty()) options.command = std::move(settings.command);
     }
     auto get = [&](const char *name, std::string &out) {
         if (result.count(name)) out = result[name].as<std::string>();

@@ -55,10 +55,12 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options,
     if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized);
     inputs.rules_ = std::move(rules);
 
-    std::vector<MapSetting> settings;
-    for (const auto &spec : options.sets) settings.push_back(parse_map_setting(spec));
+    // In this order, so that a later entry for the same key wins: the config
+    // file's, then the files', then each --set.
+    std::vector<MapSetting> settings = options.map_entries;
     for (const auto &spec : options.set_files)
         for (auto &setting : read_map_file(spec)) settings.push_back(std::move(setting));
+    for (const auto &spec : options.sets) settings.push_back(parse_map_setting(spec));
     inputs.entries_ = encode_map_settings(filter, settings, user_sized);
     for (const auto &map : inputs.entries_)
         if (!map.note.empty()) info(map.note);

@@ -15,7 +15,9 @@ using nlohmann::json;
 // everything else as JSON.
 std::string as_setting_text(const json &j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
-std::vector<MapSetting> read_json_entries(const std::string &map, const std::string &path, const json &entries) {
+}  // namespace
+
+std::vector<MapSetting> map_entries_from_json(const std::string &map, const std::string &path, const json &entries) {
     std::vector<MapSetting> settings;
     const std::string shape = "expected [key, value], {\"key\": ..., \"value\": ...} or a bare key";
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -43,6 +45,8 @@ std::vector<MapSetting> read_json_entries(const std::string &map, const std::str
     }
     return settings;
 }
+
+namespace {
 
 std::vector<MapSetting> read_text_entries(const std::string &map, const std::string &path, std::string_view text) {
     std::vector<MapSetting> settings;
@@ -102,7 +106,7 @@ std::vector<MapSetting> read_map_file(const std::string &spec) {
         } catch (const json::parse_error &e) {
             if (json_named) throw Error(path + ": not valid JSON: " + e.what());
         }
-        if (entries.is_array()) return read_json_entries(map, path, entries);
+        if (entries.is_array()) return map_entries_from_json(map, path, entries);
         if (json_named)
             throw Error(path + ": expected a JSON array of entries, found a JSON " + std::string(entries.type_name()));
     }
