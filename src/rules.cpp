@@ -24,41 +24,6 @@ constexpr std::size_t max_examples = 3;  // per kind, in the verbose report
 
 std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
 
-// Dotted quad, each part 0..255 without leading zeros (as inet_pton wants):
-// the common case of a large rules file, many times faster than inet_pton.
-bool parse_ipv4_fast(std::string_view text, std::uint32_t &address) {
-    std::uint32_t value = 0;
-    unsigned parts = 0, part = 0, digits = 0;
-    for (char c : text) {
-        if (c >= '0' && c <= '9') {
-            if (digits == 1 && part == 0) return false;
-            part = part * 10 + static_cast<unsigned>(c - '0');
-            if (++digits > 3 || part > 255) return false;
-        } else if (c == '.') {
-            if (digits == 0 || ++parts > 3) return false;
-            value = value << 8 | part;
-            part = digits = 0;
-        } else {
-            return false;
-        }
-    }
-    if (digits == 0 || parts != 3) return false;
-    address = value << 8 | part;
-    return true;
-}
-
-bool parse_prefix_len_fast(std::string_view text, unsigned max, unsigned &len) {
-    if (text.empty() || text.size() > 3) return false;
-    unsigned value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value > max) return false;
-    len = value;
-    return true;
-}
-
 std::uint64_t load_be64(const std::uint8_t *bytes) {
     std::uint64_t value = 0;
     for (int i = 0; i < 8; ++i) value = value << 8 | bytes[i];
@@ -68,22 +33,9 @@ std::uint64_t load_be64(const std::uint8_t *bytes) {
 // The rule for text (no verdict yet); `host_bits` tells whether bits past
 // the prefix were set (and cleared).
 Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
-    Rule rule;
-    auto slash = text.find('/');
-    std::string_view address_text = text.substr(0, slash);
-    std::uint32_t v4;
-    unsigned len = 32;
-    if (parse_ipv4_fast(address_text, v4) &&
-        (slash == std::string_view::npos || parse_prefix_len_fast(text.substr(slash + 1), 32, len))) {
-        std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t(0) << (32 - len);
-        host_bits = (v4 & ~mask) != 0;
-        rule.lo = ipv4_mapped_prefix | (v4 & mask);
-        rule.prefix_len = static_cast<std::uint8_t>(96 + len);
-        return rule;
-    }
-    // Everything else, and every error message, through the general parser.
     Subnet subnet = parse_subnet(text);
     host_bits = subnet.host_bits_cleared;
+    Rule rule;
     if (subnet.address.family == Family::ipv4) {
         rule.lo = ipv4_mapped_prefix | (load_be64(subnet.address.bytes.data()) >> 32);
         rule.prefix_len = static_cast<std::uint8_t>(96 + subnet.prefix_len);
@@ -152,7 +104,12 @@ void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_nu
         throw Error(where() + ": '" + std::string(trimmed) + "': unexpected text after the address: '" +
                     std::string(line.substr(rest)) + "'");
     bool host = false;
-    Rule rule = with_context(where(), [&] { return parse_rule_prefix(cidr, host); });
+    Rule rule;
+    try {
+        rule = parse_rule_prefix(cidr, host);
+    } catch (const Error &e) {
+        throw e.with_context(where());  // built only on error: a large file has many lines
+    }
     rule.verdict = verdict;
     rule.line = line_number;
     rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
@@ -185,8 +142,8 @@ public:
             Prefix p = to_prefix(*r);
             const Rule *same = r + 1;
             for (; same != end && same->hi == r->hi && same->lo == r->lo && same->prefix_len == r->prefix_len; ++same) {
-                bool tie = same->verdict != p.verdict;
-                if (tie) p.verdict = Verdict::deny;
+                bool tie = same->verdict != r->verdict;
+                if (same->verdict == Verdict::deny) p.verdict = Verdict::deny;
                 note(tie ? report_->ties : report_->duplicates, *same, *r, tie ? "tie with" : "duplicates");
             }
             while (!stack_.empty() && stack_.back().last < p.first) pop(emit);
