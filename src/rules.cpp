@@ -300,7 +300,8 @@ CompiledRules compile_rules(RuleSet &set) {
     auto by_prefix = [](const Rule &a, const Rule &b) {
         if (a.hi != b.hi) return a.hi < b.hi;
         if (a.lo != b.lo) return a.lo < b.lo;
-        return a.prefix_len < b.prefix_len;
+        if (a.prefix_len != b.prefix_len) return a.prefix_len < b.prefix_len;
+        return a.verdict < b.verdict;  // allow first: ties are reported against an allow rule
     };
     std::sort(set.rules.begin(), split, by_prefix);
     std::sort(split, set.rules.end(), by_prefix);
