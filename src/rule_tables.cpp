@@ -22,10 +22,15 @@ namespace {
 constexpr const char *state_name = "alf_rules_state";
 constexpr unsigned max_slots = 2;
 
-// struct alf_rules_state of <alfwrapper/rules.h>.
+// struct alf_rules_state and struct alf_rules_window of <alfwrapper/rules.h>.
 struct RulesState {
     std::uint32_t active, generation, default_verdict[2];
 };
+struct RulesWindow {
+    std::uint64_t prefix;
+    std::uint32_t bits, pad;
+};
+static_assert(sizeof(RulesWindow) == 16, "layout of struct alf_rules_window");
 
 // One family's table: the map, its layout globals, the size of a start.
 struct TableKind {
@@ -57,7 +62,7 @@ TableLayout layout_for(const TableKind &kind, std::size_t ranges) {
     TableLayout layout;
     while (layout.capacity() < ranges) ++layout.capacity_bits;
     layout.index_bits = std::clamp(static_cast<int>(layout.capacity_bits) - 1, 1, 24);
-    layout.starts_offset = ((layout.buckets() + 1) * 4 + 15) & ~std::size_t(15);
+    layout.starts_offset = (sizeof(RulesWindow) + (layout.buckets() + 1) * 4 + 15) & ~std::size_t(15);
     layout.verdicts_offset = layout.starts_offset + layout.capacity() * kind.start_bytes;
     layout.slot_bytes = (layout.verdicts_offset + layout.capacity() + 7) & ~std::size_t(7);
     return layout;
@@ -134,9 +139,42 @@ void size_table(FilterObject &filter, const TableKind &kind, std::size_t ranges,
     set_u32_global(filter, kind.capacity_bits_variable, layout.capacity_bits);
 }
 
+// The window the index cuts: the leading bits that the starts after 0 (the
+// rules' own boundaries) share, leaving room for the index bits. `key` gives
+// a range's start as the width-bit number the index reads.
+template <typename KeyOf>
+RulesWindow window_for(std::size_t ranges, unsigned width, unsigned index_bits, KeyOf key) {
+    RulesWindow window{};
+    if (ranges < 2) return window;
+    std::uint64_t first = key(1), last = key(ranges - 1), differ = first ^ last;
+    unsigned shared = 0;
+    while (shared < width && !(differ >> (width - 1 - shared) & 1)) ++shared;
+    window.bits = std::min(shared, width - index_bits);
+    window.prefix = window.bits ? first >> (width - window.bits) : 0;
+    return window;
+}
+
+// The index: for each bucket of the window, the range holding its first
+// address (`at_or_before(i, first)`: range i starts at or before it).
+template <typename AtOrBefore>
+void write_index(std::uint8_t *slot, const TableLayout &layout, const RulesWindow &window, unsigned width,
+                 std::size_t ranges, AtOrBefore at_or_before) {
+    std::memcpy(slot, &window, sizeof window);
+    auto index = view<std::uint32_t>(slot, sizeof window, layout.buckets() + 1);
+    std::size_t range = 0;
+    unsigned shift = width - window.bits - layout.index_bits;
+    std::uint64_t window_start = window.bits ? window.prefix << (width - window.bits) : 0;
+    for (std::size_t bucket = 0; bucket < layout.buckets(); ++bucket) {
+        std::uint64_t first = window_start | (std::uint64_t(bucket) << shift);
+        while (range + 1 < ranges && at_or_before(range + 1, first)) ++range;
+        index[bucket] = static_cast<std::uint32_t>(range);
+    }
+    index[layout.buckets()] = static_cast<std::uint32_t>(ranges - 1);
+}
+
 // Starts and verdicts come from the rule compiler; past the count, the last
 // range repeats (a search never lands there, but the capacity is a power of
-// two); then the index: for each bucket, the range holding its first address.
+// two); then the window and the index.
 void write_table4(std::uint8_t *slot, const RuleSet &set, const CompiledRules &compiled) {
     TableLayout layout = layout_for(ipv4_table, compiled.ipv4_ranges);
     std::size_t n = compiled.ipv4_ranges;
@@ -145,14 +183,8 @@ void write_table4(std::uint8_t *slot, const RuleSet &set, const CompiledRules &c
     write_ranges4(set, compiled, starts.first(n), verdicts.first(n));
     std::fill(starts.begin() + static_cast<std::ptrdiff_t>(n), starts.end(), starts[n - 1]);
     std::fill(verdicts.begin() + static_cast<std::ptrdiff_t>(n), verdicts.end(), verdicts[n - 1]);
-    auto index = view<std::uint32_t>(slot, 0, layout.buckets() + 1);
-    std::size_t range = 0;
-    for (std::size_t bucket = 0; bucket < layout.buckets(); ++bucket) {
-        std::uint64_t first = std::uint64_t(bucket) << (32 - layout.index_bits);
-        while (range + 1 < n && starts[range + 1] <= first) ++range;
-        index[bucket] = static_cast<std::uint32_t>(range);
-    }
-    index[layout.buckets()] = static_cast<std::uint32_t>(n - 1);
+    RulesWindow window = window_for(n, 32, layout.index_bits, [&](std::size_t i) { return starts[i]; });
+    write_index(slot, layout, window, 32, n, [&](std::size_t i, std::uint64_t first) { return starts[i] <= first; });
 }
 
 void write_table6(std::uint8_t *slot, const RuleSet &set, const CompiledRules &compiled) {
@@ -166,16 +198,11 @@ void write_table6(std::uint8_t *slot, const RuleSet &set, const CompiledRules &c
         starts[2 * i + 1] = starts[2 * n - 1];
         verdicts[i] = verdicts[n - 1];
     }
-    auto index = view<std::uint32_t>(slot, 0, layout.buckets() + 1);
-    std::size_t range = 0;
-    for (std::size_t bucket = 0; bucket < layout.buckets(); ++bucket) {
-        std::uint64_t first_hi = std::uint64_t(bucket) << (64 - layout.index_bits);
-        while (range + 1 < n && (starts[2 * range + 2] < first_hi ||
-                                 (starts[2 * range + 2] == first_hi && starts[2 * range + 3] == 0)))
-            ++range;
-        index[bucket] = static_cast<std::uint32_t>(range);
-    }
-    index[layout.buckets()] = static_cast<std::uint32_t>(n - 1);
+    // The index reads the high half; a bucket's first address has a low half of 0.
+    RulesWindow window = window_for(n, 64, layout.index_bits, [&](std::size_t i) { return starts[2 * i]; });
+    write_index(slot, layout, window, 64, n, [&](std::size_t i, std::uint64_t first) {
+        return starts[2 * i] < first || (starts[2 * i] == first && starts[2 * i + 1] == 0);
+    });
 }
 
 }  // namespace

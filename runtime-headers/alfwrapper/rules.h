@@ -27,19 +27,23 @@
  * Representation: each family's rules are flattened into sorted, disjoint
  * address ranges covering the whole address space, each with a verdict
  * (ALF_RULE_NONE where no rule applies). A table holds the ranges' starts,
- * their verdicts, and an index by the address's top bits: entry j is the
- * range holding the first address of bucket j, so the search narrows to the
- * ranges between index[j] and index[j + 1] (about 8 with the index sized
- * to the rule count) and ends with a branch-free binary search there. Every
- * access is a load at a masked offset in one map value: no helper calls. The
- * layout (index bits, capacity) is fixed at load through the read-only
- * globals below, which the verifier treats as constants. Measured per packet
- * with BPF_PROG_TEST_RUN: see bench/RESULTS.md.
+ * their verdicts, and an index by address bits: entry j is the range holding
+ * the first address of bucket j, so a search narrows to the ranges between
+ * index[j] and index[j + 1] (about two when addresses spread) and ends with a
+ * branch-free binary search there. The buckets cut a window: the addresses
+ * sharing the leading bits that all the table's rules share, so rules
+ * crowded into one allocation still spread over the buckets; an address
+ * outside the window lies before or after every rule. Every access is a load
+ * at a masked offset in one map value, no helper calls. The layout (index
+ * bits, capacity) is fixed at load through read-only globals, which the
+ * verifier treats as constants. Measured per packet with BPF_PROG_TEST_RUN:
+ * see bench/RESULTS.md.
  *
  * Changing rules while the service runs: the tables are arrays of two
  * elements at most, each a complete table (a "slot"). A new rule set is
  * written into the slot not in use (mmap; the table keeps its index bits
- * and its capacity, ranges beyond the count repeat the last one) and
+ * and its capacity, ranges beyond the count repeat the last one; the window
+ * is the slot's own) and
  * published by one aligned 4-byte store of alf_rules_state.active. A packet
  * reads `active` once, so it is judged by the old set or the new one, never
  * a mixture. The second slot exists when the tables were sized for it
@@ -67,9 +71,19 @@ struct alf_rules_state {
 	__u32 default_verdict[2];
 };
 
+/* The head of a table's slot: the window the index buckets cut, as the
+ * leading bits of the address (IPv4) or of its high half (IPv6) that the
+ * slot's rules share. window_bits 0: the whole space. */
+struct alf_rules_window {
+	__u64 prefix;
+	__u32 bits;
+	__u32 _pad;
+};
+
 /* A table's layout, set by alfwrapper before load (read-only, so constants
  * for the verifier). One slot of an IPv4 table is
- *     __u32 index[(1 << index_bits) + 1];   padded to 16 bytes
+ *     struct alf_rules_window window;
+ *     __u32 index[(1 << index_bits) + 1];   then padding to 16 bytes
  *     __u32 start[1 << capacity_bits];      host order, ascending
  *     __u8  verdict[1 << capacity_bits];
  * and of an IPv6 table the same with __u64 start[2 << capacity_bits]
@@ -107,10 +121,33 @@ struct {
  * its bucket's size. */
 #define ALF_RULES_MAX_STEPS 32
 
-/* Offset of the starts in a slot: after the index, 16-byte aligned. */
+/* Offset of the starts in a slot: after the window and the index, 16-byte aligned. */
 static __always_inline __u32 alf_rules_starts_offset(__u32 index_bits)
 {
-	return ((((1U << index_bits) + 1) * 4) + 15) & ~15U;
+	return ((16 + ((1U << index_bits) + 1) * 4) + 15) & ~15U;
+}
+
+/* Where the search for key (`width` bits, of which the window and the index
+ * use the top ones) starts and how many ranges it covers. */
+static __always_inline void alf_rules_narrow(const __u8 *table, __u64 key, __u32 width, __u32 index_bits,
+					     __u64 *base, __u64 *len)
+{
+	const struct alf_rules_window *window = (const void *)table;
+	const __u32 *index = (const __u32 *)(table + sizeof(*window));
+	__u64 window_bits = window->bits, bucket, top;
+
+	if (window_bits != 0) {
+		top = key >> (width - window_bits);
+		if (top != window->prefix) {
+			/* Before every rule, or after: the first range or the last. */
+			*base = top < window->prefix ? 0 : index[1U << index_bits];
+			*len = 1;
+			return;
+		}
+	}
+	bucket = (key >> (width - window_bits - index_bits)) & ((1U << index_bits) - 1);
+	*base = index[bucket];
+	*len = (__u32)(index[bucket + 1] - *base + 1);
 }
 
 /* The state, read once per packet; NULL only if the map is missing. */
@@ -160,16 +197,14 @@ static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
 	const __u64 mask = (1ULL << alf_rules4_capacity_bits) - 1;
 	const __u8 *table = bpf_map_lookup_elem(&alf_rules4, &slot);
 	const __u8 *starts, *verdicts;
-	__u64 bucket, base, len; /* 64-bit: no zero-extensions at each step */
+	__u64 base, len; /* 64-bit: no zero-extensions at each step */
 	int step;
 
 	if (!table || index_bits == 0 || index_bits > 24)
 		return ALF_RULE_NONE;
 	starts = table + alf_rules_starts_offset(index_bits);
 	verdicts = starts + (mask + 1) * 4;
-	bucket = (__u64)addr >> (32 - index_bits);
-	base = ((const __u32 *)table)[bucket];
-	len = (__u32)(((const __u32 *)table)[bucket + 1] - base + 1);
+	alf_rules_narrow(table, addr, 32, index_bits, &base, &len);
 	/* Invariant: the last range starting at or below addr is in [base, base + len). */
 #pragma clang loop unroll(full)
 	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
@@ -191,16 +226,14 @@ static __always_inline int alf_rules_lookup_ipv6_in(__u64 hi, __u64 lo, __u32 sl
 	const __u64 mask = (1ULL << alf_rules6_capacity_bits) - 1;
 	const __u8 *table = bpf_map_lookup_elem(&alf_rules6, &slot);
 	const __u8 *starts, *verdicts;
-	__u64 bucket, base, len;
+	__u64 base, len;
 	int step;
 
 	if (!table || index_bits == 0 || index_bits > 24)
 		return ALF_RULE_NONE;
 	starts = table + alf_rules_starts_offset(index_bits);
 	verdicts = starts + (mask + 1) * 16;
-	bucket = hi >> (64 - index_bits);
-	base = ((const __u32 *)table)[bucket];
-	len = (__u32)(((const __u32 *)table)[bucket + 1] - base + 1);
+	alf_rules_narrow(table, hi, 64, index_bits, &base, &len);
 #pragma clang loop unroll(full)
 	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
 		__u64 half = len >> 1;
