@@ -144,7 +144,15 @@ RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {
 
 IpAddress random_address(std::mt19937_64 &random) {
     char text[80];
-    switch (random() % 3) {
+    switch (random() % 5) {
+    case 3:  // anywhere: mostly before or after all the rules
+        std::snprintf(text, sizeof text, "%u.%u.%u.%u", unsigned(random() % 256), unsigned(random() % 256),
+                      unsigned(random() % 256), unsigned(random() % 256));
+        break;
+    case 4:
+        std::snprintf(text, sizeof text, "%x:db8:%x::%x", unsigned(random() % 0x10000), unsigned(random() % 8),
+                      unsigned(random() % 0x10000));
+        break;
     case 0:
         std::snprintf(text, sizeof text, "10.%u.%u.%u", unsigned(random() % 4), unsigned(random() % 256),
                       unsigned(random() % 256));
