@@ -40,7 +40,7 @@ const OptionDef option_table[] = {
     {"D", "define", "NAME[=VALUE]", "define a macro for the filter compiler (repeatable)"},
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
-    {"", "list-maps", nullptr, "print the filter's maps with their types and exit"},
+    {"", "list-maps", nullptr, "print the filter's maps as C declarations, with their types and sizes, and exit"},
     {"", "dry-run", nullptr, "do everything but start PROGRAM; print what would be handed over"},
     {"v", "verbose", nullptr, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, "print only errors"},
@@ -117,6 +117,8 @@ std::string usage_text() {
         "\nExamples:\n"
         "  alfwrapper --port 4242 filters/whitelist-private.c examples/echod.sh\n"
         "  alfwrapper --set allow4,0,10.0.0.0/8 --set allow6,0,::1/128 filters/whitelist.c -- myserver --flag\n"
+        "  alfwrapper --allow 10.0.0.0/8 --deny 10.9.0.0/16 --allow 2001:db8::/32 -- myserver\n"
+        "  alfwrapper --config myserver.json\n"
         "\nExit status: PROGRAM's own once started; before that 0 for --dry-run, --help and\n"
         "--version, 1 for a usage or input error, 2 for a system error, 126 if PROGRAM\n"
         "cannot be executed, 127 if it is not found. PROGRAM is never started unfiltered.\n";
