@@ -3,14 +3,13 @@
 // anything is loaded. The binary's exit status for them is checked by the
 // integration test bad_input.
 #include "cli.hpp"
-#include "compiler.hpp"
 #include "error.hpp"
-#include "headers.hpp"
 #include "loader.hpp"
 #include "map_entries.hpp"
 #include "map_file.hpp"
 #include "rule_tables.hpp"
 #include "rules.hpp"
+#include "test_filter.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -56,15 +55,7 @@ std::string write_file(const std::string &name, const std::string &text) {
 }
 
 FilterObject &fixture() {
-    static FilterObject filter = [] {
-        CompileRequest request;
-        request.source_path = write_file("bad.c", filter_source);
-        request.runtime_headers = runtime_headers();
-        CompileResult result = compile_filter(request);
-        INFO(result.diagnostics);
-        REQUIRE(result.ok);
-        return FilterObject::open(result.object, "bad.c");
-    }();
+    static FilterObject filter = compile_test_filter(filter_source, "bad.c");
     return filter;
 }
 

@@ -1,13 +1,11 @@
 // Map entries before load: files of entries, declared defaults, resizable
 // maps, and the C-like listing of a filter's maps. No privileges needed:
 // the filter is compiled and opened, never loaded.
-#include "compiler.hpp"
 #include "error.hpp"
-#include "headers.hpp"
-#include "loader.hpp"
 #include "map_entries.hpp"
 #include "map_file.hpp"
 #include "map_listing.hpp"
+#include "test_filter.hpp"
 
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
@@ -46,15 +44,7 @@ std::string write_temp(const std::string &name, const std::string &text) {
     return path;
 }
 
-FilterObject open_filter() {
-    CompileRequest request;
-    request.source_path = write_temp("entries.c", source);
-    request.runtime_headers = runtime_headers();
-    CompileResult result = compile_filter(request);
-    INFO(result.diagnostics);
-    REQUIRE(result.ok);
-    return FilterObject::open(result.object, "entries.c");
-}
+FilterObject open_filter() { return compile_test_filter(source, "entries.c"); }
 
 using Bytes = std::vector<std::uint8_t>;
 
