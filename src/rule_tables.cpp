@@ -126,9 +126,12 @@ void set_u32_global(FilterObject &filter, const char *variable, std::uint32_t va
 void size_table(FilterObject &filter, const TableKind &kind, std::size_t ranges,
                 const std::set<std::string> &user_sized) {
     bpf_map *map = checked_map(filter, kind.map, true);
-    if (ranges > (std::size_t(1) << 31))
-        throw Error("rules: " + std::to_string(ranges) + " address ranges are more than map " + kind.map + " can hold");
     TableLayout layout = layout_for(kind, ranges);
+    // The verifier follows offsets into a map value up to 512 MiB.
+    if (layout.slot_bytes >= (std::size_t(1) << 29))
+        throw Error("rules: " + std::to_string(ranges) + (kind.start_bytes == 4 ? " IPv4" : " IPv6") +
+                    " address ranges need a table of " + std::to_string(layout.slot_bytes >> 20) +
+                    " MiB, more than a filter can search (512 MiB); merge or drop rules");
     if (user_sized.count(kind.map) && bpf_map__max_entries(map) > max_slots)
         throw Error(std::string("--map-size ") + kind.map + "=" + std::to_string(bpf_map__max_entries(map)) +
                     ": the map holds 1 rule set, or 2 to leave room for swapping in a new one");
