@@ -331,7 +331,9 @@ unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__
  * (instead of alf_packet_parse()'s several loads): the fast path of the
  * rules filter. The family comes from skb->protocol, which the stack sets
  * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
- * other protocols, and truncated ones, are denied. */
+ * other protocols, and truncated ones, are denied. It reads with
+ * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
+ * callbacks, __noinline functions) uses alf_rules_decide() instead. */
 static __always_inline int alf_rules_decide_skb(struct __sk_buff *skb)
 {
 	const struct alf_rules_state *state = alf_rules_state_now();
