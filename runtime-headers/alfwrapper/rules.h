@@ -189,13 +189,15 @@ static __always_inline __u64 alf_below128(__u64 a_hi, __u64 a_lo, __u64 b_hi, __
 	return borrow;
 }
 
-/* The verdict of the range holding addr (host order) among the IPv4 rules
- * of `slot`: ALF_RULE_ALLOW, _DENY or _NONE. */
-static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
+/* The verdict of the range holding the key in `slot` of a table: an IPv4
+ * address in hi's low 32 bits, or an IPv6 one as (hi, lo). `ipv6` is a
+ * constant at every call, so each inlined copy keeps only its own compare. */
+static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_bits, __u32 capacity_bits,
+					    bool ipv6, __u64 hi, __u64 lo)
 {
-	const __u32 index_bits = alf_rules4_index_bits;
-	const __u64 mask = (1ULL << alf_rules4_capacity_bits) - 1;
-	const __u8 *table = bpf_map_lookup_elem(&alf_rules4, &slot);
+	const __u64 mask = (1ULL << capacity_bits) - 1;
+	const __u64 start_bytes = ipv6 ? 16 : 4;
+	const __u8 *table = bpf_map_lookup_elem(map, &slot);
 	const __u8 *starts, *verdicts;
 	__u64 base, len; /* 64-bit: no zero-extensions at each step */
 	int step;
@@ -203,48 +205,38 @@ static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
 	if (!table || index_bits == 0 || index_bits > 24)
 		return ALF_RULE_NONE;
 	starts = table + alf_rules_starts_offset(index_bits);
-	verdicts = starts + (mask + 1) * 4;
-	alf_rules_narrow(table, addr, 32, index_bits, &base, &len);
-	/* Invariant: the last range starting at or below addr is in [base, base + len). */
+	verdicts = starts + (mask + 1) * start_bytes;
+	alf_rules_narrow(table, hi, ipv6 ? 64 : 32, index_bits, &base, &len);
+	/* Invariant: the last range starting at or below the key is in [base, base + len). */
 #pragma clang loop unroll(full)
 	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
 		__u64 half = len >> 1;
-		__u64 probe = (base + half) & mask;
+		const __u8 *start = starts + ((base + half) & mask) * start_bytes;
+		__u64 below;
 
 		if (len <= 1)
 			break;
-		base += half & (alf_below32(addr, *(const __u32 *)(starts + probe * 4)) - 1);
+		if (ipv6)
+			below = alf_below128(hi, lo, ((const __u64 *)start)[0], ((const __u64 *)start)[1]);
+		else
+			below = alf_below32((__u32)hi, *(const __u32 *)start);
+		base += half & (below - 1);
 		len -= half;
 	}
 	return verdicts[base & mask];
 }
 
+/* The verdict of the range holding addr (host order) among the IPv4 rules
+ * of `slot`: ALF_RULE_ALLOW, _DENY or _NONE. */
+static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
+{
+	return alf_rules_search(&alf_rules4, slot, alf_rules4_index_bits, alf_rules4_capacity_bits, false, addr, 0);
+}
+
 /* The verdict of the range holding (hi, lo) among the IPv6 rules of `slot`. */
 static __always_inline int alf_rules_lookup_ipv6_in(__u64 hi, __u64 lo, __u32 slot)
 {
-	const __u32 index_bits = alf_rules6_index_bits;
-	const __u64 mask = (1ULL << alf_rules6_capacity_bits) - 1;
-	const __u8 *table = bpf_map_lookup_elem(&alf_rules6, &slot);
-	const __u8 *starts, *verdicts;
-	__u64 base, len;
-	int step;
-
-	if (!table || index_bits == 0 || index_bits > 24)
-		return ALF_RULE_NONE;
-	starts = table + alf_rules_starts_offset(index_bits);
-	verdicts = starts + (mask + 1) * 16;
-	alf_rules_narrow(table, hi, 64, index_bits, &base, &len);
-#pragma clang loop unroll(full)
-	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
-		__u64 half = len >> 1;
-		const __u64 *start = (const __u64 *)(starts + ((base + half) & mask) * 16);
-
-		if (len <= 1)
-			break;
-		base += half & (alf_below128(hi, lo, start[0], start[1]) - 1);
-		len -= half;
-	}
-	return verdicts[base & mask];
+	return alf_rules_search(&alf_rules6, slot, alf_rules6_index_bits, alf_rules6_capacity_bits, true, hi, lo);
 }
 
 /* 64 bits of addr from byte i on, as a host-order number. */

@@ -9,7 +9,7 @@
 #include "map_file.hpp"
 #include "rule_tables.hpp"
 #include "rules.hpp"
-#include "test_filter.hpp"
+#include "test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
 #include "map_entries.hpp"
 #include "map_file.hpp"
 #include "map_listing.hpp"
-#include "test_filter.hpp"
+#include "test_support.hpp"
 
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>

@@ -7,6 +7,7 @@
 #include "rule_tables.hpp"
 #include "rules.hpp"
 #include "test_run.hpp"
+#include "test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -108,15 +109,6 @@ RuleSet rules_of(std::initializer_list<std::pair<Verdict, const char *>> rules) 
 }
 
 constexpr Verdict allow = Verdict::allow, deny = Verdict::deny;
-
-std::string error_of(auto fn) {
-    try {
-        fn();
-    } catch (const Error &e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 // Random rules in a small corner of each family, so they overlap a lot.
 RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {

@@ -1,8 +1,8 @@
-// A filter written for a unit test: compiled in-process from its source and
-// opened with libbpf, not loaded (no privileges needed).
+// Helpers the unit tests share.
 #pragma once
 
 #include "compiler.hpp"
+#include "error.hpp"
 #include "headers.hpp"
 #include "loader.hpp"
 
@@ -13,6 +13,19 @@
 #include <fstream>
 #include <string>
 
+// The message of the alf::Error that fn throws, or "(no error)".
+template <typename Fn>
+std::string error_of(Fn fn) {
+    try {
+        fn();
+    } catch (const alf::Error &e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// A filter written for a unit test: compiled in-process from its source and
+// opened with libbpf, not loaded (no privileges needed).
 inline alf::FilterObject compile_test_filter(const char *source, const std::string &name) {
     char dir[] = "/tmp/alf-unit-XXXXXX";
     REQUIRE(mkdtemp(dir));
