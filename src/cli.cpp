@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "config.hpp"
 #include "error.hpp"
 
 // cxxopts splits repeatable values on commas by default; --set values contain commas.
@@ -36,10 +37,19 @@ const OptionDef option_table[] = {
     {"g", "group", "GROUP", "run PROGRAM with primary group GROUP (name or gid)"},
     {"", "set", "MAP,KEY,VALUE", "put an entry into one of the filter's maps (repeatable); KEY and VALUE are "
                                  "parsed by the map's BTF types, e.g. allow4,0,10.0.0.0/8"},
+    {"", "set-file", "MAP=PATH", "put many entries into a map (repeatable): lines 'KEY [VALUE]' ('#' comments) "
+                                 "or a JSON array of [key, value] pairs or {\"key\":..,\"value\":..} objects"},
+    {"", "map-size", "MAP=N", "set a map's max entries before the filter is loaded (repeatable)"},
+    {"", "allow", "CIDR", "admit peers from this network (repeatable; IPv4 or IPv6, a bare address is a host); "
+                          "selects the built-in filter 'subnets' when no filter is named"},
+    {"", "deny", "CIDR", "refuse peers from this network (repeatable); the most specific rule wins, a tie denies, "
+                         "and when any allow rule exists unmatched peers are refused"},
+    {"", "rules-file", "PATH", "read rules from a file (repeatable): lines 'allow CIDR' or 'deny CIDR', '#' comments"},
+    {"", "config", "FILE.json", "read settings from a JSON file; the command line overrides it"},
     {"D", "define", "NAME[=VALUE]", "define a macro for the filter compiler (repeatable)"},
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
-    {"", "list-maps", nullptr, "print the filter's maps with their types and exit"},
+    {"", "list-maps", nullptr, "print the filter's maps as C declarations, with their types and sizes, and exit"},
     {"", "dry-run", nullptr, "do everything but start PROGRAM; print what would be handed over"},
     {"", "json", nullptr, "with --dry-run: print JSON"},
     {"v", "verbose", nullptr, "say what happens at each step (and show whole verifier logs)"},
@@ -61,6 +71,22 @@ const OptionDef *find_option(std::string_view arg) {
     return nullptr;
 }
 
+const OptionDef *find_long_option(std::string_view name) {
+    for (const auto &def : option_table)
+        if (name == def.long_name) return &def;
+    return nullptr;
+}
+
+bool is_repeatable(const OptionDef &def) { return std::string_view(def.help).find("repeatable") != std::string_view::npos; }
+
+// What a config file key may be: every long option but these.
+OptionKind config_option_kind(std::string_view name) {
+    const OptionDef *def = find_long_option(name);
+    if (!def || name == "config" || name == "help" || name == "version") return OptionKind::unknown;
+    if (!def->arg) return OptionKind::flag;
+    return is_repeatable(*def) ? OptionKind::list : OptionKind::value;
+}
+
 bool is_filter_file(const std::string &arg) { return arg.ends_with(".c") || arg.ends_with(".o"); }
 
 cxxopts::Options make_parser() {
@@ -68,8 +94,7 @@ cxxopts::Options make_parser() {
     for (const auto &def : option_table) {
         std::string spec = def.short_name[0] ? std::string(def.short_name) + "," + def.long_name : def.long_name;
         if (def.arg) {
-            bool repeatable = std::string_view(def.help).find("repeatable") != std::string_view::npos;
-            if (repeatable)
+            if (is_repeatable(def))
                 parser.add_options()(spec, def.help, cxxopts::value<std::vector<std::string>>(), def.arg);
             else
                 parser.add_options()(spec, def.help, cxxopts::value<std::string>(), def.arg);
@@ -111,6 +136,8 @@ std::string usage_text() {
         "  alfwrapper -l tcp:80,name=http -l tcp:443,name=https -l udp4:127.0.0.1:53 -u www-data \\\n"
         "      filters/whitelist-private.c -- myserver\n"
         "  systemd-socket-activate -l 8080 alfwrapper --inherit filters/whitelist-private.c -- myserver\n"
+        "  alfwrapper --allow 10.0.0.0/8 --deny 10.9.0.0/16 --allow 2001:db8::/32 -- myserver\n"
+        "  alfwrapper --config myserver.json\n"
         "\nExit status: PROGRAM's own once started; before that 0 for --dry-run, --help and\n"
         "--version, 1 for a usage or input error, 2 for a system error, 126 if PROGRAM\n"
         "cannot be executed, 127 if it is not found. PROGRAM is never started unfiltered.\n";
@@ -149,14 +176,31 @@ Options parse_command_line(int argc, const char *const argv[]) {
     }
     for (; i < argc; ++i) options.command.push_back(argv[i]);
 
-    auto parser = make_parser();
-    std::vector<const char *> raw;
-    for (const auto &a : ours) raw.push_back(a.c_str());
-    cxxopts::ParseResult result;
-    try {
-        result = parser.parse(static_cast<int>(raw.size()), raw.data());
-    } catch (const cxxopts::exceptions::exception &e) {
-        throw Error(std::string(e.what()) + " (see alfwrapper --help)");
+    auto parse = [](const std::vector<std::string> &args) {
+        auto parser = make_parser();
+        std::vector<const char *> raw;
+        for (const auto &a : args) raw.push_back(a.c_str());
+        try {
+            return parser.parse(static_cast<int>(raw.size()), raw.data());
+        } catch (const cxxopts::exceptions::exception &e) {
+            throw Error(std::string(e.what()) + " (see alfwrapper --help)");
+        }
+    };
+    cxxopts::ParseResult result = parse(ours);
+    if (result.count("config")) {
+        // The file's settings come first, each unless the command line gives it.
+        options.config = result["config"].as<std::string>();
+        ConfigSettings settings = read_config(options.config, config_option_kind);
+        std::vector<std::string> merged = {ours.front()};
+        for (const auto &[name, values] : settings.options) {
+            if (result.count(name) || (name == "filter" && !options.filter.empty())) continue;
+            if (find_long_option(name)->arg == nullptr) merged.push_back("--" + name);
+            for (const auto &value : values) merged.push_back("--" + name + "=" + value);
+        }
+        merged.insert(merged.end(), ours.begin() + 1, ours.end());
+        result = with_context("config " + options.config, [&] { return parse(merged); });
+        options.map_entries = std::move(settings.map_entries);
+        if (options.command.empty()) options.command = std::move(settings.command);
     }
     auto get = [&](const char *name, std::string &out) {
         if (result.count(name)) out = result[name].as<std::string>();
@@ -181,6 +225,11 @@ Options parse_command_line(int argc, const char *const argv[]) {
     options.json = result.count("json") > 0;
     get("program", options.program);
     get_all("set", options.sets);
+    get_all("set-file", options.set_files);
+    get_all("map-size", options.map_sizes);
+    get_all("allow", options.allow);
+    get_all("deny", options.deny);
+    get_all("rules-file", options.rules_files);
     get_all("define", options.defines);
     get_all("include", options.include_dirs);
     options.dry_run = result.count("dry-run") > 0;
@@ -191,6 +240,8 @@ Options parse_command_line(int argc, const char *const argv[]) {
     options.version = result.count("version") > 0;
 
     if (options.help || options.version) return options;
+    if (options.filter.empty() && !(options.allow.empty() && options.deny.empty() && options.rules_files.empty()))
+        options.filter = "subnets";
     if (options.filter.empty())
         throw Error("no filter given: name a .c or .o file, e.g. alfwrapper filters/whitelist-private.c PROGRAM "
                     "(see alfwrapper --help)");

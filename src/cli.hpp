@@ -1,6 +1,8 @@
 // The command line: options, usage text. No system calls here.
 #pragma once
 
+#include "map_entries.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,13 @@ struct Options {
     std::string port = "4242";
     std::string type = "SOCK_STREAM";
     std::vector<std::string> sets;     // MAP,KEY,VALUE
+    std::vector<std::string> set_files;  // MAP=PATH
+    std::vector<std::string> map_sizes;  // MAP=N
+    std::vector<std::string> allow;      // CIDR
+    std::vector<std::string> deny;       // CIDR
+    std::vector<std::string> rules_files;
+    std::string config;                  // --config FILE.json (already merged in)
+    std::vector<MapSetting> map_entries; // the config file's "maps"
     std::vector<std::string> defines;  // -D
     std::vector<std::string> include_dirs;
     std::vector<std::string> command;  // PROGRAM [ARGS...]
@@ -33,7 +42,8 @@ struct Options {
     bool version = false;
 };
 
-// Parses argv; throws Error (exit status 1) with a message naming the problem.
+// Parses argv (and the --config file, which the command line overrides);
+// throws Error (exit status 1) with a message naming the problem.
 Options parse_command_line(int argc, const char *const argv[]);
 
 std::string usage_text();

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <sstream>
 
 #include <utility>
@@ -183,6 +184,63 @@ std::vector<MapDescription> FilterObject::maps() const {
         result.push_back(d);
     }
     return result;
+}
+
+namespace {
+
+// Where a global variable lives: the internal map of its section, its offset and size.
+struct GlobalVariable {
+    bpf_map *map = nullptr;
+    std::size_t offset = 0, size = 0;
+};
+
+GlobalVariable find_global(bpf_object *object, const std::string &variable) {
+    const struct btf *btf = bpf_object__btf(object);
+    if (!btf) return {};
+    for (std::uint32_t id = 1; id < btf__type_cnt(btf); ++id) {
+        const btf_type *t = btf__type_by_id(btf, id);
+        if (!btf_is_datasec(t)) continue;
+        const struct btf_var_secinfo *vars = btf_var_secinfos(t);
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            const btf_type *var = btf__type_by_id(btf, vars[i].type);
+            if (!var || variable != btf__name_by_offset(btf, var->name_off)) continue;
+            // libbpf names the section's map "<object prefix><section>", e.g. "subnets.rodata".
+            std::string section = btf__name_by_offset(btf, t->name_off);
+            bpf_map *map;
+            bpf_object__for_each_map(map, object) {
+                std::string name = bpf_map__name(map);
+                if (bpf_map__is_internal(map) && name.size() >= section.size() &&
+                    name.compare(name.size() - section.size(), section.size(), section) == 0)
+                    return {map, vars[i].offset, vars[i].size};
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> FilterObject::global_value(const std::string &variable) const {
+    GlobalVariable global = find_global(object_.get(), variable);
+    std::size_t size = 0;
+    const void *data = global.map ? bpf_map__initial_value(global.map, &size) : nullptr;
+    if (!data || global.offset + global.size > size) return {};
+    const auto *bytes = static_cast<const std::uint8_t *>(data) + global.offset;
+    return {bytes, bytes + global.size};
+}
+
+void FilterObject::set_global_value(const std::string &variable, std::span<const std::uint8_t> bytes) {
+    GlobalVariable global = find_global(object_.get(), variable);
+    std::size_t size = 0;
+    const void *data = global.map ? bpf_map__initial_value(global.map, &size) : nullptr;
+    if (!data || global.offset + global.size > size || bytes.size() != global.size)
+        throw Error("filter " + name_ + ": no global variable '" + variable + "' of " + std::to_string(bytes.size()) +
+                    " bytes to set");
+    std::vector<std::uint8_t> section(static_cast<const std::uint8_t *>(data),
+                                      static_cast<const std::uint8_t *>(data) + size);
+    std::copy(bytes.begin(), bytes.end(), section.begin() + static_cast<std::ptrdiff_t>(global.offset));
+    if (int err = bpf_map__set_initial_value(global.map, section.data(), section.size()); err)
+        throw system_error("filter " + name_ + ": cannot set '" + variable + "'", -err);
 }
 
 const struct btf *FilterObject::btf() const { return bpf_object__btf(object_.get()); }

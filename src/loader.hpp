@@ -35,6 +35,12 @@ public:
     // Sets a map's max_entries; only before load().
     void set_map_size(const std::string &map, std::uint32_t entries);
 
+    // A global variable of the filter's data sections (.rodata, .data, .bss)
+    // before load: its bytes, or empty if there is none of that name.
+    // Setting a read-only one sets a constant the verifier sees.
+    std::vector<std::uint8_t> global_value(const std::string &variable) const;
+    void set_global_value(const std::string &variable, std::span<const std::uint8_t> bytes);
+
     // Loads maps and the chosen program (`program` empty: the one named
     // "filter", or the only socket program). Throws with the verifier's log.
     void load(const std::string &program = {});

@@ -4,9 +4,10 @@
 #include "error.hpp"
 #include "filter_source.hpp"
 #include "handoff.hpp"
+#include "filter_inputs.hpp"
 #include "inherit.hpp"
 #include "loader.hpp"
-#include "map_entries.hpp"
+#include "map_listing.hpp"
 #include "privileges.hpp"
 #include "sockets.hpp"
 
@@ -33,12 +34,6 @@ struct Reporter {
         if (!quiet) std::cerr << "alfwrapper: warning: " << text << "\n";
     }
 };
-
-void print_maps(const alf::FilterObject &filter) {
-    for (const auto &m : filter.maps())
-        std::cout << m.name << ": " << m.type << ", key " << m.key_type << " (" << m.key_size << " bytes), value "
-                  << m.value_type << " (" << m.value_size << " bytes), max_entries " << m.max_entries << "\n";
-}
 
 // Inherited sockets first, then the seed form's socket (when asked for, or when
 // nothing else is), then --listen's, in order; created unbound.
@@ -67,11 +62,13 @@ int run(int argc, char **argv, Reporter &report) {
         return 0;
     }
     std::string program_path;
+    if (!options.list_maps) program_path = alf::resolve_program(options.command.front());
+    auto info = [&](const std::string &text) { report.info(text); };
+    alf::CompiledRuleSet rules =
+        alf::read_and_compile_rules(options, info, [&](const std::string &text) { report.warning(text); });
+
     std::vector<alf::Socket> sockets;
-    if (!options.list_maps) {
-        program_path = alf::resolve_program(options.command.front());
-        sockets = open_sockets(options);
-    }
+    if (!options.list_maps) sockets = open_sockets(options);
     auto credentials = alf::resolve_credentials(options.user, options.group);
     auto environment = alf::parse_setenv(options.setenv);
 
@@ -81,19 +78,17 @@ int run(int argc, char **argv, Reporter &report) {
     if (bytes.compiled) report.info("compiled " + options.filter + " in " + std::to_string(bytes.compile_ms) + " ms");
 
     auto filter = alf::FilterObject::open(bytes.object, options.filter);
+    if (rules.rules.empty() && bytes.builtin && options.filter == "subnets" && !options.list_maps)
+        throw alf::Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
+    auto inputs = alf::FilterInputs::prepare(filter, options, std::move(rules), info);
     if (options.list_maps) {
-        print_maps(filter);
+        std::cout << alf::describe_maps(filter);
         return 0;
     }
     filter.load(options.program);
     report.info("loaded program '" + filter.program_name() + "' (" + std::to_string(filter.program_instructions()) +
                 " instructions)");
-    for (const auto &[map, count] : alf::apply_map_settings(filter, [&] {
-             std::vector<alf::MapSetting> settings;
-             for (const auto &s : options.sets) settings.push_back(alf::parse_map_setting(s));
-             return settings;
-         }()))
-        report.info("map " + map + ": " + std::to_string(count) + " entries set");
+    inputs.write(filter, info);
 
     for (auto &socket : sockets) {
         alf::attach_locked(socket, filter.program_fd());

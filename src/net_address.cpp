@@ -11,21 +11,105 @@ namespace alf {
 
 namespace {
 
-std::optional<IpAddress> parse_with(int af, std::string_view text) {
-    if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
-    std::string copy(text);
-    IpAddress address;
-    address.family = af == AF_INET ? Family::ipv4 : Family::ipv6;
-    if (inet_pton(af, copy.c_str(), address.bytes.data()) != 1) return std::nullopt;
-    return address;
+// Dotted quad, each part 0..255 without leading zeros, as inet_pton(AF_INET)
+// reads it (hand-written: a rules file holds a million of them).
+bool parse_ipv4_word(std::string_view text, std::uint32_t &address) {
+    std::uint32_t value = 0;
+    unsigned parts = 0, part = 0, digits = 0;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            if (digits == 1 && part == 0) return false;
+            part = part * 10 + static_cast<unsigned>(c - '0');
+            if (++digits > 3 || part > 255) return false;
+        } else if (c == '.') {
+            if (digits == 0 || ++parts > 3) return false;
+            value = value << 8 | part;
+            part = digits = 0;
+        } else {
+            return false;
+        }
+    }
+    if (digits == 0 || parts != 3) return false;
+    address = value << 8 | part;
+    return true;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Eight groups of 1-4 hex digits, "::" once for one or more zero groups,
+// optionally ending in a dotted quad, as inet_pton(AF_INET6) reads it.
+bool parse_ipv6_groups(std::string_view text, std::uint16_t groups[8]) {
+    std::uint16_t head[8], tail[8];
+    int heads = 0, tails = 0;
+    bool gap = false;
+    std::size_t i = 0, n = text.size();
+    auto push = [&](std::uint16_t group) {
+        if (heads + tails >= 8) return false;
+        (gap ? tail[tails++] : head[heads++]) = group;
+        return true;
+    };
+    if (n >= 2 && text[0] == ':' && text[1] == ':') {
+        gap = true;
+        i = 2;
+    } else if (n == 0 || text[0] == ':') {
+        return false;
+    }
+    while (i < n) {
+        std::size_t j = i;
+        unsigned value = 0;
+        while (j < n && j - i < 5 && hex_digit(text[j]) >= 0) value = value << 4 | static_cast<unsigned>(hex_digit(text[j++]));
+        if (j < n && text[j] == '.') {  // a dotted quad ends the address
+            std::uint32_t v4;
+            if (!parse_ipv4_word(text.substr(i), v4) || !push(static_cast<std::uint16_t>(v4 >> 16)) ||
+                !push(static_cast<std::uint16_t>(v4)))
+                return false;
+            break;
+        }
+        if (j == i || j - i > 4 || !push(static_cast<std::uint16_t>(value))) return false;
+        if (j == n) break;
+        if (text[j] != ':' || ++j == n) return false;
+        if (text[j] == ':') {
+            if (gap) return false;
+            gap = true;
+            ++j;
+        }
+        i = j;
+    }
+    if (gap ? heads + tails > 7 : heads != 8) return false;
+    std::fill(groups, groups + 8, 0);
+    std::copy(head, head + heads, groups);
+    std::copy(tail, tail + tails, groups + 8 - tails);
+    return true;
 }
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 }  // namespace
 
-std::optional<IpAddress> parse_ipv4(std::string_view text) { return parse_with(AF_INET, text); }
-std::optional<IpAddress> parse_ipv6(std::string_view text) { return parse_with(AF_INET6, text); }
+std::optional<IpAddress> parse_ipv4(std::string_view text) {
+    std::uint32_t word;
+    if (!parse_ipv4_word(text, word)) return std::nullopt;
+    IpAddress address;
+    for (int i = 0; i < 4; ++i) address.bytes[i] = static_cast<std::uint8_t>(word >> (24 - 8 * i));
+    return address;
+}
+
+std::optional<IpAddress> parse_ipv6(std::string_view text) {
+    std::uint16_t groups[8];
+    if (!parse_ipv6_groups(text, groups)) return std::nullopt;
+    IpAddress address;
+    address.family = Family::ipv6;
+    for (int i = 0; i < 8; ++i) {
+        address.bytes[2 * i] = static_cast<std::uint8_t>(groups[i] >> 8);
+        address.bytes[2 * i + 1] = static_cast<std::uint8_t>(groups[i]);
+    }
+    return address;
+}
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
     if (auto v4 = parse_ipv4(text)) return v4;
@@ -57,13 +141,11 @@ Subnet parse_subnet(std::string_view text, std::optional<Family> family) {
                         (address->family == Family::ipv4 ? "IPv4" : "IPv6") + " address");
         subnet.prefix_len = len;
     }
-    for (unsigned bit = subnet.prefix_len; bit < address->max_prefix(); ++bit) {
-        auto &byte = subnet.address.bytes[bit / 8];
-        std::uint8_t mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));
-        if (byte & mask) {
-            subnet.host_bits_cleared = true;
-            byte = static_cast<std::uint8_t>(byte & ~mask);
-        }
+    for (unsigned byte = subnet.prefix_len / 8; byte < address->size(); ++byte) {
+        unsigned keep = byte == subnet.prefix_len / 8 ? subnet.prefix_len % 8 : 0;
+        auto mask = static_cast<std::uint8_t>(0xff00u >> keep);
+        if (subnet.address.bytes[byte] & ~mask) subnet.host_bits_cleared = true;
+        subnet.address.bytes[byte] &= mask;
     }
     return subnet;
 }

@@ -269,3 +269,40 @@ class Connection:
 
     def close(self):
         self.sock.close()
+class LoopbackNetns:
+    """A network namespace of the test's own with only loopback, holding extra
+    addresses (IPv6 ones added with nodad, usable at once) so that one
+    namespace has many sources. Removed on exit."""
+
+    def __init__(self, addresses=()):
+        self.name = f"alf-l-{uuid.uuid4().hex[:6]}"
+        self.addresses = list(addresses)
+
+    def __enter__(self):
+        try:
+            sh("ip", "netns", "add", self.name)
+            sh("ip", "-n", self.name, "link", "set", "lo", "up")
+            for address in self.addresses:
+                prefix = "/128" if ":" in address else "/32"
+                sh("ip", "-n", self.name, "addr", "add", address + prefix, "dev", "lo",
+                   *(["nodad"] if ":" in address else []))
+        except Exception:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        sh("ip", "netns", "del", self.name, check=False)
+
+    def tcp_echoes(self, port, sources, destination=None, timeout=CONNECT_TIMEOUT):
+        """For each source, whether a connection from it to the port (on the
+        source's own address family's loopback, or `destination`) got its echo."""
+        code = ("import json, sys; sys.path.insert(0, %r); import harness\n"
+                "results = {}\n"
+                "for src in %r:\n"
+                "    dst = %r or ('::1' if ':' in src else '127.0.0.1')\n"
+                "    results[src] = harness.tcp_echo(dst, %d, src=src, timeout=%r) == b'ping\\n'\n"
+                "print(json.dumps(results))\n") % (os.path.dirname(os.path.abspath(__file__)), list(sources),
+                                                   destination, port, timeout)
+        out = sh("ip", "netns", "exec", self.name, sys.executable, "-c", code).stdout
+        return json.loads(out)

@@ -126,6 +126,48 @@ class BadInput(unittest.TestCase):
                 self.assertEqual(r.returncode, 1, r)
                 self.assertIn(needle, r.stderr)
 
+    def test_rules_map_entries_and_config(self):
+        typed = self.write("typed.c", """
+            #include <alfwrapper/filter.h>
+            enum color { RED = 1, GREEN = 2 };
+            struct inner { __u8 a; __be16 port; };
+            struct key { __u32 id; struct inner in; char name[8]; };
+            struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct key); __type(value, enum color);
+                     __uint(max_entries, 2); } m1 SEC(".maps");
+            SEC("socket") int filter(struct __sk_buff *skb) { return 0; }
+            """)
+        networks = self.write("networks.txt", "allow 10.0.0.0/8\npermit 10.1.0.0/16\n")
+        many = self.write("many.txt", '{"id": 1} RED\n{"id": 2} RED\n{"id": 3} GREEN\n')
+        unknown = self.write("unknown.json", '{"alow": ["10.0.0.0/8"]}')
+        shape = self.write("shape.json", '{"allow": {"cidr": ["10.0.0.0/8"]}}')
+        cases = (
+            (["--allow", "10.0.0.0/33"], "prefix length 33 exceeds 32"),
+            (["--deny", "2001:db8::/129"], "prefix length 129 exceeds 128"),
+            (["--allow", "10.0.0.0/8x"], "prefix length '8x' is not a number"),
+            (["--allow", "10.0.0.300"], "'10.0.0.300' is not an IP address"),
+            (["--rules-file", networks], networks + ":2: 'permit 10.1.0.0/16' is not a rule"),
+            (["--rules-file", os.path.join(self.dir.name, "missing.txt")], "missing.txt: no such file"),
+            (["--config", unknown], unknown + ": /alow: unknown key 'alow'"),
+            (["--config", shape], "/allow/cidr: expected a string or an integer"),
+            (["-f", typed, "--set", 'm1,{"in":{"a":256}},RED'], "m1.key.in.a: '256' is out of range for __u8"),
+            (["-f", typed, "--set", 'm1,{"id":1},PURPLE'], "'PURPLE' is not an enumerator of enum color"),
+            (["-f", typed, "--set", 'm1,{"id":1}'], "map m1 needs a VALUE of type enum color"),
+            (["-f", typed, "--set-file", "m1=" + many], "raise its size with --map-size m1=3"),
+            (["-f", typed, "--map-size", "m1=0"], "a map holds at least 1 entry"),
+            (["-f", "subnets"], "filter subnets needs rules"),
+        )
+        for args, needle in cases:
+            with self.subTest(args=args):
+                r = self.run_alf(*args)
+                self.assertEqual(r.returncode, 1, r)
+                self.assertIn(needle, r.stderr)
+                self.assertEqual(r.stderr.count("\n"), 1, "one message, one line")
+
+    def test_host_bits_set_warn_and_the_service_starts(self):
+        r = Run(["--port", self.port, "--allow", "127.0.0.1/24", "--dry-run", "--", "true"])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("warning: --allow 127.0.0.1/24: host bits set; using 127.0.0.0/24", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

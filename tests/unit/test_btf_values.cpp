@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "headers.hpp"
 #include "loader.hpp"
+#include "test_support.hpp"
 
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
@@ -65,15 +66,6 @@ struct Fixture {
 };
 
 using Bytes = std::vector<std::uint8_t>;
-
-std::string error_of(auto fn) {
-    try {
-        fn();
-    } catch (const Error &e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 }  // namespace
 

@@ -1,7 +1,13 @@
 #include "error.hpp"
 #include "net_address.hpp"
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
 
 using namespace alf;
 
@@ -90,4 +96,48 @@ TEST_CASE("integers and ports") {
     CHECK_THROWS_AS(parse_port("0"), Error);
     CHECK_THROWS_AS(parse_port("65536"), Error);
     CHECK_THROWS_AS(parse_port("http"), Error);
+}
+
+TEST_CASE("address parsing agrees with inet_pton") {
+    std::mt19937_64 random(3);
+    auto check = [](const std::string &text) {
+        unsigned char expected4[4], expected6[16];
+        bool v4 = inet_pton(AF_INET, text.c_str(), expected4) == 1;
+        bool v6 = inet_pton(AF_INET6, text.c_str(), expected6) == 1;
+        auto a4 = parse_ipv4(text);
+        auto a6 = parse_ipv6(text);
+        CAPTURE(text);
+        REQUIRE(a4.has_value() == v4);
+        REQUIRE(a6.has_value() == v6);
+        if (v4) CHECK(std::memcmp(a4->bytes.data(), expected4, 4) == 0);
+        if (v6) CHECK(std::memcmp(a6->bytes.data(), expected6, 16) == 0);
+    };
+    // Random text from the characters addresses are made of: mostly invalid.
+    const std::string alphabet = "0123456789abcdefABCDEF:.:::";
+    for (int i = 0; i < 200000; ++i) {
+        std::string text(1 + random() % 24, ' ');
+        for (auto &c : text) c = alphabet[random() % alphabet.size()];
+        check(text);
+    }
+    // Valid addresses in every spelling: shortest form, full, leading zeros,
+    // upper case, with a dotted quad, with "::" for one or more groups.
+    for (int i = 0; i < 50000; ++i) {
+        unsigned char bytes[16];
+        for (auto &b : bytes) b = random() % 3 ? static_cast<unsigned char>(random()) : 0;
+        char text[64];
+        inet_ntop(AF_INET6, bytes, text, sizeof text);
+        check(text);
+        inet_ntop(AF_INET, bytes, text, sizeof text);
+        check(text);
+        std::string full;
+        for (int g = 0; g < 8; ++g) {
+            std::snprintf(text, sizeof text, random() % 2 ? "%04X" : "%x", bytes[2 * g] << 8 | bytes[2 * g + 1]);
+            full += (g ? ":" : "") + std::string(text);
+        }
+        check(full);
+        std::snprintf(text, sizeof text, "::%x:%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4]);
+        check(text);
+        std::snprintf(text, sizeof text, "%x:%x::%x", bytes[0], bytes[1], bytes[2]);
+        check(text);
+    }
 }

@@ -1,0 +1,9 @@
+/* Profile: the rules filter itself (filters/subnets.c), for comparison. */
+#include <alfwrapper/filter.h>
+#include <alfwrapper/rules.h>
+
+SEC("socket") int filter(struct __sk_buff *skb)
+{
+	return alf_rules_decide_skb(skb) == ALF_RULE_ALLOW ? ALF_PASS : ALF_DROP;
+}
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,507 @@
+// Rules at scale: what the rules filter costs per packet and what loading
+// its rules costs, side by side with an empty filter and an LPM trie.
+//
+//   rule_bench packet [--sizes 20,10000,1000000] [--rounds 7] [--repeat 1000000] [--clustered]
+//   rule_bench load --alfwrapper PATH [--sizes 10000,100000,1000000] [--rounds 3]
+//   rule_bench generate N FILE
+//   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
+//
+// Rule sets are random IPv4 and IPv6 prefixes (half each) around a chain of
+// nested rules that decide for the probe addresses 198.51.100.7 and
+// 2001:db8:1234:5678::7 ("deep in the trie": /8 ... /32 and /16 ... /128,
+// allow and deny alternating). Per-packet figures are the kernel's own
+// (BPF_PROG_TEST_RUN, average of `repeat` runs), variants run alternately,
+// medians of `rounds` runs reported. Needs root (loads eBPF).
+#include "builtin_filters.hpp"
+#include "compiler.hpp"
+#include "error.hpp"
+#include "headers.hpp"
+#include "loader.hpp"
+#include "rule_tables.hpp"
+#include "rules.hpp"
+#include "test_run.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::vector<std::size_t> parse_sizes(const std::string &text) {
+    std::vector<std::size_t> sizes;
+    std::stringstream in(text);
+    std::string part;
+    while (std::getline(in, part, ',')) sizes.push_back(std::stoul(part));
+    return sizes;
+}
+
+// --- rule sets --------------------------------------------------------------
+
+const char *chain_rules[] = {
+    "allow 198.0.0.0/8",     "deny 198.48.0.0/12",     "allow 198.51.0.0/16",   "deny 198.51.96.0/20",
+    "allow 198.51.100.0/24", "deny 198.51.100.0/28",   "allow 198.51.100.7/32",
+    "allow 2001:db8::/32",   "deny 2001:db8:1234::/48", "allow 2001:db8:1234:5678::/64",
+    "deny 2001:db8:1234:5678::/96", "allow 2001:db8:1234:5678::/112", "deny 2001:db8:1234:5678::/120",
+    "allow 2001:db8:1234:5678::7/128",
+};
+constexpr std::size_t chain_count = sizeof chain_rules / sizeof chain_rules[0];
+
+// Writes n rules: the chain, then random prefixes that stay clear of
+// 198.0.0.0/8, 127.0.0.0/8 and 2001:db8::/32 (so only the chain decides
+// for the probes).
+// --clustered: the random IPv4 prefixes within 100.64.0.0/10 and the IPv6
+// ones within 2a00::/12, as real lists crowd into a few allocations.
+bool clustered = false;
+
+void generate_rules(std::size_t n, const std::string &path) {
+    std::ofstream out(path);
+    std::mt19937_64 random(42);
+    for (std::size_t i = 0; i < chain_count && i < n; ++i) out << chain_rules[i] << "\n";
+    char line[96];
+    for (std::size_t i = chain_count; i < n; ++i) {
+        const char *verb = random() % 4 == 0 ? "deny" : "allow";
+        if (i % 2 == 0) {
+            unsigned len = random() % 10 < 7 ? 16 + random() % 9 : 25 + random() % 8;
+            std::uint32_t address = static_cast<std::uint32_t>(random());
+            if (len < 8) len = 8;
+            unsigned top = address >> 24;
+            if (top == 198 || top == 127) address ^= 0x40000000;
+            if (clustered) address = 0x64400000u | (address & 0x003fffffu);
+            address &= len == 32 ? ~0u : ~((1u << (32 - len)) - 1);
+            std::snprintf(line, sizeof line, "%s %u.%u.%u.%u/%u\n", verb, address >> 24, (address >> 16) & 255,
+                          (address >> 8) & 255, address & 255, len);
+        } else {
+            unsigned len = random() % 10 < 8 ? 24 + random() % 41 : 128;
+            std::uint64_t hi = random(), lo = random();
+            hi = (hi & 0x0fffffffffffffffull) | 0x2000000000000000ull;  // 2000::/4, global unicast
+            if ((hi >> 32) == 0x20010db8) hi ^= 0x0000000100000000ull;
+            if (clustered) hi = 0x2a00000000000000ull | (hi & 0x000fffffffffffffull);
+            if (len <= 64) {
+                lo = 0;
+                hi &= len == 64 ? ~0ull : ~((1ull << (64 - len)) - 1);
+            }
+            std::snprintf(line, sizeof line, "%s %x:%x:%x:%x:%x:%x:%x:%x/%u\n", verb, unsigned(hi >> 48) & 0xffff,
+                          unsigned(hi >> 32) & 0xffff, unsigned(hi >> 16) & 0xffff, unsigned(hi) & 0xffff,
+                          unsigned(lo >> 48) & 0xffff, unsigned(lo >> 32) & 0xffff, unsigned(lo >> 16) & 0xffff,
+                          unsigned(lo) & 0xffff, len);
+        }
+        out << line;
+    }
+}
+
+// --- filters ----------------------------------------------------------------
+
+const char *lpm_filter_source = R"(
+#include <alfwrapper/filter.h>
+#include <alfwrapper/rules.h>   /* ALF_RULE_*, alf_ld_abs_word */
+
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __type(key, struct alf_ipv4_subnet); __type(value, __u32);
+         __uint(max_entries, 1); __uint(map_flags, BPF_F_NO_PREALLOC); } lpm4 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __type(key, struct alf_ipv6_subnet); __type(value, __u32);
+         __uint(max_entries, 1); __uint(map_flags, BPF_F_NO_PREALLOC); } lpm6 SEC(".maps");
+
+/* Reads the source as the rules filter does, so only the lookup differs. */
+SEC("socket") int filter(struct __sk_buff *skb)
+{
+	__u32 *verdict;
+
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		struct alf_ipv4_subnet key = { .prefixlen = 32 };
+		__u32 addr = bpf_htonl((__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12));
+
+		__builtin_memcpy(key.addr, &addr, 4);
+		verdict = bpf_map_lookup_elem(&lpm4, &key);
+	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
+		struct alf_ipv6_subnet key = { .prefixlen = 128 };
+
+		if (alf_load_net(skb, 8, key.addr, 16) < 0)
+			return ALF_DROP;
+		verdict = bpf_map_lookup_elem(&lpm6, &key);
+	} else {
+		return ALF_DROP;
+	}
+	return verdict && *verdict == ALF_RULE_ALLOW ? ALF_PASS : ALF_DROP;
+}
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+)";
+
+std::vector<std::uint8_t> compile_source(const char *source, const std::string &name) {
+    std::string dir = "/tmp/rule-bench-XXXXXX";
+    if (!mkdtemp(dir.data())) throw std::runtime_error("mkdtemp failed");
+    std::string path = dir + "/" + name;
+    std::ofstream(path) << source;
+    alf::CompileRequest request;
+    request.source_path = path;
+    request.runtime_headers = alf::runtime_headers();
+    alf::CompileResult result = alf::compile_filter(request);
+    std::remove(path.c_str());
+    rmdir(dir.c_str());
+    if (!result.ok) throw std::runtime_error("compiling " + name + ":\n" + result.diagnostics);
+    return result.object;
+}
+
+struct LoadedFilter {
+    std::string name;
+    alf::FilterObject object;
+    double load_ms;  // putting the rules into the kernel
+};
+
+LoadedFilter load_with_rules(std::span<const std::uint8_t> elf, const std::string &name, const std::string &rules_path) {
+    auto start = Clock::now();
+    alf::RuleSet rules;
+    alf::read_rules_file(rules, rules_path);
+    alf::CompiledRules compiled = alf::compile_rules(rules);
+    auto filter = alf::FilterObject::open(elf, name);
+    bool takes_rules = alf::filter_takes_rules(filter);
+    if (takes_rules) alf::size_rule_tables(filter, compiled, {});
+    filter.load();
+    if (takes_rules) alf::write_rule_tables(filter, rules, compiled);
+    return {name, std::move(filter), ms_since(start)};
+}
+
+LoadedFilter load_subnets(const std::string &rules_path) {
+    return load_with_rules(*alf::find_builtin_filter("subnets"), "subnets", rules_path);
+}
+
+LoadedFilter load_lpm(const std::vector<std::uint8_t> &elf, const std::string &rules_path) {
+    // Parse and order the same rules (duplicates resolved as the rules filter does: deny wins).
+    alf::RuleSet rules;
+    alf::read_rules_file(rules, rules_path);
+    alf::CompiledRules compiled = alf::compile_rules(rules);
+    auto filter = alf::FilterObject::open(elf, "lpm");
+    filter.set_map_size("lpm4", static_cast<std::uint32_t>(std::max<std::size_t>(compiled.ipv4_rules, 1)));
+    filter.set_map_size("lpm6", static_cast<std::uint32_t>(std::max<std::size_t>(compiled.ipv6_rules, 1)));
+    filter.load();
+    int fd4 = bpf_map__fd(filter.find_map("lpm4")), fd6 = bpf_map__fd(filter.find_map("lpm6"));
+    auto start = Clock::now();
+    const auto &all = rules.rules;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const alf::Rule &rule = all[i];
+        std::uint32_t verdict = static_cast<std::uint32_t>(rule.verdict);
+        // Sorted, so equal prefixes are neighbours: a tie denies.
+        for (; i + 1 < all.size() && all[i + 1].hi == rule.hi && all[i + 1].lo == rule.lo &&
+               all[i + 1].prefix_len == rule.prefix_len;
+             ++i)
+            if (all[i + 1].verdict == alf::Verdict::deny) verdict = static_cast<std::uint32_t>(alf::Verdict::deny);
+        std::uint8_t key[20] = {};
+        if (rule.is_ipv4()) {
+            std::uint32_t len = rule.prefix_len - 96u;
+            std::memcpy(key, &len, 4);
+            for (int b = 0; b < 4; ++b) key[4 + b] = static_cast<std::uint8_t>(rule.lo >> (24 - 8 * b));
+        } else {
+            std::uint32_t len = rule.prefix_len;
+            std::memcpy(key, &len, 4);
+            for (int b = 0; b < 8; ++b) {
+                key[4 + b] = static_cast<std::uint8_t>(rule.hi >> (56 - 8 * b));
+                key[12 + b] = static_cast<std::uint8_t>(rule.lo >> (56 - 8 * b));
+            }
+        }
+        int fd = rule.is_ipv4() ? fd4 : fd6;
+        if (bpf_map_update_elem(fd, key, &verdict, BPF_ANY) != 0)
+            throw std::runtime_error("LPM insert failed: " + std::string(std::strerror(errno)));
+    }
+    return {"lpm trie", std::move(filter), ms_since(start)};
+}
+
+int empty_filter() {
+    struct bpf_insn program[] = {
+        {0xb7, 0, 0, 0, -1},  // r0 = -1 (keep the packet)
+        {0x95, 0, 0, 0, 0},   // exit
+    };
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "empty", "GPL", program, 2, nullptr);
+    if (fd < 0) throw std::runtime_error("loading the empty filter: " + std::string(std::strerror(errno)));
+    return fd;
+}
+
+// --- packets ----------------------------------------------------------------
+
+std::vector<std::uint8_t> probe_packet(const char *source, const char *destination) {
+    return alf::synthetic_tcp_syn(*alf::parse_ip(source), *alf::parse_ip(destination));
+}
+
+std::vector<std::uint8_t> tcp_syn_ipv4() { return probe_packet("198.51.100.7", "192.0.2.1"); }
+std::vector<std::uint8_t> tcp_syn_ipv6() { return probe_packet("2001:db8:1234:5678::7", "2001:db8::1"); }
+
+struct RunResult {
+    double ns;
+    std::uint32_t retval;
+};
+
+RunResult test_run(int prog_fd, const std::vector<std::uint8_t> &packet, int repeat) {
+    alf::TestRunResult result = alf::test_run_filter(prog_fd, packet, repeat);
+    return {result.ns_per_run, result.verdict};
+}
+
+// Sources under 16 of the random rules (spread over the file), one packet each.
+std::vector<std::vector<std::uint8_t>> random_sources(const std::string &rules_path, bool ipv4) {
+    alf::RuleSet rules;
+    alf::read_rules_file(rules, rules_path);
+    std::vector<const alf::Rule *> candidates;
+    for (std::size_t i = chain_count; i < rules.rules.size(); ++i)
+        if (rules.rules[i].is_ipv4() == ipv4) candidates.push_back(&rules.rules[i]);
+    std::vector<std::vector<std::uint8_t>> packets;
+    for (std::size_t k = 0; k < 16 && !candidates.empty(); ++k) {
+        const alf::Rule &rule = *candidates[k * candidates.size() / 16];
+        alf::IpAddress source{ipv4 ? alf::Family::ipv4 : alf::Family::ipv6, {}};
+        for (int i = 0; i < 8; ++i) {
+            source.bytes[i] = static_cast<std::uint8_t>(rule.hi >> (56 - 8 * i));
+            source.bytes[8 + i] = static_cast<std::uint8_t>(rule.lo >> (56 - 8 * i));
+        }
+        if (ipv4) std::copy(source.bytes.begin() + 12, source.bytes.end(), source.bytes.begin());
+        source.bytes[ipv4 ? 3 : 15] |= rule.prefix_len < 128 ? 1 : 0;  // inside the prefix, not its first address
+        packets.push_back(alf::synthetic_tcp_syn(source, *alf::parse_ip(ipv4 ? "192.0.2.1" : "2001:db8::1")));
+    }
+    return packets;
+}
+
+int run_packet(const std::vector<std::size_t> &sizes, int rounds, int repeat) {
+    auto lpm_elf = compile_source(lpm_filter_source, "lpm.c");
+    int empty = empty_filter();
+    std::cout << "| rules | packets | empty filter ns | rules filter ns | LPM trie ns | rules filter load ms | "
+                 "LPM trie insert ms |\n|---|---|---|---|---|---|---|\n";
+    for (std::size_t size : sizes) {
+        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        generate_rules(size, path);
+        LoadedFilter subnets = load_subnets(path);
+        LoadedFilter lpm = load_lpm(lpm_elf, path);
+        std::vector<std::pair<std::string, std::vector<std::vector<std::uint8_t>>>> probes = {
+            {"IPv4 probe", {tcp_syn_ipv4()}},
+            {"IPv6 probe", {tcp_syn_ipv6()}},
+            {"16 IPv4 sources", random_sources(path, true)},
+            {"16 IPv6 sources", random_sources(path, false)},
+        };
+        std::remove(path.c_str());
+        for (const auto &[label, packets] : probes) {
+            if (packets.empty()) continue;
+            // Each figure is the kernel's average over `repeat` runs in all,
+            // shared among the probe's packets; variants alternate.
+            int each = std::max(1, repeat / static_cast<int>(packets.size()));
+            auto mean_ns = [&](int fd, bool must_pass) {
+                double total = 0;
+                for (const auto &packet : packets) {
+                    RunResult r = test_run(fd, packet, each);
+                    // The chain probes' most specific rule allows them: a drop means a wrong measurement.
+                    if (must_pass && r.retval == 0)
+                        throw std::runtime_error("a filter dropped the " + label + " at " + std::to_string(size) +
+                                                 " rules: the measurement would be wrong");
+                    total += r.ns;
+                }
+                return total / static_cast<double>(packets.size());
+            };
+            bool chain = label.find("probe") != std::string::npos;
+            std::vector<double> e, s, l;
+            for (int round = 0; round < rounds; ++round) {
+                e.push_back(mean_ns(empty, true));
+                s.push_back(mean_ns(subnets.object.program_fd(), chain));
+                l.push_back(mean_ns(lpm.object.program_fd(), chain));
+            }
+            char row[256];
+            std::snprintf(row, sizeof row, "| %zu | %s | %.1f | %.1f | %.1f | %.0f | %.0f |\n", size, label.c_str(),
+                          median(e), median(s), median(l), subnets.load_ms, lpm.load_ms);
+            std::cout << row << std::flush;
+        }
+    }
+    close(empty);
+    return 0;
+}
+
+int run_filters(const std::vector<std::string> &sources, const std::vector<std::size_t> &sizes, int rounds,
+                int repeat) {
+    int empty = empty_filter();
+    auto v4 = tcp_syn_ipv4(), v6 = tcp_syn_ipv6();
+    std::cout << "| filter | rules | empty IPv4 ns | IPv4 ns | IPv6 ns | instructions |\n|---|---|---|---|---|---|\n";
+    for (std::size_t size : sizes) {
+        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        generate_rules(size, path);
+        for (const auto &source : sources) {
+            std::ifstream in(source);
+            std::stringstream text;
+            text << in.rdbuf();
+            auto elf = compile_source(text.str().c_str(), source.substr(source.find_last_of('/') + 1));
+            LoadedFilter filter = load_with_rules(elf, source, path);
+            std::vector<double> e, a, b;
+            for (int round = 0; round < rounds; ++round) {
+                e.push_back(test_run(empty, v4, repeat).ns);
+                a.push_back(test_run(filter.object.program_fd(), v4, repeat).ns);
+                b.push_back(test_run(filter.object.program_fd(), v6, repeat).ns);
+            }
+            char row[512];
+            std::snprintf(row, sizeof row, "| %s | %zu | %.1f | %.1f | %.1f | %u |\n", source.c_str(), size, median(e),
+                          median(a), median(b), filter.object.program_instructions());
+            std::cout << row << std::flush;
+        }
+        std::remove(path.c_str());
+    }
+    close(empty);
+    return 0;
+}
+
+// --- loading through alfwrapper ---------------------------------------------
+
+int free_port() {
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    socklen_t len = sizeof address;
+    bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address);
+    getsockname(fd, reinterpret_cast<sockaddr *>(&address), &len);
+    close(fd);
+    return ntohs(address.sin6_port);
+}
+
+struct ChildRun {
+    double wall_ms;
+    long max_rss_kb;
+    std::string stderr_text;
+    int status;
+};
+
+ChildRun run_alfwrapper(const std::string &alfwrapper, const std::vector<std::string> &args) {
+    std::string err_path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".stderr";
+    auto start = Clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        std::vector<char *> argv = {const_cast<char *>(alfwrapper.c_str())};
+        for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(alfwrapper.c_str(), argv.data());
+        _exit(127);
+    }
+    int status = 0;
+    rusage usage{};
+    wait4(pid, &status, 0, &usage);
+    ChildRun run{ms_since(start), usage.ru_maxrss, "", status};
+    std::ifstream in(err_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    run.stderr_text = text.str();
+    std::remove(err_path.c_str());
+    return run;
+}
+
+// "read in 12.3 ms" -> 12.3
+double figure_after(const std::string &text, const std::string &label) {
+    auto at = text.find(label);
+    return at == std::string::npos ? -1 : std::atof(text.c_str() + at + label.size());
+}
+
+int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &sizes, int rounds) {
+    std::cout << "| rules | alfwrapper wall ms | read ms | compile ms | write ms | peak RSS MiB | "
+                 "RSS above 20 rules MiB | rules x 24 B MiB |\n|---|---|---|---|---|---|---|---|\n";
+    auto measure = [&](std::size_t size) {
+        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        generate_rules(size, path);
+        std::vector<double> wall, read, compile, write, rss;
+        for (int round = 0; round < rounds; ++round) {
+            ChildRun run = run_alfwrapper(alfwrapper, {"-v", "--port", std::to_string(free_port()), "--rules-file", path,
+                                                       "--dry-run", "--", "true"});
+            if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+                throw std::runtime_error("alfwrapper failed:\n" + run.stderr_text);
+            wall.push_back(run.wall_ms);
+            read.push_back(figure_after(run.stderr_text, "read in "));
+            compile.push_back(figure_after(run.stderr_text, "address ranges in "));
+            write.push_back(figure_after(run.stderr_text, "tables written in "));
+            rss.push_back(static_cast<double>(run.max_rss_kb) / 1024.0);
+        }
+        std::remove(path.c_str());
+        return std::vector<double>{median(wall), median(read), median(compile), median(write), median(rss)};
+    };
+    double base_rss = measure(20)[4];
+    for (std::size_t size : sizes) {
+        auto m = measure(size);
+        char row[256];
+        std::snprintf(row, sizeof row, "| %zu | %.0f | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f |\n", size, m[0], m[1],
+                      m[2], m[3], m[4], m[4] - base_rss, static_cast<double>(size) * 24 / 1048576.0);
+        std::cout << row << std::flush;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << "usage: rule_bench packet|load|generate ... (see the source's header)\n";
+        return 2;
+    }
+    std::string mode = args[0];
+    std::vector<std::size_t> sizes;
+    int rounds = mode == "load" ? 3 : 7, repeat = 1000000;
+    std::string alfwrapper;
+    try {
+        if (mode == "generate") {
+            if (args.size() != 3) throw std::runtime_error("usage: rule_bench generate N FILE");
+            generate_rules(std::stoul(args[1]), args[2]);
+            return 0;
+        }
+        std::vector<std::string> sources;
+        for (std::size_t i = 1; i < args.size(); i += 2) {
+            if (args[i] == "--clustered") {
+                clustered = true;
+                --i;
+                continue;
+            }
+            if (args[i].ends_with(".c")) {
+                sources.push_back(args[i--]);
+                continue;
+            }
+            if (i + 1 >= args.size()) throw std::runtime_error("missing value after " + args[i]);
+            if (args[i] == "--sizes") sizes = parse_sizes(args[i + 1]);
+            else if (args[i] == "--rounds") rounds = std::stoi(args[i + 1]);
+            else if (args[i] == "--repeat") repeat = std::stoi(args[i + 1]);
+            else if (args[i] == "--alfwrapper") alfwrapper = args[i + 1];
+            else throw std::runtime_error("unknown argument " + args[i]);
+        }
+        if (mode == "packet") {
+            if (sizes.empty()) sizes = {20, 10000, 1000000};
+            return run_packet(sizes, rounds, repeat);
+        }
+        if (mode == "filters") {
+            if (sizes.empty()) sizes = {20};
+            return run_filters(sources, sizes, rounds, repeat);
+        }
+        if (mode == "load") {
+            if (sizes.empty()) sizes = {10000, 100000, 1000000};
+            if (alfwrapper.empty()) throw std::runtime_error("load needs --alfwrapper PATH");
+            return run_load(alfwrapper, sizes, rounds);
+        }
+        throw std::runtime_error("unknown mode " + mode);
+    } catch (const std::exception &e) {
+        std::cerr << "rule_bench: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,31 @@
+/* subnets: admit or refuse peers by their source address, following the
+ * rules given on the command line; no C to write.
+ *
+ *   alfwrapper --allow 10.0.0.0/8 --deny 10.9.0.0/16 --allow 2001:db8::/32 ...
+ *   alfwrapper --rules-file networks.txt ...      (lines "allow CIDR" / "deny CIDR")
+ *
+ * The most specific matching prefix decides; a tie between allow and deny
+ * denies; a peer that no rule covers is refused when any allow rule exists
+ * and admitted otherwise. IPv4-mapped IPv6 rules (::ffff:10.0.0.0/104) apply
+ * to IPv4 peers. Packets that are neither IPv4 nor IPv6 are dropped.
+ *
+ * --allow, --deny and --rules-file select this filter when no filter is
+ * named. The rules are compiled into sorted address ranges searched in about
+ * log2(ranges) steps, so a million rules cost little more per packet than
+ * twenty (see <alfwrapper/rules.h> for the layout).
+ *
+ * Maps (filled by alfwrapper from the rules; no --set needed):
+ *   alf_rules4       array of struct alf_rule4, IPv4 ranges
+ *   alf_rules6       array of struct alf_rule6, IPv6 ranges
+ *   alf_rules_state  the active rule set and its default
+ */
+#include <alfwrapper/filter.h>
+#include <alfwrapper/rules.h>
+
+SEC("socket")
+int filter(struct __sk_buff *skb)
+{
+	return alf_rules_decide_skb(skb) == ALF_RULE_ALLOW ? ALF_PASS : ALF_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,366 @@
+/* Declarative rules in the kernel: what `--allow`, `--deny` and
+ * `--rules-file` compile to, and the check a filter calls to apply them.
+ *
+ * Including this header opts a filter in to rules: it declares the rule maps
+ * (alfwrapper sizes and fills them from the command line) and the functions
+ * below. A custom filter combines the rules with its own logic, e.g.
+ *
+ *     #include <alfwrapper/filter.h>
+ *     #include <alfwrapper/rules.h>
+ *
+ *     SEC("socket") int filter(struct __sk_buff *skb)
+ *     {
+ *         struct alf_packet p;
+ *
+ *         if (alf_packet_parse(skb, &p) < 0 || alf_rules_decide(&p) != ALF_RULE_ALLOW)
+ *             return ALF_DROP;
+ *         return p.dport == 22 && !alf_is_private_source(&p) ? ALF_DROP : ALF_PASS;
+ *     }
+ *
+ * Semantics (decided by alfwrapper's rule compiler, not here): the most
+ * specific matching prefix decides; a tie between allow and deny denies; a
+ * peer no rule covers gets the rule set's default, which is deny when any
+ * allow rule exists and allow otherwise. IPv4-mapped IPv6 rules
+ * (::ffff:10.0.0.0/104) are IPv4 rules; other IPv6 rules, ::/0 included,
+ * apply to IPv6 peers only.
+ *
+ * Representation: each family's rules are flattened into sorted, disjoint
+ * address ranges covering the whole address space, each with a verdict
+ * (ALF_RULE_NONE where no rule applies). A table holds the ranges' starts,
+ * their verdicts, and an index by address bits: entry j is the range holding
+ * the first address of bucket j, so a search narrows to the ranges between
+ * index[j] and index[j + 1] (about two when addresses spread) and ends with a
+ * branch-free binary search there. The buckets cut a window: the addresses
+ * sharing the leading bits that all the table's rules share, so rules
+ * crowded into one allocation still spread over the buckets; an address
+ * outside the window lies before or after every rule. Every access is a load
+ * at a masked offset in one map value, no helper calls. The layout (index
+ * bits, capacity) is fixed at load through read-only globals, which the
+ * verifier treats as constants. Measured per packet with BPF_PROG_TEST_RUN:
+ * see bench/RESULTS.md.
+ *
+ * Changing rules while the service runs: the tables are arrays of two
+ * elements at most, each a complete table (a "slot"). A new rule set is
+ * written into the slot not in use (mmap; the table keeps its index bits
+ * and its capacity, ranges beyond the count repeat the last one; the window
+ * is the slot's own) and
+ * published by one aligned 4-byte store of alf_rules_state.active. A packet
+ * reads `active` once, so it is judged by the old set or the new one, never
+ * a mixture. The second slot exists when the tables were sized for it
+ * (--map-size alf_rules4=2 and alf_rules6=2).
+ */
+#ifndef ALFWRAPPER_RULES_H
+#define ALFWRAPPER_RULES_H
+
+#include <alfwrapper/types.h>
+#include <alfwrapper/bpf_abi.h>
+#include <alfwrapper/helpers.h>
+#include <alfwrapper/addr.h>
+#include <alfwrapper/packet.h>
+
+/* Verdicts stored in the tables and returned by the lookups. */
+#define ALF_RULE_NONE  0 /* no rule covers the address */
+#define ALF_RULE_ALLOW 1
+#define ALF_RULE_DENY  2
+
+/* Which slot of the tables the filter reads, and each slot's default
+ * verdict (ALF_RULE_ALLOW or ALF_RULE_DENY) for addresses no rule covers. */
+struct alf_rules_state {
+	__u32 active;
+	__u32 generation; /* incremented by each swap */
+	__u32 default_verdict[2];
+};
+
+/* The head of a table's slot: the window the index buckets cut, as the
+ * leading bits of the address (IPv4) or of its high half (IPv6) that the
+ * slot's rules share. window_bits 0: the whole space. */
+struct alf_rules_window {
+	__u64 prefix;
+	__u32 bits;
+	__u32 _pad;
+};
+
+/* A table's layout, set by alfwrapper before load (read-only, so constants
+ * for the verifier). One slot of an IPv4 table is
+ *     struct alf_rules_window window;
+ *     __u32 index[(1 << index_bits) + 1];   then padding to 16 bytes
+ *     __u32 start[1 << capacity_bits];      host order, ascending
+ *     __u8  verdict[1 << capacity_bits];
+ * and of an IPv6 table the same with __u64 start[2 << capacity_bits]
+ * (high and low halves of each start, host order). */
+const volatile __u32 alf_rules4_index_bits = 1;
+const volatile __u32 alf_rules4_capacity_bits = 0;
+const volatile __u32 alf_rules6_index_bits = 1;
+const volatile __u32 alf_rules6_capacity_bits = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	/* Set by alfwrapper to one slot's size; this default is the slot of the
+	 * default layout above (a table of one range), so the object loads as is. */
+	__uint(value_size, 40);
+	__uint(max_entries, 1); /* slots */
+	__uint(map_flags, BPF_F_MMAPABLE);
+} alf_rules4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 56);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} alf_rules6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct alf_rules_state);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} alf_rules_state SEC(".maps");
+
+/* Steps enough for any table (2^32 ranges); a search stops after log2 of
+ * its bucket's size. */
+#define ALF_RULES_MAX_STEPS 32
+
+/* Offset of the starts in a slot: after the window and the index, 16-byte aligned. */
+static __always_inline __u32 alf_rules_starts_offset(__u32 index_bits)
+{
+	return ((16 + ((1U << index_bits) + 1) * 4) + 15) & ~15U;
+}
+
+/* Where the search for key (`width` bits, of which the window and the index
+ * use the top ones) starts and how many ranges it covers. */
+static __always_inline void alf_rules_narrow(const __u8 *table, __u64 key, __u32 width, __u32 index_bits,
+					     __u64 *base, __u64 *len)
+{
+	const struct alf_rules_window *window = (const void *)table;
+	const __u32 *index = (const __u32 *)(table + sizeof(*window));
+	__u64 window_bits = window->bits, bucket, top;
+
+	if (window_bits != 0) {
+		top = key >> (width - window_bits);
+		if (top != window->prefix) {
+			/* Before every rule, or after: the first range or the last. */
+			*base = top < window->prefix ? 0 : index[1U << index_bits];
+			*len = 1;
+			return;
+		}
+	}
+	bucket = (key >> (width - window_bits - index_bits)) & ((1U << index_bits) - 1);
+	*base = index[bucket];
+	*len = (__u32)(index[bucket + 1] - *base + 1);
+}
+
+/* The state, read once per packet; NULL only if the map is missing. */
+static __always_inline const struct alf_rules_state *alf_rules_state_now(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&alf_rules_state, &zero);
+}
+
+static __always_inline __u32 alf_rules_active_slot(const struct alf_rules_state *state)
+{
+	return *(volatile const __u32 *)&state->active & 1;
+}
+
+/* 1 when a < b (unsigned), computed without a branch: the top bit of a - b
+ * in 64-bit arithmetic. The barrier keeps the compiler from turning it into
+ * a comparison, which the BPF target compiles to a jump (doubling the paths
+ * the verifier walks at every step). */
+static __always_inline __u64 alf_below32(__u32 a, __u32 b)
+{
+	__u64 diff = (__u64)a - (__u64)b;
+
+	barrier_var(diff);
+	return diff >> 63;
+}
+
+/* 1 when the 128-bit (a_hi, a_lo) < (b_hi, b_lo): the borrow out of a - b. */
+static __always_inline __u64 alf_below128(__u64 a_hi, __u64 a_lo, __u64 b_hi, __u64 b_lo)
+{
+	__u64 borrow, diff;
+
+	diff = a_lo - b_lo;
+	borrow = ((~a_lo & b_lo) | (~(a_lo ^ b_lo) & diff)) >> 63;
+	barrier_var(borrow);
+	diff = a_hi - b_hi - borrow;
+	borrow = ((~a_hi & b_hi) | (~(a_hi ^ b_hi) & diff)) >> 63;
+	barrier_var(borrow);
+	return borrow;
+}
+
+/* The verdict of the range holding the key in `slot` of a table: an IPv4
+ * address in hi's low 32 bits, or an IPv6 one as (hi, lo). `ipv6` is a
+ * constant at every call, so each inlined copy keeps only its own compare. */
+static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_bits, __u32 capacity_bits,
+					    bool ipv6, __u64 hi, __u64 lo)
+{
+	const __u64 mask = (1ULL << capacity_bits) - 1;
+	const __u64 start_bytes = ipv6 ? 16 : 4;
+	const __u8 *table = bpf_map_lookup_elem(map, &slot);
+	const __u8 *starts, *verdicts;
+	__u64 base, len; /* 64-bit: no zero-extensions at each step */
+	int step;
+
+	if (!table || index_bits == 0 || index_bits > 24)
+		return ALF_RULE_NONE;
+	starts = table + alf_rules_starts_offset(index_bits);
+	verdicts = starts + (mask + 1) * start_bytes;
+	alf_rules_narrow(table, hi, ipv6 ? 64 : 32, index_bits, &base, &len);
+	/* Invariant: the last range starting at or below the key is in [base, base + len). */
+#pragma clang loop unroll(full)
+	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
+		__u64 half = len >> 1;
+		const __u8 *start = starts + ((base + half) & mask) * start_bytes;
+		__u64 below;
+
+		if (len <= 1)
+			break;
+		if (ipv6)
+			below = alf_below128(hi, lo, ((const __u64 *)start)[0], ((const __u64 *)start)[1]);
+		else
+			below = alf_below32((__u32)hi, *(const __u32 *)start);
+		base += half & (below - 1);
+		len -= half;
+	}
+	return verdicts[base & mask];
+}
+
+/* The verdict of the range holding addr (host order) among the IPv4 rules
+ * of `slot`: ALF_RULE_ALLOW, _DENY or _NONE. */
+static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
+{
+	return alf_rules_search(&alf_rules4, slot, alf_rules4_index_bits, alf_rules4_capacity_bits, false, addr, 0);
+}
+
+/* The verdict of the range holding (hi, lo) among the IPv6 rules of `slot`. */
+static __always_inline int alf_rules_lookup_ipv6_in(__u64 hi, __u64 lo, __u32 slot)
+{
+	return alf_rules_search(&alf_rules6, slot, alf_rules6_index_bits, alf_rules6_capacity_bits, true, hi, lo);
+}
+
+/* 64 bits of addr from byte i on, as a host-order number. */
+static __always_inline __u64 alf_addr_dword(const __u8 *addr, int i)
+{
+	return ((__u64)alf_addr_word(addr, i) << 32) | alf_addr_word(addr, i + 4);
+}
+
+/* The rule that covers an IPv4 address: ALF_RULE_ALLOW, _DENY or _NONE. */
+static __always_inline int alf_rules_lookup_ipv4(const __u8 addr[4])
+{
+	const struct alf_rules_state *state = alf_rules_state_now();
+
+	if (!state)
+		return ALF_RULE_NONE;
+	return alf_rules_lookup_ipv4_in(alf_addr_word(addr, 0), alf_rules_active_slot(state));
+}
+
+/* The rule that covers an IPv6 address (an IPv4-mapped one is looked up
+ * among the IPv4 rules): ALF_RULE_ALLOW, _DENY or _NONE. */
+static __always_inline int alf_rules_lookup_ipv6(const __u8 addr[16])
+{
+	const struct alf_rules_state *state = alf_rules_state_now();
+	__u32 slot;
+
+	if (!state)
+		return ALF_RULE_NONE;
+	slot = alf_rules_active_slot(state);
+	if (alf_ipv6_is_v4mapped(addr))
+		return alf_rules_lookup_ipv4_in(alf_addr_word(addr, 12), slot);
+	return alf_rules_lookup_ipv6_in(alf_addr_dword(addr, 0), alf_addr_dword(addr, 8), slot);
+}
+
+/* The rule that covers p's source: ALF_RULE_ALLOW, _DENY, or _NONE when no
+ * rule does (or p is neither IPv4 nor IPv6). */
+static __always_inline int alf_rules_verdict(const struct alf_packet *p)
+{
+	if (p->family == ALF_AF_INET)
+		return alf_rules_lookup_ipv4(p->saddr);
+	if (p->family == ALF_AF_INET6)
+		return alf_rules_lookup_ipv6(p->saddr);
+	return ALF_RULE_NONE;
+}
+
+/* A verdict with ALF_RULE_NONE replaced by the default of the active rule
+ * set: ALF_RULE_ALLOW or ALF_RULE_DENY. */
+static __always_inline int alf_rules_apply_default(int verdict)
+{
+	const struct alf_rules_state *state;
+
+	if (verdict != ALF_RULE_NONE)
+		return verdict;
+	state = alf_rules_state_now();
+	if (!state)
+		return ALF_RULE_DENY;
+	return state->default_verdict[alf_rules_active_slot(state)] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW
+										  : ALF_RULE_DENY;
+}
+
+/* The decision for p's source, ALF_RULE_ALLOW or ALF_RULE_DENY: the rule that
+ * covers it or, without one, the default. Packets that are neither IPv4 nor
+ * IPv6 are denied. */
+static __always_inline int alf_rules_decide(const struct alf_packet *p)
+{
+	if (p->family != ALF_AF_INET && p->family != ALF_AF_INET6)
+		return ALF_RULE_DENY;
+	return alf_rules_apply_default(alf_rules_verdict(p));
+}
+
+/* The legacy packet load (BPF_LD | BPF_ABS | BPF_W): a 32-bit word, in host
+ * order, at an offset that may be relative to the network header
+ * (ALF_NET_OFFSET + n). One cheap kernel call, where bpf_skb_load_bytes_relative
+ * costs two (measured: ~10 ns against ~20 ns a packet). If the packet is too
+ * short the program ends, returning 0 (drop). Not for filters with BPF
+ * function calls (the verifier refuses it there). */
+unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.word");
+#define ALF_NET_OFFSET (-0x100000)
+
+/* ETH_P_IP and ETH_P_IPV6 as struct __sk_buff's protocol holds them. */
+#define ALF_SKB_PROTOCOL_IPV4 bpf_htons(0x0800)
+#define ALF_SKB_PROTOCOL_IPV6 bpf_htons(0x86dd)
+
+/* alf_rules_decide() reading nothing but the source address from the packet
+ * (instead of alf_packet_parse()'s several loads): the fast path of the
+ * rules filter. The family comes from skb->protocol, which the stack sets
+ * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
+ * other protocols, and truncated ones, are denied. It reads with
+ * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
+ * callbacks, __noinline functions) uses alf_rules_decide() instead. */
+static __always_inline int alf_rules_decide_skb(struct __sk_buff *skb)
+{
+	const struct alf_rules_state *state = alf_rules_state_now();
+	__u32 slot, addr4;
+	int verdict;
+
+	if (!state)
+		return ALF_RULE_DENY;
+	slot = alf_rules_active_slot(state);
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		addr4 = (__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12);
+	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
+		__u64 source[2]; /* bytes 8..23 of the IPv6 header */
+		__u64 hi, lo;
+
+		if (alf_load_net(skb, 8, source, sizeof(source)) < 0)
+			return ALF_RULE_DENY;
+		hi = bpf_be64_to_cpu(source[0]);
+		lo = bpf_be64_to_cpu(source[1]);
+		addr4 = (__u32)lo;
+		/* An IPv4-mapped source is an IPv4 peer. */
+		if (hi != 0 || (lo >> 32) != 0xffff) {
+			verdict = alf_rules_lookup_ipv6_in(hi, lo, slot);
+			goto decide;
+		}
+	} else {
+		return ALF_RULE_DENY;
+	}
+	verdict = alf_rules_lookup_ipv4_in(addr4, slot);
+decide:
+	if (verdict != ALF_RULE_NONE)
+		return verdict;
+	return state->default_verdict[slot] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
+}
+
+#endif /* ALFWRAPPER_RULES_H */

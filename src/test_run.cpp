@@ -1,0 +1,55 @@
+#include "test_run.hpp"
+
+#include "error.hpp"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace alf {
+
+std::vector<std::uint8_t> synthetic_tcp_syn(const IpAddress &source, const IpAddress &destination,
+                                            std::uint16_t source_port, std::uint16_t destination_port) {
+    bool v4 = source.family == Family::ipv4;
+    std::size_t ip_size = v4 ? 20 : 40;
+    std::vector<std::uint8_t> packet(14 + ip_size + 20, 0);
+    packet[12] = v4 ? 0x08 : 0x86;  // Ethernet type: IPv4 0x0800, IPv6 0x86dd
+    packet[13] = v4 ? 0x00 : 0xdd;
+    std::uint8_t *ip = packet.data() + 14;
+    if (v4) {
+        ip[0] = 0x45;  // version 4, 20-byte header
+        ip[3] = 40;    // total length
+        ip[8] = 64;    // TTL
+        ip[9] = 6;     // TCP
+        std::memcpy(ip + 12, source.bytes.data(), 4);
+        std::memcpy(ip + 16, destination.bytes.data(), 4);
+    } else {
+        ip[0] = 0x60;  // version 6
+        ip[5] = 20;    // payload length
+        ip[6] = 6;     // next header: TCP
+        ip[7] = 64;    // hop limit
+        std::memcpy(ip + 8, source.bytes.data(), 16);
+        std::memcpy(ip + 24, destination.bytes.data(), 16);
+    }
+    std::uint8_t *tcp = ip + ip_size;
+    tcp[0] = static_cast<std::uint8_t>(source_port >> 8);
+    tcp[1] = static_cast<std::uint8_t>(source_port);
+    tcp[2] = static_cast<std::uint8_t>(destination_port >> 8);
+    tcp[3] = static_cast<std::uint8_t>(destination_port);
+    tcp[12] = 0x50;  // 20-byte header
+    tcp[13] = 0x02;  // SYN
+    return packet;
+}
+
+TestRunResult test_run_filter(int program_fd, const std::vector<std::uint8_t> &packet, int repeat) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = packet.data();
+    opts.data_size_in = static_cast<std::uint32_t>(packet.size());
+    opts.repeat = repeat;
+    if (bpf_prog_test_run_opts(program_fd, &opts) != 0)
+        throw system_error("test run of the filter (BPF_PROG_TEST_RUN)", errno);
+    return {opts.retval, static_cast<double>(opts.duration)};
+}
+
+}  // namespace alf

@@ -1,0 +1,160 @@
+"""Declarative rules (--allow, --deny, --rules-file) judged by real
+connections: IPv4 sources from 127.0.0.0/8, IPv6 sources added to the
+loopback of a namespace the test creates."""
+
+import os
+import socket
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import PROBE, LoopbackNetns, Run, Service, free_port, tcp_echo, udp_exchange  # noqa: E402
+
+
+class RulesCase(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def serve(self, *args, netns=None):
+        port = free_port()
+        service = Service(["--port", str(port)] + list(args) + ["--", PROBE, "--report", "{report}", "--serve"],
+                          netns=netns)
+        self.addCleanup(service.__exit__)
+        service.report()
+        return port, service
+
+    def assert_admitted(self, port, *sources):
+        for src in sources:
+            dst = "::1" if ":" in src else "127.0.0.1"
+            self.assertEqual(tcp_echo(dst, port, src=src), b"ping\n", f"{src} should be admitted")
+
+    def assert_refused(self, port, *sources):
+        for src in sources:
+            dst = "::1" if ":" in src else "127.0.0.1"
+            self.assertIsNone(tcp_echo(dst, port, src=src), f"{src} should be refused")
+
+
+class Semantics(RulesCase):
+    def test_deny_inside_allow(self):
+        port, _ = self.serve("--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
+        self.assert_admitted(port, "127.0.0.1", "127.0.0.3", "127.1.2.3")
+        self.assert_refused(port, "127.0.0.2")
+
+    def test_allow_inside_deny(self):
+        port, _ = self.serve("--deny", "127.0.0.0/8", "--allow", "127.0.0.3/32")
+        self.assert_admitted(port, "127.0.0.3")
+        self.assert_refused(port, "127.0.0.1", "127.0.0.4")
+
+    def test_a_tie_denies(self):
+        port, _ = self.serve("--allow", "127.0.0.0/8", "--allow", "127.0.0.5", "--deny", "127.0.0.5/32")
+        self.assert_refused(port, "127.0.0.5")
+        self.assert_admitted(port, "127.0.0.6")
+
+    def test_unmatched_peers_refused_when_an_allow_rule_exists(self):
+        port, _ = self.serve("--allow", "127.0.0.1")
+        self.assert_admitted(port, "127.0.0.1")
+        self.assert_refused(port, "127.0.0.2", "::1")
+
+    def test_unmatched_peers_admitted_without_allow_rules(self):
+        port, _ = self.serve("--deny", "127.0.0.2")
+        self.assert_admitted(port, "127.0.0.1", "127.0.0.3", "::1")
+        self.assert_refused(port, "127.0.0.2")
+
+    def test_ipv4_mapped_rules_apply_to_ipv4_peers(self):
+        port, _ = self.serve("--allow", "::ffff:127.0.0.0/120", "--deny", "::ffff:127.0.0.9")
+        self.assert_admitted(port, "127.0.0.1")
+        self.assert_refused(port, "127.0.0.9", "127.0.1.1", "::1")
+
+    def test_rules_file_with_comments(self):
+        path = self.write("networks.txt", """\
+            # who may reach the service
+            allow 127.0.0.0/24     # the local /24
+            deny  127.0.0.7
+            allow ::1
+            """)
+        port, _ = self.serve("--rules-file", path)
+        self.assert_admitted(port, "127.0.0.1", "::1")
+        self.assert_refused(port, "127.0.0.7", "127.0.1.1")
+
+    def test_udp_datagrams(self):
+        port = free_port(socket.SOCK_DGRAM)
+        service = Service(["--port", str(port), "--type", "SOCK_DGRAM", "--allow", "127.0.0.1", "--",
+                           PROBE, "--report", "{report}", "--serve"])
+        self.addCleanup(service.__exit__)
+        service.report()
+        self.assertEqual(udp_exchange("127.0.0.1", port, src="127.0.0.1"), b"ping")
+        self.assertIsNone(udp_exchange("127.0.0.1", port, src="127.0.0.2"))
+
+    def test_overlaps_and_duplicates_reported_in_verbose_output(self):
+        port, service = self.serve("-v", "--allow", "127.0.0.0/8", "--allow", "127.0.0.0/8",
+                                   "--deny", "127.0.0.2", "--allow", "127.0.0.2")
+        self.assert_admitted(port, "127.0.0.1")
+        self.assert_refused(port, "127.0.0.2")
+        err = service.stderr()
+        self.assertIn("1 duplicate, 1 tied (deny wins), 1 inside a less specific rule", err)
+        self.assertIn("--allow 127.0.0.0/8 duplicates --allow 127.0.0.0/8", err)
+
+
+class Ipv6(RulesCase):
+    def test_ipv6_sources(self):
+        sources = ["2001:db8::10", "2001:db8::20", "2001:db8:1::30", "2001:db8:1::31"]
+        with LoopbackNetns(sources) as ns:
+            port, _ = self.serve("--allow", "2001:db8::/32", "--deny", "2001:db8::20",
+                                 "--deny", "2001:db8:1::/48", "--allow", "2001:db8:1::30/128", netns=ns.name)
+            results = ns.tcp_echoes(port, sources + ["::1", "127.0.0.1"])
+        self.assertEqual(results, {
+            "2001:db8::10": True,      # 2001:db8::/32
+            "2001:db8::20": False,     # its own /128 denies
+            "2001:db8:1::30": True,    # /128 inside the denied /48
+            "2001:db8:1::31": False,   # the /48
+            "::1": False,              # no rule: refused, allow rules exist
+            "127.0.0.1": False,
+        })
+
+
+class WithAFilter(RulesCase):
+    def test_rules_combine_with_a_custom_filter(self):
+        # The filter takes the rules and adds its own logic: 127.0.0.3 is refused
+        # although the rules admit it.
+        path = self.write("own.c", """\
+            #include <alfwrapper/filter.h>
+            #include <alfwrapper/rules.h>
+
+            SEC("socket") int filter(struct __sk_buff *skb)
+            {
+                struct alf_packet p;
+
+                if (alf_packet_parse(skb, &p) < 0 || alf_rules_decide(&p) != ALF_RULE_ALLOW)
+                    return ALF_DROP;
+                return p.family == ALF_AF_INET && p.saddr[3] == 3 ? ALF_DROP : ALF_PASS;
+            }
+
+            char LICENSE[] SEC("license") = "Dual BSD/GPL";
+            """)
+        port, _ = self.serve("-f", path, "--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
+        self.assert_admitted(port, "127.0.0.1", "127.0.0.4")
+        self.assert_refused(port, "127.0.0.2", "127.0.0.3")
+
+    def test_a_filter_without_the_rule_maps_refuses_rules(self):
+        marker = os.path.join(self.dir.name, "started")
+        r = Run(["--port", str(free_port()), "-f", "whitelist-private", "--allow", "127.0.0.1", "--",
+                 "touch", marker])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("does not take --allow/--deny/--rules-file rules", r.stderr)
+        self.assertIn("<alfwrapper/rules.h>", r.stderr)
+        self.assertFalse(os.path.exists(marker))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,324 @@
+// The rule compiler: semantics, a property test against a plain reference,
+// rules files, and (as root) the kernel's search agreeing with both.
+#include "builtin_filters.hpp"
+#include "error.hpp"
+#include "loader.hpp"
+#include "net_address.hpp"
+#include "rule_tables.hpp"
+#include "rules.hpp"
+#include "test_run.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace alf;
+
+namespace {
+
+// The compiled tables, as the back ends see them.
+struct Tables {
+    std::vector<std::uint32_t> starts4;
+    std::vector<std::uint8_t> verdicts4;
+    std::vector<std::uint64_t> starts6;
+    std::vector<std::uint8_t> verdicts6;
+    CompiledRules compiled;
+
+    explicit Tables(RuleSet &set) : compiled(compile_rules(set)) {
+        starts4.resize(compiled.ipv4_ranges);
+        verdicts4.resize(compiled.ipv4_ranges);
+        starts6.resize(2 * compiled.ipv6_ranges);
+        verdicts6.resize(compiled.ipv6_ranges);
+        write_ranges4(set, compiled, starts4, verdicts4);
+        write_ranges6(set, compiled, starts6, verdicts6);
+    }
+
+    // The rule that covers address, then the default: allow or deny.
+    Verdict decide(const IpAddress &address) const {
+        Verdict v;
+        if (address.family == Family::ipv4) {
+            v = lookup_ranges4(starts4, verdicts4, word(address, 0));
+        } else if (is_mapped(address)) {
+            v = lookup_ranges4(starts4, verdicts4, word(address, 12));
+        } else {
+            v = lookup_ranges6(starts6, verdicts6, std::uint64_t(word(address, 0)) << 32 | word(address, 4),
+                               std::uint64_t(word(address, 8)) << 32 | word(address, 12));
+        }
+        return v == Verdict::none ? compiled.default_verdict : v;
+    }
+
+    static std::uint32_t word(const IpAddress &a, int i) {
+        return std::uint32_t(a.bytes[i]) << 24 | a.bytes[i + 1] << 16 | a.bytes[i + 2] << 8 | a.bytes[i + 3];
+    }
+    static bool is_mapped(const IpAddress &a) {
+        return a.family == Family::ipv6 && word(a, 0) == 0 && word(a, 4) == 0 && word(a, 8) == 0xffff;
+    }
+};
+
+// The semantics written plainly: of the rules of the address's family that
+// cover it, the longest decides; equal lengths with a deny deny; nothing
+// covers: deny if any allow rule exists, else allow.
+Verdict reference_decide(const RuleSet &set, const IpAddress &address) {
+    IpAddress mapped = address;
+    if (address.family == Family::ipv4) {
+        mapped = IpAddress{Family::ipv6, {}};
+        mapped.bytes[10] = mapped.bytes[11] = 0xff;
+        std::copy(address.bytes.begin(), address.bytes.begin() + 4, mapped.bytes.begin() + 12);
+    }
+    std::uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; ++i) {
+        hi = hi << 8 | mapped.bytes[i];
+        lo = lo << 8 | mapped.bytes[8 + i];
+    }
+    bool v4 = hi == 0 && (lo >> 32) == 0xffff;
+    int best = -1;
+    Verdict verdict = Verdict::none;
+    bool any_allow = false;
+    for (const Rule &r : set.rules) {
+        any_allow |= r.verdict == Verdict::allow;
+        if (r.is_ipv4() != v4) continue;
+        unsigned len = r.prefix_len;
+        auto masked = [&](std::uint64_t value, unsigned bits) {
+            return bits == 0 ? 0 : bits >= 64 ? value : value & ~((std::uint64_t(1) << (64 - bits)) - 1);
+        };
+        bool covers = masked(hi, std::min(len, 64u)) == r.hi && masked(lo, len > 64 ? len - 64 : 0) == r.lo;
+        if (!covers) continue;
+        if (static_cast<int>(len) > best) {
+            best = static_cast<int>(len);
+            verdict = r.verdict;
+        } else if (static_cast<int>(len) == best && r.verdict == Verdict::deny) {
+            verdict = Verdict::deny;
+        }
+    }
+    if (verdict != Verdict::none) return verdict;
+    return any_allow ? Verdict::deny : Verdict::allow;
+}
+
+IpAddress ip(const char *text) { return *parse_ip(text); }
+
+RuleSet rules_of(std::initializer_list<std::pair<Verdict, const char *>> rules) {
+    RuleSet set;
+    for (auto [verdict, cidr] : rules) add_rule(set, verdict, cidr);
+    return set;
+}
+
+constexpr Verdict allow = Verdict::allow, deny = Verdict::deny;
+
+// Random rules in a small corner of each family, so they overlap a lot.
+RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {
+    RuleSet set;
+    char text[80];
+    for (std::size_t i = 0; i < count; ++i) {
+        Verdict verdict = random() % 3 == 0 ? deny : allow;
+        switch (random() % 3) {
+        case 0:
+            std::snprintf(text, sizeof text, "10.%u.%u.%u/%u", unsigned(random() % 4), unsigned(random() % 256),
+                          unsigned(random() % 256), unsigned(8 + random() % 25));
+            break;
+        case 1:
+            std::snprintf(text, sizeof text, "2001:db8:%x::%x:%x/%u", unsigned(random() % 4),
+                          unsigned(random() % 0x10000), unsigned(random() % 0x10000), unsigned(random() % 129));
+            break;
+        default:  // IPv4-mapped IPv6 rules are IPv4 rules
+            std::snprintf(text, sizeof text, "::ffff:10.%u.%u.0/%u", unsigned(random() % 4), unsigned(random() % 256),
+                          unsigned(96 + 8 + random() % 25));
+        }
+        add_rule(set, verdict, text);
+    }
+    return set;
+}
+
+IpAddress random_address(std::mt19937_64 &random) {
+    char text[80];
+    switch (random() % 5) {
+    case 3:  // anywhere: mostly before or after all the rules
+        std::snprintf(text, sizeof text, "%u.%u.%u.%u", unsigned(random() % 256), unsigned(random() % 256),
+                      unsigned(random() % 256), unsigned(random() % 256));
+        break;
+    case 4:
+        std::snprintf(text, sizeof text, "%x:db8:%x::%x", unsigned(random() % 0x10000), unsigned(random() % 8),
+                      unsigned(random() % 0x10000));
+        break;
+    case 0:
+        std::snprintf(text, sizeof text, "10.%u.%u.%u", unsigned(random() % 4), unsigned(random() % 256),
+                      unsigned(random() % 256));
+        break;
+    case 1:
+        std::snprintf(text, sizeof text, "2001:db8:%x::%x:%x", unsigned(random() % 4), unsigned(random() % 0x10000),
+                      unsigned(random() % 0x10000));
+        break;
+    default:
+        std::snprintf(text, sizeof text, "::ffff:10.%u.%u.%u", unsigned(random() % 4), unsigned(random() % 256),
+                      unsigned(random() % 256));
+    }
+    return ip(text);
+}
+
+std::string temp_file(const std::string &text) {
+    char path[] = "/tmp/alf-rules-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(fd);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("rule semantics") {
+    SUBCASE("the most specific prefix decides, both ways") {
+        RuleSet a = rules_of({{allow, "127.0.0.0/8"}, {deny, "127.0.0.2"}});
+        Tables ta(a);
+        CHECK(ta.decide(ip("127.0.0.1")) == allow);
+        CHECK(ta.decide(ip("127.0.0.2")) == deny);
+        CHECK(ta.decide(ip("127.0.0.3")) == allow);
+        RuleSet d = rules_of({{deny, "127.0.0.0/8"}, {allow, "127.0.0.2/32"}});
+        Tables td(d);
+        CHECK(td.decide(ip("127.0.0.1")) == deny);
+        CHECK(td.decide(ip("127.0.0.2")) == allow);
+    }
+    SUBCASE("a tie denies, whatever the order") {
+        RuleSet a = rules_of({{allow, "127.0.0.5"}, {deny, "127.0.0.5/32"}, {allow, "127.0.0.5"}});
+        Tables t(a);
+        CHECK(t.decide(ip("127.0.0.5")) == deny);
+        CHECK(t.compiled.report.ties == 1);
+        CHECK(t.compiled.report.duplicates == 1);
+    }
+    SUBCASE("unmatched peers: refused when an allow rule exists, admitted otherwise") {
+        RuleSet a = rules_of({{allow, "127.0.0.1"}});
+        CHECK(Tables(a).decide(ip("127.0.0.9")) == deny);
+        CHECK(Tables(a).decide(ip("::1")) == deny);
+        RuleSet d = rules_of({{deny, "127.0.0.2"}});
+        CHECK(Tables(d).decide(ip("127.0.0.9")) == allow);
+        CHECK(Tables(d).decide(ip("::1")) == allow);
+        CHECK(Tables(d).decide(ip("127.0.0.2")) == deny);
+    }
+    SUBCASE("an allow rule of one family makes the other family's unmatched peers refused") {
+        RuleSet a = rules_of({{allow, "2001:db8::/32"}});
+        CHECK(Tables(a).decide(ip("10.0.0.1")) == deny);
+    }
+    SUBCASE("IPv4-mapped IPv6 rules are IPv4 rules; other IPv6 rules leave IPv4 alone") {
+        RuleSet m = rules_of({{allow, "::ffff:10.0.0.0/104"}, {deny, "::/0"}});
+        Tables t(m);
+        CHECK(t.decide(ip("10.1.2.3")) == allow);
+        CHECK(t.decide(ip("::ffff:10.1.2.3")) == allow);
+        CHECK(t.decide(ip("11.0.0.1")) == deny);  // an allow rule exists
+        CHECK(t.decide(ip("2001:db8::1")) == deny);
+        CHECK(t.compiled.ipv4_rules == 1);
+        RuleSet d = rules_of({{deny, "::/0"}});
+        CHECK(Tables(d).decide(ip("10.0.0.1")) == allow);
+        CHECK(Tables(d).decide(ip("::1")) == deny);
+    }
+    SUBCASE("whole spaces and their last addresses") {
+        RuleSet a = rules_of({{deny, "0.0.0.0/0"}, {allow, "255.255.255.255"},
+                              {deny, "::/0"}, {allow, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}});
+        Tables t(a);
+        CHECK(t.decide(ip("0.0.0.0")) == deny);
+        CHECK(t.decide(ip("255.255.255.254")) == deny);
+        CHECK(t.decide(ip("255.255.255.255")) == allow);
+        CHECK(t.decide(ip("::")) == deny);
+        CHECK(t.decide(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")) == deny);
+        CHECK(t.decide(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")) == allow);
+    }
+    SUBCASE("neighbouring rules with one verdict make one range; duplicates and nesting are reported") {
+        RuleSet a = rules_of({{allow, "10.0.0.0/25"}, {allow, "10.0.0.128/25"}, {allow, "10.0.0.0/24"},
+                              {allow, "10.0.0.0/25"}});
+        Tables t(a);
+        CHECK(t.compiled.ipv4_ranges == 3);  // none, 10.0.0.0-10.0.0.255 allowed, none
+        CHECK(t.starts4 == std::vector<std::uint32_t>{0, 0x0a000000, 0x0a000100});
+        CHECK(t.compiled.report.duplicates == 1);
+        CHECK(t.compiled.report.nested == 2);
+        CHECK(t.compiled.ipv6_ranges == 1);  // no IPv6 rules: the whole space, no rule
+        REQUIRE(!t.compiled.report.examples.empty());
+        CHECK(t.compiled.report.examples[0].find("10.0.0.0/25") != std::string::npos);
+    }
+    SUBCASE("host bits are cleared, with a warning") {
+        RuleSet a = rules_of({{allow, "127.0.0.1/24"}});
+        REQUIRE(a.warnings.size() == 1);
+        CHECK(a.warnings[0] == "--allow 127.0.0.1/24: host bits set; using 127.0.0.0/24");
+        CHECK(Tables(a).decide(ip("127.0.0.200")) == allow);
+    }
+}
+
+TEST_CASE("rule compiler against the plain reference, random overlapping rule sets") {
+    std::mt19937_64 random(7);
+    std::size_t cases = 0;
+    for (int round = 0; round < 300; ++round) {
+        RuleSet set = random_rules(random, 1 + random() % 40);
+        RuleSet original = set;
+        Tables tables(set);
+        for (int i = 0; i < 400; ++i, ++cases) {
+            IpAddress address = random_address(random);
+            INFO("address " << format_ip(address) << " round " << round);
+            REQUIRE(tables.decide(address) == reference_decide(original, address));
+        }
+    }
+    CHECK(cases == 120000);
+}
+
+TEST_CASE("rules files") {
+    SUBCASE("comments, blank lines, CRLF, tabs, trailing comments, both families") {
+        std::string path = temp_file("# office networks\n\nallow 10.0.0.0/8\t# all of it\r\n"
+                                     "  deny 10.9.0.0/16\n\tallow 2001:db8::/32\nallow ::ffff:192.0.2.0/120");
+        RuleSet set = read_rules({}, {}, {path});
+        std::remove(path.c_str());
+        REQUIRE(set.rules.size() == 4);
+        CHECK(set.rules[3].line == 6);
+        Tables t(set);
+        CHECK(t.decide(ip("10.1.1.1")) == allow);
+        CHECK(t.decide(ip("10.9.1.1")) == deny);
+        CHECK(t.decide(ip("192.0.2.7")) == allow);
+        CHECK(t.decide(ip("2001:db8::7")) == allow);
+        CHECK(t.decide(ip("2001:db9::7")) == deny);
+    }
+    SUBCASE("lines across read chunks, and line numbers in errors past them") {
+        std::string text;
+        for (int i = 0; i < 100000; ++i) text += "allow 10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".0/24\n";
+        std::string good = temp_file(text);
+        RuleSet set = read_rules({}, {}, {good});
+        std::remove(good.c_str());
+        CHECK(set.rules.size() == 100000);
+        std::string bad = temp_file(text + "allow 10.0.0.0/33\n");
+        CHECK(error_of([&] { read_rules({}, {}, {bad}); }) ==
+              bad + ":100001: '10.0.0.0/33': prefix length 33 exceeds 32 for an IPv4 address");
+        std::remove(bad.c_str());
+    }
+    SUBCASE("host bits in a file: one warning, counted") {
+        std::string path = temp_file("allow 10.0.0.1/8\nallow 10.0.0.2/8\nallow 10.0.0.3/8\n");
+        RuleSet set = read_rules({}, {}, {path});
+        REQUIRE(set.warnings.size() == 1);
+        CHECK(set.warnings[0] == path + ":1: allow 10.0.0.1/8 has host bits set; using 10.0.0.0/8 (and 2 more lines of " +
+                                     path + " with host bits set)");
+        std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("the kernel's search agrees with the reference (needs root)") {
+    if (geteuid() != 0) {
+        MESSAGE("skipped: loading the rules filter needs root (CAP_BPF)");
+        return;
+    }
+    std::mt19937_64 random(11);
+    for (int round = 0; round < 4; ++round) {
+        RuleSet set = random_rules(random, round == 0 ? 3 : 500 * round);
+        RuleSet original = set;
+        CompiledRules compiled = compile_rules(set);
+        auto filter = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
+        size_rule_tables(filter, compiled, {});
+        filter.load();
+        write_rule_tables(filter, set, compiled);
+        for (int i = 0; i < 5000; ++i) {
+            IpAddress source = random_address(random);
+            IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
+            bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
+            INFO("source " << format_ip(source) << " round " << round);
+            REQUIRE(admitted == (reference_decide(original, source) == allow));
+        }
+    }
+}
