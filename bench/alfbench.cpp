@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -44,10 +45,12 @@ struct Settings {
     int pairs = 5;
 };
 
-[[noreturn]] void fail(const std::string &what) {
-    std::cerr << "alfbench: FAILED: " << what << "\n";
-    std::exit(1);
-}
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Stops the run; the services are stopped on the way out.
+[[noreturn]] void fail(const std::string &what) { throw Failure(what); }
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -67,15 +70,24 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
+// A port free for TCP and UDP, below the ephemeral range (a client's port in
+// TIME_WAIT would refuse the service's bind).
 int free_port() {
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    close(fd);
-    return ntohs(a.sin6_port);
+    static std::mt19937 rng(static_cast<unsigned>(getpid()));
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        int port = 10000 + static_cast<int>(rng() % 20000);
+        bool ok = true;
+        for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+            int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(static_cast<uint16_t>(port));
+            ok = ok && bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+            close(fd);
+        }
+        if (ok) return port;
+    }
+    fail("no free port");
 }
 
 sockaddr_in v4(const char *ip, int port) {
@@ -146,6 +158,7 @@ public:
         if (pid_ < 0) fail("fork");
         if (pid_ == 0) {
             setpgid(0, 0);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (rules_file.empty()) exec_unfiltered(s, peers);
             std::string p = std::to_string(port);
             execl(s.alfwrapper.c_str(), "alfwrapper", "-q", "--rules-file", rules_file.c_str(), "-l",
@@ -154,9 +167,15 @@ public:
             std::perror("exec alfwrapper");
             _exit(127);
         }
-        wait_ready();
+        try {
+            wait_ready();
+        } catch (...) {
+            stop();
+            throw;
+        }
     }
-    ~Service() {
+    ~Service() { stop(); }
+    void stop() {
         kill(-pid_, SIGKILL);
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
@@ -469,7 +488,7 @@ void update_results(const std::string &path, const std::string &section) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
     Settings s;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -512,4 +531,13 @@ int main(int argc, char **argv) {
     if (!s.results.empty()) update_results(s.results, table.str());
     std::string cleanup = "rm -rf " + dir;
     return std::system(cleanup.c_str()) == 0 ? 0 : 0;
+}
+
+int main(int argc, char **argv) {
+    try {
+        return run(argc, argv);
+    } catch (const Failure &e) {
+        std::cerr << "alfbench: FAILED: " << e.what() << "\n";
+        return 1;
+    }
 }
