@@ -31,6 +31,9 @@ const OptionDef option_table[] = {
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
     {"", "list-maps", nullptr, "print the filter's maps with their types and exit"},
+    {"", "no-cache", nullptr, "compile the filter even if the compile cache holds it, and do not cache it"},
+    {"", "cache-dir", "DIR", "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or "
+                             "~/.cache/alfwrapper)"},
     {"", "dry-run", nullptr, "do everything but start PROGRAM; print what would be handed over"},
     {"v", "verbose", nullptr, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, "print only errors"},
@@ -153,11 +156,13 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get("port", options.port);
     get("type", options.type);
     get("program", options.program);
+    get("cache-dir", options.cache_dir);
     get_all("set", options.sets);
     get_all("define", options.defines);
     get_all("include", options.include_dirs);
     options.dry_run = result.count("dry-run") > 0;
     options.list_maps = result.count("list-maps") > 0;
+    options.no_cache = result.count("no-cache") > 0;
     options.verbose = result.count("verbose") > 0;
     options.quiet = result.count("quiet") > 0;
     options.help = result.count("help") > 0;

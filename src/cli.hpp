@@ -16,9 +16,11 @@ struct Options {
     std::vector<std::string> sets;     // MAP,KEY,VALUE
     std::vector<std::string> defines;  // -D
     std::vector<std::string> include_dirs;
+    std::string cache_dir;             // --cache-dir; empty: the default
     std::vector<std::string> command;  // PROGRAM [ARGS...]
     bool dry_run = false;
     bool list_maps = false;
+    bool no_cache = false;
     bool verbose = false;
     bool quiet = false;
     bool help = false;

@@ -2,6 +2,7 @@
 
 #include "btf_values.hpp"
 #include "error.hpp"
+#include "verifier_log.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -62,14 +63,6 @@ std::string extract_verifier_log(const std::string &messages) {
     return log;
 }
 
-std::string last_lines(const std::string &text, std::size_t count) {
-    std::size_t pos = text.size();
-    if (pos && text[pos - 1] == '\n') --pos;
-    for (std::size_t i = 0; i < count && pos != std::string::npos && pos > 0; ++i)
-        pos = text.rfind('\n', pos - 1);
-    return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
-}
-
 const char *map_type_name(enum bpf_map_type type) {
     const char *name = libbpf_bpf_map_type_str(type);
     return name ? name : "unknown";
@@ -128,22 +121,84 @@ void FilterObject::load(const std::string &program) {
                     "' is not a socket filter; put it in SEC(\"socket\")");
     bpf_object__for_each_program(prog, object_.get()) bpf_program__set_autoload(prog, prog == chosen);
 
+    // Our own buffer for the verifier's log (libbpf asks for one only after a
+    // failed load): the kernel keeps the end of a log that does not fit, which
+    // is the part that matters, and libbpf does not verify the program again
+    // and again with ever larger buffers (for a program at the complexity limit
+    // each verification with a log takes seconds).
+    constexpr std::size_t log_size = 4 << 20;
+    std::unique_ptr<char[]> log_buffer(new char[log_size]);
+    log_buffer[0] = '\0';
+    bpf_program__set_log_buf(chosen, log_buffer.get(), log_size);
+
     take_libbpf_messages();
-    if (int err = bpf_object__load(object_.get()); err) {
+    int err = bpf_object__load(object_.get());
+    bpf_program__set_log_buf(chosen, nullptr, 0);
+    if (err) {
         std::string messages = take_libbpf_messages();
-        std::string log = extract_verifier_log(messages);
+        std::string log(log_buffer.get(), strnlen(log_buffer.get(), log_size));
+        if (log.empty()) log = extract_verifier_log(messages);
         if (-err == EPERM || -err == EACCES) {
             if (log.empty())
                 throw system_error("filter " + name_ + ": the kernel refused to load it (loading eBPF needs CAP_BPF or root)", -err);
         }
-        if (!log.empty())
-            throw Error("filter " + name_ + ": the kernel's verifier rejected program '" + bpf_program__name(chosen) +
-                        "':\n" + last_lines(log, 12) + "(the whole log is shown with --verbose)")
-                .with_detail(log);
+        if (!log.empty()) throw VerifierRejection(describe_rejection(bpf_program__name(chosen), log)).with_detail(log);
+        if (-err == E2BIG)
+            throw VerifierRejection("filter " + name_ + ": program '" + bpf_program__name(chosen) + "' has " +
+                                    std::to_string(bpf_program__insn_cnt(chosen)) +
+                                    " instructions, more than the kernel loads (1000000 with CAP_BPF, 4096 without); "
+                                    "split the filter or move work into bpf_loop() callbacks");
         throw Error("filter " + name_ + ": loading failed: " + std::strerror(-err) + "\n" + last_lines(messages, 8), exit_system);
     }
     program_name_ = bpf_program__name(chosen);
     program_fd_ = bpf_program__fd(chosen);
+}
+
+// "FILE:LINE: reason", the source line, the rest of the reason, then the end
+// of the log: the shape of a compiler's error, so editors can jump to it.
+std::string FilterObject::describe_rejection(const std::string &program, const std::string &log) const {
+    VerifierSummary summary = summarize_verifier_log(log);
+    std::string text = "filter " + name_ + ": the kernel's verifier rejected program '" + program + "'";
+    if (!summary.limit.empty()) text += ": " + summary.limit;
+    text += "\n";
+    std::string reason = summary.reason.empty() ? "rejected here" : summary.reason;
+    std::string first_reason = reason.substr(0, reason.find('\n'));
+    std::string more_reasons = reason.size() > first_reason.size() ? reason.substr(first_reason.size() + 1) : "";
+    if (summary.where) {
+        text += source_file_named(summary.where->file) + ":" + std::to_string(summary.where->line) + ": error: " +
+                first_reason + "\n    " + summary.where->text + "\n";
+    } else {
+        text += "error: " + first_reason + "\n";
+    }
+    for (std::size_t pos = 0; pos < more_reasons.size();) {
+        auto end = more_reasons.find('\n', pos);
+        text += "  " + more_reasons.substr(pos, end - pos) + "\n";
+        pos = end == std::string::npos ? more_reasons.size() : end + 1;
+    }
+    if (!summary.instruction.empty()) text += "  at instruction " + summary.instruction + "\n";
+    text += "The end of the verifier's log:\n" + last_lines(log, 10) + "(the whole log is shown with --verbose)";
+    return text;
+}
+
+// The kernel names source files by their base name; the object's BTF keeps
+// the paths the compiler saw. The filter's own name is preferred: it is the
+// path as the user wrote it.
+std::string FilterObject::source_file_named(const std::string &base_name) const {
+    auto base_of = [](std::string_view path) { return path.substr(path.find_last_of('/') + 1); };
+    if (base_of(name_) == base_name) return name_;
+    const struct btf *object_btf = bpf_object__btf(object_.get());
+    if (!object_btf) return base_name;
+    std::uint32_t size = 0;
+    const auto *raw = static_cast<const char *>(btf__raw_data(object_btf, &size));
+    const auto *header = reinterpret_cast<const struct btf_header *>(raw);
+    if (!raw || size < sizeof(*header) || header->hdr_len + header->str_off + header->str_len > size) return base_name;
+    std::string_view strings(raw + header->hdr_len + header->str_off, header->str_len);
+    for (std::size_t pos = 0; pos < strings.size();) {
+        std::string_view candidate(strings.data() + pos);
+        pos += candidate.size() + 1;
+        if (candidate.size() > base_name.size() && base_of(candidate) == base_name) return std::string(candidate);
+    }
+    return base_name;
 }
 
 int FilterObject::program_fd() const { return program_fd_; }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "error.hpp"
+
 struct bpf_object;
 struct bpf_map;
 struct btf;
@@ -25,6 +27,17 @@ struct MapDescription {
     std::string key_type;    // C-like
     std::string value_type;
     std::uint32_t key_size = 0, value_size = 0, max_entries = 0;
+};
+
+// The kernel's verifier refused the program. The message points at the
+// source line of the refused instruction; detail() holds the whole log.
+class VerifierRejection : public Error {
+public:
+    using Error::Error;
+    VerifierRejection &&with_detail(std::string detail) && {
+        static_cast<Error &&>(*this).with_detail(std::move(detail));
+        return std::move(*this);
+    }
 };
 
 class FilterObject {
@@ -52,6 +65,8 @@ public:
 
 private:
     FilterObject() = default;
+    std::string describe_rejection(const std::string &program, const std::string &log) const;
+    std::string source_file_named(const std::string &base_name) const;
     BpfObjectPtr object_;
     std::string name_;
     std::string program_name_;

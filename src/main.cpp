@@ -56,17 +56,19 @@ int run(int argc, char **argv, Reporter &report) {
     std::vector<alf::Socket> sockets;
     if (!options.list_maps) sockets.push_back(alf::create_socket(spec));
 
-    alf::FilterSource source{options.filter, options.defines, options.include_dirs};
-    alf::FilterBytes bytes = alf::obtain_filter_object(source, stderr_wants_color());
+    alf::FilterBuilder builder({options.filter, options.defines, options.include_dirs},
+                               {.color = stderr_wants_color(), .use_cache = !options.no_cache,
+                                .cache_dir = options.cache_dir},
+                               {.info = [&](const std::string &text) { report.info(text); },
+                                .warning = [&](const std::string &text) { report.warning(text); }});
+    alf::FilterBytes bytes = builder.obtain();
     if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
-    if (bytes.compiled) report.info("compiled " + options.filter + " in " + std::to_string(bytes.compile_ms) + " ms");
 
-    auto filter = alf::FilterObject::open(bytes.object, options.filter);
     if (options.list_maps) {
-        print_maps(filter);
+        print_maps(alf::FilterObject::open(bytes.object, options.filter));
         return 0;
     }
-    filter.load(options.program);
+    auto filter = builder.load(bytes, options.program);
     report.info("loaded program '" + filter.program_name() + "' (" + std::to_string(filter.program_instructions()) +
                 " instructions)");
     for (const auto &[map, count] : alf::apply_map_settings(filter, [&] {
