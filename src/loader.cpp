@@ -208,6 +208,36 @@ std::uint32_t FilterObject::program_instructions() const {
     return prog ? static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)) : 0;
 }
 
+LoadedProgramInfo FilterObject::loaded_program_info() const {
+    struct bpf_prog_info info = {};
+    std::uint32_t size = sizeof info;
+    LoadedProgramInfo result;
+    if (program_fd_ >= 0 && bpf_obj_get_info_by_fd(program_fd_, &info, &size) == 0) {
+        result.translated_bytes = info.xlated_prog_len;
+        result.jited_bytes = info.jited_prog_len;
+    }
+    return result;
+}
+
+std::vector<ProgramDescription> FilterObject::programs() const {
+    std::vector<ProgramDescription> result;
+    bpf_program *prog;
+    bpf_object__for_each_program(prog, object_.get()) {
+        result.push_back({bpf_program__name(prog), bpf_program__section_name(prog),
+                          static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)), prog_name_is(prog)});
+    }
+    return result;
+}
+
+bool FilterObject::prog_name_is(const bpf_program *prog) const {
+    return !program_name_.empty() && program_name_ == bpf_program__name(prog);
+}
+
+std::string describe_map(const MapDescription &m) {
+    return m.name + ": " + m.type + ", key " + m.key_type + " (" + std::to_string(m.key_size) + " bytes), value " +
+           m.value_type + " (" + std::to_string(m.value_size) + " bytes), max_entries " + std::to_string(m.max_entries);
+}
+
 bpf_map *FilterObject::find_map(const std::string &name) const {
     bpf_map *map = bpf_object__find_map_by_name(object_.get(), name.c_str());
     if (map && !bpf_map__is_internal(map)) return map;

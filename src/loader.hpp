@@ -12,6 +12,7 @@
 
 struct bpf_object;
 struct bpf_map;
+struct bpf_program;
 struct btf;
 
 namespace alf {
@@ -20,6 +21,19 @@ struct BpfObjectDeleter {
     void operator()(bpf_object *object) const;
 };
 using BpfObjectPtr = std::unique_ptr<bpf_object, BpfObjectDeleter>;
+
+struct ProgramDescription {
+    std::string name;
+    std::string section;
+    std::uint32_t instructions = 0;  // as compiled
+    bool chosen = false;             // the one loaded and attached
+};
+
+// After the verifier: what the kernel runs.
+struct LoadedProgramInfo {
+    std::uint32_t translated_bytes = 0;  // the verifier's rewrite of the program (xlated)
+    std::uint32_t jited_bytes = 0;       // machine code; 0 without the JIT
+};
 
 struct MapDescription {
     std::string name;
@@ -55,6 +69,8 @@ public:
     int program_fd() const;
     const std::string &program_name() const { return program_name_; }
     std::uint32_t program_instructions() const;
+    LoadedProgramInfo loaded_program_info() const;
+    std::vector<ProgramDescription> programs() const;
 
     // Throws an Error listing the maps that exist when there is no such map.
     bpf_map *find_map(const std::string &name) const;
@@ -67,11 +83,15 @@ private:
     FilterObject() = default;
     std::string describe_rejection(const std::string &program, const std::string &log) const;
     std::string source_file_named(const std::string &base_name) const;
+    bool prog_name_is(const struct bpf_program *prog) const;
     BpfObjectPtr object_;
     std::string name_;
     std::string program_name_;
     int program_fd_ = -1;
 };
+
+// "allow4: hash, key __u32 (4 bytes), value struct alf_ipv4_subnet (20 bytes), max_entries 1024"
+std::string describe_map(const MapDescription &map);
 
 // Everything libbpf printed since the last call (its verifier logs included);
 // shown with --verbose.

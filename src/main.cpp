@@ -5,6 +5,7 @@
 #include "handoff.hpp"
 #include "loader.hpp"
 #include "map_entries.hpp"
+#include "report.hpp"
 #include "sockets.hpp"
 
 #include <unistd.h>
@@ -15,29 +16,11 @@
 
 namespace {
 
-bool stderr_wants_color() {
-    const char *term = std::getenv("TERM");
-    return isatty(STDERR_FILENO) && !std::getenv("NO_COLOR") && term && std::string(term) != "dumb";
-}
-
-struct Reporter {
-    bool verbose = false;
-    bool quiet = false;
-    void info(const std::string &text) const {
-        if (verbose) std::cerr << "alfwrapper: " << text << "\n";
-    }
-    void warning(const std::string &text) const {
-        if (!quiet) std::cerr << "alfwrapper: warning: " << text << "\n";
-    }
-};
-
 void print_maps(const alf::FilterObject &filter) {
-    for (const auto &m : filter.maps())
-        std::cout << m.name << ": " << m.type << ", key " << m.key_type << " (" << m.key_size << " bytes), value "
-                  << m.value_type << " (" << m.value_size << " bytes), max_entries " << m.max_entries << "\n";
+    for (const auto &m : filter.maps()) std::cout << alf::describe_map(m) << "\n";
 }
 
-int run(int argc, char **argv, Reporter &report) {
+int run(int argc, char **argv, alf::Reporter &report) {
     alf::Options options = alf::parse_command_line(argc, argv);
     report.verbose = options.verbose;
     report.quiet = options.quiet;
@@ -57,10 +40,9 @@ int run(int argc, char **argv, Reporter &report) {
     if (!options.list_maps) sockets.push_back(alf::create_socket(spec));
 
     alf::FilterBuilder builder({options.filter, options.defines, options.include_dirs},
-                               {.color = stderr_wants_color(), .use_cache = !options.no_cache,
+                               {.color = alf::stderr_wants_color(), .use_cache = !options.no_cache,
                                 .cache_dir = options.cache_dir},
-                               {.info = [&](const std::string &text) { report.info(text); },
-                                .warning = [&](const std::string &text) { report.warning(text); }});
+                               report.messages());
     alf::FilterBytes bytes = builder.obtain();
     if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
 
@@ -99,15 +81,6 @@ int run(int argc, char **argv, Reporter &report) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    Reporter report;
-    try {
-        return run(argc, argv, report);
-    } catch (const alf::Error &e) {
-        std::cerr << "alfwrapper: " << e.what() << "\n";
-        if (report.verbose && !e.detail().empty()) std::cerr << e.detail();
-        return e.exit_status();
-    } catch (const std::exception &e) {
-        std::cerr << "alfwrapper: internal error: " << e.what() << "\n";
-        return alf::exit_system;
-    }
+    alf::Reporter report;
+    return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }
