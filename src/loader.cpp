@@ -1,5 +1,6 @@
 #include "loader.hpp"
 
+#include "btf_line_info.hpp"
 #include "btf_values.hpp"
 #include "error.hpp"
 #include "verifier_log.hpp"
@@ -81,7 +82,8 @@ FilterObject FilterObject::open(std::span<const std::uint8_t> elf, const std::st
     opts.object_name = object_name.c_str();
     FilterObject filter;
     filter.name_ = name;
-    filter.object_.reset(bpf_object__open_mem(elf.data(), elf.size(), &opts));
+    filter.elf_.assign(elf.begin(), elf.end());
+    filter.object_.reset(bpf_object__open_mem(filter.elf_.data(), filter.elf_.size(), &opts));
     if (!filter.object_) {
         int err = errno;
         throw Error("filter " + name + ": not a usable BPF object (" + std::strerror(err) +
@@ -164,9 +166,13 @@ std::string FilterObject::describe_rejection(const std::string &program, const s
     std::string reason = summary.reason.empty() ? "rejected here" : summary.reason;
     std::string first_reason = reason.substr(0, reason.find('\n'));
     std::string more_reasons = reason.size() > first_reason.size() ? reason.substr(first_reason.size() + 1) : "";
-    if (summary.where) {
-        text += source_file_named(summary.where->file) + ":" + std::to_string(summary.where->line) + ": error: " +
-                first_reason + "\n    " + summary.where->text + "\n";
+    // The object's line info is exact; the log's comments may have scrolled away.
+    std::optional<SourceLine> where;
+    if (summary.instruction_index) where = source_line_of(elf_, program, *summary.instruction_index);
+    if (!where) where = summary.where;
+    if (where) {
+        text += source_file_named(where->file) + ":" + std::to_string(where->line) + ": error: " + first_reason +
+                "\n    " + where->text + "\n";
     } else {
         text += "error: " + first_reason + "\n";
     }
@@ -180,25 +186,30 @@ std::string FilterObject::describe_rejection(const std::string &program, const s
     return text;
 }
 
-// The kernel names source files by their base name; the object's BTF keeps
-// the paths the compiler saw. The filter's own name is preferred: it is the
-// path as the user wrote it.
-std::string FilterObject::source_file_named(const std::string &base_name) const {
+// The object's line info names files by the absolute path the compiler
+// saw, the kernel's log by their base name: both become the path as the
+// user wrote it when they are the filter itself, else the full path found
+// among the object's BTF strings.
+std::string FilterObject::source_file_named(const std::string &file) const {
     auto base_of = [](std::string_view path) { return path.substr(path.find_last_of('/') + 1); };
-    if (base_of(name_) == base_name) return name_;
+    auto is_suffix = [](std::string_view path, std::string_view suffix) {
+        return path == suffix || (path.ends_with(suffix) && path[path.size() - suffix.size() - 1] == '/');
+    };
+    if (is_suffix(file, name_) || (file == base_of(file) && base_of(name_) == file)) return name_;
+    if (file != base_of(file)) return file;
     const struct btf *object_btf = bpf_object__btf(object_.get());
-    if (!object_btf) return base_name;
+    if (!object_btf) return file;
     std::uint32_t size = 0;
     const auto *raw = static_cast<const char *>(btf__raw_data(object_btf, &size));
     const auto *header = reinterpret_cast<const struct btf_header *>(raw);
-    if (!raw || size < sizeof(*header) || header->hdr_len + header->str_off + header->str_len > size) return base_name;
+    if (!raw || size < sizeof(*header) || header->hdr_len + header->str_off + header->str_len > size) return file;
     std::string_view strings(raw + header->hdr_len + header->str_off, header->str_len);
     for (std::size_t pos = 0; pos < strings.size();) {
         std::string_view candidate(strings.data() + pos);
         pos += candidate.size() + 1;
-        if (candidate.size() > base_name.size() && base_of(candidate) == base_name) return std::string(candidate);
+        if (candidate.size() > file.size() && is_suffix(candidate, file)) return std::string(candidate);
     }
-    return base_name;
+    return file;
 }
 
 int FilterObject::program_fd() const { return program_fd_; }

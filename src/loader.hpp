@@ -82,8 +82,9 @@ public:
 private:
     FilterObject() = default;
     std::string describe_rejection(const std::string &program, const std::string &log) const;
-    std::string source_file_named(const std::string &base_name) const;
+    std::string source_file_named(const std::string &file) const;
     bool prog_name_is(const struct bpf_program *prog) const;
+    std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load
     BpfObjectPtr object_;
     std::string name_;
     std::string program_name_;

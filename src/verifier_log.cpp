@@ -128,6 +128,10 @@ VerifierSummary summarize_verifier_log(const std::string &log) {
 
     if (last_instruction != end) {
         summary.instruction = std::string(instruction_text(lines[last_instruction]));
+        std::uint32_t index = 0;
+        std::from_chars(lines[last_instruction].data(), lines[last_instruction].data() + lines[last_instruction].size(),
+                        index);
+        summary.instruction_index = index;
         for (std::size_t i = last_instruction; i-- > 0;)
             if (auto source = parse_source_comment(lines[i])) {
                 summary.where = std::move(source);

@@ -7,6 +7,7 @@
 // one the verifier refused, and the last such comment above it its line.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,7 @@ struct SourceLine {
 struct VerifierSummary {
     std::optional<SourceLine> where;  // the rejected instruction's source line
     std::string instruction;          // that instruction as the verifier printed it
+    std::optional<std::uint32_t> instruction_index;
     std::string reason;               // the verifier's own words (may be several lines)
     std::string limit;                // which of the kernel's limits was hit, for users; empty if none
 };
