@@ -120,9 +120,10 @@ int run_check(const alf::CtlOptions &options, const alf::Reporter &report) {
 
     alf::FilterCharge charge = alf::measure_filter_charge(filter.program_fd());
     if (!charge.fits)
-        throw alf::Error("program " + filter.program_name() + " does not fit a socket's option memory: the kernel "
-                         "charges the filter to every socket it is attached to, and to every socket accepted from "
-                         "a filtered listener, and net.core.optmem_max is " + std::to_string(charge.optmem_max) +
+        throw alf::Error("program " + filter.program_name() + " (" + std::to_string(loaded.translated_bytes) +
+                         " bytes after verification) does not fit a socket's option memory: the kernel charges the "
+                         "filter to every socket it is attached to, and to every socket accepted from a filtered "
+                         "listener, and net.core.optmem_max is " + std::to_string(charge.optmem_max) +
                          " bytes; make the program smaller or raise the sysctl");
     std::cout << "socket option memory: " << charge.bytes << " bytes per socket of net.core.optmem_max "
               << charge.optmem_max << " (" << (charge.optmem_max ? 100 * charge.bytes / charge.optmem_max : 0)
