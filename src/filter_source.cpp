@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace alf {
@@ -130,8 +131,10 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
         while (!diagnostics.empty() && diagnostics.back() == '\n') diagnostics.pop_back();
         throw Error("filter " + source_.path + " does not compile:\n" + diagnostics);
     }
-    messages_.info("compiled " + source_.path + " in " + std::to_string(static_cast<int>(result.compile_ms + 0.5)) +
-                   " ms (" + optimization_name(optimization) + " optimizer)");
+    char milliseconds[32];
+    std::snprintf(milliseconds, sizeof milliseconds, "%.1f", result.compile_ms);
+    messages_.info("compiled " + source_.path + " in " + milliseconds + " ms (" + optimization_name(optimization) +
+                   " optimizer)");
     result.object = std::move(compiled.object);
     result.warnings = std::move(compiled.diagnostics);
     result.origin = FilterBytes::Origin::compiler;
