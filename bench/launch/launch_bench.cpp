@@ -116,7 +116,7 @@ Stats stats(std::vector<double> v) {
 // "compiled F in 17 ms (fast optimizer)" in alfwrapper's or alfctl's -v output.
 double compile_ms(const std::string &stderr_text) {
     std::smatch m;
-    static const std::regex pattern(R"(compiled .* in (\d+) ms)");
+    static const std::regex pattern(R"(compiled .* in ([0-9.]+) ms)");
     if (!std::regex_search(stderr_text, m, pattern)) fail("no compile time in:\n" + stderr_text);
     return std::stod(m[1]);
 }
