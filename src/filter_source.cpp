@@ -5,6 +5,7 @@
 #include "unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,7 +93,11 @@ FilterBytes FilterBuilder::obtain() {
     auto text = read_file_bytes(source_.path, "filter");
     source_text_.assign(text.begin(), text.end());
 
-    if (options_.use_cache) {
+    // With privileges the user does not have (setuid, file capabilities), an
+    // object from a directory the user can write is a program the user wrote.
+    if (options_.use_cache && getauxval(AT_SECURE)) {
+        messages_.info("compile cache: not used by a privileged alfwrapper");
+    } else if (options_.use_cache) {
         std::string warning;
         std::string directory = options_.cache_dir.empty() ? ObjectCache::default_directory() : options_.cache_dir;
         cache_ = ObjectCache::open(directory, warning);

@@ -4,7 +4,9 @@ damaged entries and untrustworthy cache directories are never used."""
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -159,6 +161,26 @@ class CompileCache(unittest.TestCase):
             r = self.launch("--no-cache")
             self.assertIn(COMPILED, r.stderr)
         self.assertFalse(os.path.exists(self.cache) and self.entries())
+
+    def test_a_privileged_alfwrapper_does_not_use_the_cache(self):
+        # A user's cache would let them swap the object a privileged
+        # alfwrapper (file capabilities) loads: it compiles every time.
+        binary = os.path.join(self.tmp.name, "alfwrapper")
+        shutil.copy(harness.ALFWRAPPER, binary)
+        if subprocess.run(["setcap", "cap_bpf+ep", binary], capture_output=True).returncode != 0:
+            self.skipTest("file capabilities are not supported here (setcap failed)")
+        os.chmod(self.tmp.name, 0o755)
+        cache = os.path.join(self.tmp.name, "users-cache")
+        os.mkdir(cache, 0o700)
+        os.chown(cache, 65534, 65534)
+        for _ in range(2):
+            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "-v",
+                                "--cache-dir", cache, "--list-maps", "-I", self.include, self.source],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r)
+            self.assertIn("compile cache: not used by a privileged alfwrapper", r.stderr)
+            self.assertIn(COMPILED, r.stderr)
+        self.assertEqual(os.listdir(cache), [])
 
     def test_default_location_follows_xdg_and_home(self):
         xdg = os.path.join(self.tmp.name, "xdg")
