@@ -235,12 +235,12 @@ std::vector<ProgramDescription> FilterObject::programs() const {
     bpf_program *prog;
     bpf_object__for_each_program(prog, object_.get()) {
         result.push_back({bpf_program__name(prog), bpf_program__section_name(prog),
-                          static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)), prog_name_is(prog)});
+                          static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)), is_chosen(prog)});
     }
     return result;
 }
 
-bool FilterObject::prog_name_is(const bpf_program *prog) const {
+bool FilterObject::is_chosen(const bpf_program *prog) const {
     return !program_name_.empty() && program_name_ == bpf_program__name(prog);
 }
 

@@ -2,13 +2,13 @@
 // verifier, find its program and maps.
 #pragma once
 
+#include "error.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "error.hpp"
 
 struct bpf_object;
 struct bpf_map;
@@ -83,7 +83,7 @@ private:
     FilterObject() = default;
     std::string describe_rejection(const std::string &program, const std::string &log) const;
     std::string source_file_named(const std::string &file) const;
-    bool prog_name_is(const struct bpf_program *prog) const;
+    bool is_chosen(const struct bpf_program *prog) const;
     std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load
     BpfObjectPtr object_;
     std::string name_;
