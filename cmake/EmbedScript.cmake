@@ -1,5 +1,7 @@
-# Script mode: writes OUTPUT defining `const alf::EmbeddedFile SYMBOL[]` and its count.
+# Script mode: writes OUTPUT defining `const alf::EmbeddedFile SYMBOL[]`, its
+# count, and SYMBOL_digest: a SHA-256 over the names and contents of the files.
 set(body "")
+set(digest_input "")
 set(table "")
 set(index 0)
 foreach(file IN LISTS FILES)
@@ -10,8 +12,10 @@ foreach(file IN LISTS FILES)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(APPEND body "static const unsigned char data_${index}[] = {${bytes} 0};\n")
   string(APPEND table "  {\"${rel}\", data_${index}, ${size}},\n")
+  string(APPEND digest_input "${rel}\n${hex}\n")
   math(EXPR index "${index} + 1")
 endforeach()
+string(SHA256 digest "${digest_input}")
 file(WRITE ${OUTPUT}.tmp
-"// Generated at build time; do not edit.\n#include \"embedded.hpp\"\n#include <cstddef>\nnamespace {\n${body}}\nnamespace alf {\nextern const EmbeddedFile ${SYMBOL}[] = {\n${table}  {nullptr, nullptr, 0}};\nextern const std::size_t ${SYMBOL}_count = ${index};\n}\n")
+"// Generated at build time; do not edit.\n#include \"embedded.hpp\"\n#include <cstddef>\nnamespace {\n${body}}\nnamespace alf {\nextern const EmbeddedFile ${SYMBOL}[] = {\n${table}  {nullptr, nullptr, 0}};\nextern const std::size_t ${SYMBOL}_count = ${index};\nextern const char ${SYMBOL}_digest[] = \"${digest}\";\n}\n")
 file(RENAME ${OUTPUT}.tmp ${OUTPUT})

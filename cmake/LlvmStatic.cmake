@@ -24,6 +24,11 @@ function(alf_link_llvm target)
     target_link_libraries(${target} PUBLIC
       -Wl,--start-group ${clang_libs} ${llvm_libs} -Wl,--end-group
       z tinfo pthread dl rt m)
+    # Their static initializers run on first use, not at every start (lld only).
+    if(LLD_PROGRAM)
+      target_link_options(${target} PUBLIC -Wl,-T,${CMAKE_SOURCE_DIR}/cmake/lazy-llvm-init.ld)
+      target_compile_definitions(${target} PRIVATE ALF_LAZY_LLVM_INIT)
+    endif()
   else()
     find_package(Clang 14 REQUIRED CONFIG HINTS ${LLVM_ROOT}/lib/cmake/clang)
     target_link_libraries(${target} PUBLIC clang-cpp LLVM)

@@ -50,6 +50,9 @@ const OptionDef option_table[] = {
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
     {"", "program", "NAME", "the program in the object to attach (default: 'filter', or the only one)"},
     {"", "list-maps", nullptr, "print the filter's maps as C declarations, with their types and sizes, and exit"},
+    {"", "no-cache", nullptr, "compile the filter even if the compile cache holds it, and do not cache it"},
+    {"", "cache-dir", "DIR", "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or "
+                             "~/.cache/alfwrapper)"},
     {"", "dry-run", nullptr, "do everything but start PROGRAM; print what would be handed over"},
     {"", "json", nullptr, "with --dry-run: print JSON"},
     {"v", "verbose", nullptr, "say what happens at each step (and show whole verifier logs)"},
@@ -224,6 +227,7 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get("group", options.group);
     options.json = result.count("json") > 0;
     get("program", options.program);
+    get("cache-dir", options.cache_dir);
     get_all("set", options.sets);
     get_all("set-file", options.set_files);
     get_all("map-size", options.map_sizes);
@@ -234,6 +238,7 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get_all("include", options.include_dirs);
     options.dry_run = result.count("dry-run") > 0;
     options.list_maps = result.count("list-maps") > 0;
+    options.no_cache = result.count("no-cache") > 0;
     options.verbose = result.count("verbose") > 0;
     options.quiet = result.count("quiet") > 0;
     options.help = result.count("help") > 0;

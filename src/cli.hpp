@@ -25,6 +25,7 @@ struct Options {
     std::vector<MapSetting> map_entries; // the config file's "maps"
     std::vector<std::string> defines;  // -D
     std::vector<std::string> include_dirs;
+    std::string cache_dir;             // --cache-dir; empty: the default
     std::vector<std::string> command;  // PROGRAM [ARGS...]
     bool seed_socket = false;          // --address, --port or --type given
     std::vector<std::string> listens;  // --listen SPEC, in order
@@ -36,6 +37,7 @@ struct Options {
     bool json = false;
     bool dry_run = false;
     bool list_maps = false;
+    bool no_cache = false;
     bool verbose = false;
     bool quiet = false;
     bool help = false;

@@ -47,6 +47,8 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options,
                                    const InfoFn &info) {
     FilterInputs inputs;
     std::set<std::string> user_sized = apply_map_sizes(filter, options.map_sizes);
+    inputs.map_sizes_ = options.map_sizes;
+    inputs.user_sized_ = user_sized;
     inputs.takes_rules_ = filter_takes_rules(filter);
     if (!rules.rules.empty() && !inputs.takes_rules_)
         throw Error("filter " + options.filter + " does not take --allow/--deny/--rules-file rules: include "
@@ -65,6 +67,11 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options,
     for (const auto &map : inputs.entries_)
         if (!map.note.empty()) info(map.note);
     return inputs;
+}
+
+void FilterInputs::apply_sizes(FilterObject &filter) const {
+    apply_map_sizes(filter, map_sizes_);
+    if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
 }
 
 void FilterInputs::write(FilterObject &filter, const InfoFn &info) const {

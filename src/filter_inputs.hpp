@@ -8,6 +8,7 @@
 #include "rules.hpp"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,18 @@ public:
     static FilterInputs prepare(FilterObject &filter, const Options &options, CompiledRuleSet rules,
                                 const InfoFn &info);
 
+    // Sizes the maps and rule tables of an opened object again, as prepare()
+    // did (for an object compiled anew before load).
+    void apply_sizes(FilterObject &filter) const;
+
     // After load: writes the rule tables and the entries.
     void write(FilterObject &filter, const InfoFn &info) const;
 
 private:
     CompiledRuleSet rules_;
     bool takes_rules_ = false;
+    std::vector<std::string> map_sizes_;
+    std::set<std::string> user_sized_;
     std::vector<EncodedMap> entries_;
 };
 

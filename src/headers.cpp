@@ -6,6 +6,7 @@ namespace alf {
 
 extern const EmbeddedFile alf_embedded_headers[];
 extern const std::size_t alf_embedded_headers_count;
+extern const char alf_embedded_headers_digest[];
 
 std::vector<VirtualHeader> runtime_headers() {
     std::vector<VirtualHeader> headers;
@@ -16,5 +17,7 @@ std::vector<VirtualHeader> runtime_headers() {
     }
     return headers;
 }
+
+const char *runtime_headers_digest() { return alf_embedded_headers_digest; }
 
 }  // namespace alf

@@ -10,4 +10,8 @@ namespace alf {
 
 std::vector<VirtualHeader> runtime_headers();
 
+// SHA-256 (hex) over the names and contents of the runtime headers,
+// computed when alfwrapper was built.
+const char *runtime_headers_digest();
+
 }  // namespace alf

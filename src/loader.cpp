@@ -1,7 +1,9 @@
 #include "loader.hpp"
 
+#include "btf_line_info.hpp"
 #include "btf_values.hpp"
 #include "error.hpp"
+#include "verifier_log.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -63,14 +65,6 @@ std::string extract_verifier_log(const std::string &messages) {
     return log;
 }
 
-std::string last_lines(const std::string &text, std::size_t count) {
-    std::size_t pos = text.size();
-    if (pos && text[pos - 1] == '\n') --pos;
-    for (std::size_t i = 0; i < count && pos != std::string::npos && pos > 0; ++i)
-        pos = text.rfind('\n', pos - 1);
-    return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
-}
-
 const char *map_type_name(enum bpf_map_type type) {
     const char *name = libbpf_bpf_map_type_str(type);
     return name ? name : "unknown";
@@ -89,7 +83,8 @@ FilterObject FilterObject::open(std::span<const std::uint8_t> elf, const std::st
     opts.object_name = object_name.c_str();
     FilterObject filter;
     filter.name_ = name;
-    filter.object_.reset(bpf_object__open_mem(elf.data(), elf.size(), &opts));
+    filter.elf_.assign(elf.begin(), elf.end());
+    filter.object_.reset(bpf_object__open_mem(filter.elf_.data(), filter.elf_.size(), &opts));
     if (!filter.object_) {
         int err = errno;
         throw Error("filter " + name + ": not a usable BPF object (" + std::strerror(err) +
@@ -129,22 +124,93 @@ void FilterObject::load(const std::string &program) {
                     "' is not a socket filter; put it in SEC(\"socket\")");
     bpf_object__for_each_program(prog, object_.get()) bpf_program__set_autoload(prog, prog == chosen);
 
+    // Our own buffer for the verifier's log (libbpf asks for one only after a
+    // failed load): the kernel keeps the end of a log that does not fit, which
+    // is the part that matters, and libbpf does not verify the program again
+    // and again with ever larger buffers (for a program at the complexity limit
+    // each verification with a log takes seconds).
+    constexpr std::size_t log_size = 4 << 20;
+    std::unique_ptr<char[]> log_buffer(new char[log_size]);
+    log_buffer[0] = '\0';
+    bpf_program__set_log_buf(chosen, log_buffer.get(), log_size);
+
     take_libbpf_messages();
-    if (int err = bpf_object__load(object_.get()); err) {
+    int err = bpf_object__load(object_.get());
+    bpf_program__set_log_buf(chosen, nullptr, 0);
+    if (err) {
         std::string messages = take_libbpf_messages();
-        std::string log = extract_verifier_log(messages);
+        std::string log(log_buffer.get(), strnlen(log_buffer.get(), log_size));
+        if (log.empty()) log = extract_verifier_log(messages);
         if (-err == EPERM || -err == EACCES) {
             if (log.empty())
                 throw system_error("filter " + name_ + ": the kernel refused to load it (loading eBPF needs CAP_BPF or root)", -err);
         }
-        if (!log.empty())
-            throw Error("filter " + name_ + ": the kernel's verifier rejected program '" + bpf_program__name(chosen) +
-                        "':\n" + last_lines(log, 12) + "(the whole log is shown with --verbose)")
-                .with_detail(log);
+        if (!log.empty()) throw VerifierRejection(describe_rejection(bpf_program__name(chosen), log)).with_detail(log);
+        if (-err == E2BIG)
+            throw VerifierRejection("filter " + name_ + ": program '" + bpf_program__name(chosen) + "' has " +
+                                    std::to_string(bpf_program__insn_cnt(chosen)) +
+                                    " instructions, more than the kernel loads (1000000 with CAP_BPF, 4096 without); "
+                                    "split the filter or move work into bpf_loop() callbacks");
         throw Error("filter " + name_ + ": loading failed: " + std::strerror(-err) + "\n" + last_lines(messages, 8), exit_system);
     }
     program_name_ = bpf_program__name(chosen);
     program_fd_ = bpf_program__fd(chosen);
+}
+
+// "FILE:LINE: reason", the source line, the rest of the reason, then the end
+// of the log: the shape of a compiler's error, so editors can jump to it.
+std::string FilterObject::describe_rejection(const std::string &program, const std::string &log) const {
+    VerifierSummary summary = summarize_verifier_log(log);
+    std::string text = "filter " + name_ + ": the kernel's verifier rejected program '" + program + "'";
+    if (!summary.limit.empty()) text += ": " + summary.limit;
+    text += "\n";
+    std::string reason = summary.reason.empty() ? "rejected here" : summary.reason;
+    std::string first_reason = reason.substr(0, reason.find('\n'));
+    std::string more_reasons = reason.size() > first_reason.size() ? reason.substr(first_reason.size() + 1) : "";
+    // The object's line info is exact; the log's comments may have scrolled away.
+    std::optional<SourceLine> where;
+    if (summary.instruction_index) where = source_line_of(elf_, program, *summary.instruction_index);
+    if (!where) where = summary.where;
+    if (where) {
+        text += source_file_named(where->file) + ":" + std::to_string(where->line) + ": error: " + first_reason +
+                "\n    " + where->text + "\n";
+    } else {
+        text += "error: " + first_reason + "\n";
+    }
+    for (std::size_t pos = 0; pos < more_reasons.size();) {
+        auto end = more_reasons.find('\n', pos);
+        text += "  " + more_reasons.substr(pos, end - pos) + "\n";
+        pos = end == std::string::npos ? more_reasons.size() : end + 1;
+    }
+    if (!summary.instruction.empty()) text += "  at instruction " + summary.instruction + "\n";
+    text += "The end of the verifier's log:\n" + last_lines(log, 10) + "(the whole log is shown with --verbose)";
+    return text;
+}
+
+// The object's line info names files by the absolute path the compiler
+// saw, the kernel's log by their base name: both become the path as the
+// user wrote it when they are the filter itself, else the full path found
+// among the object's BTF strings.
+std::string FilterObject::source_file_named(const std::string &file) const {
+    auto base_of = [](std::string_view path) { return path.substr(path.find_last_of('/') + 1); };
+    auto is_suffix = [](std::string_view path, std::string_view suffix) {
+        return path == suffix || (path.ends_with(suffix) && path[path.size() - suffix.size() - 1] == '/');
+    };
+    if (is_suffix(file, name_) || (file == base_of(file) && base_of(name_) == file)) return name_;
+    if (file != base_of(file)) return file;
+    const struct btf *object_btf = bpf_object__btf(object_.get());
+    if (!object_btf) return file;
+    std::uint32_t size = 0;
+    const auto *raw = static_cast<const char *>(btf__raw_data(object_btf, &size));
+    const auto *header = reinterpret_cast<const struct btf_header *>(raw);
+    if (!raw || size < sizeof(*header) || header->hdr_len + header->str_off + header->str_len > size) return file;
+    std::string_view strings(raw + header->hdr_len + header->str_off, header->str_len);
+    for (std::size_t pos = 0; pos < strings.size();) {
+        std::string_view candidate(strings.data() + pos);
+        pos += candidate.size() + 1;
+        if (candidate.size() > file.size() && is_suffix(candidate, file)) return std::string(candidate);
+    }
+    return file;
 }
 
 int FilterObject::program_fd() const { return program_fd_; }
@@ -152,6 +218,36 @@ int FilterObject::program_fd() const { return program_fd_; }
 std::uint32_t FilterObject::program_instructions() const {
     bpf_program *prog = bpf_object__find_program_by_name(object_.get(), program_name_.c_str());
     return prog ? static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)) : 0;
+}
+
+LoadedProgramInfo FilterObject::loaded_program_info() const {
+    struct bpf_prog_info info = {};
+    std::uint32_t size = sizeof info;
+    LoadedProgramInfo result;
+    if (program_fd_ >= 0 && bpf_obj_get_info_by_fd(program_fd_, &info, &size) == 0) {
+        result.translated_bytes = info.xlated_prog_len;
+        result.jited_bytes = info.jited_prog_len;
+    }
+    return result;
+}
+
+std::vector<ProgramDescription> FilterObject::programs() const {
+    std::vector<ProgramDescription> result;
+    bpf_program *prog;
+    bpf_object__for_each_program(prog, object_.get()) {
+        result.push_back({bpf_program__name(prog), bpf_program__section_name(prog),
+                          static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)), is_chosen(prog)});
+    }
+    return result;
+}
+
+bool FilterObject::is_chosen(const bpf_program *prog) const {
+    return !program_name_.empty() && program_name_ == bpf_program__name(prog);
+}
+
+std::string describe_map(const MapDescription &m) {
+    return m.name + ": " + m.type + ", key " + m.key_type + " (" + std::to_string(m.key_size) + " bytes), value " +
+           m.value_type + " (" + std::to_string(m.value_size) + " bytes), max_entries " + std::to_string(m.max_entries);
 }
 
 bpf_map *FilterObject::find_map(const std::string &name) const {

@@ -2,6 +2,8 @@
 // verifier, find its program and maps.
 #pragma once
 
+#include "error.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -10,6 +12,7 @@
 
 struct bpf_object;
 struct bpf_map;
+struct bpf_program;
 struct btf;
 
 namespace alf {
@@ -19,12 +22,36 @@ struct BpfObjectDeleter {
 };
 using BpfObjectPtr = std::unique_ptr<bpf_object, BpfObjectDeleter>;
 
+struct ProgramDescription {
+    std::string name;
+    std::string section;
+    std::uint32_t instructions = 0;  // as compiled
+    bool chosen = false;             // the one loaded and attached
+};
+
+// After the verifier: what the kernel runs.
+struct LoadedProgramInfo {
+    std::uint32_t translated_bytes = 0;  // the verifier's rewrite of the program (xlated)
+    std::uint32_t jited_bytes = 0;       // machine code; 0 without the JIT
+};
+
 struct MapDescription {
     std::string name;
     std::string type;        // "hash", "array", "lpm_trie", ...
     std::string key_type;    // C-like
     std::string value_type;
     std::uint32_t key_size = 0, value_size = 0, max_entries = 0;
+};
+
+// The kernel's verifier refused the program. The message points at the
+// source line of the refused instruction; detail() holds the whole log.
+class VerifierRejection : public Error {
+public:
+    using Error::Error;
+    VerifierRejection &&with_detail(std::string detail) && {
+        static_cast<Error &&>(*this).with_detail(std::move(detail));
+        return std::move(*this);
+    }
 };
 
 class FilterObject {
@@ -48,6 +75,8 @@ public:
     int program_fd() const;
     const std::string &program_name() const { return program_name_; }
     std::uint32_t program_instructions() const;
+    LoadedProgramInfo loaded_program_info() const;
+    std::vector<ProgramDescription> programs() const;
 
     // Throws an Error listing the maps that exist when there is no such map.
     bpf_map *find_map(const std::string &name) const;
@@ -58,11 +87,18 @@ public:
 
 private:
     FilterObject() = default;
+    std::string describe_rejection(const std::string &program, const std::string &log) const;
+    std::string source_file_named(const std::string &file) const;
+    bool is_chosen(const struct bpf_program *prog) const;
+    std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load
     BpfObjectPtr object_;
     std::string name_;
     std::string program_name_;
     int program_fd_ = -1;
 };
+
+// "allow4: hash, key __u32 (4 bytes), value struct alf_ipv4_subnet (20 bytes), max_entries 1024"
+std::string describe_map(const MapDescription &map);
 
 // Everything libbpf printed since the last call (its verifier logs included);
 // shown with --verbose.

@@ -9,6 +9,7 @@
 #include "loader.hpp"
 #include "map_listing.hpp"
 #include "privileges.hpp"
+#include "report.hpp"
 #include "sockets.hpp"
 
 #include <unistd.h>
@@ -18,22 +19,6 @@
 #include <iostream>
 
 namespace {
-
-bool stderr_wants_color() {
-    const char *term = std::getenv("TERM");
-    return isatty(STDERR_FILENO) && !std::getenv("NO_COLOR") && term && std::string(term) != "dumb";
-}
-
-struct Reporter {
-    bool verbose = false;
-    bool quiet = false;
-    void info(const std::string &text) const {
-        if (verbose) std::cerr << "alfwrapper: " << text << "\n";
-    }
-    void warning(const std::string &text) const {
-        if (!quiet) std::cerr << "alfwrapper: warning: " << text << "\n";
-    }
-};
 
 // Inherited sockets first, then the seed form's socket (when asked for, or when
 // nothing else is), then --listen's, in order; created unbound.
@@ -49,7 +34,7 @@ std::vector<alf::Socket> open_sockets(const alf::Options &options) {
     return sockets;
 }
 
-int run(int argc, char **argv, Reporter &report) {
+int run(int argc, char **argv, alf::Reporter &report) {
     alf::Options options = alf::parse_command_line(argc, argv);
     report.verbose = options.verbose;
     report.quiet = options.quiet;
@@ -72,20 +57,24 @@ int run(int argc, char **argv, Reporter &report) {
     auto credentials = alf::resolve_credentials(options.user, options.group);
     auto environment = alf::parse_setenv(options.setenv);
 
-    alf::FilterSource source{options.filter, options.defines, options.include_dirs};
-    alf::FilterBytes bytes = alf::obtain_filter_object(source, stderr_wants_color());
+    alf::FilterBuilder builder({options.filter, options.defines, options.include_dirs},
+                               {.color = alf::stderr_wants_color(), .use_cache = !options.no_cache,
+                                .cache_dir = options.cache_dir},
+                               report.messages());
+    alf::FilterBytes bytes = builder.obtain();
     if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
-    if (bytes.compiled) report.info("compiled " + options.filter + " in " + std::to_string(bytes.compile_ms) + " ms");
 
-    auto filter = alf::FilterObject::open(bytes.object, options.filter);
-    if (rules.rules.empty() && bytes.builtin && options.filter == "subnets" && !options.list_maps)
+    // Checked and encoded against the object before anything is loaded.
+    auto opened = alf::FilterObject::open(bytes.object, options.filter);
+    if (rules.rules.empty() && bytes.origin == alf::FilterBytes::Origin::builtin && options.filter == "subnets" &&
+        !options.list_maps)
         throw alf::Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
-    auto inputs = alf::FilterInputs::prepare(filter, options, std::move(rules), info);
+    auto inputs = alf::FilterInputs::prepare(opened, options, std::move(rules), info);
     if (options.list_maps) {
-        std::cout << alf::describe_maps(filter);
+        std::cout << alf::describe_maps(opened);
         return 0;
     }
-    filter.load(options.program);
+    auto filter = builder.load(bytes, options.program, [&](alf::FilterObject &object) { inputs.apply_sizes(object); });
     report.info("loaded program '" + filter.program_name() + "' (" + std::to_string(filter.program_instructions()) +
                 " instructions)");
     inputs.write(filter, info);
@@ -116,15 +105,6 @@ int run(int argc, char **argv, Reporter &report) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    Reporter report;
-    try {
-        return run(argc, argv, report);
-    } catch (const alf::Error &e) {
-        std::cerr << "alfwrapper: " << e.what() << "\n";
-        if (report.verbose && !e.detail().empty()) std::cerr << e.detail();
-        return e.exit_status();
-    } catch (const std::exception &e) {
-        std::cerr << "alfwrapper: internal error: " << e.what() << "\n";
-        return alf::exit_system;
-    }
+    alf::Reporter report;
+    return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }

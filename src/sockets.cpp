@@ -6,12 +6,15 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -244,7 +247,9 @@ void attach_locked(const Socket &socket, int program_fd) {
         int err = errno;
         if (err == ENOMEM)
             throw Error(socket.description + ": cannot attach the filter: it does not fit the socket's option memory "
-                        "(net.core.optmem_max); make the program smaller or raise the sysctl", exit_system);
+                        "(net.core.optmem_max = " + std::to_string(read_optmem_max()) +
+                        " bytes, and every accepted socket is charged the same again); make the program smaller "
+                        "or raise the sysctl (`alfctl check` shows the size)", exit_system);
         if (err == EPERM && socket.inherited())
             throw Error(socket.description + ": cannot attach the filter: the socket already carries a locked filter",
                         exit_system);
@@ -270,6 +275,35 @@ void bind_and_listen(Socket &socket) {
     if (rc != 0) throw bind_error(socket, err);
     if (socket.type == SOCK_STREAM && ::listen(fd, socket.backlog) != 0)
         throw system_error(socket.description + ": cannot listen", errno);
+}
+
+std::uint32_t read_optmem_max() {
+    UniqueFd fd(::open("/proc/sys/net/core/optmem_max", O_RDONLY | O_CLOEXEC));
+    char text[32] = "";
+    if (!fd || ::read(fd.get(), text, sizeof text - 1) <= 0) return 0;
+    return static_cast<std::uint32_t>(std::strtoul(text, nullptr, 10));
+}
+
+FilterCharge measure_filter_charge(int program_fd) {
+    FilterCharge charge;
+    charge.optmem_max = read_optmem_max();
+    UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw system_error("cannot create a socket to measure the filter's size", errno);
+    auto option_memory = [&] {
+        std::uint32_t meminfo[SK_MEMINFO_VARS] = {};
+        socklen_t size = sizeof meminfo;
+        if (getsockopt(fd.get(), SOL_SOCKET, SO_MEMINFO, meminfo, &size) != 0)
+            throw system_error("cannot read a socket's memory use (SO_MEMINFO)", errno);
+        return meminfo[SK_MEMINFO_OPTMEM];
+    };
+    std::uint32_t before = option_memory();
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_BPF, &program_fd, sizeof program_fd) != 0) {
+        if (errno == ENOMEM) return charge;
+        throw system_error("cannot attach the filter to a socket (SO_ATTACH_BPF)", errno);
+    }
+    charge.bytes = option_memory() - before;
+    charge.fits = true;
+    return charge;
 }
 
 }  // namespace alf

@@ -45,6 +45,24 @@ Socket create_socket(const ListenSpec &spec);
 // SO_ATTACH_BPF then SO_LOCK_FILTER: the service cannot remove or replace it.
 void attach_locked(const Socket &socket, int program_fd);
 
+// What an attached filter costs a socket: the kernel charges its size
+// (struct sk_filter and the translated program) to the socket's option
+// memory, limited by net.core.optmem_max, when it is attached and again for
+// every socket accepted from a listener that has it (a child that cannot be
+// charged is dropped).
+struct FilterCharge {
+    std::uint32_t bytes = 0;       // charged on attach (0 when it did not fit)
+    std::uint32_t optmem_max = 0;  // the limit, in this network namespace
+    bool fits = false;
+};
+
+// Attaches the program to a fresh, unbound socket and measures the charge
+// (SO_MEMINFO); the socket is closed again.
+FilterCharge measure_filter_charge(int program_fd);
+
+// net.core.optmem_max of the current network namespace; 0 if unknown.
+std::uint32_t read_optmem_max();
+
 // Binds (replacing a stale Unix socket file), and for streams listens.
 void bind_and_listen(Socket &socket);
 

@@ -1,10 +1,14 @@
-// Running a loaded filter on synthetic packets (BPF_PROG_TEST_RUN): what
-// benchmarks and tests use to judge a filter without a network.
+// Running a loaded socket filter on synthetic packets (BPF_PROG_TEST_RUN):
+// what alfctl test, the benchmarks and the tests use to judge a filter
+// without a network. A test run's input is an Ethernet frame: the kernel
+// strips the 14-byte Ethernet header and the program sees the IP packet.
 #pragma once
 
 #include "net_address.hpp"
+#include "test_packet.hpp"
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace alf {
@@ -21,5 +25,21 @@ struct TestRunResult {
 
 // Throws Error (exit status 2) when the kernel refuses the test run.
 TestRunResult test_run_filter(int program_fd, const std::vector<std::uint8_t> &packet, int repeat = 1);
+
+// One packet judged, as alfctl test reports it.
+struct FrameRun {
+    std::uint32_t returned = 0;  // the program's return value
+    PacketVerdict verdict = PacketVerdict::drop;
+    bool trimmed = false;        // passed, but cut to `returned` bytes
+    std::uint32_t length = 0;    // skb->len the program saw (from the IP header on)
+};
+
+// The largest frame the kernel takes for a test run of a socket filter (it
+// must fit one page with the skb's head- and tailroom).
+inline constexpr std::size_t test_run_max_frame = 3500;
+
+// Runs the program once on an Ethernet frame; throws Error when the kernel
+// refuses the run.
+FrameRun run_frame(int program_fd, std::span<const std::uint8_t> frame);
 
 }  // namespace alf

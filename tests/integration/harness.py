@@ -18,6 +18,7 @@ import unittest
 import uuid
 
 ALFWRAPPER = os.environ.get("ALFWRAPPER", "alfwrapper")
+ALFCTL = os.environ.get("ALFCTL", "alfctl")
 PROBE = os.environ.get("ALF_PROBE", "probe")
 SOURCE_DIR = os.environ.get("ALF_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 CONNECT_TIMEOUT = 1.0  # a dropped SYN is never answered: the client times out
@@ -101,10 +102,10 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
 
 
 class Run:
-    """alfwrapper run to completion: exit status, stdout, stderr."""
+    """alfwrapper (or another of our programs) run to completion: exit status, stdout, stderr."""
 
-    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), **kw):
-        cmd = list(prefix) + [ALFWRAPPER] + list(args)
+    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), program=None, **kw):
+        cmd = list(prefix) + [program or ALFWRAPPER] + list(args)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         kw.setdefault("cwd", SOURCE_DIR)

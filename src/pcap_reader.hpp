@@ -1,0 +1,17 @@
+// Packets from a capture file (libpcap), as Ethernet frames for test runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+// Reads every packet of a pcap or pcapng file. Ethernet frames are taken as
+// they are (VLAN tags removed: a socket sees packets without them); raw IP,
+// Linux cooked (SLL, SLL2) and BSD loopback captures get an Ethernet header.
+// Packets that are not IP are returned too (the filter judges them all).
+// Throws Error naming the file.
+std::vector<std::vector<std::uint8_t>> read_capture_frames(const std::string &path);
+
+}  // namespace alf

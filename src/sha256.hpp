@@ -1,0 +1,37 @@
+// SHA-256 (FIPS 180-4): the digest that names compiled objects in the cache.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace alf {
+
+class Sha256 {
+public:
+    using Digest = std::array<std::uint8_t, 32>;
+
+    Sha256();
+    Sha256 &update(std::span<const std::uint8_t> bytes);
+    Sha256 &update(std::string_view text);
+    // A length-prefixed field: ("ab","c") and ("a","bc") hash differently.
+    Sha256 &field(std::string_view text);
+    Digest finish();
+
+private:
+    void compress(const std::uint8_t block[64]);
+    std::array<std::uint32_t, 8> state_;
+    std::array<std::uint8_t, 64> buffer_{};
+    std::size_t buffered_ = 0;
+    std::uint64_t length_ = 0;
+};
+
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+// Lowercase hex of the SHA-256 of bytes.
+std::string sha256_hex(std::span<const std::uint8_t> bytes);
+std::string sha256_hex(std::string_view text);
+
+}  // namespace alf

@@ -1,0 +1,189 @@
+"""alfctl: compile, check and test, as a filter author uses them."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import ALFCTL, Run, free_port, source_path  # noqa: E402
+
+WHITELIST = source_path("filters", "whitelist.c")
+PRIVATE = source_path("filters", "whitelist-private.c")
+
+
+def ctl(*args, **kw):
+    return Run(list(args), program=ALFCTL, **kw)
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_tcp_syn(src, dst, sport, dport):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0,
+                         bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return header + tcp
+
+
+def pcap(link_type, packets):
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, link_type)
+    for p in packets:
+        data += struct.pack("<IIII", 1, 0, len(p), len(p)) + p
+    return data
+
+
+class Alfctl(unittest.TestCase):
+    def setUp(self):
+        harness.require_root()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def test_help_and_version(self):
+        r = ctl("--help")
+        self.assertEqual(r.returncode, 0, r)
+        for verb in ("compile", "check", "test"):
+            self.assertIn(verb, r.stdout)
+            v = ctl(verb, "--help")
+            self.assertEqual(v.returncode, 0, v)
+            self.assertIn(f"Usage: alfctl {verb}", v.stdout)
+        self.assertEqual(ctl("help", "test").stdout, ctl("test", "--help").stdout)
+        self.assertIn("--pcap", ctl("test", "--help").stdout)
+        self.assertRegex(ctl("--version").stdout, r"^alfctl \d+\.\d+")
+        r = ctl("frobnicate")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("unknown verb", r.stderr)
+
+    def test_compile_writes_an_object_alfwrapper_takes(self):
+        out = self.path("whitelist.o")
+        r = ctl("compile", WHITELIST, "-o", out)
+        self.assertEqual(r.returncode, 0, r)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(4), b"\x7fELF")
+        maps = Run(["--list-maps", out])
+        self.assertEqual(maps.returncode, 0, maps)
+        self.assertIn("__type(value, struct alf_ipv4_subnet);\t/* 8 bytes */", maps.stdout)
+        self.assertIn("} allow4;", maps.stdout)
+        launch = Run(["--port", str(free_port()), "--set", "allow4,0,10.0.0.0/8", out, "true"])
+        self.assertEqual(launch.returncode, 0, launch)
+        # Without -o the object is named after the source, in the current directory.
+        r = ctl("compile", PRIVATE, cwd=self.tmp.name)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertTrue(os.path.exists(self.path("whitelist-private.o")))
+
+    def test_compile_errors(self):
+        r = ctl("compile", self.path("missing.c"))
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("no such file", r.stderr)
+        r = ctl("compile", WHITELIST, "-o", self.path("no/such/dir/x.o"))
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertIn("cannot write", r.stderr)
+
+    def test_check_lists_programs_maps_and_option_memory(self):
+        r = ctl("check", WHITELIST, "--set", "allow4,0,10.0.0.0/8", "--set", "allow6,0,2001:db8::/32")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertRegex(r.stdout, r"program filter \(section socket\): \d+ instructions, \d+ after verification")
+        self.assertIn("map allow4: hash, key __u32 (4 bytes), value struct alf_ipv4_subnet (8 bytes), max_entries 1024",
+                      r.stdout)
+        self.assertIn("map allow6: hash, key __u32 (4 bytes), value struct alf_ipv6_subnet", r.stdout)
+        self.assertRegex(r.stdout, r"socket option memory: \d+ bytes per socket of net.core.optmem_max \d+")
+        self.assertIn("ok: alfwrapper can load and attach", r.stdout)
+
+        r = ctl("check", WHITELIST, "--set", "allow4,0,10.0.0.300/8")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("10.0.0.300", r.stderr)
+
+    def test_check_fails_when_the_filter_exceeds_optmem_max(self):
+        # optmem_max is per network namespace: lower it in one of our own.
+        netns = "alf-optmem-" + uuid.uuid4().hex[:6]
+        subprocess.run(["ip", "netns", "add", netns], check=True)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", netns])
+        subprocess.run(["ip", "netns", "exec", netns, "sysctl", "-qw", "net.core.optmem_max=1024"], check=True)
+        r = ctl("check", WHITELIST, netns=netns)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("does not fit a socket's option memory", r.stderr)
+        self.assertIn("net.core.optmem_max is 1024 bytes", r.stderr)
+        launch = Run(["--port", str(free_port()), WHITELIST, "true"], netns=netns)
+        self.assertEqual(launch.returncode, 2, launch)
+        self.assertIn("net.core.optmem_max = 1024", launch.stderr)
+
+    def test_test_prints_one_verdict_a_packet(self):
+        r = ctl("test", PRIVATE, "tcp 10.1.2.3:40000 > [::]:4242", "tcp 192.0.2.7:40000 > [::]:4242 syn",
+                "udp [fe80::1]:53000 > [::]:53 len=512", "udp", "[2001:db8::1]:53000", ">", "0.0.0.0:53")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout.splitlines(), [
+            "pass  tcp 10.1.2.3:40000 > 0.0.0.0:4242 syn",
+            "drop  tcp 192.0.2.7:40000 > 0.0.0.0:4242 syn",
+            "pass  udp [fe80::1]:53000 > [::]:53 len=512",
+            "drop  udp [2001:db8::1]:53000 > [::]:53",
+        ])
+
+    def test_test_with_map_entries_and_json(self):
+        r = ctl("test", "--json", "--set", "allow4,0,192.0.2.0/24", WHITELIST,
+                "tcp 192.0.2.7:1 > 192.0.2.1:80", "tcp 198.51.100.7:1 > 192.0.2.1:80")
+        self.assertEqual(r.returncode, 0, r)
+        report = json.loads(r.stdout)
+        self.assertEqual(report["program"], "filter")
+        self.assertEqual([x["verdict"] for x in report["results"]], ["pass", "drop"])
+        self.assertEqual(report["results"][0]["packet"], "tcp 192.0.2.7:1 > 192.0.2.1:80 syn")
+        self.assertEqual(report["results"][0]["length"], 40)
+        self.assertTrue(report["all_matched"])
+
+    def test_expect_sets_the_exit_status(self):
+        packets = ["tcp 10.0.0.1:1 > [::]:80", "tcp 192.0.2.7:1 > [::]:80"]
+        r = ctl("test", "--expect", "pass", PRIVATE, *packets)
+        self.assertEqual(r.returncode, 3, r)
+        self.assertIn("MISMATCH: expected pass", r.stdout)
+        r = ctl("test", "--expect", "drop", PRIVATE, packets[1])
+        self.assertEqual(r.returncode, 0, r)
+        r = ctl("test", PRIVATE, packets[0] + " expect=pass", packets[1] + " expect=drop")
+        self.assertEqual(r.returncode, 0, r)
+        r = ctl("test", "--json", PRIVATE, packets[1] + " expect=pass")
+        self.assertEqual(r.returncode, 3, r)
+        self.assertFalse(json.loads(r.stdout)["all_matched"])
+
+    def test_test_reads_captures(self):
+        syn_private = ipv4_tcp_syn("10.0.0.1", "10.0.0.2", 40000, 80)
+        syn_public = ipv4_tcp_syn("192.0.2.7", "10.0.0.2", 40000, 80)
+        ethernet = b"\x00" * 12 + b"\x08\x00"
+        for name, link, packets in (("ethernet.pcap", 1, [ethernet + syn_private, ethernet + syn_public]),
+                                    ("raw.pcap", 101, [syn_private, syn_public])):
+            with open(self.path(name), "wb") as f:
+                f.write(pcap(link, packets))
+            r = ctl("test", "--pcap", self.path(name), PRIVATE)
+            self.assertEqual(r.returncode, 0, r)
+            lines = r.stdout.splitlines()
+            self.assertEqual(len(lines), 2, r)
+            self.assertTrue(lines[0].startswith("pass  tcp 10.0.0.1:40000 > 10.0.0.2:80 syn"), lines)
+            self.assertTrue(lines[1].startswith("drop  tcp 192.0.2.7:40000 > 10.0.0.2:80 syn"), lines)
+            self.assertIn(f"[{self.path(name)} #2]", lines[1])
+
+    def test_test_usage_errors(self):
+        r = ctl("test", PRIVATE)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("no packets to test", r.stderr)
+        r = ctl("test", PRIVATE, "tcp 10.0.0.1:1 10.0.0.2:2")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("expected PROTOCOL SOURCE > DESTINATION", r.stderr)
+        r = ctl("test", PRIVATE, "tcp [2001:db8::1]:1 > 10.0.0.2:2")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("an IPv6 packet cannot go to the IPv4 address", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

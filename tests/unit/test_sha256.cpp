@@ -1,0 +1,30 @@
+#include "sha256.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace alf;
+
+TEST_CASE("SHA-256 of the FIPS 180-4 examples") {
+    CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    CHECK(sha256_hex(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("SHA-256 does not depend on how the input is split") {
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += static_cast<char>(i * 7);
+    for (std::size_t split : {0, 1, 55, 56, 63, 64, 65, 128, 299}) {
+        CAPTURE(split);
+        Sha256 hash;
+        hash.update(std::string_view(text).substr(0, split)).update(std::string_view(text).substr(split));
+        CHECK(to_hex(hash.finish()) == sha256_hex(text));
+    }
+}
+
+TEST_CASE("fields are length-prefixed") {
+    CHECK(to_hex(Sha256().field("ab").field("c").finish()) != to_hex(Sha256().field("a").field("bc").finish()));
+}
