@@ -34,6 +34,8 @@ struct Options {
     std::string user;
     std::string group;
     bool json = false;
+    bool classic = false;              // --classic: rules as classic BPF
+    bool ebpf = false;                 // --ebpf
     bool dry_run = false;
     bool list_maps = false;
     bool verbose = false;

@@ -48,6 +48,8 @@ std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::st
 
 FilterBytes obtain_filter_object(const FilterSource &source, bool color) {
     FilterBytes result;
+    if (source.builtin_only && (ends_with(source.path, ".o") || ends_with(source.path, ".c")))
+        throw Error("filter " + source.path + ": only built-in filters may be loaded with these privileges");
     if (ends_with(source.path, ".o")) {
         result.object = read_file_bytes(source.path, "filter");
         return result;

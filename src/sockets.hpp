@@ -6,9 +6,11 @@
 #include "listen_spec.hpp"
 #include "unique_fd.hpp"
 
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 #include <optional>
+#include <span>
 #include <string>
 
 namespace alf {
@@ -44,6 +46,12 @@ Socket create_socket(const ListenSpec &spec);
 
 // SO_ATTACH_BPF then SO_LOCK_FILTER: the service cannot remove or replace it.
 void attach_locked(const Socket &socket, int program_fd);
+
+// SO_ATTACH_FILTER then SO_LOCK_FILTER, for a classic program. When the
+// kernel refuses it on a TCP socket (only CAP_NET_ADMIN may), the error
+// says `if_tcp_refused`.
+void attach_classic_locked(const Socket &socket, std::span<const sock_filter> program,
+                           const std::string &if_tcp_refused);
 
 // Binds (replacing a stale Unix socket file), and for streams listens.
 void bind_and_listen(Socket &socket);
