@@ -10,10 +10,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,10 +49,12 @@ struct Settings {
     int pairs = 5;
 };
 
-[[noreturn]] void fail(const std::string &what) {
-    std::cerr << "alfbench: FAILED: " << what << "\n";
-    std::exit(1);
-}
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Stops the run; the services are stopped on the way out.
+[[noreturn]] void fail(const std::string &what) { throw Failure(what); }
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -67,15 +74,24 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
+// A port free for TCP and UDP, below the ephemeral range (a client's port in
+// TIME_WAIT would refuse the service's bind).
 int free_port() {
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    close(fd);
-    return ntohs(a.sin6_port);
+    static std::mt19937 rng(static_cast<unsigned>(getpid()));
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        int port = 10000 + static_cast<int>(rng() % 20000);
+        bool ok = true;
+        for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+            int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(static_cast<uint16_t>(port));
+            ok = ok && bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+            close(fd);
+        }
+        if (ok) return port;
+    }
+    fail("no free port");
 }
 
 sockaddr_in v4(const char *ip, int port) {
@@ -146,6 +162,7 @@ public:
         if (pid_ < 0) fail("fork");
         if (pid_ == 0) {
             setpgid(0, 0);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (rules_file.empty()) exec_unfiltered(s, peers);
             std::string p = std::to_string(port);
             execl(s.alfwrapper.c_str(), "alfwrapper", "-q", "--rules-file", rules_file.c_str(), "-l",
@@ -154,9 +171,15 @@ public:
             std::perror("exec alfwrapper");
             _exit(127);
         }
-        wait_ready();
+        try {
+            wait_ready();
+        } catch (...) {
+            stop();
+            throw;
+        }
     }
-    ~Service() {
+    ~Service() { stop(); }
+    void stop() {
         kill(-pid_, SIGKILL);
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
@@ -427,6 +450,97 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
     rows.push_back(p99);
 }
 
+// Scenario 4: the cost of each library filter alone, from the kernel's own
+// clock (BPF_PROG_TEST_RUN, average over `repeat` runs), on a TCP SYN from
+// 127.0.0.1 and from ::1, next to an empty filter (the floor). Maps are as
+// the filter declares them (empty); the verdict shows which path ran.
+struct PacketCost {
+    double ns = 0;
+    std::uint32_t verdict = 0;
+};
+
+std::vector<std::uint8_t> syn_frame(bool ipv6) {
+    std::vector<std::uint8_t> f(14, 0);
+    f[12] = ipv6 ? 0x86 : 0x08;
+    f[13] = ipv6 ? 0xdd : 0x00;
+    std::vector<std::uint8_t> tcp(20, 0);
+    tcp[0] = 40000 >> 8, tcp[1] = 40000 & 255, tcp[2] = 4242 >> 8, tcp[3] = 4242 & 255, tcp[12] = 5 << 4, tcp[13] = 0x02;
+    if (ipv6) {
+        std::vector<std::uint8_t> ip(40, 0);
+        ip[0] = 0x60, ip[5] = 20, ip[6] = 6, ip[7] = 64, ip[23] = 1, ip[39] = 1;
+        f.insert(f.end(), ip.begin(), ip.end());
+    } else {
+        std::vector<std::uint8_t> ip = {0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1};
+        f.insert(f.end(), ip.begin(), ip.end());
+    }
+    f.insert(f.end(), tcp.begin(), tcp.end());
+    return f;
+}
+
+PacketCost test_run(int prog_fd, const std::vector<std::uint8_t> &frame, int repeat) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<std::uint32_t>(frame.size()),
+                .repeat = repeat);
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) fail(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
+    return {static_cast<double>(opts.duration), opts.retval};
+}
+
+int empty_filter() {
+    const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, -1}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "empty", "GPL", insns, 2, nullptr);
+    if (fd < 0) fail(std::string("loading the empty filter: ") + std::strerror(errno));
+    return fd;
+}
+
+void run_filter_costs(const Settings &s, std::vector<std::string> &lines) {
+    const int repeat = s.quick ? 200000 : 1000000;
+    std::string dir = s.alfwrapper.substr(0, s.alfwrapper.rfind('/') + 1) + "filters";
+    std::vector<std::string> names;
+    if (DIR *d = opendir(dir.c_str())) {
+        while (dirent *e = readdir(d)) {
+            std::string n = e->d_name;
+            if (n.size() > 2 && n.ends_with(".o")) names.push_back(n.substr(0, n.size() - 2));
+        }
+        closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    if (names.empty()) fail("no built-in filter objects in " + dir);
+    libbpf_set_print([](enum libbpf_print_level, const char *, va_list) { return 0; });
+    struct Loaded {
+        std::string name;
+        bpf_object *object;
+        int fd;
+    };
+    std::vector<Loaded> loaded = {{"(empty filter: the floor)", nullptr, empty_filter()}};
+    for (const auto &name : names) {
+        bpf_object *object = bpf_object__open_file((dir + "/" + name + ".o").c_str(), nullptr);
+        if (!object || bpf_object__load(object) != 0) fail("cannot load built-in filter " + name);
+        bpf_program *prog = bpf_object__find_program_by_name(object, "filter");
+        if (!prog) fail("built-in filter " + name + " has no program 'filter'");
+        loaded.push_back({name, object, bpf_program__fd(prog)});
+    }
+    std::map<std::string, std::vector<double>> v4, v6;
+    std::map<std::string, std::uint32_t> verdict4, verdict6;
+    auto frame4 = syn_frame(false), frame6 = syn_frame(true);
+    for (int round = 0; round < s.pairs; ++round)
+        for (const auto &l : loaded) {
+            PacketCost a = test_run(l.fd, frame4, repeat), b = test_run(l.fd, frame6, repeat);
+            v4[l.name].push_back(a.ns);
+            v6[l.name].push_back(b.ns);
+            verdict4[l.name] = a.verdict;
+            verdict6[l.name] = b.verdict;
+        }
+    auto verdict = [](std::uint32_t v) { return v == 0 ? "drop" : "pass"; };
+    lines.push_back("| filter | IPv4 SYN ns/packet | IPv6 SYN ns/packet | verdicts (v4, v6) |");
+    lines.push_back("|---|---|---|---|");
+    for (const auto &l : loaded)
+        lines.push_back("| " + l.name + " | " + format(median(v4[l.name])) + " | " + format(median(v6[l.name])) + " | " +
+                        verdict(verdict4[l.name]) + ", " + verdict(verdict6[l.name]) + " |");
+    for (auto &l : loaded) {
+        if (l.object) bpf_object__close(l.object);
+        else close(l.fd);
+    }
+}
+
 std::string machine_description() {
     std::ifstream cpu("/proc/cpuinfo");
     std::string line, model;
@@ -446,7 +560,7 @@ std::string machine_description() {
     return s.str();
 }
 
-void update_results(const std::string &path, const std::string &section) {
+void update_results(const std::string &path, const std::string &section, const std::string &name = "alfbench") {
     std::string text;
     {
         std::ifstream in(path);
@@ -454,7 +568,7 @@ void update_results(const std::string &path, const std::string &section) {
         ss << in.rdbuf();
         text = ss.str();
     }
-    const std::string begin = "<!-- alfbench:begin -->", end = "<!-- alfbench:end -->";
+    const std::string begin = "<!-- " + name + ":begin -->", end = "<!-- " + name + ":end -->";
     auto b = text.find(begin), e = text.find(end);
     std::string replacement = begin + "\n" + section + end;
     if (b != std::string::npos && e != std::string::npos && e > b)
@@ -469,8 +583,9 @@ void update_results(const std::string &path, const std::string &section) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
     Settings s;
+    std::string splice;  // --splice NAME: put stdin into section NAME of --results
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -484,7 +599,15 @@ int main(int argc, char **argv) {
         else if (a == "--results") s.results = value();
         else if (a == "--command") s.command_line = value();
         else if (a == "--pairs") s.pairs = std::stoi(value());
+        else if (a == "--splice") splice = value();
         else fail("unknown argument " + a + " (see bench/run)");
+    }
+    if (!splice.empty()) {
+        if (s.results.empty()) fail("--splice needs --results");
+        std::stringstream in;
+        in << std::cin.rdbuf();
+        update_results(s.results, "Latest output of `" + s.command_line + "`:\n\n```\n" + in.str() + "```\n", splice);
+        return 0;
     }
     if (s.alfwrapper.empty() || s.echod.empty()) fail("--alfwrapper and --echod are required");
     if (s.pairs < 1) fail("--pairs must be at least 1");
@@ -498,18 +621,38 @@ int main(int argc, char **argv) {
     if (traffic.count(s.only))
         for (size_t size : sizes) run_size(s, size, dir, rows);
     if (s.only.empty() || s.only == "refused") run_refused_traffic(s, dir, rows);
+    std::vector<std::string> cost_lines;
+    if (s.only.empty() || s.only == "filters") run_filter_costs(s, cost_lines);
 
     std::ostringstream table;
     char date[64];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-    table << "## Traffic through the filter (alfbench)\n\n"
+    table << "## Traffic through the filter, and each filter's cost (bench/run)\n\n"
           << "Machine: " << machine_description() << "  \nDate: " << date << "  \nCommand: `" << s.command_line
-          << "`  \n" << s.pairs << " pairs a row, unfiltered (A) and filtered (B) alternately; ratio = B/A, median (min-max).\n\n"
-          << "| scenario | rules | unfiltered (A) | filtered (B) | B/A | note |\n|---|---|---|---|---|---|\n";
+          << "`\n\n";
+    if (!rows.empty())
+        table << s.pairs << " pairs a row, unfiltered (A) and filtered (B) alternately; ratio = B/A, median (min-max).\n\n"
+              << "| scenario | rules | unfiltered (A) | filtered (B) | B/A | note |\n|---|---|---|---|---|---|\n";
     for (const auto &r : rows) table << row_markdown(r) << "\n";
+    if (!cost_lines.empty()) {
+        table << "\n### Each library filter alone (BPF_PROG_TEST_RUN)\n\n"
+              << "Kernel-measured average over " << (s.quick ? "200,000" : "1,000,000")
+              << " runs, median of " << s.pairs << " rounds; maps as declared (empty), so `whitelist` "
+              << "and `interfaces` take their drop path and `ratelimit` spends its bucket in the first runs; the rules filter at every size is in the rules section.\n\n";
+        for (const auto &l : cost_lines) table << l << "\n";
+    }
     std::cout << table.str();
     if (!s.results.empty()) update_results(s.results, table.str());
     std::string cleanup = "rm -rf " + dir;
     return std::system(cleanup.c_str()) == 0 ? 0 : 0;
+}
+
+int main(int argc, char **argv) {
+    try {
+        return run(argc, argv);
+    } catch (const Failure &e) {
+        std::cerr << "alfbench: FAILED: " << e.what() << "\n";
+        return 1;
+    }
 }

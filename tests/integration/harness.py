@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -37,14 +38,16 @@ def require_root():
 
 
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for TCP and UDP on IPv4 and IPv6 right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET6, kind) as s:
-            s.bind(("::", 0))
-            port = s.getsockname()[1]
+    """A port free for TCP and UDP on IPv4 and IPv6 right now, below the
+    ephemeral range: a port the kernel hands to clients may sit in TIME_WAIT
+    and refuse a listener's bind a moment later."""
+    low, _ = (int(v) for v in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, min(low, 32768))
         try:
-            for fam, typ in ((socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM)):
-                with socket.socket(fam, typ) as t:
+            for typ in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET6, typ) as t:
                     t.bind(("::", port))
             return port
         except OSError:
