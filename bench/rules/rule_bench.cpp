@@ -6,6 +6,7 @@
 //   rule_bench generate N FILE
 //   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
 //   rule_bench classic [--sizes 20,1000] [--rounds 7] [--repeat 1000000] [--clustered]
+//   rule_bench classic-limits      (how many rules of several shapes fit classic BPF)
 //
 // Rule sets are random IPv4 and IPv6 prefixes (half each) around a chain of
 // nested rules that decide for the probe addresses 198.51.100.7 and
@@ -386,8 +387,11 @@ struct ClassicFit {
     alf::ClassicRules program;
 };
 
-std::optional<alf::ClassicRules> classic_for(std::size_t size, const std::string &path) {
-    generate_rules(size, path);
+using Generator = void (*)(std::size_t, const std::string &);
+
+std::optional<alf::ClassicRules> classic_for(std::size_t size, const std::string &path,
+                                             Generator generate = generate_rules) {
+    generate(size, path);
     alf::RuleSet rules;
     alf::read_rules_file(rules, path);
     alf::CompiledRules compiled = alf::compile_rules(rules);
@@ -398,15 +402,61 @@ std::optional<alf::ClassicRules> classic_for(std::size_t size, const std::string
     }
 }
 
-// The largest rule set of the benchmark's mix whose classic program fits
+// The largest rule set of a generator's whose classic program fits
 // (bisection: a set of n rules is a prefix of the set of n + 1).
-ClassicFit largest_classic(const std::string &path) {
+ClassicFit largest_classic(const std::string &path, Generator generate = generate_rules) {
     std::size_t fits = 1, fails = 16384;
     while (fails - fits > 1) {
         std::size_t mid = (fits + fails) / 2;
-        (classic_for(mid, path) ? fits : fails) = mid;
+        (classic_for(mid, path, generate) ? fits : fails) = mid;
     }
-    return {fits, *classic_for(fits, path)};
+    return {fits, *classic_for(fits, path, generate)};
+}
+
+// Rule sets of one shape for the classic limit: random prefixes, a quarter deny.
+template <int Ipv4Len, int Ipv6Len, bool Mixed>
+void generate_shape(std::size_t n, const std::string &path) {
+    std::ofstream out(path);
+    std::mt19937_64 random(7);
+    char line[96];
+    for (std::size_t i = 0; i < n; ++i) {
+        const char *verb = random() % 4 == 0 ? "deny" : "allow";
+        bool ipv4 = Mixed ? i % 2 == 0 : Ipv4Len > 0;
+        std::uint64_t r = random();
+        if (ipv4) {
+            std::uint32_t a = static_cast<std::uint32_t>(r) & static_cast<std::uint32_t>(~0ull << (32 - Ipv4Len));
+            std::snprintf(line, sizeof line, "%s %u.%u.%u.%u/%d\n", verb, a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+                          a & 255, Ipv4Len);
+        } else if (Ipv6Len == 128) {  // hosts in one /32, as a service's clients might be
+            std::snprintf(line, sizeof line, "%s 2001:db8:%x:%x:%x::%x\n", verb, unsigned(r >> 48) & 0xffff,
+                          unsigned(r >> 32) & 0xffff, unsigned(r >> 16) & 0xffff, unsigned(r) & 0xffff);
+        } else {
+            std::snprintf(line, sizeof line, "%s %x:%x:%x::/48\n", verb, 0x2000 | (unsigned(r >> 36) & 0xfff),
+                          unsigned(r >> 16) & 0xffff, unsigned(r) & 0xffff);
+        }
+        out << line;
+    }
+}
+
+// How many rules of each shape fit classic BPF's 4096 instructions.
+int run_classic_limits() {
+    std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+    const std::pair<const char *, Generator> shapes[] = {
+        {"the benchmark's mix (see packet)", generate_rules},
+        {"random IPv4 /24 and IPv6 /48, half each", generate_shape<24, 48, true>},
+        {"random IPv4 /24", generate_shape<24, 0, false>},
+        {"random IPv4 hosts", generate_shape<32, 0, false>},
+        {"random IPv6 /48", generate_shape<0, 48, false>},
+        {"random IPv6 hosts in 2001:db8::/32", generate_shape<0, 128, false>},
+    };
+    std::cout << "| rules | largest that fits | instructions |\n|---|---|---|\n";
+    for (const auto &[label, generate] : shapes) {
+        ClassicFit fit = largest_classic(path, generate);
+        std::cout << "| " << label << " | " << fit.rules << " | " << fit.program.program.instructions.size() << " |\n"
+                  << std::flush;
+    }
+    std::remove(path.c_str());
+    return 0;
 }
 
 // Per packet: the rules as a classic program (translated to eBPF as the
@@ -544,7 +594,7 @@ int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &size
 int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: rule_bench packet|load|filters|classic|generate ... (see the source's header)\n";
+        std::cerr << "usage: rule_bench packet|load|filters|classic|classic-limits|generate ... (see the source's header)\n";
         return 2;
     }
     std::string mode = args[0];
@@ -583,6 +633,7 @@ int main(int argc, char **argv) {
             if (sizes.empty()) sizes = {20};
             return run_filters(sources, sizes, rounds, repeat);
         }
+        if (mode == "classic-limits") return run_classic_limits();
         if (mode == "classic") {
             if (sizes.empty()) sizes = {20, 1000};
             return run_classic(sizes, rounds, repeat);
