@@ -63,6 +63,11 @@ nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, 
                             {"no_new_privs", true}};
     } else {
         j["credentials"] = {{"user", nullptr}, {"uid", getuid()}, {"gid", getgid()}, {"unchanged", true}};
+        // Capabilities alfwrapper holds without being root are dropped at the hand-off.
+        if (geteuid() != 0 && held_capabilities().permitted != 0) {
+            j["credentials"]["capabilities"] = "none";
+            j["credentials"]["no_new_privs"] = true;
+        }
     }
     std::vector<std::string> environment;
     if (handoff.credentials) environment = credential_environment(*handoff.credentials);
@@ -95,7 +100,8 @@ void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string 
     out << "\n";
     const auto &c = j["credentials"];
     if (c.contains("unchanged"))
-        out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged)\n";
+        out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged"
+            << (c.contains("capabilities") ? "; no capabilities, no_new_privs" : "") << ")\n";
     else
         out << "as: "
             << (c["user"].is_null() ? "uid " + c["uid"].dump()

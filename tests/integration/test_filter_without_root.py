@@ -3,7 +3,9 @@ all, --allow/--deny rules compile to classic BPF and guard a UDP socket; a TCP
 socket is refused with the kernel's restriction and the ways out. Through a
 copy of alfwrapper carrying cap_bpf (setcap), nobody puts the built-in filters
 in front of a TCP service, never a filter of its own, and the program runs
-without any capability. The kernel runs the classic program as the rules say."""
+without any capability; with CAP_BPF of its own (ambient, as a unit gives
+it) its own filter loads too. The kernel runs the classic program as the
+rules say."""
 
 import errno
 import ipaddress
@@ -66,6 +68,7 @@ class Copies:
 
 class AsNobody(unittest.TestCase):
     capabilities = None
+    ambient = []  # setpriv options giving the caller capabilities of its own
 
     def setUp(self):
         harness.require_root()
@@ -75,7 +78,7 @@ class AsNobody(unittest.TestCase):
     def serve(self, args):
         """`alfwrapper ARGS -- probe --serve` as nobody; returns the service and the probe's report."""
         service = Service(list(args) + ["--", self.copies.probe, "--serve", "--report", "{report}", "--peers", "{peers}"],
-                          prefix=AS_NOBODY, binary=self.copies.alfwrapper, shared_dir=True, cwd="/")
+                          prefix=AS_NOBODY + self.ambient, binary=self.copies.alfwrapper, shared_dir=True, cwd="/")
         self.addCleanup(service.__exit__)
         return service, service.report()
 
@@ -191,6 +194,24 @@ class WithCapBpfFromTheFile(AsNobody):
         self.assertIn("-D: refused", self.refused(["-D", "X=1", "-f", "private"] + listen, 1))
         self.assertIn("-I: refused", self.refused(["-I", "/tmp", "-f", "private"] + listen, 1))
         self.assertIn("cannot change users", self.refused(["-u", "root", "-f", "private"] + listen, 1))
+
+
+class WithAmbientCapBpf(AsNobody):
+    """As a unit with User= and AmbientCapabilities=CAP_BPF runs it: the
+    capability is the caller's own, so the caller's C filter loads too."""
+    ambient = ["--inh-caps=+bpf", "--ambient-caps=+bpf"]
+
+    def test_the_callers_own_filter_loads_and_the_program_has_no_capabilities(self):
+        source = os.path.join(self.copies.dir, "whitelist.c")
+        shutil.copy(source_path("filters", "whitelist.c"), source)
+        os.chmod(source, 0o644)
+        port = free_port()
+        service, report = self.serve(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
+        self.assertIn("back end: eBPF (CAP_BPF held)", service.stderr())
+        self.assert_runs_without_privileges(report)
+        self.assertEqual(report["status"]["NoNewPrivs"], "1")
+        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
 
 
 class KernelRunsTheClassicProgram(unittest.TestCase):
