@@ -3,7 +3,8 @@
 #include "error.hpp"
 
 #include <algorithm>
-#include <memory>
+#include <deque>
+#include <optional>
 
 namespace alf {
 
@@ -11,155 +12,228 @@ namespace {
 
 constexpr std::uint32_t keep_all = 0xffffffff;
 constexpr std::int32_t net = SKF_NET_OFF;
+constexpr std::uint32_t protocol_offset = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL);
 constexpr std::size_t max_jump = 255;  // jt/jf are 8 bits
-
-using Code = std::vector<sock_filter>;
 
 sock_filter stmt(std::uint16_t code, std::uint32_t k) { return {code, 0, 0, k}; }
 sock_filter jump(std::uint16_t code, std::uint32_t k, std::uint8_t jt, std::uint8_t jf) { return {code, jt, jf, k}; }
-sock_filter ret(bool allow) { return stmt(BPF_RET | BPF_K, allow ? keep_all : 0); }
 
-// `if (A >= k) then_code else else_code`, with a trampoline when then_code is
-// out of reach of an 8-bit jump.
-Code branch_ge(std::uint32_t k, Code else_code, Code then_code) {
-    Code out;
-    if (else_code.size() <= max_jump) {
-        out.push_back(jump(BPF_JMP | BPF_JGE | BPF_K, k, static_cast<std::uint8_t>(else_code.size()), 0));
-    } else {
-        out.push_back(jump(BPF_JMP | BPF_JGE | BPF_K, k, 0, 1));
-        out.push_back(stmt(BPF_JMP | BPF_JA, static_cast<std::uint32_t>(else_code.size())));
+std::uint32_t net_offset(int byte) { return static_cast<std::uint32_t>(net + byte); }
+
+// The word of an IPv6 source at byte 8 + 4 * w of the header.
+std::uint32_t source6_word(int w) { return net_offset(8 + 4 * w); }
+
+// A decision over the accumulator A: a verdict, a comparison, or loading
+// the next word of the address and deciding on it.
+struct Node {
+    enum class Kind { leaf, compare, load } kind = Kind::leaf;
+    bool allow = false;                 // leaf
+    std::uint32_t k = 0;                // compare: the bound; load: the packet offset
+    const Node *below = nullptr;        // compare: A < k
+    const Node *next = nullptr;         // compare: A >= k; load: what follows
+};
+
+class Tree {
+public:
+    const Node *leaf(bool allow) { return &nodes_.emplace_back(Node{Node::Kind::leaf, allow, 0, nullptr, nullptr}); }
+    const Node *compare(std::uint32_t k, const Node *below, const Node *above) {
+        return &nodes_.emplace_back(Node{Node::Kind::compare, false, k, below, above});
     }
-    out.insert(out.end(), else_code.begin(), else_code.end());
-    out.insert(out.end(), then_code.begin(), then_code.end());
-    return out;
-}
+    const Node *load(std::uint32_t offset, const Node *next) {
+        return &nodes_.emplace_back(Node{Node::Kind::load, false, offset, nullptr, next});
+    }
+
+private:
+    std::deque<Node> nodes_;  // stable addresses
+};
+
+bool is_leaf(const Node *n) { return n->kind == Node::Kind::leaf; }
 
 // A piece of one word's value range: [low, next piece's low).
 struct Piece {
     std::uint32_t low;
-    Code code;  // with A = the word being tested, decides the packet
+    const Node *decision;  // with A = the word being tested
 };
 
-// Balanced binary search over pieces (sorted, first.low is the range's low).
-Code search(std::vector<Piece> &pieces, std::size_t lo, std::size_t hi) {
-    if (lo == hi) return std::move(pieces[lo].code);
+// Balanced binary search over pieces (sorted, pieces[lo].low is the range's low).
+const Node *search(Tree &tree, const std::vector<Piece> &pieces, std::size_t lo, std::size_t hi) {
+    if (lo == hi) return pieces[lo].decision;
     std::size_t mid = (lo + hi + 1) / 2;
-    std::uint32_t k = pieces[mid].low;
-    Code below = search(pieces, lo, mid - 1);
-    Code above = search(pieces, mid, hi);
-    return branch_ge(k, std::move(below), std::move(above));
+    return tree.compare(pieces[mid].low, search(tree, pieces, lo, mid - 1), search(tree, pieces, mid, hi));
+}
+
+// Neighbouring pieces that end in the same verdict merge.
+const Node *search_merged(Tree &tree, const std::vector<Piece> &pieces) {
+    std::vector<Piece> merged;
+    for (const auto &p : pieces) {
+        if (!merged.empty() && is_leaf(p.decision) && is_leaf(merged.back().decision) &&
+            merged.back().decision->allow == p.decision->allow)
+            continue;
+        merged.push_back(p);
+    }
+    return search(tree, merged, 0, merged.size() - 1);
 }
 
 // Decides among IPv6 segments [lo, hi] with A holding word `w` of the address
 // and words before it known to equal those of every boundary in between.
-Code decide6(std::span<const ClassicSegment6> segs, std::size_t lo, std::size_t hi, int w) {
-    if (lo == hi) return {ret(segs[lo].allow)};
-    std::vector<Piece> pieces;
-    pieces.push_back({0, {}});
-    std::size_t current = lo;  // segment in force at the start of the piece being built
-    std::size_t i = lo + 1;
+const Node *decide6(Tree &tree, std::span<const ClassicSegment6> segs, std::size_t lo, std::size_t hi, int w) {
+    if (lo == hi) return tree.leaf(segs[lo].allow);
+    auto word = [&](std::size_t s, int i) { return segs[s].first[static_cast<std::size_t>(i)]; };
     auto lower_words_zero = [&](std::size_t s) {
         for (int j = w + 1; j < 4; ++j)
-            if (segs[s].first[static_cast<std::size_t>(j)] != 0) return false;
+            if (word(s, j) != 0) return false;
         return true;
     };
-    while (i <= hi) {
-        std::uint32_t v = segs[i].first[static_cast<std::size_t>(w)];
+    std::vector<Piece> pieces;
+    std::size_t current = lo;  // the segment in force from open_low on
+    std::uint32_t open_low = 0;
+    bool open = true;          // a piece [open_low, ...) awaits its end
+    for (std::size_t i = lo + 1; i <= hi;) {
+        std::uint32_t v = word(i, w);
         std::size_t group_end = i;
-        while (group_end + 1 <= hi && segs[group_end + 1].first[static_cast<std::size_t>(w)] == v) ++group_end;
-        bool exact = group_end == i && lower_words_zero(i);
-        // Close the piece before v.
-        pieces.back().code = {ret(segs[current].allow)};
-        if (exact) {
-            pieces.push_back({v, {}});
+        while (group_end < hi && word(group_end + 1, w) == v) ++group_end;
+        if (open && v != open_low) pieces.push_back({open_low, tree.leaf(segs[current].allow)});
+        if (group_end == i && lower_words_zero(i)) {
+            open_low = v;
             current = i;
         } else {
-            // Word w == v holds boundaries below this word: descend to word w+1.
+            // Word w == v holds boundaries below this word: descend to word w+1,
+            // starting from the segment in force where word w becomes v.
             std::size_t first_in = lower_words_zero(i) ? i : i - 1;
-            Code inner = {stmt(BPF_LD | BPF_MEM, static_cast<std::uint32_t>(w + 1))};
-            Code rest = decide6(segs, first_in, group_end, w + 1);
-            inner.insert(inner.end(), rest.begin(), rest.end());
-            pieces.push_back({v, std::move(inner)});
+            pieces.push_back({v, tree.load(source6_word(w + 1), decide6(tree, segs, first_in, group_end, w + 1))});
             current = group_end;
-            if (v != 0xffffffff) pieces.push_back({v + 1, {}});
+            open = v != 0xffffffff;  // the last value: nothing follows
+            open_low = v + 1;
         }
         i = group_end + 1;
     }
-    if (pieces.back().code.empty()) pieces.back().code = {ret(segs[current].allow)};
-    // Merge neighbouring single-return pieces with the same verdict.
-    std::vector<Piece> merged;
-    for (auto &p : pieces) {
-        bool is_ret = p.code.size() == 1 && BPF_CLASS(p.code[0].code) == BPF_RET;
-        if (!merged.empty() && is_ret && merged.back().code.size() == 1 &&
-            BPF_CLASS(merged.back().code[0].code) == BPF_RET && merged.back().code[0].k == p.code[0].k)
-            continue;
-        merged.push_back(std::move(p));
-    }
-    return search(merged, 0, merged.size() - 1);
+    if (open) pieces.push_back({open_low, tree.leaf(segs[current].allow)});
+    return search_merged(tree, pieces);
 }
 
-Code decide4(std::span<const ClassicSegment4> segs) {
+const Node *decide4(Tree &tree, std::span<const ClassicSegment4> segs) {
     std::vector<Piece> pieces;
-    for (const auto &s : segs) {
-        if (!pieces.empty() && pieces.back().code[0].k == (s.allow ? keep_all : 0)) continue;
-        pieces.push_back({s.first, {ret(s.allow)}});
-    }
-    return search(pieces, 0, pieces.size() - 1);
+    for (const auto &s : segs) pieces.push_back({s.first, tree.leaf(s.allow)});
+    return search_merged(tree, pieces);
 }
 
-void append(Code &out, const Code &code) { out.insert(out.end(), code.begin(), code.end()); }
+// Emits a program back to front: classic BPF jumps only forward, so a
+// jump's target always exists when the jump is written. Positions count
+// from the program's end. Verdicts are shared: a comparison whose outcome
+// is a verdict jumps to the nearest return of that verdict within reach
+// instead of having one of its own (one instruction a boundary, not three).
+class Emitter {
+public:
+    std::size_t front() const { return reversed_.size(); }
+
+    std::size_t emit(sock_filter instruction) {
+        reversed_.push_back(instruction);
+        return reversed_.size() - 1;
+    }
+
+    std::size_t ret(bool allow) {
+        std::size_t at = emit(stmt(BPF_RET | BPF_K, allow ? keep_all : 0));
+        nearest_ret_[allow] = at;
+        return at;
+    }
+
+    // A return of `allow` that a jump written after `slack` more instructions reaches.
+    std::size_t reachable_ret(bool allow, std::size_t slack) {
+        auto at = nearest_ret_[allow];
+        if (at && front() + slack - *at - 1 <= max_jump) return *at;
+        return ret(allow);
+    }
+
+    std::size_t jump_always(std::size_t to) {
+        return emit(stmt(BPF_JMP | BPF_JA, static_cast<std::uint32_t>(front() - to - 1)));
+    }
+
+    // A conditional jump written at the front, to two earlier positions.
+    std::size_t branch(std::uint16_t test, std::uint32_t k, std::size_t if_true, std::size_t if_false) {
+        return emit(jump(BPF_JMP | test | BPF_K, k, offset(if_true), offset(if_false)));
+    }
+
+    // Writes the decision; its first instruction ends at the front.
+    std::size_t node(const Node *n) {
+        switch (n->kind) {
+        case Node::Kind::leaf: return ret(n->allow);
+        case Node::Kind::load:
+            node(n->next);
+            return emit(stmt(BPF_LD | BPF_W | BPF_ABS, n->k));
+        case Node::Kind::compare: break;
+        }
+        std::optional<std::size_t> above, below;
+        if (!is_leaf(n->next)) above = node(n->next);
+        if (!is_leaf(n->below)) below = node(n->below);
+        // Up to two returns and a trampoline may come between a target and the jump.
+        std::size_t above_at = above ? *above : reachable_ret(n->next->allow, 3);
+        std::size_t below_at = below ? *below : reachable_ret(n->below->allow, 3);
+        if (above && front() - *above - 1 > max_jump) above_at = jump_always(*above);
+        return branch(BPF_JGE, n->k, above_at, below_at);
+    }
+
+    std::vector<sock_filter> program() const { return {reversed_.rbegin(), reversed_.rend()}; }
+
+private:
+    std::uint8_t offset(std::size_t to) const {
+        std::size_t distance = front() - to - 1;
+        if (to >= front() || distance > max_jump) throw Error("internal error: classic BPF jump out of reach");
+        return static_cast<std::uint8_t>(distance);
+    }
+
+    std::vector<sock_filter> reversed_;
+    std::optional<std::size_t> nearest_ret_[2];
+};
 
 }  // namespace
+
+std::string classic_limit_advice() {
+    return "the kernel allows " + std::to_string(classic_max_instructions) +
+           " (fewer or coarser rules fit; with CAP_BPF the eBPF rules filter takes any number)";
+}
 
 ClassicProgram compile_classic(std::span<const ClassicSegment4> ipv4, std::span<const ClassicSegment6> ipv6) {
     if (ipv4.empty() || ipv6.empty() || ipv4.front().first != 0 ||
         ipv6.front().first != std::array<std::uint32_t, 4>{0, 0, 0, 0})
         throw Error("internal: classic rule segments must start at the beginning of the address space");
-
-    // Layout (classic BPF jumps only forward):
-    //   dispatch on the IP version nibble (anything else is dropped)
-    //   IPv6: keep the source's four words in M[0..3]; an IPv4-mapped source
-    //         (::ffff:a.b.c.d) loads its IPv4 address and joins the IPv4 tree
+    Tree tree;
+    Emitter out;
+    // In program order:
+    //   dispatch on the protocol: IPv6, IPv4 (through a jump), or drop
+    //   IPv6: word 3 of the source (so a packet cut inside it is dropped),
+    //         word 0; when it is 0, words 1 and 2 tell whether
+    //         the source is IPv4-mapped (::ffff:a.b.c.d): then its IPv4
+    //         address joins the IPv4 tree; otherwise the IPv6 tree with A = 0
     //   IPv4: load the source, then the IPv4 tree.
-    Code v6;
-    for (std::uint32_t w = 0; w < 4; ++w) {
-        v6.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, static_cast<std::uint32_t>(net + 8 + 4 * static_cast<std::int32_t>(w))));
-        v6.push_back(stmt(BPF_ST, w));
-    }
-    Code v6_tree = {stmt(BPF_LD | BPF_MEM, 0)};
-    append(v6_tree, decide6(ipv6, 0, ipv6.size() - 1, 0));
-    Code mapped_checks = {
-        stmt(BPF_LD | BPF_MEM, 0),
-        jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5),
-        stmt(BPF_LD | BPF_MEM, 1),
-        jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
-        stmt(BPF_LD | BPF_MEM, 2),
-        jump(BPF_JMP | BPF_JEQ | BPF_K, 0xffff, 0, 1),
-        stmt(BPF_JMP | BPF_JA, static_cast<std::uint32_t>(v6_tree.size())),
-    };
-    append(v6, mapped_checks);
-    append(v6, v6_tree);
-    append(v6, {stmt(BPF_LD | BPF_MEM, 3), stmt(BPF_JMP | BPF_JA, 1)});
-
-    Code program = {
-        stmt(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(net)),
-        stmt(BPF_ALU | BPF_RSH | BPF_K, 4),
-        jump(BPF_JMP | BPF_JEQ | BPF_K, 6, 3, 0),
-        jump(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 1),
-        stmt(BPF_JMP | BPF_JA, static_cast<std::uint32_t>(1 + v6.size())),  // over the drop and IPv6
-        ret(false),
-    };
-    append(program, v6);
-    program.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, static_cast<std::uint32_t>(net + 12)));
-    append(program, decide4(ipv4));
-    if (program.size() > classic_max_instructions)
-        throw Error("the rules need " + std::to_string(program.size()) + " classic BPF instructions; the kernel allows " +
-                    std::to_string(classic_max_instructions) +
-                    " (fewer or coarser rules fit; with CAP_BPF the eBPF rules filter has no such limit)");
-    return {std::move(program)};
+    std::size_t tree4 = out.node(decide4(tree, ipv4));
+    std::size_t load4 = out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, net_offset(12)));
+    std::size_t tree6 = out.node(decide6(tree, ipv6, 0, ipv6.size() - 1, 0));
+    std::size_t zero6 = out.emit(stmt(BPF_LD | BPF_IMM, 0));
+    out.jump_always(tree4);
+    std::size_t mapped = out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, source6_word(3)));
+    out.branch(BPF_JEQ, 0xffff, mapped, zero6);
+    std::size_t word2 = out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, source6_word(2)));
+    out.branch(BPF_JEQ, 0, word2, zero6);
+    std::size_t word1 = out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, source6_word(1)));
+    out.branch(BPF_JEQ, 0, word1, tree6);
+    out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, source6_word(0)));
+    // The last word first, and ignored: a packet cut inside the source is
+    // dropped whatever words the tree reads, as the eBPF filter drops it.
+    std::size_t load6 = out.emit(stmt(BPF_LD | BPF_W | BPF_ABS, source6_word(3)));
+    std::size_t drop = out.ret(false);
+    std::size_t to_ipv4 = out.jump_always(load4);
+    out.branch(BPF_JEQ, ethertype_ipv4, to_ipv4, drop);
+    out.branch(BPF_JEQ, ethertype_ipv6, load6, out.front() - 1);
+    out.emit(stmt(BPF_LD | BPF_H | BPF_ABS, protocol_offset));
+    ClassicProgram program{out.program()};
+    if (program.instructions.size() > classic_max_instructions)
+        throw Error("the rules need " + std::to_string(program.instructions.size()) +
+                    " classic BPF instructions; " + classic_limit_advice());
+    return program;
 }
 
-std::uint32_t run_classic(std::span<const sock_filter> program, std::span<const std::uint8_t> packet) {
+std::uint32_t run_classic(std::span<const sock_filter> program, std::span<const std::uint8_t> packet,
+                          std::uint16_t protocol) {
     std::uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
     auto load = [&](std::int64_t offset, std::size_t size, bool &ok) -> std::uint32_t {
         if (offset >= net && offset < net + 0x10000) offset -= net;
@@ -176,7 +250,9 @@ std::uint32_t run_classic(std::span<const sock_filter> program, std::span<const 
         bool ok = true;
         switch (in.code) {
         case BPF_LD | BPF_W | BPF_ABS: a = load(static_cast<std::int32_t>(in.k), 4, ok); break;
-        case BPF_LD | BPF_H | BPF_ABS: a = load(static_cast<std::int32_t>(in.k), 2, ok); break;
+        case BPF_LD | BPF_H | BPF_ABS:
+            a = in.k == protocol_offset ? protocol : load(static_cast<std::int32_t>(in.k), 2, ok);
+            break;
         case BPF_LD | BPF_B | BPF_ABS: a = load(static_cast<std::int32_t>(in.k), 1, ok); break;
         case BPF_LD | BPF_W | BPF_IND: a = load(static_cast<std::int64_t>(static_cast<std::int32_t>(in.k)) + x, 4, ok); break;
         case BPF_LD | BPF_IMM: a = in.k; break;

@@ -45,6 +45,9 @@ const OptionDef option_table[] = {
     {"", "deny", "CIDR", "refuse peers from this network (repeatable); the most specific rule wins, a tie denies, "
                          "and when any allow rule exists unmatched peers are refused"},
     {"", "rules-file", "PATH", "read rules from a file (repeatable): lines 'allow CIDR' or 'deny CIDR', '#' comments"},
+    {"", "classic", nullptr, "compile the rules to classic BPF, which needs no privileges (datagram and Unix "
+                             "sockets; about 1400 rules fit); without --classic or --ebpf alfwrapper picks what it may"},
+    {"", "ebpf", nullptr, "load the filter as eBPF (needs root or CAP_BPF; the default when allowed)"},
     {"", "config", "FILE.json", "read settings from a JSON file; the command line overrides it"},
     {"D", "define", "NAME[=VALUE]", "define a macro for the filter compiler (repeatable)"},
     {"I", "include", "DIR", "add a directory to the filter's include path (repeatable)"},
@@ -236,6 +239,8 @@ Options parse_command_line(int argc, const char *const argv[]) {
     get_all("rules-file", options.rules_files);
     get_all("define", options.defines);
     get_all("include", options.include_dirs);
+    options.classic = result.count("classic") > 0;
+    options.ebpf = result.count("ebpf") > 0;
     options.dry_run = result.count("dry-run") > 0;
     options.list_maps = result.count("list-maps") > 0;
     options.no_cache = result.count("no-cache") > 0;

@@ -35,6 +35,8 @@ struct Options {
     std::string user;
     std::string group;
     bool json = false;
+    bool classic = false;              // --classic: rules as classic BPF
+    bool ebpf = false;                 // --ebpf
     bool dry_run = false;
     bool list_maps = false;
     bool no_cache = false;

@@ -30,7 +30,7 @@ std::size_t count_entries(bpf_map *map) {
 // it: connections and their data bypass socket filters.
 bool filter_runs_on(const Socket &socket) { return !(socket.family == AF_UNIX && socket.type != SOCK_DGRAM); }
 
-nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, const FilterObject &filter) {
+nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, const FilterSummary &filter) {
     using nlohmann::json;
     json j;
     j["program"] = program_path;
@@ -45,14 +45,12 @@ nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, 
                                 {"filter_runs", filter_runs_on(s)}});
     }
     json maps = json::array();
-    for (const auto &m : filter.maps())
-        maps.push_back({{"name", m.name},
-                        {"type", m.type},
-                        {"entries", count_entries(filter.find_map(m.name))},
-                        {"max_entries", m.max_entries}});
-    j["filter"] = {{"object", filter.name()},
-                   {"program", filter.program_name()},
-                   {"instructions", filter.program_instructions()},
+    for (const auto &m : filter.maps)
+        maps.push_back({{"name", m.name}, {"type", m.type}, {"entries", m.entries}, {"max_entries", m.max_entries}});
+    j["filter"] = {{"object", filter.object},
+                   {"program", filter.program},
+                   {"kind", filter.kind},
+                   {"instructions", filter.instructions},
                    {"maps", maps}};
     if (handoff.credentials) {
         const Credentials &c = *handoff.credentials;
@@ -65,6 +63,11 @@ nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, 
                             {"no_new_privs", true}};
     } else {
         j["credentials"] = {{"user", nullptr}, {"uid", getuid()}, {"gid", getgid()}, {"unchanged", true}};
+        // Capabilities alfwrapper holds without being root are dropped at the hand-off.
+        if (geteuid() != 0 && held_capabilities().permitted != 0) {
+            j["credentials"]["capabilities"] = "none";
+            j["credentials"]["no_new_privs"] = true;
+        }
     }
     std::vector<std::string> environment;
     if (handoff.credentials) environment = credential_environment(*handoff.credentials);
@@ -78,8 +81,15 @@ nlohmann::json to_json(const HandOff &handoff, const std::string &program_path, 
 
 }  // namespace
 
+FilterSummary summarize_filter(const FilterObject &filter) {
+    FilterSummary summary{filter.name(), filter.program_name(), "eBPF", filter.program_instructions(), {}};
+    for (const auto &m : filter.maps())
+        summary.maps.push_back({m.name, m.type, count_entries(filter.find_map(m.name)), m.max_entries});
+    return summary;
+}
+
 void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string &program_path,
-                   const FilterObject &filter, bool json) {
+                   const FilterSummary &filter, bool json) {
     auto j = to_json(handoff, program_path, filter);
     if (json) {
         out << j.dump(2) << "\n";
@@ -90,7 +100,8 @@ void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string 
     out << "\n";
     const auto &c = j["credentials"];
     if (c.contains("unchanged"))
-        out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged)\n";
+        out << "as: uid " << c["uid"] << ", gid " << c["gid"] << " (unchanged"
+            << (c.contains("capabilities") ? "; no capabilities, no_new_privs" : "") << ")\n";
     else
         out << "as: "
             << (c["user"].is_null() ? "uid " + c["uid"].dump()
@@ -104,8 +115,9 @@ void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string 
         out << "\n";
     }
     const auto &f = j["filter"];
-    out << "filter: " << f["object"].get<std::string>() << ", program " << f["program"].get<std::string>() << " ("
-        << f["instructions"] << " instructions)\n";
+    std::string program = f["program"].get<std::string>();
+    out << "filter: " << f["object"].get<std::string>() << ", " << f["kind"].get<std::string>() << " program "
+        << (program.empty() ? "" : program + " ") << "(" << f["instructions"] << " instructions)\n";
     for (const auto &m : f["maps"])
         out << "  map " << m["name"].get<std::string>() << ": " << m["type"].get<std::string>() << ", " << m["entries"]
             << " entries (max " << m["max_entries"] << ")\n";

@@ -85,6 +85,8 @@ std::string FilterBuilder::key_for(Optimization optimization) const {
 
 FilterBytes FilterBuilder::obtain() {
     FilterBytes result;
+    if (source_.builtin_only && (ends_with(source_.path, ".o") || ends_with(source_.path, ".c")))
+        throw Error("filter " + source_.path + ": only built-in filters may be loaded with these privileges");
     if (ends_with(source_.path, ".o")) {
         result.object = read_file_bytes(source_.path, "filter");
         return result;

@@ -18,6 +18,7 @@ struct FilterSource {
     std::string path;                      // .c, .o, or the name of a built-in filter
     std::vector<std::string> defines;      // -D
     std::vector<std::string> include_dirs; // -I
+    bool builtin_only = false;             // privileges not the caller's: no file, no compiler
 };
 
 struct BuildOptions {

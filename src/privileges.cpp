@@ -101,6 +101,15 @@ void verify(const Credentials &c) {
         throw Error("hand-off: the privilege drop did not take effect; not starting the program", exit_system);
 }
 
+void drop_capabilities_only() {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw system_error("hand-off: PR_SET_NO_NEW_PRIVS", errno);
+    clear_capabilities();
+    // The ambient set is a subset of the permitted one: empty with it.
+    if (!current_capabilities().empty() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+        throw Error("hand-off: the capabilities alfwrapper holds could not be dropped; not starting the program",
+                    exit_system);
+}
+
 }  // namespace
 
 std::optional<Credentials> resolve_credentials(const std::string &user, const std::string &group) {
@@ -162,10 +171,25 @@ std::optional<Credentials> resolve_credentials(const std::string &user, const st
     return c;
 }
 
+Capabilities held_capabilities() {
+    CapabilitySets sets = current_capabilities();
+    Capabilities caps;
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+        caps.effective |= std::uint64_t(sets.data[i].effective) << (32 * i);
+        caps.permitted |= std::uint64_t(sets.data[i].permitted) << (32 * i);
+    }
+    for (int cap = 0; cap < 64; ++cap) {
+        int set = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
+        if (set < 0) break;  // past the last capability the kernel knows
+        if (set == 1) caps.ambient |= std::uint64_t(1) << cap;
+    }
+    return caps;
+}
+
 void drop_privileges(const std::optional<Credentials> &credentials) {
     if (!credentials) {
         if (geteuid() == 0) return;
-        if (!current_capabilities().empty()) clear_capabilities();
+        if (!current_capabilities().empty()) drop_capabilities_only();
         return;
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw system_error("hand-off: PR_SET_NO_NEW_PRIVS", errno);

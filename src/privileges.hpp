@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,9 +29,18 @@ std::optional<Credentials> resolve_credentials(const std::string &user, const st
 // With credentials: supplementary groups, then gid, then uid; every capability
 // cleared (effective, permitted, inheritable, ambient, and the bounding set
 // where allowed), PR_SET_NO_NEW_PRIVS set; verified afterwards. Without: a
-// process that is not root drops whatever capabilities it holds (a capability
-// granted to alfwrapper must not reach the service); root stays root.
+// process that is not root and holds capabilities drops them all and sets
+// PR_SET_NO_NEW_PRIVS, verified afterwards (a capability granted to
+// alfwrapper, by its file or ambient, must not reach the service); root
+// stays root, and a process without capabilities is left as it is.
 void drop_privileges(const std::optional<Credentials> &credentials);
+
+// The capabilities this process holds, as bit masks (bit N: capability N).
+struct Capabilities {
+    std::uint64_t effective = 0, permitted = 0, ambient = 0;
+    bool effective_has(int capability) const { return effective >> capability & 1; }
+};
+Capabilities held_capabilities();
 
 // HOME, USER, LOGNAME for the new user ("VAR=VALUE"); empty without -u.
 std::vector<std::string> credential_environment(const Credentials &credentials);

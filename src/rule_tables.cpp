@@ -28,7 +28,7 @@ struct RulesState {
 };
 struct RulesWindow {
     std::uint64_t prefix;
-    std::uint32_t bits, pad;
+    std::uint32_t bits, zero;  // zero: see <alfwrapper/rules.h>
 };
 static_assert(sizeof(RulesWindow) == 16, "layout of struct alf_rules_window");
 

@@ -258,6 +258,23 @@ void attach_locked(const Socket &socket, int program_fd) {
     set_int_option(socket.fd.get(), SOL_SOCKET, SO_LOCK_FILTER, 1, socket.description + ": SO_LOCK_FILTER");
 }
 
+void attach_classic_locked(const Socket &socket, std::span<const sock_filter> program,
+                           const std::string &if_tcp_refused) {
+    sock_fprog fprog{static_cast<unsigned short>(program.size()), const_cast<sock_filter *>(program.data())};
+    if (setsockopt(socket.fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
+        int err = errno, locked = 0;
+        socklen_t size = sizeof locked;
+        getsockopt(socket.fd.get(), SOL_SOCKET, SO_LOCK_FILTER, &locked, &size);
+        if (err == EPERM && locked)
+            throw Error(socket.description + ": cannot attach the filter: the socket already carries a locked filter",
+                        exit_system);
+        if (err == EPERM && socket.type == SOCK_STREAM && socket.family != AF_UNIX)
+            throw Error(socket.description + ": cannot attach the classic BPF filter: " + if_tcp_refused, exit_system);
+        throw system_error(socket.description + ": cannot attach the classic BPF filter (SO_ATTACH_FILTER)", err);
+    }
+    set_int_option(socket.fd.get(), SOL_SOCKET, SO_LOCK_FILTER, 1, socket.description + ": SO_LOCK_FILTER");
+}
+
 void bind_and_listen(Socket &socket) {
     int fd = socket.fd.get();
     mode_t old_umask = 0;

@@ -6,9 +6,11 @@
 #include "listen_spec.hpp"
 #include "unique_fd.hpp"
 
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 #include <optional>
+#include <span>
 #include <string>
 
 namespace alf {
@@ -62,6 +64,12 @@ FilterCharge measure_filter_charge(int program_fd);
 
 // net.core.optmem_max of the current network namespace; 0 if unknown.
 std::uint32_t read_optmem_max();
+
+// SO_ATTACH_FILTER then SO_LOCK_FILTER, for a classic program. When the
+// kernel refuses it on a TCP socket (only CAP_NET_ADMIN may), the error
+// says `if_tcp_refused`.
+void attach_classic_locked(const Socket &socket, std::span<const sock_filter> program,
+                           const std::string &if_tcp_refused);
 
 // Binds (replacing a stale Unix socket file), and for streams listens.
 void bind_and_listen(Socket &socket);

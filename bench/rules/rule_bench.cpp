@@ -5,6 +5,8 @@
 //   rule_bench load --alfwrapper PATH [--sizes 10000,100000,1000000] [--rounds 3]
 //   rule_bench generate N FILE
 //   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
+//   rule_bench classic [--sizes 20,1000] [--rounds 7] [--repeat 1000000] [--clustered]
+//   rule_bench classic-limits      (how many rules of several shapes fit classic BPF)
 //
 // Rule sets are random IPv4 and IPv6 prefixes (half each) around a chain of
 // nested rules that decide for the probe addresses 198.51.100.7 and
@@ -13,6 +15,8 @@
 // (BPF_PROG_TEST_RUN, average of `repeat` runs), variants run alternately,
 // medians of `rounds` runs reported. Needs root (loads eBPF).
 #include "builtin_filters.hpp"
+#include "classic_rules.hpp"
+#include "classic_to_ebpf.hpp"
 #include "compiler.hpp"
 #include "error.hpp"
 #include "headers.hpp"
@@ -37,6 +41,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -283,6 +288,33 @@ std::vector<std::vector<std::uint8_t>> random_sources(const std::string &rules_p
     return packets;
 }
 
+using Packets = std::vector<std::vector<std::uint8_t>>;
+
+// The kernel's average over `repeat` runs in all, shared among the packets.
+// With `must_pass` (naming the probe), a drop is an error: the chain
+// probes' most specific rule allows them, so a drop means a wrong measurement.
+double mean_run_ns(int fd, const Packets &packets, int repeat, const std::string &must_pass = "") {
+    int each = std::max(1, repeat / static_cast<int>(packets.size()));
+    double total = 0;
+    for (const auto &packet : packets) {
+        RunResult r = test_run(fd, packet, each);
+        if (!must_pass.empty() && r.retval == 0)
+            throw std::runtime_error("a filter dropped the " + must_pass + ": the measurement would be wrong");
+        total += r.ns;
+    }
+    return total / static_cast<double>(packets.size());
+}
+
+// The probes of a rule set: the chain's two, and 16 sources of each family.
+std::vector<std::pair<std::string, Packets>> probes_for(const std::string &rules_path) {
+    return {
+        {"IPv4 probe", {tcp_syn_ipv4()}},
+        {"IPv6 probe", {tcp_syn_ipv6()}},
+        {"16 IPv4 sources", random_sources(rules_path, true)},
+        {"16 IPv6 sources", random_sources(rules_path, false)},
+    };
+}
+
 int run_packet(const std::vector<std::size_t> &sizes, int rounds, int repeat) {
     auto lpm_elf = compile_source(lpm_filter_source, "lpm.c");
     int empty = empty_filter();
@@ -293,31 +325,14 @@ int run_packet(const std::vector<std::size_t> &sizes, int rounds, int repeat) {
         generate_rules(size, path);
         LoadedFilter subnets = load_subnets(path);
         LoadedFilter lpm = load_lpm(lpm_elf, path);
-        std::vector<std::pair<std::string, std::vector<std::vector<std::uint8_t>>>> probes = {
-            {"IPv4 probe", {tcp_syn_ipv4()}},
-            {"IPv6 probe", {tcp_syn_ipv6()}},
-            {"16 IPv4 sources", random_sources(path, true)},
-            {"16 IPv6 sources", random_sources(path, false)},
-        };
+        auto probes = probes_for(path);
         std::remove(path.c_str());
         for (const auto &[label, packets] : probes) {
             if (packets.empty()) continue;
-            // Each figure is the kernel's average over `repeat` runs in all,
-            // shared among the probe's packets; variants alternate.
-            int each = std::max(1, repeat / static_cast<int>(packets.size()));
-            auto mean_ns = [&](int fd, bool must_pass) {
-                double total = 0;
-                for (const auto &packet : packets) {
-                    RunResult r = test_run(fd, packet, each);
-                    // The chain probes' most specific rule allows them: a drop means a wrong measurement.
-                    if (must_pass && r.retval == 0)
-                        throw std::runtime_error("a filter dropped the " + label + " at " + std::to_string(size) +
-                                                 " rules: the measurement would be wrong");
-                    total += r.ns;
-                }
-                return total / static_cast<double>(packets.size());
-            };
             bool chain = label.find("probe") != std::string::npos;
+            auto mean_ns = [&](int fd, bool must_pass) {
+                return mean_run_ns(fd, packets, repeat, must_pass ? label + " at " + std::to_string(size) + " rules" : "");
+            };
             std::vector<double> e, s, l;
             for (int round = 0; round < rounds; ++round) {
                 e.push_back(mean_ns(empty, true));
@@ -361,6 +376,130 @@ int run_filters(const std::vector<std::string> &sources, const std::vector<std::
         }
         std::remove(path.c_str());
     }
+    close(empty);
+    return 0;
+}
+
+// --- classic BPF --------------------------------------------------------------
+
+struct ClassicFit {
+    std::size_t rules = 0;
+    alf::ClassicRules program;
+};
+
+using Generator = void (*)(std::size_t, const std::string &);
+
+std::optional<alf::ClassicRules> classic_for(std::size_t size, const std::string &path,
+                                             Generator generate = generate_rules) {
+    generate(size, path);
+    alf::RuleSet rules;
+    alf::read_rules_file(rules, path);
+    alf::CompiledRules compiled = alf::compile_rules(rules);
+    try {
+        return alf::compile_rules_classic(rules, compiled);
+    } catch (const alf::Error &) {
+        return std::nullopt;
+    }
+}
+
+// The largest rule set of a generator's whose classic program fits
+// (bisection: a set of n rules is a prefix of the set of n + 1).
+ClassicFit largest_classic(const std::string &path, Generator generate = generate_rules) {
+    std::size_t fits = 1, fails = 16384;
+    while (fails - fits > 1) {
+        std::size_t mid = (fits + fails) / 2;
+        (classic_for(mid, path, generate) ? fits : fails) = mid;
+    }
+    return {fits, *classic_for(fits, path, generate)};
+}
+
+// Rule sets of one shape for the classic limit: random prefixes, a quarter deny.
+template <int Ipv4Len, int Ipv6Len, bool Mixed>
+void generate_shape(std::size_t n, const std::string &path) {
+    std::ofstream out(path);
+    std::mt19937_64 random(7);
+    char line[96];
+    for (std::size_t i = 0; i < n; ++i) {
+        const char *verb = random() % 4 == 0 ? "deny" : "allow";
+        bool ipv4 = Mixed ? i % 2 == 0 : Ipv4Len > 0;
+        std::uint64_t r = random();
+        if (ipv4) {
+            std::uint32_t a = static_cast<std::uint32_t>(r) & static_cast<std::uint32_t>(~0ull << (32 - Ipv4Len));
+            std::snprintf(line, sizeof line, "%s %u.%u.%u.%u/%d\n", verb, a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+                          a & 255, Ipv4Len);
+        } else if (Ipv6Len == 128) {  // hosts in one /32, as a service's clients might be
+            std::snprintf(line, sizeof line, "%s 2001:db8:%x:%x:%x::%x\n", verb, unsigned(r >> 48) & 0xffff,
+                          unsigned(r >> 32) & 0xffff, unsigned(r >> 16) & 0xffff, unsigned(r) & 0xffff);
+        } else {
+            std::snprintf(line, sizeof line, "%s %x:%x:%x::/48\n", verb, 0x2000 | (unsigned(r >> 36) & 0xfff),
+                          unsigned(r >> 16) & 0xffff, unsigned(r) & 0xffff);
+        }
+        out << line;
+    }
+}
+
+// How many rules of each shape fit classic BPF's 4096 instructions.
+int run_classic_limits() {
+    std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+    const std::pair<const char *, Generator> shapes[] = {
+        {"the benchmark's mix (see packet)", generate_rules},
+        {"random IPv4 /24 and IPv6 /48, half each", generate_shape<24, 48, true>},
+        {"random IPv4 /24", generate_shape<24, 0, false>},
+        {"random IPv4 hosts", generate_shape<32, 0, false>},
+        {"random IPv6 /48", generate_shape<0, 48, false>},
+        {"random IPv6 hosts in 2001:db8::/32", generate_shape<0, 128, false>},
+    };
+    std::cout << "| rules | largest that fits | instructions |\n|---|---|---|\n";
+    for (const auto &[label, generate] : shapes) {
+        ClassicFit fit = largest_classic(path, generate);
+        std::cout << "| " << label << " | " << fit.rules << " | " << fit.program.program.instructions.size() << " |\n"
+                  << std::flush;
+    }
+    std::remove(path.c_str());
+    return 0;
+}
+
+// Per packet: the rules as a classic program (translated to eBPF as the
+// kernel converts it, then test-run) next to the eBPF rules filter and an
+// empty filter, at the given sizes and at the largest that fits.
+int run_classic(std::vector<std::size_t> sizes, int rounds, int repeat) {
+    std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+    ClassicFit largest = largest_classic(path);
+    std::cout << "largest rule set that fits: " << largest.rules << " rules ("
+              << largest.program.program.instructions.size() << " classic instructions, "
+              << alf::classic_to_ebpf(largest.program.program.instructions).size() << " after conversion; "
+              << largest.program.ipv4_segments << " IPv4 + " << largest.program.ipv6_segments << " IPv6 segments)\n\n";
+    sizes.push_back(largest.rules);
+    int empty = empty_filter();
+    std::cout << "| rules | packets | empty filter ns | eBPF rules filter ns | classic ns | classic / eBPF | "
+                 "classic instructions |\n|---|---|---|---|---|---|---|\n";
+    for (std::size_t size : sizes) {
+        auto classic = classic_for(size, path);
+        if (!classic) throw std::runtime_error(std::to_string(size) + " rules do not fit classic BPF");
+        alf::UniqueFd classic_fd = alf::load_classic_as_ebpf(classic->program.instructions);
+        LoadedFilter subnets = load_subnets(path);
+        for (const auto &[label, packets] : probes_for(path)) {
+            if (packets.empty()) continue;
+            for (const auto &packet : packets)
+                if ((test_run(classic_fd.get(), packet, 1).retval != 0) !=
+                    (test_run(subnets.object.program_fd(), packet, 1).retval != 0))
+                    throw std::runtime_error("classic and eBPF verdicts differ for the " + label);
+            bool chain = label.find("probe") != std::string::npos;
+            std::string must_pass = chain ? label + " at " + std::to_string(size) + " rules" : "";
+            std::vector<double> e, s, c;
+            for (int round = 0; round < rounds; ++round) {
+                e.push_back(mean_run_ns(empty, packets, repeat, must_pass));
+                s.push_back(mean_run_ns(subnets.object.program_fd(), packets, repeat, must_pass));
+                c.push_back(mean_run_ns(classic_fd.get(), packets, repeat, must_pass));
+            }
+            char row[256];
+            std::snprintf(row, sizeof row, "| %zu | %s | %.1f | %.1f | %.1f | %.2f | %zu |\n", size, label.c_str(),
+                          median(e), median(s), median(c), median(c) / median(s),
+                          classic->program.instructions.size());
+            std::cout << row << std::flush;
+        }
+    }
+    std::remove(path.c_str());
     close(empty);
     return 0;
 }
@@ -455,7 +594,7 @@ int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &size
 int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: rule_bench packet|load|generate ... (see the source's header)\n";
+        std::cerr << "usage: rule_bench packet|load|filters|classic|classic-limits|generate ... (see the source's header)\n";
         return 2;
     }
     std::string mode = args[0];
@@ -494,6 +633,11 @@ int main(int argc, char **argv) {
             if (sizes.empty()) sizes = {20};
             return run_filters(sources, sizes, rounds, repeat);
         }
+        if (mode == "classic-limits") return run_classic_limits();
+        if (mode == "classic") {
+            if (sizes.empty()) sizes = {20, 1000};
+            return run_classic(sizes, rounds, repeat);
+        }
         if (mode == "load") {
             if (sizes.empty()) sizes = {10000, 100000, 1000000};
             if (alfwrapper.empty()) throw std::runtime_error("load needs --alfwrapper PATH");
@@ -502,6 +646,7 @@ int main(int argc, char **argv) {
         throw std::runtime_error("unknown mode " + mode);
     } catch (const std::exception &e) {
         std::cerr << "rule_bench: " << e.what() << "\n";
+        if (auto *error = dynamic_cast<const alf::Error *>(&e)) std::cerr << error->detail();
         return 1;
     }
 }

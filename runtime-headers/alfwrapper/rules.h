@@ -77,7 +77,14 @@ struct alf_rules_state {
 struct alf_rules_window {
 	__u64 prefix;
 	__u32 bits;
-	__u32 _pad;
+	/* Always 0, and read from the table: the range before the window, and
+	 * an offset that the verifier cannot know. Loaded with CAP_BPF alone
+	 * (no CAP_PERFMON), a filter's pointer arithmetic is sanitised against
+	 * Spectre v1, and then each such instruction must see the same kind of
+	 * offset on every path: a key the verifier learnt from a branch (an
+	 * IPv6 source with a zero high half) would make a constant bucket on
+	 * one path and a variable one on another, which it refuses. */
+	__u32 zero;
 };
 
 /* A table's layout, set by alfwrapper before load (read-only, so constants
@@ -142,12 +149,12 @@ static __always_inline void alf_rules_narrow(const __u8 *table, __u64 key, __u32
 		top = key >> (width - window_bits);
 		if (top != window->prefix) {
 			/* Before every rule, or after: the first range or the last. */
-			*base = top < window->prefix ? 0 : index[1U << index_bits];
+			*base = top < window->prefix ? window->zero : index[1U << index_bits];
 			*len = 1;
 			return;
 		}
 	}
-	bucket = (key >> (width - window_bits - index_bits)) & ((1U << index_bits) - 1);
+	bucket = ((key >> (width - window_bits - index_bits)) | window->zero) & ((1U << index_bits) - 1);
 	*base = index[bucket];
 	*len = (__u32)(index[bucket + 1] - *base + 1);
 }

@@ -104,8 +104,9 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
 class Run:
     """alfwrapper (or another of our programs) run to completion: exit status, stdout, stderr."""
 
-    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), program=None, **kw):
-        cmd = list(prefix) + [program or ALFWRAPPER] + list(args)
+    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), program=None, binary=None, **kw):
+        """program or binary: another alfwrapper-like file (alfctl, or a copy carrying a file capability)."""
+        cmd = list(prefix) + [program or binary or ALFWRAPPER] + list(args)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         kw.setdefault("cwd", SOURCE_DIR)
@@ -121,15 +122,16 @@ class Service:
     on exit. ready() waits for the probe's report or for the port to accept."""
 
     def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, prefix=(), shared_dir=False,
-                 wrapper=()):
+                 wrapper=(), binary=None):
         """prefix (or wrapper): the command that starts alfwrapper (e.g. systemd-socket-activate ...);
-        shared_dir: let a service that drops to another user write its report."""
+        shared_dir: let a service that drops to another user write its report;
+        binary: another alfwrapper file (a copy carrying a file capability)."""
         self.dir = tempfile.mkdtemp(prefix="alf-test-")
         if shared_dir:
             os.chmod(self.dir, 0o1777)
         self.report_path = os.path.join(self.dir, "report.json")
         self.peers_path = os.path.join(self.dir, "peers.log")
-        cmd = list(prefix or wrapper) + [ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
+        cmd = list(prefix or wrapper) + [binary or ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.stderr_path = os.path.join(self.dir, "stderr")

@@ -77,15 +77,15 @@ TEST_CASE("classic rules program agrees with a plain lookup") {
             std::uint32_t a4 = probe % 2 ? r32() : near(*std::next(b4.begin(), static_cast<long>(rng() % b4.size())));
             CAPTURE(a4);
             bool want4 = reference(s4, a4);
-            CHECK((run_classic(program.instructions, ipv4_packet(a4)) != 0) == want4);
+            CHECK((run_classic(program.instructions, ipv4_packet(a4), ethertype_ipv4) != 0) == want4);
             // An IPv4-mapped IPv6 source is judged as IPv4.
-            CHECK((run_classic(program.instructions, ipv6_packet({0, 0, 0xffff, a4})) != 0) == want4);
+            CHECK((run_classic(program.instructions, ipv6_packet({0, 0, 0xffff, a4}), ethertype_ipv6) != 0) == want4);
 
             Word4 a6 = *std::next(b6.begin(), static_cast<long>(rng() % b6.size()));
             int w = static_cast<int>(rng() % 4);
             a6[w] = probe % 3 ? near(a6[w]) : r32();
             if (a6[0] == 0 && a6[1] == 0 && a6[2] == 0xffff) a6[2] = 0xfffe;
-            CHECK((run_classic(program.instructions, ipv6_packet(a6)) != 0) == reference(s6, a6));
+            CHECK((run_classic(program.instructions, ipv6_packet(a6), ethertype_ipv6) != 0) == reference(s6, a6));
             checked += 3;
         }
     }
@@ -97,9 +97,10 @@ TEST_CASE("classic program refuses what is not IP, and reports its size limit") 
     std::vector<ClassicSegment6> s6 = {{{0, 0, 0, 0}, true}};
     ClassicProgram all = compile_classic(s4, s6);
     std::vector<std::uint8_t> arp(28, 0);
-    CHECK(run_classic(all.instructions, arp) == 0);
-    CHECK(run_classic(all.instructions, ipv4_packet(0x0a000001)) == 0xffffffff);
-    CHECK(run_classic(all.instructions, std::vector<std::uint8_t>{0x45}) == 0);  // truncated
+    CHECK(run_classic(all.instructions, arp, 0x0806) == 0);
+    CHECK(run_classic(all.instructions, ipv4_packet(0x0a000001), 0) == 0);  // a Unix socket's packets
+    CHECK(run_classic(all.instructions, ipv4_packet(0x0a000001), ethertype_ipv4) == 0xffffffff);
+    CHECK(run_classic(all.instructions, std::vector<std::uint8_t>{0x45}, ethertype_ipv4) == 0);  // truncated
 
     std::vector<ClassicSegment4> many;
     for (std::uint32_t i = 0; i < 5000; ++i) many.push_back({i << 8, i % 2 == 0});

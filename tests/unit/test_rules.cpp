@@ -7,6 +7,7 @@
 #include "rule_tables.hpp"
 #include "rules.hpp"
 #include "test_run.hpp"
+#include "rule_reference.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -60,105 +61,6 @@ struct Tables {
         return a.family == Family::ipv6 && word(a, 0) == 0 && word(a, 4) == 0 && word(a, 8) == 0xffff;
     }
 };
-
-// The semantics written plainly: of the rules of the address's family that
-// cover it, the longest decides; equal lengths with a deny deny; nothing
-// covers: deny if any allow rule exists, else allow.
-Verdict reference_decide(const RuleSet &set, const IpAddress &address) {
-    IpAddress mapped = address;
-    if (address.family == Family::ipv4) {
-        mapped = IpAddress{Family::ipv6, {}};
-        mapped.bytes[10] = mapped.bytes[11] = 0xff;
-        std::copy(address.bytes.begin(), address.bytes.begin() + 4, mapped.bytes.begin() + 12);
-    }
-    std::uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 8; ++i) {
-        hi = hi << 8 | mapped.bytes[i];
-        lo = lo << 8 | mapped.bytes[8 + i];
-    }
-    bool v4 = hi == 0 && (lo >> 32) == 0xffff;
-    int best = -1;
-    Verdict verdict = Verdict::none;
-    bool any_allow = false;
-    for (const Rule &r : set.rules) {
-        any_allow |= r.verdict == Verdict::allow;
-        if (r.is_ipv4() != v4) continue;
-        unsigned len = r.prefix_len;
-        auto masked = [&](std::uint64_t value, unsigned bits) {
-            return bits == 0 ? 0 : bits >= 64 ? value : value & ~((std::uint64_t(1) << (64 - bits)) - 1);
-        };
-        bool covers = masked(hi, std::min(len, 64u)) == r.hi && masked(lo, len > 64 ? len - 64 : 0) == r.lo;
-        if (!covers) continue;
-        if (static_cast<int>(len) > best) {
-            best = static_cast<int>(len);
-            verdict = r.verdict;
-        } else if (static_cast<int>(len) == best && r.verdict == Verdict::deny) {
-            verdict = Verdict::deny;
-        }
-    }
-    if (verdict != Verdict::none) return verdict;
-    return any_allow ? Verdict::deny : Verdict::allow;
-}
-
-IpAddress ip(const char *text) { return *parse_ip(text); }
-
-RuleSet rules_of(std::initializer_list<std::pair<Verdict, const char *>> rules) {
-    RuleSet set;
-    for (auto [verdict, cidr] : rules) add_rule(set, verdict, cidr);
-    return set;
-}
-
-constexpr Verdict allow = Verdict::allow, deny = Verdict::deny;
-
-// Random rules in a small corner of each family, so they overlap a lot.
-RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {
-    RuleSet set;
-    char text[80];
-    for (std::size_t i = 0; i < count; ++i) {
-        Verdict verdict = random() % 3 == 0 ? deny : allow;
-        switch (random() % 3) {
-        case 0:
-            std::snprintf(text, sizeof text, "10.%u.%u.%u/%u", unsigned(random() % 4), unsigned(random() % 256),
-                          unsigned(random() % 256), unsigned(8 + random() % 25));
-            break;
-        case 1:
-            std::snprintf(text, sizeof text, "2001:db8:%x::%x:%x/%u", unsigned(random() % 4),
-                          unsigned(random() % 0x10000), unsigned(random() % 0x10000), unsigned(random() % 129));
-            break;
-        default:  // IPv4-mapped IPv6 rules are IPv4 rules
-            std::snprintf(text, sizeof text, "::ffff:10.%u.%u.0/%u", unsigned(random() % 4), unsigned(random() % 256),
-                          unsigned(96 + 8 + random() % 25));
-        }
-        add_rule(set, verdict, text);
-    }
-    return set;
-}
-
-IpAddress random_address(std::mt19937_64 &random) {
-    char text[80];
-    switch (random() % 5) {
-    case 3:  // anywhere: mostly before or after all the rules
-        std::snprintf(text, sizeof text, "%u.%u.%u.%u", unsigned(random() % 256), unsigned(random() % 256),
-                      unsigned(random() % 256), unsigned(random() % 256));
-        break;
-    case 4:
-        std::snprintf(text, sizeof text, "%x:db8:%x::%x", unsigned(random() % 0x10000), unsigned(random() % 8),
-                      unsigned(random() % 0x10000));
-        break;
-    case 0:
-        std::snprintf(text, sizeof text, "10.%u.%u.%u", unsigned(random() % 4), unsigned(random() % 256),
-                      unsigned(random() % 256));
-        break;
-    case 1:
-        std::snprintf(text, sizeof text, "2001:db8:%x::%x:%x", unsigned(random() % 4), unsigned(random() % 0x10000),
-                      unsigned(random() % 0x10000));
-        break;
-    default:
-        std::snprintf(text, sizeof text, "::ffff:10.%u.%u.%u", unsigned(random() % 4), unsigned(random() % 256),
-                      unsigned(random() % 256));
-    }
-    return ip(text);
-}
 
 std::string temp_file(const std::string &text) {
     char path[] = "/tmp/alf-rules-XXXXXX";

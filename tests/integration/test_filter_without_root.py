@@ -1,0 +1,287 @@
+"""Filtering a service without being root. As nobody with no capability at
+all, --allow/--deny rules compile to classic BPF and guard a UDP socket; a TCP
+socket is refused with the kernel's restriction and the ways out. Through a
+copy of alfwrapper carrying cap_bpf (setcap), nobody puts the built-in filters
+in front of a TCP service, never a filter of its own, and the program runs
+without any capability; with CAP_BPF of its own (ambient, as a unit gives
+it) its own filter loads too. The kernel runs the classic program as the
+rules say."""
+
+import errno
+import ipaddress
+import json
+import os
+import pwd
+import shutil
+import socket
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import ALFWRAPPER, PROBE, Run, Service, free_port, source_path  # noqa: E402
+
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+NO_CAPABILITIES = "0000000000000000"
+
+
+def unprivileged_bpf_disabled():
+    with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
+        return int(f.read())
+
+
+def fail_or_skip(reason):
+    if os.environ.get("ALF_TESTS_MUST_RUN") == "1":
+        raise AssertionError(reason)
+    raise unittest.SkipTest(reason)
+
+
+class Copies:
+    """alfwrapper and the probe copied into a directory of the test's own that
+    nobody can reach (mode 0755 down from /), alfwrapper's copy carrying
+    `capabilities` (setcap) when given; a directory nobody may write into for
+    the runs' markers. Removed on exit."""
+
+    def __init__(self, test, capabilities=None):
+        self.dir = tempfile.mkdtemp(prefix="alf-unpriv-")
+        test.addCleanup(shutil.rmtree, self.dir, True)
+        os.chmod(self.dir, 0o755)
+        parent = self.dir
+        while parent != "/":
+            parent = os.path.dirname(parent)
+            if not os.stat(parent).st_mode & 0o001:
+                fail_or_skip(f"{parent} is not searchable by other users: nobody cannot reach {self.dir}")
+        self.alfwrapper = os.path.join(self.dir, "alfwrapper")
+        self.probe = os.path.join(self.dir, "probe")
+        for source, copy in ((ALFWRAPPER, self.alfwrapper), (PROBE, self.probe)):
+            shutil.copy(source, copy)
+            os.chmod(copy, 0o755)
+        if capabilities:
+            if os.statvfs(self.dir).f_flag & os.ST_NOSUID:
+                fail_or_skip(f"{self.dir} is on a nosuid file system, which ignores file capabilities")
+            harness.sh("setcap", capabilities, self.alfwrapper)
+        self.shared = os.path.join(self.dir, "shared")
+        os.mkdir(self.shared)
+        os.chmod(self.shared, 0o1777)
+
+
+class AsNobody(unittest.TestCase):
+    capabilities = None
+    ambient = []  # setpriv options giving the caller capabilities of its own
+
+    def setUp(self):
+        harness.require_root()
+        self.copies = Copies(self, self.capabilities)
+        self.marker = os.path.join(self.copies.shared, "started")
+
+    def serve(self, args):
+        """`alfwrapper ARGS -- probe --serve` as nobody; returns the service and the probe's report."""
+        service = Service(list(args) + ["--", self.copies.probe, "--serve", "--report", "{report}", "--peers", "{peers}"],
+                          prefix=AS_NOBODY + self.ambient, binary=self.copies.alfwrapper, shared_dir=True, cwd="/")
+        self.addCleanup(service.__exit__)
+        return service, service.report()
+
+    def refused(self, args, status):
+        """alfwrapper as nobody must fail with one line and never start the program."""
+        r = Run(list(args) + ["--", "touch", self.marker], prefix=AS_NOBODY, binary=self.copies.alfwrapper, cwd="/")
+        self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
+        self.assertEqual(r.returncode, status, r)
+        self.assertTrue(r.stderr.startswith("alfwrapper: ") and r.stderr.count("\n") == 1, r)
+        return r.stderr
+
+    def assert_runs_without_privileges(self, report):
+        status = report["status"]
+        self.assertEqual(status["Uid"].split(), [str(pwd.getpwnam("nobody").pw_uid)] * 4)
+        for field in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+            self.assertEqual(status[field], NO_CAPABILITIES, field)
+
+
+class WithoutAnyCapability(AsNobody):
+    def setUp(self):
+        super().setUp()
+        if unprivileged_bpf_disabled() == 0:
+            fail_or_skip("kernel.unprivileged_bpf_disabled is 0: unprivileged users may load eBPF here")
+
+    def test_rules_guard_a_udp_socket(self):
+        port = free_port(socket.SOCK_DGRAM)
+        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"udp:[::]:{port}"])
+        self.assert_runs_without_privileges(report)
+        self.assertIn("back end: classic BPF: loading eBPF needs CAP_BPF", service.stderr())
+        sock = report["fds"]["3"]["socket"]
+        self.assertGreater(sock["get_filter_len"], 0, "a classic program can be read back")
+        self.assertEqual(sock["lock_filter"], 1)
+        self.assertEqual(report["detach_errno"], errno.EPERM)
+        # Refused datagrams first: by the time the admitted ones come back,
+        # the refused ones are long judged.
+        for source in ("127.0.0.2", "127.0.0.3"):
+            self.assertIsNone(harness.udp_exchange("127.0.0.1", port, f"from {source}".encode(), src=source,
+                                                   timeout=0.3))
+        self.assertEqual(harness.udp_exchange("127.0.0.1", port, b"from 127.0.0.1", src="127.0.0.1"), b"from 127.0.0.1")
+        self.assertEqual(harness.udp_exchange("::1", port, b"from ::1", src="::1"), b"from ::1")
+        payloads = [line.split(" ", 2)[2] for line in service.peers()]
+        self.assertEqual(payloads, ["from 127.0.0.1", "from ::1"], "datagrams from 127.0.0.2 never reach the program")
+
+    def test_a_tcp_socket_is_refused_with_the_restriction_and_the_ways_out(self):
+        port = free_port()
+        message = self.refused(["--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"], 2)
+        for part in (f"tcp [::]:{port}: cannot attach the classic BPF filter", "CAP_NET_ADMIN", "5d39580f68e6",
+                     f"kernel.unprivileged_bpf_disabled is {unprivileged_bpf_disabled()}",
+                     f"setcap cap_bpf+ep {self.copies.alfwrapper}", "AmbientCapabilities=CAP_BPF",
+                     "use a datagram socket"):
+            self.assertIn(part, message)
+
+    def test_an_ebpf_filter_is_refused_with_the_sysctl_and_the_ways_out(self):
+        port = free_port(socket.SOCK_DGRAM)
+        message = self.refused([source_path("filters", "whitelist.c"), "-l", f"udp:127.0.0.1:{port}"], 2)
+        for part in ("loading eBPF needs CAP_BPF", f"kernel.unprivileged_bpf_disabled is {unprivileged_bpf_disabled()}",
+                     "AmbientCapabilities=CAP_BPF", "rules alone"):
+            self.assertIn(part, message)
+        message = self.refused(["-f", "private", "-l", f"udp:127.0.0.1:{port}"], 2)
+        self.assertIn(f"setcap cap_bpf+ep {self.copies.alfwrapper}", message)
+        message = self.refused(["--ebpf", "--allow", "127.0.0.1", "-l", f"udp:127.0.0.1:{port}"], 2)
+        self.assertIn("loading eBPF needs CAP_BPF", message)
+
+    def test_rules_past_the_classic_limit_are_refused(self):
+        rules = os.path.join(self.copies.shared, "rules.txt")
+        with open(rules, "w") as f:
+            for i in range(3000):
+                f.write(f"allow 10.{i // 256}.{i % 256}.0/25\n")
+        os.chmod(rules, 0o644)
+        message = self.refused(["--rules-file", rules, "-l", f"udp:127.0.0.1:{free_port(socket.SOCK_DGRAM)}"], 1)
+        self.assertIn("rules: 3000 IPv4 and 0 IPv6 rules need more than", message)
+        self.assertIn("the kernel allows 4096", message)
+
+
+class WithCapBpfFromTheFile(AsNobody):
+    capabilities = "cap_bpf+ep"
+
+    def test_rules_on_tcp_admit_and_refuse_and_the_program_has_no_capabilities(self):
+        port = free_port()
+        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"])
+        self.assertIn("back end: eBPF (CAP_BPF from alfwrapper's file capability", service.stderr())
+        self.assert_runs_without_privileges(report)
+        self.assertEqual(report["status"]["NoNewPrivs"], "1")
+        self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES, "an eBPF filter is attached")
+        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
+        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+
+    def test_a_library_filter_on_tcp(self):
+        port = free_port()
+        _, report = self.serve(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",
+                                "-l", f"tcp:[::]:{port}"])
+        self.assert_runs_without_privileges(report)
+        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
+        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+
+    def test_every_built_in_filter_loads(self):
+        port = free_port()
+        for name in ("private", "whitelist-private", "whitelist", "interfaces", "ports", "ratelimit", "knocking"):
+            r = Run(["-f", name, "-l", f"tcp:127.0.0.1:{port}", "--dry-run", "--", "true"], prefix=AS_NOBODY,
+                    binary=self.copies.alfwrapper, cwd="/")
+            self.assertEqual(r.returncode, 0, f"{name}: {r}")
+
+    def test_filters_given_by_the_caller_are_refused(self):
+        port = free_port()
+        listen = ["-l", f"tcp:127.0.0.1:{port}"]
+        message = self.refused([source_path("filters", "whitelist.c")] + listen, 1)
+        self.assertIn("refused: this alfwrapper holds CAP_BPF from its file capability", message)
+        self.assertIn("never a C source or object given to it", message)
+        self.assertIn("AmbientCapabilities=CAP_BPF", message)
+        self.assertIn("never a C source or object", self.refused(["-f", "/tmp/filter.o"] + listen, 1))
+        self.assertIn("-D: refused", self.refused(["-D", "X=1", "-f", "private"] + listen, 1))
+        self.assertIn("-I: refused", self.refused(["-I", "/tmp", "-f", "private"] + listen, 1))
+        self.assertIn("cannot change users", self.refused(["-u", "root", "-f", "private"] + listen, 1))
+
+
+class WithAmbientCapBpf(AsNobody):
+    """As a unit with User= and AmbientCapabilities=CAP_BPF runs it: the
+    capability is the caller's own, so the caller's C filter loads too."""
+    ambient = ["--inh-caps=+bpf", "--ambient-caps=+bpf"]
+
+    def test_the_callers_own_filter_loads_and_the_program_has_no_capabilities(self):
+        source = os.path.join(self.copies.dir, "whitelist.c")
+        shutil.copy(source_path("filters", "whitelist.c"), source)
+        os.chmod(source, 0o644)
+        port = free_port()
+        service, report = self.serve(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
+        self.assertIn("back end: eBPF (CAP_BPF held)", service.stderr())
+        self.assert_runs_without_privileges(report)
+        self.assertEqual(report["status"]["NoNewPrivs"], "1")
+        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+
+
+class KernelRunsTheClassicProgram(unittest.TestCase):
+    """Real datagrams from many sources, IPv4 and IPv6, to a dual-stack UDP
+    socket carrying the classic program (--classic, as root in a namespace of
+    the test's own): exactly the sources the rules admit get through."""
+
+    RULES = [("allow", "127.0.0.0/24"), ("deny", "127.0.0.8/29"), ("allow", "127.0.0.12"), ("deny", "127.0.0.13"),
+             ("allow", "127.0.0.13"), ("deny", "::ffff:127.0.0.20/127"), ("allow", "2001:db8::/32"),
+             ("deny", "2001:db8:1::/48"), ("allow", "2001:db8:1::5"), ("deny", "fd00::/8")]
+    SOURCES = ([f"127.0.0.{i}" for i in range(1, 25)] + ["127.0.1.1", "127.255.0.1"] +
+               ["2001:db8::1", "2001:db8:1::1", "2001:db8:1::5", "2001:db8:1::6", "2001:db8:2::1", "fd00::1",
+                "fd01::1", "2001:db9::1", "::1"])
+
+    @staticmethod
+    def reference(source):
+        address = ipaddress.ip_address(source)
+        best, verdict = -1, None
+        for word, cidr in KernelRunsTheClassicProgram.RULES:
+            network = ipaddress.ip_network(cidr)
+            if network.version == 6 and network.prefixlen >= 96 and network.network_address.ipv4_mapped:
+                network = ipaddress.ip_network(f"{network.network_address.ipv4_mapped}/{network.prefixlen - 96}")
+            if network.version != address.version or address not in network:
+                continue
+            if network.prefixlen > best:
+                best, verdict = network.prefixlen, word
+            elif network.prefixlen == best and word == "deny":
+                verdict = "deny"
+        if verdict is None:
+            verdict = "deny" if any(word == "allow" for word, _ in KernelRunsTheClassicProgram.RULES) else "allow"
+        return verdict == "allow"
+
+    def test_sources_admitted_exactly_as_the_rules_say(self):
+        harness.require_root()
+        port = free_port(socket.SOCK_DGRAM)
+        extra = [s for s in self.SOURCES if ":" in s and s != "::1"]
+        with harness.LoopbackNetns(extra) as ns:
+            args = ["-v", "--classic", "-l", f"udp:[::]:{port}"]
+            for word, cidr in self.RULES:
+                args += [f"--{word}", cidr]
+            service = Service(args + ["--", PROBE, "--serve", "--report", "{report}", "--peers", "{peers}"],
+                              netns=ns.name, cwd="/")
+            self.addCleanup(service.__exit__)
+            service.report()
+            self.assertIn("back end: classic BPF (--classic)", service.stderr())
+            expected = {s: self.reference(s) for s in self.SOURCES}
+            self.assertTrue(any(expected.values()) and not all(expected.values()))
+            # Refused sources first, then each admitted one waits for its echo.
+            order = sorted(self.SOURCES, key=lambda s: expected[s])
+            code = ("import json, socket\n"
+                    "replies = {}\n"
+                    "for src, wait in %r:\n"
+                    "    family = socket.AF_INET6 if ':' in src else socket.AF_INET\n"
+                    "    with socket.socket(family, socket.SOCK_DGRAM) as s:\n"
+                    "        s.bind((src, 0))\n"
+                    "        s.settimeout(2.0)\n"
+                    "        s.sendto(src.encode(), ('::1' if ':' in src else '127.0.0.1', %d))\n"
+                    "        try:\n"
+                    "            replies[src] = s.recv(100).decode() if wait else None\n"
+                    "        except socket.timeout:\n"
+                    "            replies[src] = None\n"
+                    "print(json.dumps(replies))\n") % ([(s, expected[s]) for s in order], port)
+            out = harness.sh("ip", "netns", "exec", ns.name, sys.executable, "-c", code).stdout
+            replies = json.loads(out)
+            for source in self.SOURCES:
+                if expected[source]:
+                    self.assertEqual(replies[source], source, f"{source} must be admitted")
+            arrived = {line.split(" ", 2)[2] for line in service.peers()}
+            self.assertEqual(arrived, {s for s in self.SOURCES if expected[s]})
+
+
+if __name__ == "__main__":
+    unittest.main()

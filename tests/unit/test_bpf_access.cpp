@@ -1,0 +1,152 @@
+// Who may load what: the choice between eBPF and classic BPF, what a
+// delegated alfwrapper refuses, and the messages when nothing will do, for
+// each kind of caller (described, not lived: the integration tests run the
+// real binary as nobody, with and without a file capability).
+#include "bpf_access.hpp"
+#include "cli.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <linux/capability.h>
+#include <unistd.h>
+
+#include <vector>
+
+using namespace alf;
+
+namespace {
+
+Options parse(std::vector<const char *> args) {
+    args.insert(args.begin(), "alfwrapper");
+    args.push_back("--");
+    args.push_back("server");
+    return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+BpfAccess nobody() {
+    BpfAccess access;
+    access.privilege = Privilege::none;
+    access.ebpf_errno = EPERM;
+    access.unprivileged_bpf_disabled = 2;
+    access.executable = "/usr/local/bin/alfwrapper";
+    return access;
+}
+
+BpfAccess delegated() {
+    BpfAccess access = nobody();
+    access.privilege = Privilege::delegated;
+    access.capabilities.effective = access.capabilities.permitted = std::uint64_t(1) << CAP_BPF;
+    access.may_load_ebpf = true;
+    access.ebpf_errno = 0;
+    return access;
+}
+
+struct Said {
+    std::string text;
+    std::function<void(const std::string &)> fn() {
+        return [this](const std::string &t) { text += t; };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("without CAP_BPF: rules become classic BPF, anything else is refused with the ways out") {
+    Said said;
+    CHECK(choose_backend(parse({"--allow", "10.0.0.0/8"}), nobody(), said.fn()) == Backend::classic);
+    CHECK(said.text.find("back end: classic BPF: loading eBPF needs CAP_BPF, which alfwrapper (uid ") == 0);
+    CHECK(said.text.find("kernel.unprivileged_bpf_disabled is 2") != std::string::npos);
+    CHECK(choose_backend(parse({"--rules-file", "r.txt", "-f", "subnets"}), nobody(), said.fn()) == Backend::classic);
+
+    std::string builtin = error_of([&] { choose_backend(parse({"-f", "private"}), nobody(), said.fn()); });
+    CHECK(builtin.find("filter private: loading eBPF needs CAP_BPF") == 0);
+    CHECK(builtin.find("kernel.unprivileged_bpf_disabled is 2") != std::string::npos);
+    CHECK(builtin.find("setcap cap_bpf+ep /usr/local/bin/alfwrapper") != std::string::npos);
+    CHECK(builtin.find("AmbientCapabilities=CAP_BPF") != std::string::npos);
+    CHECK(builtin.find("datagram and Unix sockets") != std::string::npos);
+
+    // A capability from the file would not load the caller's own C: no setcap advice.
+    std::string own = error_of([&] { choose_backend(parse({"-f", "mine.c"}), nobody(), said.fn()); });
+    CHECK(own.find("filter mine.c: loading eBPF needs CAP_BPF") == 0);
+    CHECK(own.find("setcap") == std::string::npos);
+    CHECK(own.find("AmbientCapabilities=CAP_BPF") != std::string::npos);
+
+    // Rules with more than rules: the eBPF filter only.
+    CHECK(error_of([&] {
+              choose_backend(parse({"--allow", "10.0.0.0/8", "--map-size", "alf_rules4=2"}), nobody(), said.fn());
+          }).find("loading eBPF needs CAP_BPF") != std::string::npos);
+    CHECK(error_of([&] { choose_backend(parse({"--ebpf", "--allow", "10.0.0.0/8"}), nobody(), said.fn()); })
+              .find("loading eBPF needs CAP_BPF") != std::string::npos);
+
+    BpfAccess refused_otherwise = nobody();
+    refused_otherwise.unprivileged_bpf_disabled = 0;
+    CHECK(error_of([&] { choose_backend(parse({"-f", "private"}), refused_otherwise, said.fn()); })
+              .find("the kernel refused to load a minimal eBPF program (Operation not permitted; CAP_BPF") !=
+          std::string::npos);
+}
+
+TEST_CASE("eBPF whenever it may be loaded; --classic and --ebpf choose") {
+    Said said;
+    BpfAccess root = nobody();
+    root.privilege = Privilege::root;
+    root.may_load_ebpf = true;
+    CHECK(choose_backend(parse({"--allow", "10.0.0.0/8"}), root, said.fn()) == Backend::ebpf);
+    CHECK(said.text == "back end: eBPF (running as root)");
+    said.text.clear();
+    CHECK(choose_backend(parse({"-f", "private"}), delegated(), said.fn()) == Backend::ebpf);
+    CHECK(said.text == "back end: eBPF (CAP_BPF from alfwrapper's file capability: built-in filters only)");
+    CHECK(choose_backend(parse({"--classic", "--allow", "10.0.0.0/8"}), root, said.fn()) == Backend::classic);
+    CHECK(choose_backend(parse({"--classic", "--deny", "10.0.0.0/8"}), nobody(), said.fn()) == Backend::classic);
+
+    CHECK(error_of([&] { choose_backend(parse({"--classic", "--ebpf", "--allow", "::1"}), root, said.fn()); }) ==
+          "--classic and --ebpf: give one, or neither to let alfwrapper choose");
+    CHECK(error_of([&] { choose_backend(parse({"--classic", "-f", "private"}), root, said.fn()); }) ==
+          "--classic: only --allow/--deny/--rules-file rules compile to classic BPF; filter private is an eBPF program");
+    CHECK(error_of([&] {
+              choose_backend(parse({"--classic", "--allow", "::1", "--set", "alf_rules_state,0,{}"}), root, said.fn());
+          }) == "--classic: only --allow/--deny/--rules-file rules compile to classic BPF; --set, --set-file, "
+                "--map-size and --program apply to eBPF filters");
+}
+
+TEST_CASE("a TCP socket refuses classic BPF: the restriction and the ways out") {
+    std::string text = classic_on_tcp_refused(nobody());
+    CHECK(text.find("Linux lets only CAP_NET_ADMIN attach a classic BPF filter to a TCP socket") == 0);
+    CHECK(text.find("5d39580f68e6") != std::string::npos);
+    CHECK(text.find("kernel.unprivileged_bpf_disabled is 2") != std::string::npos);
+    CHECK(text.find("setcap cap_bpf+ep /usr/local/bin/alfwrapper") != std::string::npos);
+    CHECK(text.find("AmbientCapabilities=CAP_BPF") != std::string::npos);
+    CHECK(text.find("use a datagram socket") != std::string::npos);
+    CHECK(classic_on_tcp_refused(delegated()).find("leave out --classic") != std::string::npos);
+}
+
+TEST_CASE("capabilities from alfwrapper's file load only built-in filters") {
+    require_trusted_inputs(parse({"-f", "mine.c"}), nobody());  // not delegated: the kernel decides
+    require_trusted_inputs(parse({"-f", "private", "--set", "x,0,1"}), delegated());
+    require_trusted_inputs(parse({"--allow", "10.0.0.0/8"}), delegated());
+
+    std::string source = error_of([&] { require_trusted_inputs(parse({"-f", "mine.c"}), delegated()); });
+    CHECK(source.find("filter mine.c: refused: this alfwrapper holds CAP_BPF from its file capability "
+                      "(/usr/local/bin/alfwrapper), not from you, so it loads only the filters built into it (") == 0);
+    CHECK(source.find("subnets") != std::string::npos);
+    CHECK(source.find("AmbientCapabilities=CAP_BPF") != std::string::npos);
+    CHECK(error_of([&] { require_trusted_inputs(parse({"-f", "mine.o"}), delegated()); })
+              .find("filter mine.o: refused") == 0);
+    CHECK(error_of([&] { require_trusted_inputs(parse({"-f", "./private"}), delegated()); })
+              .find("filter ./private: refused") == 0);
+    CHECK(error_of([&] { require_trusted_inputs(parse({"-f", "private", "-D", "X"}), delegated()); })
+              .find("-D: refused") == 0);
+    CHECK(error_of([&] { require_trusted_inputs(parse({"-f", "private", "-I", "/tmp"}), delegated()); })
+              .find("-I: refused") == 0);
+    CHECK(error_of([&] { require_trusted_inputs(parse({"-f", "private", "-u", "root"}), delegated()); })
+              .find("--user: this alfwrapper holds only CAP_BPF") == 0);
+}
+
+TEST_CASE("this process, as the tests run it") {
+    BpfAccess access = assess_bpf_access();
+    CHECK(access.executable.find("unit_tests") != std::string::npos);
+    if (geteuid() == 0) {
+        CHECK(access.privilege == Privilege::root);
+        CHECK(access.may_load_ebpf);
+    } else if (access.capabilities.permitted == 0) {
+        CHECK(access.privilege == Privilege::none);
+    }
+}
