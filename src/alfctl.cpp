@@ -98,6 +98,7 @@ LoadedFilter load_filter(const alf::CtlOptions &options, Setup &setup, const alf
     if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
     // Checked and encoded against the object before load, written after.
     auto opened = alf::FilterObject::open(bytes.object, options.filter);
+    alf::require_rules_for_subnets(setup.wrapper, setup.rules, bytes.origin == alf::FilterBytes::Origin::builtin);
     auto inputs = alf::FilterInputs::prepare(opened, setup.wrapper, std::move(setup.rules), info);
     auto filter = builder.load(bytes, options.program, [&](alf::FilterObject &object) { inputs.apply_sizes(object); });
     inputs.write(filter, info);

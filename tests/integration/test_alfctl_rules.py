@@ -158,6 +158,10 @@ class AlfctlRules(unittest.TestCase):
         r = ctl("test", "tcp 10.0.0.1:1 > 127.0.0.1:80")
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("no filter given", r.stderr)
+        for verb in ("check", "test"):
+            r = ctl(verb, "subnets", *(["udp 10.0.0.1:1 > 0.0.0.0:53"] if verb == "test" else []))
+            self.assertEqual(r.returncode, 1, r)
+            self.assertIn("filter subnets needs rules", r.stderr)
 
     def test_help_documents_the_rule_inputs(self):
         for verb in ("check", "test"):
