@@ -1,6 +1,9 @@
 // alfctl: the workbench for filter authors. compile, check, test.
+#include "bpf_access.hpp"
+#include "classic_rules.hpp"
 #include "ctl_cli.hpp"
 #include "error.hpp"
+#include "filter_inputs.hpp"
 #include "filter_source.hpp"
 #include "loader.hpp"
 #include "map_entries.hpp"
@@ -16,13 +19,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 namespace {
 
 alf::FilterBuilder make_builder(const alf::CtlOptions &options, const alf::Reporter &report,
-                                alf::Optimization optimization) {
-    return alf::FilterBuilder({options.filter, options.defines, options.include_dirs},
+                                alf::Optimization optimization, bool builtin_only = false) {
+    return alf::FilterBuilder({options.filter, options.defines, options.include_dirs, builtin_only},
                               {.color = alf::stderr_wants_color(), .use_cache = !options.no_cache,
                                .cache_dir = options.cache_dir, .optimization = optimization},
                               report.messages());
@@ -61,13 +65,23 @@ int run_compile(const alf::CtlOptions &options, const alf::Reporter &report) {
     return 0;
 }
 
-// The map entries of the command line, as alfwrapper takes them; every other
-// source of map entries (declarative rules) belongs here too, so that check
-// and test see the filter exactly as alfwrapper would run it.
-std::vector<alf::MapSetting> map_settings(const alf::CtlOptions &options) {
-    std::vector<alf::MapSetting> settings;
-    for (const auto &s : options.sets) settings.push_back(alf::parse_map_setting(s));
-    return settings;
+// What check and test run: the filter alfwrapper would attach, with the same
+// maps and rules, on the back end alfwrapper would choose.
+struct Setup {
+    alf::Options wrapper;
+    alf::BpfAccess access;
+    alf::CompiledRuleSet rules;
+    alf::Backend backend = alf::Backend::ebpf;
+};
+
+Setup set_up(const alf::CtlOptions &options, const alf::Reporter &report) {
+    Setup setup{alf::wrapper_options(options), alf::assess_bpf_access(), {}, {}};
+    alf::require_trusted_inputs(setup.wrapper, setup.access);
+    auto info = [&](const std::string &text) { report.info(text); };
+    setup.rules =
+        alf::read_and_compile_rules(setup.wrapper, info, [&](const std::string &text) { report.warning(text); });
+    setup.backend = alf::choose_backend(setup.wrapper, setup.access, info);
+    return setup;
 }
 
 struct LoadedFilter {
@@ -76,21 +90,41 @@ struct LoadedFilter {
 };
 
 // Compiles (or takes from the cache, or reads) and loads the filter, then
-// fills its maps: alfwrapper's pipeline up to the attach.
-LoadedFilter load_filter(const alf::CtlOptions &options, const alf::Reporter &report) {
-    auto builder = make_builder(options, report, alf::Optimization::fast);
+// fills its maps and rule tables: alfwrapper's pipeline up to the attach.
+LoadedFilter load_filter(const alf::CtlOptions &options, Setup &setup, const alf::Reporter &report) {
+    auto info = [&](const std::string &text) { report.info(text); };
+    auto builder = make_builder(options, report, alf::Optimization::fast, setup.access.delegated());
     alf::FilterBytes bytes = builder.obtain();
     if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
-    // Encoded and checked against the object before load, written after.
-    std::vector<alf::EncodedMap> entries;
-    auto settings = map_settings(options);
-    auto filter = builder.load(bytes, options.program, [&](alf::FilterObject &object) {
-        entries = alf::encode_map_settings(object, settings, {});
-    });
-    alf::write_map_entries(filter, entries);
-    for (const auto &map : entries)
-        report.info("map " + map.name + ": " + std::to_string(map.keys.size()) + " entries set");
+    // Checked and encoded against the object before load, written after.
+    auto opened = alf::FilterObject::open(bytes.object, options.filter);
+    alf::require_rules_for_subnets(setup.wrapper, setup.rules, bytes.origin == alf::FilterBytes::Origin::builtin);
+    auto inputs = alf::FilterInputs::prepare(opened, setup.wrapper, std::move(setup.rules), info);
+    auto filter = builder.load(bytes, options.program, [&](alf::FilterObject &object) { inputs.apply_sizes(object); });
+    inputs.write(filter, info);
     return {std::move(filter), std::move(bytes)};
+}
+
+// The rules as the classic BPF program alfwrapper would attach, checked by
+// the kernel (which needs no privileges).
+alf::ClassicRules classic_program(const Setup &setup, const alf::Reporter &report) {
+    alf::ClassicRules classic = alf::compile_rules_classic(setup.rules.rules, setup.rules.compiled);
+    alf::check_classic(classic.program);
+    report.info("classic BPF program: " + std::to_string(classic.program.instructions.size()) +
+                " instructions, accepted by the kernel");
+    return classic;
+}
+
+int run_check_classic(const alf::CtlOptions &options, const Setup &setup, const alf::Reporter &report) {
+    alf::ClassicRules classic = classic_program(setup, report);
+    std::size_t count = classic.program.instructions.size();
+    std::cout << options.filter << ": rules compiled to classic BPF, accepted by the kernel\n";
+    std::cout << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
+              << 100 * count / alf::classic_max_instructions << "%), " << classic.ipv4_segments << " IPv4 and "
+              << classic.ipv6_segments << " IPv6 address segments\n";
+    std::cout << "ok: alfwrapper can attach the classic program to datagram and Unix sockets without privileges "
+                 "(TCP sockets need CAP_NET_ADMIN)\n";
+    return 0;
 }
 
 const char *origin_text(const alf::FilterBytes &bytes) {
@@ -104,7 +138,9 @@ const char *origin_text(const alf::FilterBytes &bytes) {
 }
 
 int run_check(const alf::CtlOptions &options, const alf::Reporter &report) {
-    auto [filter, bytes] = load_filter(options, report);
+    Setup setup = set_up(options, report);
+    if (setup.backend == alf::Backend::classic) return run_check_classic(options, setup, report);
+    auto [filter, bytes] = load_filter(options, setup, report);
     std::cout << options.filter << ": " << origin_text(bytes);
     if (bytes.origin == alf::FilterBytes::Origin::cache || bytes.origin == alf::FilterBytes::Origin::compiler)
         std::cout << " (" << alf::optimization_name(bytes.optimization) << " optimizer)";
@@ -171,12 +207,29 @@ std::vector<TestCase> collect_test_cases(const alf::CtlOptions &options) {
 
 int run_test(const alf::CtlOptions &options, const alf::Reporter &report) {
     std::vector<TestCase> cases = collect_test_cases(options);
-    auto [filter, bytes] = load_filter(options, report);
+    Setup setup = set_up(options, report);
+    // The program that judges: the loaded eBPF filter in the kernel, or the
+    // classic program in the interpreter of its semantics.
+    std::optional<LoadedFilter> loaded;
+    std::optional<alf::ClassicRules> classic;
+    std::function<alf::FrameRun(std::span<const std::uint8_t>)> judge;
+    std::string program_name;
+    if (setup.backend == alf::Backend::classic) {
+        classic = classic_program(setup, report);
+        judge = [&](std::span<const std::uint8_t> frame) {
+            return alf::judge_frame(alf::test_classic(classic->program, frame), frame.size());
+        };
+        program_name = "classic";
+    } else {
+        loaded.emplace(load_filter(options, setup, report));
+        judge = [&](std::span<const std::uint8_t> frame) { return alf::run_frame(loaded->object.program_fd(), frame); };
+        program_name = loaded->object.program_name();
+    }
     bool all_matched = true;
     nlohmann::json results = nlohmann::json::array();
     for (const auto &test : cases) {
         alf::FrameRun run = alf::with_context("packet " + test.description, [&] {
-            return alf::run_frame(filter.program_fd(), test.frame);
+            return judge(test.frame);
         });
         bool matched = !test.expect || *test.expect == run.verdict;
         all_matched = all_matched && matched;
@@ -202,7 +255,8 @@ int run_test(const alf::CtlOptions &options, const alf::Reporter &report) {
     }
     if (options.json)
         std::cout << nlohmann::json{{"filter", options.filter},
-                                    {"program", filter.program_name()},
+                                    {"program", program_name},
+                                    {"backend", classic ? "classic" : "ebpf"},
                                     {"results", std::move(results)},
                                     {"all_matched", all_matched}}
                          .dump(2)

@@ -34,6 +34,15 @@ const CtlOptionDef option_table[] = {
     {"o", "output", "FILE", "where to write the object (default: the source's name with .o, here)", for_compile},
     {"", "set", "MAP,KEY,VALUE", "put an entry into one of the filter's maps, as alfwrapper --set", for_loading, true},
     {"", "program", "NAME", "the program to load (default: 'filter', or the only socket program)", for_loading},
+    {"", "set-file", "MAP=PATH", "put many entries into a map, as alfwrapper --set-file", for_loading, true},
+    {"", "map-size", "MAP=N", "set a map's max entries before the filter is loaded", for_loading, true},
+    {"", "allow", "CIDR", "admit peers from this network, as alfwrapper --allow; without FILTER the "
+                          "filter is the built-in 'subnets'", for_loading, true},
+    {"", "deny", "CIDR", "refuse peers from this network, as alfwrapper --deny", for_loading, true},
+    {"", "rules-file", "PATH", "read allow/deny rules from a file, as alfwrapper --rules-file", for_loading, true},
+    {"", "classic", nullptr, "compile the rules to classic BPF, as alfwrapper --classic (needs no "
+                             "privileges); chosen by itself when eBPF cannot be loaded", for_loading},
+    {"", "ebpf", nullptr, "load the filter as eBPF (needs root or CAP_BPF)", for_loading},
     {"", "pcap", "FILE", "also run the filter on every packet of a capture (pcap or pcapng)", for_test},
     {"", "expect", "VERDICT", "pass or drop: exit with status 3 unless every packet gets this verdict "
                               "(a packet's own expect= wins)", for_test},
@@ -61,15 +70,23 @@ const VerbDef verb_table[] = {
      "compile a filter into a BPF object (with BTF), which alfwrapper also takes",
      "The object is optimized as clang -O2 would. alfwrapper and alfctl accept it in\n"
      "place of the source: no compiler runs at launch then.\n"},
-    {CtlVerb::check, "check", "alfctl check FILTER [--set MAP,KEY,VALUE]... [OPTION]...",
+    {CtlVerb::check, "check", "alfctl check [FILTER] [--set MAP,KEY,VALUE]... [--allow CIDR]... [OPTION]...",
      "compile and load a filter, and show what the kernel accepted",
      "Loads the filter through the kernel's verifier, fills its maps as alfwrapper\n"
      "would, and lists its programs with their instruction counts, its maps with\n"
      "their key and value types, and the socket option memory it takes against\n"
      "net.core.optmem_max (every socket accepted from a filtered listener is\n"
      "charged the same). Exit status 0 only when all of it would work in\n"
-     "alfwrapper.\n"},
-    {CtlVerb::test, "test", "alfctl test FILTER [--set MAP,KEY,VALUE]... [--pcap FILE] [OPTION]... PACKET...",
+     "alfwrapper.\n"
+     "\n"
+     "The maps and rules are given as to alfwrapper (--set, --set-file, --map-size,\n"
+     "--allow, --deny, --rules-file); with rules and no FILTER the filter is the\n"
+     "built-in 'subnets'. With --classic, or when eBPF cannot be loaded (no\n"
+     "CAP_BPF), the rules are compiled to classic BPF as alfwrapper would: check\n"
+     "prints its instruction count against the limit of 4096 and has the kernel\n"
+     "check it, which needs no privileges.\n"},
+    {CtlVerb::test, "test",
+     "alfctl test [FILTER] [--set MAP,KEY,VALUE]... [--allow CIDR]... [--pcap FILE] [OPTION]... PACKET...",
      "run a filter on packets and print each verdict",
      "Runs the filter in the kernel (BPF_PROG_TEST_RUN) on each packet and prints\n"
      "pass or drop. A PACKET is written as you think of it, one argument or several\n"
@@ -83,6 +100,16 @@ const VerbDef verb_table[] = {
      "filter judges), len=N (payload bytes), data=HEX (the payload), and\n"
      "expect=pass|drop. The packet's family is the source's: an IPv4 client of a\n"
      "dual-stack [::] socket sends IPv4 packets, as on a live socket.\n"
+     "\n"
+     "The maps and rules are given as to alfwrapper (--set, --set-file, --map-size,\n"
+     "--allow, --deny, --rules-file). With rules, FILTER may be left out: when the\n"
+     "first argument starts with a protocol word (tcp, udp) it is a packet, and\n"
+     "the filter is the built-in 'subnets':\n"
+     "\n"
+     "  alfctl test --allow 10.0.0.0/8 'tcp 10.1.2.3:40000 > 127.0.0.1:80'\n"
+     "\n"
+     "With --classic, or when eBPF cannot be loaded (no CAP_BPF), the rules run\n"
+     "as the classic BPF program alfwrapper would attach, without privileges.\n"
      "\n"
      "Exit status: 0 when every verdict is the expected one (or none was\n"
      "expected), 3 when one is not, 1 or 2 when something else failed.\n"},
@@ -102,7 +129,34 @@ const VerbDef &verb_def(CtlVerb verb) {
 
 unsigned mask_of(CtlVerb verb) { return 1u << static_cast<unsigned>(verb); }
 
+// A packet's first word is its protocol; a filter is a path or a name.
+bool starts_a_packet(std::string_view argument) {
+    std::string_view word = argument.substr(0, argument.find(' '));
+    return word == "tcp" || word == "udp";
+}
+
 }  // namespace
+
+Options wrapper_options(const CtlOptions &options) {
+    Options wrapper;
+    wrapper.filter = options.filter;
+    wrapper.program = options.program;
+    wrapper.sets = options.sets;
+    wrapper.set_files = options.set_files;
+    wrapper.map_sizes = options.map_sizes;
+    wrapper.allow = options.allow;
+    wrapper.deny = options.deny;
+    wrapper.rules_files = options.rules_files;
+    wrapper.defines = options.defines;
+    wrapper.include_dirs = options.include_dirs;
+    wrapper.cache_dir = options.cache_dir;
+    wrapper.no_cache = options.no_cache;
+    wrapper.classic = options.classic;
+    wrapper.ebpf = options.ebpf;
+    wrapper.verbose = options.verbose;
+    wrapper.quiet = options.quiet;
+    return wrapper;
+}
 
 std::string ctl_usage_text(CtlVerb verb) {
     if (verb == CtlVerb::none) {
@@ -124,7 +178,8 @@ std::string ctl_usage_text(CtlVerb verb) {
             "  alfctl compile filters/whitelist.c -o whitelist.o\n"
             "  alfctl check filters/whitelist.c --set allow4,0,10.0.0.0/8\n"
             "  alfctl test filters/whitelist-private.c 'tcp 10.1.2.3:40000 > [::]:4242' "
-            "'udp [2001:db8::1]:53000 > [::]:53'\n";
+            "'udp [2001:db8::1]:53000 > [::]:53'\n"
+            "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n";
         return text;
     }
     const VerbDef &def = verb_def(verb);
@@ -207,7 +262,14 @@ CtlOptions parse_ctl_command_line(int argc, const char *const argv[]) {
     if (options.verb == CtlVerb::compile) get("output", options.output);
     if (options.verb != CtlVerb::compile) {
         get_all("set", options.sets);
+        get_all("set-file", options.set_files);
+        get_all("map-size", options.map_sizes);
+        get_all("allow", options.allow);
+        get_all("deny", options.deny);
+        get_all("rules-file", options.rules_files);
         get("program", options.program);
+        options.classic = flag("classic");
+        options.ebpf = flag("ebpf");
     }
     if (options.verb == CtlVerb::test) {
         get("pcap", options.pcap);
@@ -216,9 +278,17 @@ CtlOptions parse_ctl_command_line(int argc, const char *const argv[]) {
     }
     if (options.help) return options;
 
-    if (arguments.empty()) throw Error(std::string("no filter given (see alfctl ") + verb->name + " --help)");
-    options.filter = arguments.front();
-    arguments.erase(arguments.begin());
+    bool has_rules = !(options.allow.empty() && options.deny.empty() && options.rules_files.empty());
+    if (arguments.empty() || (options.verb == CtlVerb::test && starts_a_packet(arguments.front()))) {
+        if (!has_rules)
+            throw Error(std::string("no filter given: name one, or give --allow, --deny or --rules-file rules for "
+                                    "the built-in 'subnets' (see alfctl ") +
+                        verb->name + " --help)");
+        options.filter = "subnets";
+    } else {
+        options.filter = arguments.front();
+        arguments.erase(arguments.begin());
+    }
     if (options.verb == CtlVerb::test) {
         options.packets = std::move(arguments);
         if (options.packets.empty() && options.pcap.empty())

@@ -43,6 +43,11 @@ CompiledRuleSet read_and_compile_rules(const Options &options, const InfoFn &inf
     return set;
 }
 
+void require_rules_for_subnets(const Options &options, const CompiledRuleSet &rules, bool builtin) {
+    if (rules.rules.empty() && builtin && options.filter == "subnets" && !options.list_maps)
+        throw Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
+}
+
 FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options, CompiledRuleSet rules,
                                    const InfoFn &info) {
     FilterInputs inputs;

@@ -27,6 +27,10 @@ struct CompiledRuleSet {
 };
 CompiledRuleSet read_and_compile_rules(const Options &options, const InfoFn &info, const InfoFn &warn);
 
+// The built-in subnets filter without rules would judge nothing: throws
+// Error asking for them (unless only the maps are listed).
+void require_rules_for_subnets(const Options &options, const CompiledRuleSet &rules, bool builtin);
+
 class FilterInputs {
 public:
     // Before load: sizes the maps, sizes the rule tables, encodes the entries.

@@ -109,9 +109,7 @@ int run(int argc, char **argv, Reporter &report) {
 
         // Checked and encoded against the object before anything is loaded.
         auto opened = alf::FilterObject::open(bytes.object, options.filter);
-        if (rules.rules.empty() && bytes.origin == alf::FilterBytes::Origin::builtin && options.filter == "subnets" &&
-            !options.list_maps)
-            throw alf::Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
+        alf::require_rules_for_subnets(options, rules, bytes.origin == alf::FilterBytes::Origin::builtin);
         auto inputs = alf::FilterInputs::prepare(opened, options, std::move(rules), info);
         if (options.list_maps) {
             std::cout << alf::describe_maps(opened);

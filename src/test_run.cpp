@@ -63,10 +63,14 @@ FrameRun run_frame(int program_fd, std::span<const std::uint8_t> frame) {
                         " bytes (" + std::to_string(test_run_max_frame) + " at most, 14 at least)");
         throw system_error("test run (BPF_PROG_TEST_RUN)", -err);
     }
+    return judge_frame(opts.retval, frame.size());
+}
+
+FrameRun judge_frame(std::uint32_t returned, std::size_t frame_size) {
     FrameRun result;
-    result.returned = opts.retval;
+    result.returned = returned;
     // The kernel strips the Ethernet header; the program sees the rest.
-    result.length = static_cast<std::uint32_t>(frame.size() - 14);
+    result.length = static_cast<std::uint32_t>(frame_size - 14);
     // A socket filter's return value is how many bytes to keep: 0 drops.
     result.verdict = result.returned == 0 ? PacketVerdict::drop : PacketVerdict::pass;
     result.trimmed = result.returned != 0 && result.returned < result.length;

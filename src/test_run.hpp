@@ -34,6 +34,9 @@ struct FrameRun {
     std::uint32_t length = 0;    // skb->len the program saw (from the IP header on)
 };
 
+// A program's return value on an Ethernet frame of frame_size bytes, judged.
+FrameRun judge_frame(std::uint32_t returned, std::size_t frame_size);
+
 // The largest frame the kernel takes for a test run of a socket filter (it
 // must fit one page with the skb's head- and tailroom).
 inline constexpr std::size_t test_run_max_frame = 3500;

@@ -37,6 +37,55 @@ TEST_CASE("alfctl verbs and their options") {
     CHECK(o.pcap == "x.pcap");
 }
 
+TEST_CASE("alfctl check and test take alfwrapper's map and rule inputs") {
+    auto o = parse({"check", "f.c", "--set-file", "allow4=list.txt", "--map-size", "allow4=64", "--allow",
+                    "10.0.0.0/8", "--deny", "10.1.0.0/16", "--rules-file", "r.txt", "--classic"});
+    CHECK(o.filter == "f.c");
+    CHECK(o.set_files == std::vector<std::string>{"allow4=list.txt"});
+    CHECK(o.map_sizes == std::vector<std::string>{"allow4=64"});
+    CHECK(o.allow == std::vector<std::string>{"10.0.0.0/8"});
+    CHECK(o.deny == std::vector<std::string>{"10.1.0.0/16"});
+    CHECK(o.rules_files == std::vector<std::string>{"r.txt"});
+    CHECK(o.classic);
+    CHECK_FALSE(o.ebpf);
+    Options wrapper = wrapper_options(o);
+    CHECK(wrapper.filter == "f.c");
+    CHECK(wrapper.set_files == o.set_files);
+    CHECK(wrapper.map_sizes == o.map_sizes);
+    CHECK(wrapper.allow == o.allow);
+    CHECK(wrapper.deny == o.deny);
+    CHECK(wrapper.rules_files == o.rules_files);
+    CHECK(wrapper.classic);
+
+    // With rules and no FILTER, the filter is the built-in subnets.
+    o = parse({"check", "--allow", "10.0.0.0/8", "--ebpf"});
+    CHECK(o.filter == "subnets");
+    CHECK(o.ebpf);
+    // A first argument that starts with a protocol word is a packet.
+    o = parse({"test", "--allow", "10.0.0.0/8", "tcp 10.1.2.3:40000 > 127.0.0.1:80", "udp", "[::1]:1", ">", "[::]:2"});
+    CHECK(o.filter == "subnets");
+    CHECK(o.packets.size() == 5);
+    CHECK(o.packets.front() == "tcp 10.1.2.3:40000 > 127.0.0.1:80");
+    o = parse({"test", "--deny", "::1", "udp", "[::1]:1", ">", "[::]:2"});
+    CHECK(o.filter == "subnets");
+    CHECK(o.packets.size() == 4);
+    o = parse({"test", "--rules-file", "r.txt", "--pcap", "x.pcap"});
+    CHECK(o.filter == "subnets");
+    // Anything else first is the filter, rules or not.
+    o = parse({"test", "--allow", "10.0.0.0/8", "my.c", "tcp 10.1.2.3:40000 > 127.0.0.1:80"});
+    CHECK(o.filter == "my.c");
+    CHECK(o.packets.size() == 1);
+    o = parse({"test", "tcpfilter.c", "tcp 10.1.2.3:40000 > 127.0.0.1:80"});
+    CHECK(o.filter == "tcpfilter.c");
+
+    // Without rules a filter must be named.
+    CHECK_THROWS_AS(parse({"check"}), Error);
+    CHECK_THROWS_AS(parse({"test", "tcp 10.1.2.3:40000 > 127.0.0.1:80"}), Error);
+    // Rule options belong to check and test.
+    CHECK_THROWS_AS(parse({"compile", "f.c", "--allow", "10.0.0.0/8"}), Error);
+    CHECK_THROWS_AS(parse({"compile", "f.c", "--classic"}), Error);
+}
+
 TEST_CASE("alfctl help and version") {
     CHECK(parse({"--help"}).help);
     CHECK(parse({"--version"}).version);
