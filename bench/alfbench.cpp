@@ -106,6 +106,10 @@ sockaddr_in v4(const char *ip, int port) {
 int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in src = v4(source, 0);
+    // The port is picked at connect(), where the kernel may reuse a port in
+    // TIME_WAIT; picked at bind() the connection-rate scenario runs out of ports.
+    int one_more = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one_more, sizeof one_more);
     bind(fd, reinterpret_cast<sockaddr *>(&src), sizeof src);
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -148,6 +152,11 @@ double connection_round_trip(const char *source, int port) {
     char out[64], in[64];
     std::memset(out, 'x', sizeof out);
     bool ok = write_all(fd, out, sizeof out) && read_exact(fd, in, sizeof in) && std::memcmp(in, out, 64) == 0;
+    // Close with a reset: a client's TIME_WAIT holds its port for a second,
+    // which would cap the rate near 14k/s (the ephemeral ports per second),
+    // whatever the filter does.
+    linger reset{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
     close(fd);
     return ok ? seconds_since(start) * 1e6 : -1;
 }
@@ -422,10 +431,13 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
                         sockaddr_in from = v4(src.c_str(), 0), to = v4("127.0.0.1", filtered.port());
                         while (!stop) {
                             int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                            bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from);
-                            connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof to);  // one SYN, never answered
+                            int one = 1;
+                            setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+                            // Only from the refused source: without the bind the SYN would come from 127.0.0.1.
+                            if (bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from) == 0 &&
+                                (connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof to) == 0 || errno == EINPROGRESS))
+                                ++flood_attempts;  // one SYN, never answered
                             close(fd);
-                            ++flood_attempts;
                         }
                     });
             std::vector<double> latencies;
