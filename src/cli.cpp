@@ -250,13 +250,16 @@ Options parse_command_line(int argc, const char *const argv[]) {
     options.version = result.count("version") > 0;
 
     if (options.help || options.version) return options;
-    if (options.filter.empty() && !(options.allow.empty() && options.deny.empty() && options.rules_files.empty()))
-        options.filter = "subnets";
+    bool rules_only = options.filter.empty() &&
+                      !(options.allow.empty() && options.deny.empty() && options.rules_files.empty());
+    if (rules_only) options.filter = "subnets";
     if (options.filter.empty())
-        throw Error("no filter given: name a .c or .o file, e.g. alfwrapper filters/whitelist-private.c PROGRAM "
+        throw Error("no filter given: name a .c or .o file or a built-in filter (-f private), or give "
+                    "--allow/--deny rules, e.g. alfwrapper filters/whitelist-private.c PROGRAM "
                     "(see alfwrapper --help)");
     if (options.command.empty() && !options.list_maps)
-        throw Error("no PROGRAM given: name the service to start, e.g. alfwrapper " + options.filter +
+        throw Error("no PROGRAM given: name the service to start after the filter, e.g. alfwrapper " +
+                    std::string(rules_only ? "--allow 10.0.0.0/8 --" : options.filter) +
                     " examples/echod.sh (see alfwrapper --help)");
     return options;
 }

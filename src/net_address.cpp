@@ -204,7 +204,7 @@ std::int64_t parse_signed(std::string_view text, std::int64_t min, std::int64_t 
 }
 
 std::uint16_t parse_port(std::string_view text) {
-    auto value = parse_unsigned(text, 65535, "a port (1-65535)");
+    auto value = parse_unsigned(text, 65535, "a port");
     if (value == 0) throw Error("port 0 is not a valid port (expected 1-65535)");
     return static_cast<std::uint16_t>(value);
 }
