@@ -50,10 +50,11 @@ void attach_all(std::vector<alf::Socket> &sockets, const Reporter &report, Attac
                            (socket.type == SOCK_DGRAM ? " datagram(s) discarded" : " connection(s) reset") +
                            ": they arrived before the filter was attached");
         }
-        report.info(socket.description + ": filter attached and locked" +
-                    (socket.family == AF_UNIX && socket.type != SOCK_DGRAM
-                         ? " (the kernel runs no socket filter on Unix stream connections: the file mode guards them)"
-                         : ""));
+        report.info(socket.description + ": filter attached and locked");
+        // Attached, but never run: the user should not believe this socket filtered.
+        if (socket.family == AF_UNIX && socket.type != SOCK_DGRAM)
+            report.warning(socket.description + ": the kernel runs no socket filter on Unix stream connections; "
+                           "only the socket file's mode (mode=0660) guards who connects");
     }
 }
 

@@ -166,6 +166,8 @@ class ListenSockets(unittest.TestCase):
         self.assertEqual(report["fds"]["3"]["socket"]["local"], path)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o660)
         self.assertEqual(unix_echo(path), b"ping\n")
+        # The filter is attached but never runs on Unix stream connections: the user is told.
+        self.assertIn("the kernel runs no socket filter on Unix stream connections", service.stderr())
 
 
 class HostNames(unittest.TestCase):
