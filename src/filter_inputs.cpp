@@ -52,7 +52,6 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options,
                                    const InfoFn &info) {
     FilterInputs inputs;
     std::set<std::string> user_sized = apply_map_sizes(filter, options.map_sizes);
-    inputs.map_sizes_ = options.map_sizes;
     inputs.user_sized_ = user_sized;
     inputs.takes_rules_ = filter_takes_rules(filter);
     if (!rules.rules.empty() && !inputs.takes_rules_)
@@ -71,12 +70,15 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const Options &options,
     inputs.entries_ = encode_map_settings(filter, settings, user_sized);
     for (const auto &map : inputs.entries_)
         if (!map.note.empty()) info(map.note);
+    // Every size as it now stands (--map-size, rule tables, maps raised to
+    // fit their entries), for an object compiled anew before load.
+    for (const auto &map : filter.maps()) inputs.map_entries_max_.emplace_back(map.name, map.max_entries);
     return inputs;
 }
 
 void FilterInputs::apply_sizes(FilterObject &filter) const {
-    apply_map_sizes(filter, map_sizes_);
     if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
+    for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
 }
 
 void FilterInputs::write(FilterObject &filter, const InfoFn &info) const {

@@ -37,8 +37,8 @@ public:
     static FilterInputs prepare(FilterObject &filter, const Options &options, CompiledRuleSet rules,
                                 const InfoFn &info);
 
-    // Sizes the maps and rule tables of an opened object again, as prepare()
-    // did (for an object compiled anew before load).
+    // Gives an opened object the sizes prepare() settled on (for an object
+    // compiled anew before load: the fast optimizer's program was rejected).
     void apply_sizes(FilterObject &filter) const;
 
     // After load: writes the rule tables and the entries.
@@ -47,8 +47,8 @@ public:
 private:
     CompiledRuleSet rules_;
     bool takes_rules_ = false;
-    std::vector<std::string> map_sizes_;
     std::set<std::string> user_sized_;
+    std::vector<std::pair<std::string, std::uint32_t>> map_entries_max_;
     std::vector<EncodedMap> entries_;
 };
 

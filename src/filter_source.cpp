@@ -19,10 +19,6 @@ namespace alf {
 
 namespace {
 
-bool ends_with(const std::string &s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Terminal colour sequences (ESC [ ... m), for warnings shown where no colour is wanted.
 std::string without_color(const std::string &text) {
     std::string plain;
@@ -85,13 +81,13 @@ std::string FilterBuilder::key_for(Optimization optimization) const {
 
 FilterBytes FilterBuilder::obtain() {
     FilterBytes result;
-    if (source_.builtin_only && (ends_with(source_.path, ".o") || ends_with(source_.path, ".c")))
+    if (source_.builtin_only && (source_.path.ends_with(".o") || source_.path.ends_with(".c")))
         throw Error("filter " + source_.path + ": only built-in filters may be loaded with these privileges");
-    if (ends_with(source_.path, ".o")) {
+    if (source_.path.ends_with(".o")) {
         result.object = read_file_bytes(source_.path, "filter");
         return result;
     }
-    if (!ends_with(source_.path, ".c")) {
+    if (!source_.path.ends_with(".c")) {
         if (source_.path.find('/') == std::string::npos) {
             if (auto builtin = find_builtin_filter(source_.path)) {
                 result.object.assign(builtin->begin(), builtin->end());
