@@ -42,28 +42,22 @@ std::vector<std::uint8_t> synthetic_tcp_syn(const IpAddress &source, const IpAdd
     return packet;
 }
 
-TestRunResult test_run_filter(int program_fd, const std::vector<std::uint8_t> &packet, int repeat) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = packet.data();
-    opts.data_size_in = static_cast<std::uint32_t>(packet.size());
-    opts.repeat = repeat;
-    if (bpf_prog_test_run_opts(program_fd, &opts) != 0)
-        throw system_error("test run of the filter (BPF_PROG_TEST_RUN)", errno);
-    return {opts.retval, static_cast<double>(opts.duration)};
-}
-
-FrameRun run_frame(int program_fd, std::span<const std::uint8_t> frame) {
+TestRunResult test_run_filter(int program_fd, std::span<const std::uint8_t> frame, int repeat) {
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-    opts.repeat = 1;
+    opts.repeat = repeat;
     if (int err = bpf_prog_test_run_opts(program_fd, &opts); err) {
         if (-err == EINVAL || -err == EMSGSIZE)
             throw Error("the kernel refused a test run on this packet of " + std::to_string(frame.size()) +
                         " bytes (" + std::to_string(test_run_max_frame) + " at most, 14 at least)");
-        throw system_error("test run (BPF_PROG_TEST_RUN)", -err);
+        throw system_error("test run of the filter (BPF_PROG_TEST_RUN)", -err);
     }
-    return judge_frame(opts.retval, frame.size());
+    return {opts.retval, static_cast<double>(opts.duration)};
+}
+
+FrameRun run_frame(int program_fd, std::span<const std::uint8_t> frame) {
+    return judge_frame(test_run_filter(program_fd, frame).verdict, frame.size());
 }
 
 FrameRun judge_frame(std::uint32_t returned, std::size_t frame_size) {

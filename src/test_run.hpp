@@ -24,7 +24,7 @@ struct TestRunResult {
 };
 
 // Throws Error (exit status 2) when the kernel refuses the test run.
-TestRunResult test_run_filter(int program_fd, const std::vector<std::uint8_t> &packet, int repeat = 1);
+TestRunResult test_run_filter(int program_fd, std::span<const std::uint8_t> frame, int repeat = 1);
 
 // One packet judged, as alfctl test reports it.
 struct FrameRun {
