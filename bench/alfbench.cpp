@@ -20,6 +20,9 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 
+#include "net_address.hpp"
+#include "test_run.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -466,36 +469,6 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
 // clock (BPF_PROG_TEST_RUN, average over `repeat` runs), on a TCP SYN from
 // 127.0.0.1 and from ::1, next to an empty filter (the floor). Maps are as
 // the filter declares them (empty); the verdict shows which path ran.
-struct PacketCost {
-    double ns = 0;
-    std::uint32_t verdict = 0;
-};
-
-std::vector<std::uint8_t> syn_frame(bool ipv6) {
-    std::vector<std::uint8_t> f(14, 0);
-    f[12] = ipv6 ? 0x86 : 0x08;
-    f[13] = ipv6 ? 0xdd : 0x00;
-    std::vector<std::uint8_t> tcp(20, 0);
-    tcp[0] = 40000 >> 8, tcp[1] = 40000 & 255, tcp[2] = 4242 >> 8, tcp[3] = 4242 & 255, tcp[12] = 5 << 4, tcp[13] = 0x02;
-    if (ipv6) {
-        std::vector<std::uint8_t> ip(40, 0);
-        ip[0] = 0x60, ip[5] = 20, ip[6] = 6, ip[7] = 64, ip[23] = 1, ip[39] = 1;
-        f.insert(f.end(), ip.begin(), ip.end());
-    } else {
-        std::vector<std::uint8_t> ip = {0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1};
-        f.insert(f.end(), ip.begin(), ip.end());
-    }
-    f.insert(f.end(), tcp.begin(), tcp.end());
-    return f;
-}
-
-PacketCost test_run(int prog_fd, const std::vector<std::uint8_t> &frame, int repeat) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<std::uint32_t>(frame.size()),
-                .repeat = repeat);
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) fail(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
-    return {static_cast<double>(opts.duration), opts.retval};
-}
-
 int empty_filter() {
     const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, -1}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
     int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "empty", "GPL", insns, 2, nullptr);
@@ -532,12 +505,15 @@ void run_filter_costs(const Settings &s, std::vector<std::string> &lines) {
     }
     std::map<std::string, std::vector<double>> v4, v6;
     std::map<std::string, std::uint32_t> verdict4, verdict6;
-    auto frame4 = syn_frame(false), frame6 = syn_frame(true);
+    const alf::IpAddress v4_loopback = *alf::parse_ip("127.0.0.1"), v6_loopback = *alf::parse_ip("::1");
+    auto frame4 = alf::synthetic_tcp_syn(v4_loopback, v4_loopback, 40000, 4242);
+    auto frame6 = alf::synthetic_tcp_syn(v6_loopback, v6_loopback, 40000, 4242);
     for (int round = 0; round < s.pairs; ++round)
         for (const auto &l : loaded) {
-            PacketCost a = test_run(l.fd, frame4, repeat), b = test_run(l.fd, frame6, repeat);
-            v4[l.name].push_back(a.ns);
-            v6[l.name].push_back(b.ns);
+            alf::TestRunResult a = alf::test_run_filter(l.fd, frame4, repeat);
+            alf::TestRunResult b = alf::test_run_filter(l.fd, frame6, repeat);
+            v4[l.name].push_back(a.ns_per_run);
+            v6[l.name].push_back(b.ns_per_run);
             verdict4[l.name] = a.verdict;
             verdict6[l.name] = b.verdict;
         }
@@ -663,7 +639,7 @@ int run(int argc, char **argv) {
 int main(int argc, char **argv) {
     try {
         return run(argc, argv);
-    } catch (const Failure &e) {
+    } catch (const std::exception &e) {
         std::cerr << "alfbench: FAILED: " << e.what() << "\n";
         return 1;
     }
