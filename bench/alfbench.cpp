@@ -20,8 +20,8 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 
-#include "net_address.hpp"
-#include "test_run.hpp"
+#include "common/net_address.hpp"
+#include "workbench/test_run.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -17,5 +17,5 @@ foreach(file IN LISTS FILES)
 endforeach()
 string(SHA256 digest "${digest_input}")
 file(WRITE ${OUTPUT}.tmp
-"// Generated at build time; do not edit.\n#include \"embedded.hpp\"\n#include <cstddef>\nnamespace {\n${body}}\nnamespace alf {\nextern const EmbeddedFile ${SYMBOL}[] = {\n${table}  {nullptr, nullptr, 0}};\nextern const std::size_t ${SYMBOL}_count = ${index};\nextern const char ${SYMBOL}_digest[] = \"${digest}\";\n}\n")
+"// Generated at build time; do not edit.\n#include \"compile/embedded.hpp\"\n#include <cstddef>\nnamespace {\n${body}}\nnamespace alf {\nextern const EmbeddedFile ${SYMBOL}[] = {\n${table}  {nullptr, nullptr, 0}};\nextern const std::size_t ${SYMBOL}_count = ${index};\nextern const char ${SYMBOL}_digest[] = \"${digest}\";\n}\n")
 file(RENAME ${OUTPUT}.tmp ${OUTPUT})

@@ -1,36 +1,22 @@
 // alfctl: the workbench for filter authors. compile, check, test.
-#include "bpf_access.hpp"
-#include "classic_rules.hpp"
-#include "ctl_cli.hpp"
-#include "error.hpp"
-#include "filter_inputs.hpp"
-#include "filter_source.hpp"
-#include "loader.hpp"
-#include "map_entries.hpp"
-#include "pcap_reader.hpp"
-#include "report.hpp"
-#include "sockets.hpp"
-#include "test_packet.hpp"
-#include "test_run.hpp"
+#include "cli/ctl_cli.hpp"
+#include "common/error.hpp"
+#include "common/report.hpp"
+#include "common/util.hpp"
+#include "launch/sockets.hpp"
+#include "pipeline/filter_pipeline.hpp"
+#include "workbench/pcap_reader.hpp"
+#include "workbench/test_packet.hpp"
+#include "workbench/test_run.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <functional>
 #include <iostream>
 
 namespace {
-
-alf::FilterBuilder make_builder(const alf::CtlOptions &options, const alf::Reporter &report,
-                                alf::Optimization optimization, bool builtin_only = false) {
-    return alf::FilterBuilder({options.filter, options.defines, options.include_dirs, builtin_only},
-                              {.color = alf::stderr_wants_color(), .use_cache = !options.no_cache,
-                               .cache_dir = options.cache_dir, .optimization = optimization},
-                              report.messages());
-}
 
 // "filters/whitelist.c" -> "whitelist.o", as cc -c names its output.
 std::string default_object_name(const std::string &source) {
@@ -38,85 +24,25 @@ std::string default_object_name(const std::string &source) {
     return base.substr(0, base.size() - 2) + ".o";
 }
 
-void write_file_atomically(const std::string &path, const std::vector<std::uint8_t> &bytes) {
-    std::string temporary = path + ".tmp." + std::to_string(getpid());
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        if (!out.flush()) {
-            std::remove(temporary.c_str());
-            throw alf::Error("cannot write " + path + " (check that its directory exists and is writable)",
-                             alf::exit_system);
-        }
-    }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-        std::remove(temporary.c_str());
-        throw alf::system_error("cannot write " + path, errno);
-    }
-}
-
-int run_compile(const alf::CtlOptions &options, const alf::Reporter &report) {
-    auto builder = make_builder(options, report, alf::Optimization::full);
-    alf::FilterBytes bytes = builder.obtain();
-    if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
-    std::string output = options.output.empty() ? default_object_name(options.filter) : options.output;
-    write_file_atomically(output, bytes.object);
+int run_compile(const alf::CtlCommand &command, const alf::Reporter &report) {
+    alf::FilterBytes bytes = alf::make_filter_builder(command, report, alf::Optimization::full, false).obtain();
+    std::string output = command.output.empty() ? default_object_name(command.filter) : command.output;
+    alf::write_file_atomically(output, bytes.object);
     report.info("wrote " + output + " (" + std::to_string(bytes.object.size()) + " bytes)");
     return 0;
 }
 
-// What check and test run: the filter alfwrapper would attach, with the same
-// maps and rules, on the back end alfwrapper would choose.
-struct Setup {
-    alf::Options wrapper;
-    alf::BpfAccess access;
-    alf::CompiledRuleSet rules;
-    alf::Backend backend = alf::Backend::ebpf;
-};
-
-Setup set_up(const alf::CtlOptions &options, const alf::Reporter &report) {
-    Setup setup{alf::wrapper_options(options), alf::assess_bpf_access(), {}, {}};
-    alf::require_trusted_inputs(setup.wrapper, setup.access);
-    auto info = [&](const std::string &text) { report.info(text); };
-    setup.rules =
-        alf::read_and_compile_rules(setup.wrapper, info, [&](const std::string &text) { report.warning(text); });
-    setup.backend = alf::choose_backend(setup.wrapper, setup.access, info);
-    return setup;
-}
-
-struct LoadedFilter {
-    alf::FilterObject object;
-    alf::FilterBytes bytes;
-};
-
-// Compiles (or takes from the cache, or reads) and loads the filter, then
-// fills its maps and rule tables: alfwrapper's pipeline up to the attach.
-LoadedFilter load_filter(const alf::CtlOptions &options, Setup &setup, const alf::Reporter &report) {
-    auto info = [&](const std::string &text) { report.info(text); };
-    auto builder = make_builder(options, report, alf::Optimization::fast, setup.access.delegated());
-    alf::FilterBytes bytes = builder.obtain();
-    if (!bytes.warnings.empty() && !options.quiet) std::cerr << bytes.warnings;
-    // Checked and encoded against the object before load, written after.
-    auto opened = alf::FilterObject::open(bytes.object, options.filter);
-    alf::require_rules_for_subnets(setup.wrapper, setup.rules, bytes.origin == alf::FilterBytes::Origin::builtin);
-    auto inputs = alf::FilterInputs::prepare(opened, setup.wrapper, std::move(setup.rules), info);
-    auto filter = builder.load(bytes, options.program, [&](alf::FilterObject &object) { inputs.apply_sizes(object); });
-    inputs.write(filter, info);
-    return {std::move(filter), std::move(bytes)};
-}
-
 // The rules as the classic BPF program alfwrapper would attach, checked by
 // the kernel (which needs no privileges).
-alf::ClassicRules classic_program(const Setup &setup, const alf::Reporter &report) {
-    alf::ClassicRules classic = alf::compile_rules_classic(setup.rules.rules, setup.rules.compiled);
+alf::ClassicRules checked_classic_program(alf::FilterPipeline &pipeline, const alf::Reporter &report) {
+    alf::ClassicRules classic = pipeline.classic_program();
     alf::check_classic(classic.program);
-    report.info("classic BPF program: " + std::to_string(classic.program.instructions.size()) +
-                " instructions, accepted by the kernel");
+    report.info("classic BPF program: accepted by the kernel");
     return classic;
 }
 
-int run_check_classic(const alf::CtlOptions &options, const Setup &setup, const alf::Reporter &report) {
-    alf::ClassicRules classic = classic_program(setup, report);
+int run_check_classic(const alf::CtlCommand &options, alf::FilterPipeline &pipeline, const alf::Reporter &report) {
+    alf::ClassicRules classic = checked_classic_program(pipeline, report);
     std::size_t count = classic.program.instructions.size();
     std::cout << options.filter << ": rules compiled to classic BPF, accepted by the kernel\n";
     std::cout << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
@@ -137,10 +63,11 @@ const char *origin_text(const alf::FilterBytes &bytes) {
     return "";
 }
 
-int run_check(const alf::CtlOptions &options, const alf::Reporter &report) {
-    Setup setup = set_up(options, report);
-    if (setup.backend == alf::Backend::classic) return run_check_classic(options, setup, report);
-    auto [filter, bytes] = load_filter(options, setup, report);
+int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
+    alf::FilterPipeline pipeline(options, report);
+    pipeline.read_rules();
+    if (pipeline.backend() == alf::Backend::classic) return run_check_classic(options, pipeline, report);
+    auto [filter, bytes] = pipeline.load();
     std::cout << options.filter << ": " << origin_text(bytes);
     if (bytes.origin == alf::FilterBytes::Origin::cache || bytes.origin == alf::FilterBytes::Origin::compiler)
         std::cout << " (" << alf::optimization_name(bytes.optimization) << " optimizer)";
@@ -182,7 +109,7 @@ struct TestCase {
     std::string note;  // where it came from, what was done to it
 };
 
-std::vector<TestCase> collect_test_cases(const alf::CtlOptions &options) {
+std::vector<TestCase> collect_test_cases(const alf::CtlCommand &options) {
     std::vector<TestCase> cases;
     std::optional<alf::PacketVerdict> expect;
     if (options.expect) expect = alf::parse_verdict(*options.expect);
@@ -205,23 +132,24 @@ std::vector<TestCase> collect_test_cases(const alf::CtlOptions &options) {
     return cases;
 }
 
-int run_test(const alf::CtlOptions &options, const alf::Reporter &report) {
+int run_test(const alf::CtlCommand &options, const alf::Reporter &report) {
     std::vector<TestCase> cases = collect_test_cases(options);
-    Setup setup = set_up(options, report);
+    alf::FilterPipeline pipeline(options, report);
+    pipeline.read_rules();
     // The program that judges: the loaded eBPF filter in the kernel, or the
     // classic program in the interpreter of its semantics.
-    std::optional<LoadedFilter> loaded;
+    std::optional<alf::LoadedFilter> loaded;
     std::optional<alf::ClassicRules> classic;
     std::function<alf::FrameRun(std::span<const std::uint8_t>)> judge;
     std::string program_name;
-    if (setup.backend == alf::Backend::classic) {
-        classic = classic_program(setup, report);
+    if (pipeline.backend() == alf::Backend::classic) {
+        classic = checked_classic_program(pipeline, report);
         judge = [&](std::span<const std::uint8_t> frame) {
             return alf::judge_frame(alf::test_classic(classic->program, frame), frame.size());
         };
         program_name = "classic";
     } else {
-        loaded.emplace(load_filter(options, setup, report));
+        loaded.emplace(pipeline.load());
         judge = [&](std::span<const std::uint8_t> frame) { return alf::run_frame(loaded->object.program_fd(), frame); };
         program_name = loaded->object.program_name();
     }
@@ -265,7 +193,7 @@ int run_test(const alf::CtlOptions &options, const alf::Reporter &report) {
 }
 
 int run(int argc, char **argv, alf::Reporter &report) {
-    alf::CtlOptions options = alf::parse_ctl_command_line(argc, argv);
+    alf::CtlCommand options = alf::parse_ctl_command_line(argc, argv);
     report.verbose = options.verbose;
     report.quiet = options.quiet;
     if (options.version) {

@@ -14,16 +14,16 @@
 // allow and deny alternating). Per-packet figures are the kernel's own
 // (BPF_PROG_TEST_RUN, average of `repeat` runs), variants run alternately,
 // medians of `rounds` runs reported. Needs root (loads eBPF).
-#include "builtin_filters.hpp"
-#include "classic_rules.hpp"
+#include "compile/builtin_filters.hpp"
+#include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
-#include "compiler.hpp"
-#include "error.hpp"
-#include "headers.hpp"
-#include "loader.hpp"
-#include "rule_tables.hpp"
-#include "rules.hpp"
-#include "test_run.hpp"
+#include "compile/compiler.hpp"
+#include "common/error.hpp"
+#include "compile/headers.hpp"
+#include "bpf/filter_object.hpp"
+#include "inputs/rule_tables.hpp"
+#include "inputs/rules.hpp"
+#include "workbench/test_run.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

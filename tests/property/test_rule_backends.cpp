@@ -11,14 +11,14 @@
 // Needs root (loads eBPF). ALF_PROPERTY_SEED=N repeats a run; the seed is
 // printed on failure.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include "builtin_filters.hpp"
-#include "classic_rules.hpp"
+#include "compile/builtin_filters.hpp"
+#include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
-#include "error.hpp"
-#include "loader.hpp"
+#include "common/error.hpp"
+#include "bpf/filter_object.hpp"
 #include "rule_reference.hpp"
-#include "rule_tables.hpp"
-#include "test_run.hpp"
+#include "inputs/rule_tables.hpp"
+#include "workbench/test_run.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

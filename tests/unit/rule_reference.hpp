@@ -2,8 +2,8 @@
 // hold the rule compiler and its back ends against them.
 #pragma once
 
-#include "net_address.hpp"
-#include "rules.hpp"
+#include "common/net_address.hpp"
+#include "inputs/rules.hpp"
 
 #include <algorithm>
 #include <cstdio>

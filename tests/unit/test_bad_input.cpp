@@ -2,13 +2,13 @@
 // with one clear message (what, on which input, the expected form), before
 // anything is loaded. The binary's exit status for them is checked by the
 // integration test bad_input.
-#include "cli.hpp"
-#include "error.hpp"
-#include "loader.hpp"
-#include "map_entries.hpp"
-#include "map_file.hpp"
-#include "rule_tables.hpp"
-#include "rules.hpp"
+#include "cli/wrapper_cli.hpp"
+#include "common/error.hpp"
+#include "bpf/filter_object.hpp"
+#include "inputs/map_entries.hpp"
+#include "inputs/map_file.hpp"
+#include "inputs/rule_tables.hpp"
+#include "inputs/rules.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -78,7 +78,7 @@ void rules(std::vector<std::string> allow, std::vector<std::string> deny = {}, s
 void command_line(std::vector<std::string> args) {
     std::vector<const char *> argv = {"alfwrapper"};
     for (const auto &a : args) argv.push_back(a.c_str());
-    parse_command_line(static_cast<int>(argv.size()), argv.data());
+    parse_wrapper_command_line(static_cast<int>(argv.size()), argv.data());
 }
 
 struct BadInput {

@@ -2,8 +2,9 @@
 // delegated alfwrapper refuses, and the messages when nothing will do, for
 // each kind of caller (described, not lived: the integration tests run the
 // real binary as nobody, with and without a file capability).
-#include "bpf_access.hpp"
-#include "cli.hpp"
+#include "bpf/bpf_access.hpp"
+#include "pipeline/backend.hpp"
+#include "cli/wrapper_cli.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -16,11 +17,11 @@ using namespace alf;
 
 namespace {
 
-Options parse(std::vector<const char *> args) {
+Configuration parse(std::vector<const char *> args) {
     args.insert(args.begin(), "alfwrapper");
     args.push_back("--");
     args.push_back("server");
-    return parse_command_line(static_cast<int>(args.size()), args.data());
+    return parse_wrapper_command_line(static_cast<int>(args.size()), args.data());
 }
 
 BpfAccess nobody() {
@@ -43,8 +44,9 @@ BpfAccess delegated() {
 
 struct Said {
     std::string text;
-    std::function<void(const std::string &)> fn() {
-        return [this](const std::string &t) { text += t; };
+    Reporter fn() {
+        return {.program = "alfwrapper", .verbose = true, .quiet = false,
+                .sink = [this](MessageLevel, const std::string &t) { text += t; }};
     }
 };
 
@@ -141,7 +143,7 @@ TEST_CASE("capabilities from alfwrapper's file load only built-in filters") {
 }
 
 TEST_CASE("this process, as the tests run it") {
-    BpfAccess access = assess_bpf_access();
+    BpfAccess access = assess_bpf_access("alfwrapper");
     CHECK(access.executable.find("unit_tests") != std::string::npos);
     if (geteuid() == 0) {
         CHECK(access.privilege == Privilege::root);

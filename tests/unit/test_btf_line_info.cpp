@@ -1,7 +1,7 @@
 // Source lines from an object's .BTF.ext: compile in-process, look up.
-#include "btf_line_info.hpp"
-#include "compiler.hpp"
-#include "headers.hpp"
+#include "bpf/btf_line_info.hpp"
+#include "compile/compiler.hpp"
+#include "compile/headers.hpp"
 
 #include <doctest/doctest.h>
 

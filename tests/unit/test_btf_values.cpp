@@ -1,10 +1,10 @@
 // Values typed by BTF: compile a filter in-process, open it with libbpf (no
 // load, so no privileges needed) and encode values against its maps' types.
-#include "btf_values.hpp"
-#include "compiler.hpp"
-#include "error.hpp"
-#include "headers.hpp"
-#include "loader.hpp"
+#include "bpf/btf_values.hpp"
+#include "compile/compiler.hpp"
+#include "common/error.hpp"
+#include "compile/headers.hpp"
+#include "bpf/filter_object.hpp"
 #include "test_support.hpp"
 
 #include <bpf/libbpf.h>

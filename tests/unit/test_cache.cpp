@@ -1,4 +1,4 @@
-#include "cache.hpp"
+#include "compile/cache.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,8 @@
 // The classic BPF decision tree against a plain lookup over the same segments,
 // run by the user-space interpreter. (The kernel runs the same program in the
 // integration tests.)
-#include "classic_bpf.hpp"
-#include "error.hpp"
+#include "classic/classic_bpf.hpp"
+#include "common/error.hpp"
 
 #include <doctest/doctest.h>
 

@@ -3,9 +3,9 @@
 // user-space interpreter, the size limit, and the kernel's own check, all
 // without privileges. (tests/property runs the same programs in the kernel
 // next to the eBPF rules filter.)
-#include "classic_rules.hpp"
+#include "classic/classic_rules.hpp"
 #include "rule_reference.hpp"
-#include "test_run.hpp"
+#include "workbench/test_run.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>

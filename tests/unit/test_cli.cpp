@@ -1,5 +1,5 @@
-#include "cli.hpp"
-#include "error.hpp"
+#include "cli/wrapper_cli.hpp"
+#include "common/error.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,30 +8,30 @@
 using namespace alf;
 
 namespace {
-Options parse(std::vector<const char *> args) {
+Configuration parse(std::vector<const char *> args) {
     args.insert(args.begin(), "alfwrapper");
-    return parse_command_line(static_cast<int>(args.size()), args.data());
+    return parse_wrapper_command_line(static_cast<int>(args.size()), args.data());
 }
 }  // namespace
 
 TEST_CASE("the seed's command lines") {
     auto o = parse({"--address", "::", "--port", "4242", "filters/whitelist-private.c", "examples/echod.sh"});
     CHECK(o.filter == "filters/whitelist-private.c");
-    CHECK(o.address == "::");
-    CHECK(o.port == "4242");
+    CHECK(o.sockets.address == "::");
+    CHECK(o.sockets.port == "4242");
     CHECK(o.command == std::vector<std::string>{"examples/echod.sh"});
 
     o = parse({"--address", "::", "--port", "4242", "--set", "allow4,uint32_t:0,subnet4:127.0.0.1/24", "--set",
                "allow6,uint32_t:0,subnet6:::1/128", "filters/whitelist.c", "examples/echod.sh"});
-    CHECK(o.sets.size() == 2);
-    CHECK(o.sets[1] == "allow6,uint32_t:0,subnet6:::1/128");
+    CHECK(o.inputs.sets.size() == 2);
+    CHECK(o.inputs.sets[1] == "allow6,uint32_t:0,subnet6:::1/128");
 }
 
 TEST_CASE("options after PROGRAM belong to PROGRAM") {
     auto o = parse({"-f", "x.c", "server", "-v", "--port", "80"});
     CHECK(o.filter == "x.c");
     CHECK_FALSE(o.verbose);
-    CHECK(o.port == "4242");
+    CHECK(o.sockets.port == "4242");
     CHECK(o.command == std::vector<std::string>{"server", "-v", "--port", "80"});
 
     o = parse({"x.c", "--", "prog.c", "--help"});
@@ -41,7 +41,7 @@ TEST_CASE("options after PROGRAM belong to PROGRAM") {
     o = parse({"-DFOO=1", "-D", "BAR", "-Iinc", "--port=80", "x.c", "prog"});
     CHECK(o.defines == std::vector<std::string>{"FOO=1", "BAR"});
     CHECK(o.include_dirs == std::vector<std::string>{"inc"});
-    CHECK(o.port == "80");
+    CHECK(o.sockets.port == "80");
 }
 
 TEST_CASE("usage errors") {
@@ -54,14 +54,14 @@ TEST_CASE("usage errors") {
 TEST_CASE("socket, user and hand-off options") {
     auto o = parse({"-l", "tcp:80,name=http", "--listen=udp:[::1]:53", "--inherit", "--fdname", "a:b", "-E", "X=1",
                     "-EY", "-u", "nobody", "--group=nogroup", "--dry-run", "--json", "x.c", "prog"});
-    CHECK(o.listens == std::vector<std::string>{"tcp:80,name=http", "udp:[::1]:53"});
-    CHECK(o.inherit);
-    CHECK(o.fdnames == std::vector<std::string>{"a:b"});
+    CHECK(o.sockets.listens == std::vector<std::string>{"tcp:80,name=http", "udp:[::1]:53"});
+    CHECK(o.sockets.inherit);
+    CHECK(o.sockets.fdnames == std::vector<std::string>{"a:b"});
     CHECK(o.setenv == std::vector<std::string>{"X=1", "Y"});
     CHECK(o.user == "nobody");
     CHECK(o.group == "nogroup");
     CHECK(o.json);
-    CHECK_FALSE(o.seed_socket);
-    CHECK(parse({"--port", "80", "-l", "udp:53", "x.c", "prog"}).seed_socket);
-    CHECK(parse({"--type", "SOCK_DGRAM", "x.c", "prog"}).seed_socket);
+    CHECK_FALSE(o.sockets.seed_socket);
+    CHECK(parse({"--port", "80", "-l", "udp:53", "x.c", "prog"}).sockets.seed_socket);
+    CHECK(parse({"--type", "SOCK_DGRAM", "x.c", "prog"}).sockets.seed_socket);
 }

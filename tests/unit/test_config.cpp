@@ -1,7 +1,7 @@
 // --config FILE.json: the command line's settings as JSON, overridden by the
 // command line; unknown keys and wrong shapes named with their place.
-#include "cli.hpp"
-#include "error.hpp"
+#include "cli/wrapper_cli.hpp"
+#include "common/error.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -31,9 +31,9 @@ struct ConfigFile {
     }
 };
 
-Options parse(std::vector<const char *> args) {
+Configuration parse(std::vector<const char *> args) {
     args.insert(args.begin(), "alfwrapper");
-    return parse_command_line(static_cast<int>(args.size()), args.data());
+    return parse_wrapper_command_line(static_cast<int>(args.size()), args.data());
 }
 
 std::string error_of(std::vector<const char *> args) {
@@ -58,27 +58,27 @@ TEST_CASE("a config file holds what the command line holds") {
         "verbose": true, "dry-run": false,
         "command": ["myserver", "--flag"]
     })");
-    Options o = parse({"--config", file.path.c_str()});
-    CHECK(o.address == "127.0.0.1");
-    CHECK(o.port == "8080");
-    CHECK(o.type == "SOCK_DGRAM");
+    Configuration o = parse({"--config", file.path.c_str()});
+    CHECK(o.sockets.address == "127.0.0.1");
+    CHECK(o.sockets.port == "8080");
+    CHECK(o.sockets.type == "SOCK_DGRAM");
     CHECK(o.filter == file.dir + "/myfilter.c");  // relative paths: from the file's directory
     CHECK(o.program == "main");
     CHECK(o.defines == std::vector<std::string>{"DEBUG", "LIMIT=10"});
     CHECK(o.include_dirs == std::vector<std::string>{file.dir + "/inc"});
-    CHECK(o.sets == std::vector<std::string>{"allow4,0,10.0.0.0/8"});
-    CHECK(o.set_files == std::vector<std::string>{"hosts=" + file.dir + "/hosts.txt"});
-    CHECK(o.map_sizes == std::vector<std::string>{"hosts=4096"});
-    REQUIRE(o.map_entries.size() == 3);
-    CHECK(o.map_entries[0].map == "ports");
-    CHECK(o.map_entries[0].key == "22");
-    CHECK(o.map_entries[0].value == "1");
-    CHECK(o.map_entries[1].value == "2");
-    CHECK_FALSE(o.map_entries[2].has_value);
-    CHECK(o.map_entries[2].origin == "config " + file.path + ": /maps/ports[2]");
-    CHECK(o.allow == std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"});
-    CHECK(o.deny == std::vector<std::string>{"10.9.0.0/16"});
-    CHECK(o.rules_files == std::vector<std::string>{"/etc/networks.rules"});
+    CHECK(o.inputs.sets == std::vector<std::string>{"allow4,0,10.0.0.0/8"});
+    CHECK(o.inputs.set_files == std::vector<std::string>{"hosts=" + file.dir + "/hosts.txt"});
+    CHECK(o.inputs.map_sizes == std::vector<std::string>{"hosts=4096"});
+    REQUIRE(o.inputs.map_entries.size() == 3);
+    CHECK(o.inputs.map_entries[0].map == "ports");
+    CHECK(o.inputs.map_entries[0].key == "22");
+    CHECK(o.inputs.map_entries[0].value == "1");
+    CHECK(o.inputs.map_entries[1].value == "2");
+    CHECK_FALSE(o.inputs.map_entries[2].has_value);
+    CHECK(o.inputs.map_entries[2].origin == "config " + file.path + ": /maps/ports[2]");
+    CHECK(o.inputs.allow == std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"});
+    CHECK(o.inputs.deny == std::vector<std::string>{"10.9.0.0/16"});
+    CHECK(o.inputs.rules_files == std::vector<std::string>{"/etc/networks.rules"});
     CHECK(o.verbose);
     CHECK_FALSE(o.dry_run);
     CHECK(o.command == std::vector<std::string>{"myserver", "--flag"});
@@ -87,10 +87,10 @@ TEST_CASE("a config file holds what the command line holds") {
 TEST_CASE("the command line overrides the file, key by key") {
     ConfigFile file(R"({"port": 8080, "allow": ["10.0.0.0/8"], "deny": ["10.9.0.0/16"], "filter": "subnets",
                         "command": ["from-file"]})");
-    Options o = parse({"--config", file.path.c_str(), "--port", "9090", "--allow", "192.0.2.0/24", "--", "cli-server"});
-    CHECK(o.port == "9090");
-    CHECK(o.allow == std::vector<std::string>{"192.0.2.0/24"});  // the list is replaced, not extended
-    CHECK(o.deny == std::vector<std::string>{"10.9.0.0/16"});     // what the command line leaves alone stays
+    Configuration o = parse({"--config", file.path.c_str(), "--port", "9090", "--allow", "192.0.2.0/24", "--", "cli-server"});
+    CHECK(o.sockets.port == "9090");
+    CHECK(o.inputs.allow == std::vector<std::string>{"192.0.2.0/24"});  // the list is replaced, not extended
+    CHECK(o.inputs.deny == std::vector<std::string>{"10.9.0.0/16"});     // what the command line leaves alone stays
     CHECK(o.filter == "subnets");                                  // a built-in filter's name stays a name
     CHECK(o.command == std::vector<std::string>{"cli-server"});
 

@@ -1,5 +1,5 @@
-#include "ctl_cli.hpp"
-#include "error.hpp"
+#include "cli/ctl_cli.hpp"
+#include "common/error.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 using namespace alf;
 
 namespace {
-CtlOptions parse(std::vector<const char *> args) {
+CtlCommand parse(std::vector<const char *> args) {
     args.insert(args.begin(), "alfctl");
     return parse_ctl_command_line(static_cast<int>(args.size()), args.data());
 }
@@ -24,7 +24,7 @@ TEST_CASE("alfctl verbs and their options") {
 
     o = parse({"check", "f.c", "--set", "allow4,0,10.0.0.0/8", "--set", "allow6,0,::1/128", "-v"});
     CHECK(o.verb == CtlVerb::check);
-    CHECK(o.sets.size() == 2);
+    CHECK(o.inputs.sets.size() == 2);
     CHECK(o.verbose);
 
     o = parse({"test", "f.o", "--json", "--expect", "drop", "tcp 10.0.0.1:1 > [::]:2", "udp", "[::1]:1", ">", "[::]:2"});
@@ -41,20 +41,20 @@ TEST_CASE("alfctl check and test take alfwrapper's map and rule inputs") {
     auto o = parse({"check", "f.c", "--set-file", "allow4=list.txt", "--map-size", "allow4=64", "--allow",
                     "10.0.0.0/8", "--deny", "10.1.0.0/16", "--rules-file", "r.txt", "--classic"});
     CHECK(o.filter == "f.c");
-    CHECK(o.set_files == std::vector<std::string>{"allow4=list.txt"});
-    CHECK(o.map_sizes == std::vector<std::string>{"allow4=64"});
-    CHECK(o.allow == std::vector<std::string>{"10.0.0.0/8"});
-    CHECK(o.deny == std::vector<std::string>{"10.1.0.0/16"});
-    CHECK(o.rules_files == std::vector<std::string>{"r.txt"});
+    CHECK(o.inputs.set_files == std::vector<std::string>{"allow4=list.txt"});
+    CHECK(o.inputs.map_sizes == std::vector<std::string>{"allow4=64"});
+    CHECK(o.inputs.allow == std::vector<std::string>{"10.0.0.0/8"});
+    CHECK(o.inputs.deny == std::vector<std::string>{"10.1.0.0/16"});
+    CHECK(o.inputs.rules_files == std::vector<std::string>{"r.txt"});
     CHECK(o.classic);
     CHECK_FALSE(o.ebpf);
-    Options wrapper = wrapper_options(o);
+    const Configuration &wrapper = o;  // what alfwrapper would run the same filter with
     CHECK(wrapper.filter == "f.c");
-    CHECK(wrapper.set_files == o.set_files);
-    CHECK(wrapper.map_sizes == o.map_sizes);
-    CHECK(wrapper.allow == o.allow);
-    CHECK(wrapper.deny == o.deny);
-    CHECK(wrapper.rules_files == o.rules_files);
+    CHECK(wrapper.inputs.set_files == o.inputs.set_files);
+    CHECK(wrapper.inputs.map_sizes == o.inputs.map_sizes);
+    CHECK(wrapper.inputs.allow == o.inputs.allow);
+    CHECK(wrapper.inputs.deny == o.inputs.deny);
+    CHECK(wrapper.inputs.rules_files == o.inputs.rules_files);
     CHECK(wrapper.classic);
 
     // With rules and no FILTER, the filter is the built-in subnets.

@@ -1,7 +1,7 @@
 // The runtime headers compile on their own, without warnings, for the BPF
 // target, with the compiler and the flags alfwrapper uses.
-#include "compiler.hpp"
-#include "headers.hpp"
+#include "compile/compiler.hpp"
+#include "compile/headers.hpp"
 
 #include <doctest/doctest.h>
 

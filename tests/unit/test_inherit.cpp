@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "inherit.hpp"
+#include "common/error.hpp"
+#include "launch/inherit.hpp"
 
 #include <doctest/doctest.h>
 

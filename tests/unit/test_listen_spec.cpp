@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "listen_spec.hpp"
+#include "common/error.hpp"
+#include "launch/listen_spec.hpp"
 
 #include <doctest/doctest.h>
 

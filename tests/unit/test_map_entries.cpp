@@ -1,10 +1,10 @@
 // Map entries before load: files of entries, declared defaults, resizable
 // maps, and the C-like listing of a filter's maps. No privileges needed:
 // the filter is compiled and opened, never loaded.
-#include "error.hpp"
-#include "map_entries.hpp"
-#include "map_file.hpp"
-#include "map_listing.hpp"
+#include "common/error.hpp"
+#include "inputs/map_entries.hpp"
+#include "inputs/map_file.hpp"
+#include "bpf/map_listing.hpp"
 #include "test_support.hpp"
 
 #include <bpf/libbpf.h>

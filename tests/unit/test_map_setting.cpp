@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "map_entries.hpp"
+#include "common/error.hpp"
+#include "inputs/map_entries.hpp"
 
 #include <doctest/doctest.h>
 

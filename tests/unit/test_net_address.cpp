@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "net_address.hpp"
+#include "common/error.hpp"
+#include "common/net_address.hpp"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "pcap_reader.hpp"
+#include "common/error.hpp"
+#include "workbench/pcap_reader.hpp"
 
 #include <doctest/doctest.h>
 

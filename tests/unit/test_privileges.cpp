@@ -1,6 +1,6 @@
-#include "error.hpp"
-#include "handoff.hpp"
-#include "privileges.hpp"
+#include "common/error.hpp"
+#include "launch/handoff.hpp"
+#include "launch/privileges.hpp"
 
 #include <doctest/doctest.h>
 

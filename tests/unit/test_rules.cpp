@@ -1,12 +1,12 @@
 // The rule compiler: semantics, a property test against a plain reference,
 // rules files, and (as root) the kernel's search agreeing with both.
-#include "builtin_filters.hpp"
-#include "error.hpp"
-#include "loader.hpp"
-#include "net_address.hpp"
-#include "rule_tables.hpp"
-#include "rules.hpp"
-#include "test_run.hpp"
+#include "compile/builtin_filters.hpp"
+#include "common/error.hpp"
+#include "bpf/filter_object.hpp"
+#include "common/net_address.hpp"
+#include "inputs/rule_tables.hpp"
+#include "inputs/rules.hpp"
+#include "workbench/test_run.hpp"
 #include "rule_reference.hpp"
 #include "test_support.hpp"
 

@@ -1,10 +1,10 @@
 // Helpers the unit tests share.
 #pragma once
 
-#include "compiler.hpp"
-#include "error.hpp"
-#include "headers.hpp"
-#include "loader.hpp"
+#include "compile/compiler.hpp"
+#include "common/error.hpp"
+#include "compile/headers.hpp"
+#include "bpf/filter_object.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

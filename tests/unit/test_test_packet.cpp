@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "test_packet.hpp"
+#include "common/error.hpp"
+#include "workbench/test_packet.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "verifier_log.hpp"
+#include "bpf/verifier_log.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,114 @@
+// libbpf objects: open a filter object from memory, load it through the
+// verifier, find its program and maps.
+#pragma once
+
+#include "common/error.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+struct bpf_map;
+struct bpf_program;
+struct btf;
+
+namespace alf {
+
+struct BpfObjectDeleter {
+    void operator()(bpf_object *object) const;
+};
+using BpfObjectPtr = std::unique_ptr<bpf_object, BpfObjectDeleter>;
+
+struct ProgramDescription {
+    std::string name;
+    std::string section;
+    std::uint32_t instructions = 0;  // as compiled
+    bool chosen = false;             // the one loaded and attached
+};
+
+// After the verifier: what the kernel runs.
+struct LoadedProgramInfo {
+    std::uint32_t translated_bytes = 0;  // the verifier's rewrite of the program (xlated)
+    std::uint32_t jited_bytes = 0;       // machine code; 0 without the JIT
+};
+
+struct MapDescription {
+    std::string name;
+    std::string type;        // "hash", "array", "lpm_trie", ...
+    std::string key_type;    // C-like
+    std::string value_type;
+    std::uint32_t key_size = 0, value_size = 0, max_entries = 0;
+};
+
+// The kernel's verifier refused the program. The message points at the
+// source line of the refused instruction; detail() holds the whole log.
+class VerifierRejection : public Error {
+public:
+    using Error::Error;
+    VerifierRejection &&with_detail(std::string detail) && {
+        static_cast<Error &&>(*this).with_detail(std::move(detail));
+        return std::move(*this);
+    }
+};
+
+class FilterObject {
+public:
+    // Opens (does not load) an ELF object; `name` names it in messages.
+    static FilterObject open(std::span<const std::uint8_t> elf, const std::string &name);
+
+    // Sets a map's max_entries; only before load().
+    void set_map_size(const std::string &map, std::uint32_t entries);
+
+    // A global variable of the filter's data sections (.rodata, .data, .bss)
+    // before load: its bytes, or empty if there is none of that name.
+    // Setting a read-only one sets a constant the verifier sees.
+    std::vector<std::uint8_t> global_value(const std::string &variable) const;
+    void set_global_value(const std::string &variable, std::span<const std::uint8_t> bytes);
+
+    // Loads maps and the chosen program (`program` empty: the one named
+    // "filter", or the only socket program). Throws with the verifier's log.
+    void load(const std::string &program = {});
+
+    int program_fd() const;
+    const std::string &program_name() const { return program_name_; }
+    std::uint32_t program_instructions() const;
+    LoadedProgramInfo loaded_program_info() const;
+    std::vector<ProgramDescription> programs() const;
+
+    // Throws an Error listing the maps that exist when there is no such map.
+    bpf_map *find_map(const std::string &name) const;
+    std::vector<MapDescription> maps() const;
+    const struct btf *btf() const;
+    bpf_object *get() const { return object_.get(); }
+    const std::string &name() const { return name_; }
+
+private:
+    FilterObject() = default;
+    std::string describe_rejection(const std::string &program, const std::string &log) const;
+    std::string source_file_named(const std::string &file) const;
+    bool is_chosen(const struct bpf_program *prog) const;
+    std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load
+    BpfObjectPtr object_;
+    std::string name_;
+    std::string program_name_;
+    int program_fd_ = -1;
+};
+
+// The value an omitted VALUE stands for in `map`, or empty when the filter
+// declares none (ALF_MAP_DEFAULT_VALUE in <alfwrapper/maps.h>).
+std::vector<std::uint8_t> declared_default_value(const FilterObject &filter, const std::string &map);
+
+// "allow4: hash, key __u32 (4 bytes), value struct alf_ipv4_subnet (20 bytes), max_entries 1024"
+std::string describe_map(const MapDescription &map);
+
+// Everything libbpf printed since the last call (its verifier logs included);
+// shown with --verbose.
+std::string take_libbpf_messages();
+
+// Writes one entry; errors carry the map's name.
+void update_map_entry(bpf_map *map, std::span<const std::uint8_t> key, std::span<const std::uint8_t> value);
+
+}  // namespace alf

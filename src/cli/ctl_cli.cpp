@@ -1,0 +1,194 @@
+#include "cli/ctl_cli.hpp"
+
+#include "cli/option_table.hpp"
+#include "common/error.hpp"
+
+
+#include <string_view>
+
+namespace alf {
+
+namespace {
+
+struct VerbDef {
+    CtlVerb verb;
+    const char *name;
+    const char *synopsis;
+    const char *summary;
+    const char *details;
+};
+
+const VerbDef verb_table[] = {
+    {CtlVerb::compile, "compile", "alfctl compile FILTER.c [-o OUT.o] [-D NAME[=VALUE]]... [-I DIR]...",
+     "compile a filter into a BPF object (with BTF), which alfwrapper also takes",
+     "The object is optimized as clang -O2 would. alfwrapper and alfctl accept it in\n"
+     "place of the source: no compiler runs at launch then.\n"},
+    {CtlVerb::check, "check", "alfctl check [FILTER] [--set MAP,KEY,VALUE]... [--allow CIDR]... [OPTION]...",
+     "compile and load a filter, and show what the kernel accepted",
+     "Loads the filter through the kernel's verifier, fills its maps as alfwrapper\n"
+     "would, and lists its programs with their instruction counts, its maps with\n"
+     "their key and value types, and the socket option memory it takes against\n"
+     "net.core.optmem_max (every socket accepted from a filtered listener is\n"
+     "charged the same). Exit status 0 only when all of it would work in\n"
+     "alfwrapper.\n"
+     "\n"
+     "The maps and rules are given as to alfwrapper (--set, --set-file, --map-size,\n"
+     "--allow, --deny, --rules-file); with rules and no FILTER the filter is the\n"
+     "built-in 'subnets'. With --classic, or when eBPF cannot be loaded (no\n"
+     "CAP_BPF), the rules are compiled to classic BPF as alfwrapper would: check\n"
+     "prints its instruction count against the limit of 4096 and has the kernel\n"
+     "check it, which needs no privileges.\n"},
+    {CtlVerb::test, "test",
+     "alfctl test [FILTER] [--set MAP,KEY,VALUE]... [--allow CIDR]... [--pcap FILE] [OPTION]... PACKET...",
+     "run a filter on packets and print each verdict",
+     "Runs the filter in the kernel (BPF_PROG_TEST_RUN) on each packet and prints\n"
+     "pass or drop. A PACKET is written as you think of it, one argument or several\n"
+     "words (quote the '>'):\n"
+     "\n"
+     "  tcp 192.0.2.7:40000 '>' [::]:4242 syn\n"
+     "  'udp [2001:db8::1]:53000 > 0.0.0.0:53 len=512 expect=drop'\n"
+     "\n"
+     "PROTOCOL (tcp, udp) SOURCE > DESTINATION, then TCP flags (syn ack fin rst psh\n"
+     "urg ece cwr, or syn,ack; no flags means a SYN, what a listening socket's\n"
+     "filter judges), len=N (payload bytes), data=HEX (the payload), and\n"
+     "expect=pass|drop. The packet's family is the source's: an IPv4 client of a\n"
+     "dual-stack [::] socket sends IPv4 packets, as on a live socket.\n"
+     "\n"
+     "The maps and rules are given as to alfwrapper (--set, --set-file, --map-size,\n"
+     "--allow, --deny, --rules-file). With rules, FILTER may be left out: when the\n"
+     "first argument starts with a protocol word (tcp, udp) it is a packet, and\n"
+     "the filter is the built-in 'subnets':\n"
+     "\n"
+     "  alfctl test --allow 10.0.0.0/8 'tcp 10.1.2.3:40000 > 127.0.0.1:80'\n"
+     "\n"
+     "With --classic, or when eBPF cannot be loaded (no CAP_BPF), the rules run\n"
+     "as the classic BPF program alfwrapper would attach, without privileges.\n"
+     "\n"
+     "Exit status: 0 when every verdict is the expected one (or none was\n"
+     "expected), 3 when one is not, 1 or 2 when something else failed.\n"},
+};
+
+const VerbDef *find_verb(std::string_view name) {
+    for (const auto &verb : verb_table)
+        if (name == verb.name) return &verb;
+    return nullptr;
+}
+
+const VerbDef &verb_def(CtlVerb verb) {
+    for (const auto &def : verb_table)
+        if (def.verb == verb) return def;
+    throw Error("unknown verb");
+}
+
+unsigned tool_of(CtlVerb verb) {
+    switch (verb) {
+    case CtlVerb::compile: return for_compile;
+    case CtlVerb::check: return for_check;
+    case CtlVerb::test: return for_test;
+    case CtlVerb::none: break;
+    }
+    return 0;
+}
+
+// A packet's first word is its protocol; a filter is a path or a name.
+bool starts_a_packet(std::string_view argument) {
+    std::string_view word = argument.substr(0, argument.find(' '));
+    return word == "tcp" || word == "udp";
+}
+
+}  // namespace
+
+std::string ctl_usage_text(CtlVerb verb) {
+    if (verb == CtlVerb::none) {
+        std::string text =
+            "Usage: alfctl VERB [OPTION]... FILTER [ARGUMENT]...\n"
+            "The workbench for alfwrapper's socket filters: compile them, check what the\n"
+            "kernel makes of them, and run them on packets.\n\n"
+            "Verbs:\n";
+        for (const auto &def : verb_table) {
+            std::string left = std::string("  ") + def.name;
+            left.resize(12, ' ');
+            text += left + def.summary + "\n";
+        }
+        text +=
+            "\n"
+            "  alfctl VERB --help     the verb's options\n"
+            "  alfctl --version       the version\n"
+            "\nExamples:\n"
+            "  alfctl compile filters/whitelist.c -o whitelist.o\n"
+            "  alfctl check filters/whitelist.c --set allow4,0,10.0.0.0/8\n"
+            "  alfctl test filters/whitelist-private.c 'tcp 10.1.2.3:40000 > [::]:4242' "
+            "'udp [2001:db8::1]:53000 > [::]:53'\n"
+            "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n";
+        return text;
+    }
+    const VerbDef &def = verb_def(verb);
+    return std::string("Usage: ") + def.synopsis + "\n" + def.summary + ".\n\n" + def.details + "\nOptions:\n" +
+           option_help(tool_of(verb));
+}
+
+CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
+    CtlCommand options;
+    if (argc < 2) throw Error("no verb given: compile, check or test (see alfctl --help)");
+    std::string_view first = argv[1];
+    if (first == "--help" || first == "-h") {
+        options.help = true;
+        return options;
+    }
+    if (first == "--version") {
+        options.version = true;
+        return options;
+    }
+    if (first == "help") {
+        options.help = true;
+        if (argc > 2) {
+            const VerbDef *verb = find_verb(argv[2]);
+            if (!verb) throw Error(std::string("no verb named '") + argv[2] + "' (see alfctl --help)");
+            options.verb = verb->verb;
+        }
+        return options;
+    }
+    const VerbDef *verb = find_verb(first);
+    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected compile, check or test (see alfctl --help)");
+    options.verb = verb->verb;
+    std::string usage_hint = std::string("see alfctl ") + verb->name + " --help";
+
+    ParsedOptions parsed(tool_of(options.verb), std::vector<std::string>(argv + 2, argv + argc), true, usage_hint);
+    read_configuration(parsed, options);
+    std::vector<std::string> arguments = parsed.positional();
+    parsed.get("output", options.output);
+    parsed.get("pcap", options.pcap);
+    if (parsed.has("expect")) {
+        options.expect.emplace();
+        parsed.get("expect", *options.expect);
+    }
+    if (options.help) return options;
+
+    bool has_rules = options.inputs.has_rules();
+    if (!options.filter.empty()) {
+        // -f named it: every argument is a packet.
+    } else if (arguments.empty() || (options.verb == CtlVerb::test && starts_a_packet(arguments.front()))) {
+        if (!has_rules)
+            throw Error("no filter given: name one, or give --allow, --deny or --rules-file rules for the built-in "
+                        "'subnets' (" + usage_hint + ")");
+        options.filter = "subnets";
+    } else {
+        options.filter = arguments.front();
+        arguments.erase(arguments.begin());
+    }
+    if (options.verb == CtlVerb::test) {
+        options.packets = std::move(arguments);
+        if (options.packets.empty() && options.pcap.empty())
+            throw Error("no packets to test: give PACKET arguments (e.g. 'tcp 192.0.2.7:40000 > [::]:4242') or "
+                        "--pcap FILE (see alfctl test --help)");
+        if (options.expect && *options.expect != "pass" && *options.expect != "drop")
+            throw Error("--expect " + *options.expect + ": expected pass or drop");
+    } else if (!arguments.empty()) {
+        throw Error("unexpected argument '" + arguments.front() + "' (" + usage_hint + ")");
+    }
+    if (options.verb == CtlVerb::compile && !options.filter.ends_with(".c"))
+        throw Error("alfctl compile takes a C source (.c), not " + options.filter);
+    return options;
+}
+
+}  // namespace alf

@@ -1,0 +1,195 @@
+#include "cli/option_table.hpp"
+
+#include "common/error.hpp"
+
+// cxxopts splits repeatable values on commas by default; --set values contain commas.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
+#include <cxxopts.hpp>
+
+namespace alf {
+
+namespace {
+
+const OptionDef options[] = {
+    {"f", "filter", "FILE|NAME", false, for_all,
+     "the filter: a C source (.c), a compiled BPF object (.o), or the name of a built-in filter (private, "
+     "ratelimit, knocking, ...)"},
+    {"o", "output", "FILE", false, for_compile, "where to write the object (default: the source's name with .o, here)"},
+    {"", "address", "ADDR", false, for_wrapper, "address to listen on (default ::, IPv4 and IPv6)"},
+    {"", "port", "PORT", false, for_wrapper, "port to listen on (default 4242)"},
+    {"", "type", "TYPE", false, for_wrapper, "SOCK_STREAM (default) or SOCK_DGRAM"},
+    {"l", "listen", "SPEC", true, for_wrapper,
+     "a socket to open, in order, e.g. tcp:8080, udp4:127.0.0.1:53, unix:/run/app.sock; see below"},
+    {"", "inherit", nullptr, false, for_wrapper,
+     "filter the sockets alfwrapper was started with (LISTEN_FDS) and pass them on first"},
+    {"", "fdname", "NAME[:NAME...]", true, for_wrapper, "names for the sockets created here without name=, in order"},
+    {"E", "setenv", "VAR[=VALUE]", true, for_wrapper,
+     "set VAR for PROGRAM; without =VALUE, copy it from alfwrapper's environment"},
+    {"u", "user", "USER", false, for_wrapper,
+     "run PROGRAM as USER (name or uid) with USER's groups, no capabilities, no_new_privs"},
+    {"g", "group", "GROUP", false, for_wrapper, "run PROGRAM with primary group GROUP (name or gid)"},
+    {"", "set", "MAP,KEY,VALUE", true, for_wrapper | for_loading,
+     "put an entry into one of the filter's maps; KEY and VALUE are parsed by the map's BTF types, e.g. "
+     "allow4,0,10.0.0.0/8"},
+    {"", "set-file", "MAP=PATH", true, for_wrapper | for_loading,
+     "put many entries into a map: lines 'KEY [VALUE]' ('#' comments) or a JSON array of [key, value] pairs or "
+     "{\"key\":..,\"value\":..} objects"},
+    {"", "map-size", "MAP=N", true, for_wrapper | for_loading, "set a map's max entries before the filter is loaded"},
+    {"", "allow", "CIDR", true, for_wrapper | for_loading,
+     "admit peers from this network (IPv4 or IPv6, a bare address is a host); selects the built-in filter "
+     "'subnets' when no filter is named"},
+    {"", "deny", "CIDR", true, for_wrapper | for_loading,
+     "refuse peers from this network; the most specific rule wins, a tie denies, and when any allow rule exists "
+     "unmatched peers are refused"},
+    {"", "rules-file", "PATH", true, for_wrapper | for_loading,
+     "read rules from a file: lines 'allow CIDR' or 'deny CIDR', '#' comments"},
+    {"", "classic", nullptr, false, for_wrapper | for_loading,
+     "compile the rules to classic BPF, which needs no privileges (datagram and Unix sockets; about 1400 rules "
+     "fit); without --classic or --ebpf the back end is what the privileges allow"},
+    {"", "ebpf", nullptr, false, for_wrapper | for_loading,
+     "load the filter as eBPF (needs root or CAP_BPF; the default when allowed)"},
+    {"", "config", "FILE.json", false, for_wrapper, "read settings from a JSON file; the command line overrides it"},
+    {"D", "define", "NAME[=VALUE]", true, for_all, "define a macro for the filter compiler"},
+    {"I", "include", "DIR", true, for_all, "add a directory to the filter's include path"},
+    {"", "program", "NAME", false, for_wrapper | for_loading,
+     "the program in the object to attach (default: 'filter', or the only socket program)"},
+    {"", "list-maps", nullptr, false, for_wrapper,
+     "print the filter's maps as C declarations, with their types and sizes, and exit"},
+    {"", "pcap", "FILE", false, for_test, "also run the filter on every packet of a capture (pcap or pcapng)"},
+    {"", "expect", "VERDICT", false, for_test,
+     "pass or drop: exit with status 3 unless every packet gets this verdict (a packet's own expect= wins)"},
+    {"", "no-cache", nullptr, false, for_all,
+     "compile the filter even if the compile cache holds it, and do not cache it"},
+    {"", "cache-dir", "DIR", false, for_all,
+     "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or ~/.cache/alfwrapper)"},
+    {"", "dry-run", nullptr, false, for_wrapper, "do everything but start PROGRAM; print what would be handed over"},
+    {"", "json", nullptr, false, for_wrapper, "with --dry-run: print JSON"},
+    {"", "json", nullptr, false, for_test, "print the verdicts as JSON"},
+    {"v", "verbose", nullptr, false, for_all, "say what happens at each step (and show whole verifier logs)"},
+    {"q", "quiet", nullptr, false, for_all, "print only errors"},
+    {"h", "help", nullptr, false, for_all, "show this help and exit"},
+    {"", "version", nullptr, false, for_wrapper, "show the version and exit"},
+};
+
+bool is_for(const OptionDef &def, unsigned tool) { return (def.tools & tool) != 0; }
+
+}  // namespace
+
+std::span<const OptionDef> option_table() { return options; }
+
+const OptionDef *find_long_option(std::string_view name, unsigned tool) {
+    for (const auto &def : options)
+        if (is_for(def, tool) && name == def.long_name) return &def;
+    return nullptr;
+}
+
+const OptionDef *find_option(std::string_view argument, unsigned tool) {
+    if (argument.starts_with("--")) {
+        std::string_view name = argument.substr(2, argument.find('=') == std::string_view::npos ? std::string_view::npos
+                                                                                : argument.find('=') - 2);
+        return find_long_option(name, tool);
+    }
+    if (argument.size() < 2 || argument[0] != '-') return nullptr;
+    for (const auto &def : options) {
+        if (!is_for(def, tool) || !def.short_name[0] || argument[1] != def.short_name[0]) continue;
+        // "-fX" is -f with its value attached; "-vq" is two flags.
+        if (!def.argument)
+            for (char c : argument.substr(2)) {
+                const OptionDef *next = find_option(std::string("-") + c, tool);
+                if (!next || next->argument) return nullptr;
+            }
+        return &def;
+    }
+    return nullptr;
+}
+
+bool value_attached(std::string_view argument) {
+    return argument.starts_with("--") ? argument.find('=') != std::string_view::npos : argument.size() > 2;
+}
+
+std::string option_help(unsigned tool) {
+    std::string text;
+    for (const auto &def : options) {
+        if (!is_for(def, tool)) continue;
+        std::string left = std::string("  ") + (def.short_name[0] ? std::string("-") + def.short_name + ", " : "    ") +
+                           "--" + def.long_name + (def.argument ? std::string(" ") + def.argument : "");
+        if (left.size() < 30) left.resize(30, ' ');
+        else left += "\n" + std::string(30, ' ');
+        text += left + def.help + (def.repeatable ? " (repeatable)" : "") + "\n";
+    }
+    return text;
+}
+
+ParsedOptions::ParsedOptions(unsigned tool, const std::vector<std::string> &arguments, bool positional,
+                             const std::string &usage_hint) {
+    cxxopts::Options parser("", "");
+    for (const auto &def : options) {
+        if (!is_for(def, tool)) continue;
+        std::string spec = def.short_name[0] ? std::string(def.short_name) + "," + def.long_name : def.long_name;
+        if (!def.argument)
+            parser.add_options()(spec, def.help);
+        else if (def.repeatable)
+            parser.add_options()(spec, def.help, cxxopts::value<std::vector<std::string>>(), def.argument);
+        else
+            parser.add_options()(spec, def.help, cxxopts::value<std::string>(), def.argument);
+    }
+    if (positional) {
+        parser.add_options()("arguments", "", cxxopts::value<std::vector<std::string>>());
+        parser.parse_positional("arguments");
+    }
+    std::vector<const char *> raw = {"alf"};
+    for (const auto &argument : arguments) raw.push_back(argument.c_str());
+    try {
+        result_ = std::make_unique<cxxopts::ParseResult>(parser.parse(static_cast<int>(raw.size()), raw.data()));
+    } catch (const cxxopts::exceptions::exception &e) {
+        throw Error(std::string(e.what()) + " (" + usage_hint + ")");
+    }
+}
+
+ParsedOptions::~ParsedOptions() = default;
+ParsedOptions::ParsedOptions(ParsedOptions &&) noexcept = default;
+ParsedOptions &ParsedOptions::operator=(ParsedOptions &&) noexcept = default;
+
+bool ParsedOptions::has(const char *name) const { return result_->count(name) > 0; }
+
+void ParsedOptions::get(const char *name, std::string &out) const {
+    if (has(name)) out = (*result_)[name].as<std::string>();
+}
+
+void ParsedOptions::get(const char *name, std::vector<std::string> &out) const {
+    if (has(name)) out = (*result_)[name].as<std::vector<std::string>>();
+}
+
+std::vector<std::string> ParsedOptions::positional() const {
+    std::vector<std::string> arguments;
+    get("arguments", arguments);
+    return arguments;
+}
+
+void read_configuration(const ParsedOptions &options, Configuration &config) {
+    InputSettings &inputs = config.inputs;
+    SocketSettings &sockets = config.sockets;
+    const std::pair<const char *, std::string *> values[] = {
+        {"filter", &config.filter}, {"program", &config.program}, {"cache-dir", &config.cache_dir},
+        {"address", &sockets.address}, {"port", &sockets.port}, {"type", &sockets.type},
+        {"user", &config.user}, {"group", &config.group},
+    };
+    const std::pair<const char *, std::vector<std::string> *> lists[] = {
+        {"define", &config.defines}, {"include", &config.include_dirs}, {"set", &inputs.sets},
+        {"set-file", &inputs.set_files}, {"map-size", &inputs.map_sizes}, {"allow", &inputs.allow},
+        {"deny", &inputs.deny}, {"rules-file", &inputs.rules_files}, {"listen", &sockets.listens},
+        {"fdname", &sockets.fdnames}, {"setenv", &config.setenv},
+    };
+    const std::pair<const char *, bool *> flags[] = {
+        {"no-cache", &config.no_cache}, {"classic", &config.classic}, {"ebpf", &config.ebpf},
+        {"inherit", &sockets.inherit}, {"dry-run", &config.dry_run}, {"list-maps", &config.list_maps},
+        {"json", &config.json}, {"verbose", &config.verbose}, {"quiet", &config.quiet},
+        {"help", &config.help}, {"version", &config.version},
+    };
+    for (auto [name, field] : values) options.get(name, *field);
+    for (auto [name, field] : lists) options.get(name, *field);
+    for (auto [name, field] : flags) *field = options.has(name);
+    sockets.seed_socket = options.has("address") || options.has("port") || options.has("type");
+}
+
+}  // namespace alf

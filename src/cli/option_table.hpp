@@ -1,0 +1,79 @@
+// The one option table of both tools, and the glue that turns (a part of) it
+// into a parser, help lines and config-file keys. Options that mean the same
+// in alfwrapper and alfctl are one entry, spelled the same.
+#pragma once
+
+#include "pipeline/configuration.hpp"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cxxopts {
+class ParseResult;
+}
+
+namespace alf {
+
+// Which tool (alfwrapper, or an alfctl verb) takes an option.
+enum ToolMask : unsigned {
+    for_wrapper = 1u << 0,
+    for_compile = 1u << 1,
+    for_check = 1u << 2,
+    for_test = 1u << 3,
+    for_loading = for_check | for_test,
+    for_ctl = for_compile | for_check | for_test,
+    for_all = for_wrapper | for_ctl,
+};
+
+struct OptionDef {
+    const char *short_name;  // "" when none
+    const char *long_name;
+    const char *argument;    // nullptr for a flag
+    bool repeatable;
+    unsigned tools;
+    const char *help;
+};
+
+std::span<const OptionDef> option_table();
+
+// The entry of `tool` a long name names, or nullptr.
+const OptionDef *find_long_option(std::string_view name, unsigned tool);
+
+// The option an argument spells ("--set", "--set=x", "-f", "-fX"), among
+// those `tool` takes; nullptr when none.
+const OptionDef *find_option(std::string_view argument, unsigned tool);
+
+// Whether the option is given with its value in the same argument
+// ("--port=80", "-DX").
+bool value_attached(std::string_view argument);
+
+// "  -f, --filter FILE|NAME     help ..." lines for every option of `tool`.
+std::string option_help(unsigned tool);
+
+// The arguments parsed by the options of `tool`; positional arguments are
+// collected when `positional` is set, else refused. Throws Error naming
+// `usage_hint` ("see alfctl test --help") for anything cxxopts refuses.
+class ParsedOptions {
+public:
+    ParsedOptions(unsigned tool, const std::vector<std::string> &arguments, bool positional,
+                  const std::string &usage_hint);
+    ~ParsedOptions();
+    ParsedOptions(ParsedOptions &&) noexcept;
+    ParsedOptions &operator=(ParsedOptions &&) noexcept;
+
+    bool has(const char *name) const;
+    void get(const char *name, std::string &out) const;
+    void get(const char *name, std::vector<std::string> &out) const;
+    std::vector<std::string> positional() const;
+
+private:
+    std::unique_ptr<cxxopts::ParseResult> result_;
+};
+
+// Fills every field of the configuration whose option was given.
+void read_configuration(const ParsedOptions &options, Configuration &config);
+
+}  // namespace alf

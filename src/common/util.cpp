@@ -1,0 +1,86 @@
+#include "common/util.hpp"
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace alf {
+
+int open_file(const std::string &path, const std::string &what, int extra_flags) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | extra_flags);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT) throw Error(what + " " + path + ": no such file");
+        throw Error(what + " " + path + ": cannot open: " + std::strerror(err));
+    }
+    return fd;
+}
+
+int open_regular_file(const std::string &path, const std::string &what) {
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+    UniqueFd fd(open_file(path, what, O_NONBLOCK));
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) throw Error(what + " " + path + ": not a regular file");
+    int flags = fcntl(fd.get(), F_GETFL);
+    if (flags >= 0) fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    return fd.release();
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what) {
+    UniqueFd fd(open_regular_file(path, what));
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) throw Error(what + " " + path + ": cannot read: " + std::strerror(errno));
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error(what + " " + path + ": cannot read: " + std::strerror(errno));
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    bytes.resize(done);
+    return bytes;
+}
+
+std::string read_file_text(const std::string &path, const std::string &what) {
+    auto bytes = read_file_bytes(path, what);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes) {
+    std::string temporary = path + ".tmp." + std::to_string(getpid());
+    UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw system_error("cannot write " + path + " (check that its directory exists and is writable)", errno);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            ::unlink(temporary.c_str());
+            throw system_error("cannot write " + path, err);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd.release()) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(temporary.c_str());
+        throw system_error("cannot write " + path, err);
+    }
+}
+
+std::string Stopwatch::text() const {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f ms", milliseconds());
+    return text;
+}
+
+}  // namespace alf

@@ -1,0 +1,54 @@
+// Small utilities every stage leans on: joining words, reading and writing
+// whole files, timing a step.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace alf {
+
+// "a, b, c": the items with `separator` between them.
+template <typename Range>
+std::string join(const Range &items, std::string_view separator = ", ") {
+    std::string text;
+    bool first = true;
+    for (const auto &item : items) {
+        if (!first) text += separator;
+        text += item;
+        first = false;
+    }
+    return text;
+}
+
+// Opens a file for reading (CLOEXEC); throws Error "WHAT PATH: no such
+// file" or "WHAT PATH: cannot open: REASON".
+int open_file(const std::string &path, const std::string &what, int extra_flags = 0);
+
+// The same for a regular file only (a FIFO is refused, not waited on).
+int open_regular_file(const std::string &path, const std::string &what);
+
+// Reads a whole regular file; throws Error naming `what` and the file.
+std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what);
+std::string read_file_text(const std::string &path, const std::string &what);
+
+// Writes a file through a temporary beside it and a rename: a reader sees the
+// old content or the new, never a part. Throws Error (exit status 2).
+void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes);
+
+// Time since construction, for -v: "12.3 ms".
+class Stopwatch {
+public:
+    double milliseconds() const {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    }
+    std::string text() const;
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace alf

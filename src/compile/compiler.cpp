@@ -1,0 +1,416 @@
+#include "compile/compiler.hpp"
+
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Basic/DiagnosticOptions.h>
+#include <clang/Basic/FileManager.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Basic/TargetOptions.h>
+#include <clang/Basic/Version.h>
+#include <clang/CodeGen/CodeGenAction.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/IR/DiagnosticHandler.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/PassPlugin.h>
+#include <llvm/Support/ErrorHandling.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/VirtualFileSystem.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/IPO/GlobalDCE.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/LoopPassManager.h>
+#include <llvm/Transforms/Scalar/LoopUnrollPass.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+
+// Debian's LLVM archives reference Polly's plugin hook (LLVM_POLLY_LINK_INTO_TOOLS)
+// but ship no Polly archive; an empty plugin keeps the optimizer as it is.
+llvm::PassPluginLibraryInfo getPollyPluginInfo() {
+    return {LLVM_PLUGIN_API_VERSION, "Polly", "disabled", [](llvm::PassBuilder &) {}};
+}
+
+namespace alf {
+namespace {
+
+// Bump when the options or passes below change what an object looks like:
+// it is part of compiler_version(), so cached objects of the old shape go.
+constexpr int pipeline_revision = 4;
+
+// LLVM reports some internal failures by calling this and then exiting; the
+// user still learns what happened, and nothing was started.
+void report_compiler_crash(void *, const char *reason, bool) {
+    std::fprintf(stderr, "%s: the filter compiler failed: %s; nothing was started\n",
+                 program_invocation_short_name, reason);
+}
+
+#ifdef ALF_LAZY_LLVM_INIT
+// The static initializers of Clang/LLVM, moved here by cmake/lazy-llvm-init.ld
+// (the linker defines these bounds of the section). They register thousands
+// of command-line options and passes: ~2 ms and ~400 page faults that a
+// launch from the compile cache does not need.
+extern "C" void (*const __start_alf_llvm_init_array[])();
+extern "C" void (*const __stop_alf_llvm_init_array[])();
+#endif
+
+void initialize_llvm() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+#ifdef ALF_LAZY_LLVM_INIT
+        for (auto *initializer = __start_alf_llvm_init_array; initializer != __stop_alf_llvm_init_array; ++initializer)
+            (*initializer)();
+#endif
+        LLVMInitializeBPFTargetInfo();
+        LLVMInitializeBPFTarget();
+        LLVMInitializeBPFTargetMC();
+        LLVMInitializeBPFAsmPrinter();
+        llvm::install_fatal_error_handler(report_compiler_crash, nullptr);
+    });
+}
+
+// Notes every file and directory the compiler looks for on the real file
+// system, and the content of every file it reads: the cache keys compiled
+// objects by exactly these (a header found in another -I directory, or one
+// created where none was, makes a different object).
+class InputLog {
+public:
+    void note(std::string path, CompileInput::Kind kind, std::string content = {}) {
+        auto [it, inserted] = index_.try_emplace(path, inputs_.size());
+        if (inserted) {
+            inputs_.push_back({std::move(path), kind, std::move(content)});
+            return;
+        }
+        CompileInput &input = inputs_[it->second];
+        if (input.kind == CompileInput::Kind::read) return;  // what was read decided the object
+        input.kind = kind;
+        input.content = std::move(content);
+    }
+    std::vector<CompileInput> take() { return std::move(inputs_); }
+
+private:
+    std::vector<CompileInput> inputs_;
+    std::map<std::string, std::size_t> index_;
+};
+
+class RecordingFile : public llvm::vfs::File {
+public:
+    RecordingFile(std::unique_ptr<llvm::vfs::File> file, InputLog &log, std::string path)
+        : file_(std::move(file)), log_(log), path_(std::move(path)) {}
+    llvm::ErrorOr<llvm::vfs::Status> status() override { return file_->status(); }
+    llvm::ErrorOr<std::string> getName() override { return file_->getName(); }
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> getBuffer(const llvm::Twine &name, int64_t size,
+                                                                 bool null_terminate, bool is_volatile) override {
+        auto buffer = file_->getBuffer(name, size, null_terminate, is_volatile);
+        if (buffer) log_.note(path_, CompileInput::Kind::read, (*buffer)->getBuffer().str());
+        return buffer;
+    }
+    std::error_code close() override { return file_->close(); }
+
+private:
+    std::unique_ptr<llvm::vfs::File> file_;
+    InputLog &log_;
+    std::string path_;
+};
+
+class RecordingFileSystem : public llvm::vfs::ProxyFileSystem {
+public:
+    RecordingFileSystem(llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> fs, InputLog &log)
+        : ProxyFileSystem(std::move(fs)), log_(log) {}
+
+    llvm::ErrorOr<llvm::vfs::Status> status(const llvm::Twine &path) override {
+        auto result = ProxyFileSystem::status(path);
+        log_.note(absolute(path), result ? CompileInput::Kind::exists : CompileInput::Kind::absent);
+        return result;
+    }
+    llvm::ErrorOr<std::unique_ptr<llvm::vfs::File>> openFileForRead(const llvm::Twine &path) override {
+        auto file = ProxyFileSystem::openFileForRead(path);
+        std::string where = absolute(path);
+        if (!file) {
+            log_.note(where, CompileInput::Kind::absent);
+            return file;
+        }
+        log_.note(where, CompileInput::Kind::exists);
+        return std::unique_ptr<llvm::vfs::File>(new RecordingFile(std::move(*file), log_, where));
+    }
+
+private:
+    std::string absolute(const llvm::Twine &path) {
+        llvm::SmallString<256> text;
+        path.toVector(text);
+        makeAbsolute(text);
+        llvm::sys::path::remove_dots(text, /*remove_dot_dot=*/false);
+        return text.str().str();
+    }
+    InputLog &log_;
+};
+
+// Backend errors (e.g. "BPF stack limit exceeded") reported like the
+// frontend's: file, line, column, the source line and a caret.
+class BackendDiagnostics : public llvm::DiagnosticHandler {
+public:
+    explicit BackendDiagnostics(clang::CompilerInstance &compiler) : compiler_(compiler) {}
+
+    bool handleDiagnostics(const llvm::DiagnosticInfo &info) override {
+        clang::DiagnosticsEngine::Level level;
+        switch (info.getSeverity()) {
+        case llvm::DS_Error: level = clang::DiagnosticsEngine::Error; break;
+        case llvm::DS_Warning: level = clang::DiagnosticsEngine::Warning; break;
+        default: return true;  // remarks and notes: not for filter authors
+        }
+        std::string message;
+        if (auto *unsupported = llvm::dyn_cast<llvm::DiagnosticInfoUnsupported>(&info)) {
+            message = unsupported->getMessage().str();
+        } else {
+            llvm::raw_string_ostream stream(message);
+            llvm::DiagnosticPrinterRawOStream printer(stream);
+            info.print(printer);
+        }
+        clang::SourceLocation location = location_of(info);
+        // The BPF backend repeats an error for every instruction it concerns.
+        if (!reported_.insert({location.getRawEncoding(), message}).second) return true;
+        auto &diagnostics = compiler_.getDiagnostics();
+        unsigned id = diagnostics.getCustomDiagID(level, "%0");
+        diagnostics.Report(location, id) << message;
+        return true;
+    }
+
+private:
+    clang::SourceLocation location_of(const llvm::DiagnosticInfo &info) {
+        // The BPF backend reports its errors as "unsupported", with the debug location.
+        auto *located = llvm::dyn_cast<llvm::DiagnosticInfoUnsupported>(&info);
+        if (!located || !located->isLocationAvailable()) return {};
+        llvm::StringRef path;
+        unsigned line = 0, column = 0;
+        located->getLocation(path, line, column);
+        auto file = compiler_.getFileManager().getFile(path);
+        if (!file) file = compiler_.getFileManager().getFile(located->getAbsolutePath());
+        if (!file) return {};
+        return compiler_.getSourceManager().translateFileLineCol(*file, line, column);
+    }
+    clang::CompilerInstance &compiler_;
+    std::set<std::pair<unsigned, std::string>> reported_;
+};
+
+std::vector<std::string> frontend_arguments(const CompileRequest &request) {
+    std::vector<std::string> args = {
+        // -O2 shapes the IR (no optnone, lifetime markers); the passes are ours.
+        "-triple", "bpf", "-emit-llvm-only", "-O2", "-disable-llvm-passes",
+        // BTF (needed by libbpf for BTF-defined maps and by us for typed values)
+        // comes from debug info.
+        "-debug-info-kind=constructor", "-dwarf-version=5",
+        "-nostdsysteminc", "-nobuiltininc", "-ffreestanding",
+        "-fgnuc-version=4.2.1", "-mframe-pointer=all", "-ferror-limit", "19",
+        "-Wall", "-Wno-unused-function", "-fno-ident", "-discard-value-names",
+        // A call to an undeclared function can only end as an unresolvable
+        // extern at load time: say so at the call instead.
+        "-Werror=implicit-function-declaration",
+        "-disable-llvm-verifier",
+    };
+    if (request.color) args.push_back("-fcolor-diagnostics");
+    for (const auto &flag : request.warning_flags) args.push_back(flag);
+    for (const auto &d : request.defines) args.push_back("-D" + d);
+    for (const auto &dir : request.include_dirs) args.push_back("-I" + dir);
+    args.push_back("-I");
+    args.push_back(runtime_include_dir);
+    args.push_back("-x");
+    args.push_back("c");
+    args.push_back(request.source_path);
+    return args;
+}
+
+// Variable locations (llvm.dbg.value and friends) are DWARF for debuggers,
+// which never see a filter; BTF needs only the types, functions and line
+// numbers, which stay. Every pass and the code generator carry these
+// intrinsics along: dropping them first saves ~10% of the compile.
+void drop_variable_locations(llvm::Module &module) {
+    std::vector<llvm::Instruction *> locations;
+    for (auto &function : module)
+        for (auto &block : function)
+            for (auto &instruction : block)
+                if (llvm::isa<llvm::DbgVariableIntrinsic>(instruction)) locations.push_back(&instruction);
+    for (auto *instruction : locations) instruction->eraseFromParent();
+}
+
+// The `fast` pipeline: what a socket filter needs to become small, verifiable
+// code (everything inlined, locals in registers, constants folded, dead code
+// gone, constant-trip loops unrolled), at about a third of -O2's time.
+// Measured on the seed's filters: dropping loop rotation, the first
+// InstCombine and ADCE saved ~0.5 ms and made no program longer.
+void add_fast_passes(llvm::ModulePassManager &passes) {
+    llvm::FunctionPassManager function_passes;
+    function_passes.addPass(llvm::SROAPass());
+    function_passes.addPass(llvm::EarlyCSEPass());
+    function_passes.addPass(llvm::SimplifyCFGPass());
+    llvm::LoopPassManager loop_passes;
+    loop_passes.addPass(llvm::LoopFullUnrollPass(/*OptLevel=*/2, /*OnlyWhenForced=*/false, /*ForgetSCEV=*/false));
+    function_passes.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(loop_passes), /*UseMemorySSA=*/false));
+    function_passes.addPass(llvm::SROAPass());
+    function_passes.addPass(llvm::InstCombinePass());
+    function_passes.addPass(llvm::SimplifyCFGPass());
+    passes.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(function_passes)));
+    passes.addPass(llvm::GlobalDCEPass());
+}
+
+void optimize(llvm::Module &module, llvm::TargetMachine &machine, const llvm::TargetLibraryInfoImpl &library,
+              Optimization optimization) {
+    llvm::LoopAnalysisManager loop_analyses;
+    llvm::FunctionAnalysisManager function_analyses;
+    llvm::CGSCCAnalysisManager cgscc_analyses;
+    llvm::ModuleAnalysisManager module_analyses;
+    llvm::PipelineTuningOptions tuning;
+    // As clang -O2 without the driver's -vectorize-* flags: BPF has no vectors.
+    tuning.LoopVectorization = false;
+    tuning.SLPVectorization = false;
+    // The constructor registers the BPF target's own passes (CO-RE relocations,
+    // verifier-friendly adjustments) into the pipelines built below.
+    llvm::PassBuilder builder(&machine, tuning);
+    function_analyses.registerPass([&] { return llvm::TargetLibraryAnalysis(library); });
+    builder.registerModuleAnalyses(module_analyses);
+    builder.registerCGSCCAnalyses(cgscc_analyses);
+    builder.registerFunctionAnalyses(function_analyses);
+    builder.registerLoopAnalyses(loop_analyses);
+    builder.crossRegisterProxies(loop_analyses, function_analyses, cgscc_analyses, module_analyses);
+
+    llvm::ModulePassManager passes;
+    if (optimization == Optimization::full) {
+        passes = builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+    } else {
+        // Always-inline and the BPF target's pipeline-start passes.
+        passes = builder.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
+        add_fast_passes(passes);
+    }
+    passes.run(module, module_analyses);
+}
+
+bool emit_object(llvm::Module &module, llvm::TargetMachine &machine, const llvm::TargetLibraryInfoImpl &library,
+                 llvm::SmallVectorImpl<char> &object) {
+    llvm::raw_svector_ostream stream(object);
+    llvm::legacy::PassManager passes;
+    passes.add(new llvm::TargetLibraryInfoWrapperPass(library));
+    if (machine.addPassesToEmitFile(passes, stream, nullptr, llvm::CGFT_ObjectFile)) return false;
+    passes.run(module);
+    return true;
+}
+
+}  // namespace
+
+// From the headers, not clang::getClangFullVersion(): a launch that finds its
+// object in the cache must not pay for initializing Clang/LLVM.
+std::string compiler_version() {
+    return std::string("clang ") + CLANG_VERSION_STRING + ", LLVM " + LLVM_VERSION_STRING + ", pipeline " +
+           std::to_string(pipeline_revision);
+}
+
+CompileResult compile_filter(const CompileRequest &request) {
+    initialize_llvm();
+    CompileResult result;
+
+    std::vector<std::string> args = frontend_arguments(request);
+    std::vector<const char *> argv;
+    for (const auto &a : args) argv.push_back(a.c_str());
+
+    std::string diag_text;
+    llvm::raw_string_ostream diag_stream(diag_text);
+    auto diag_opts = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
+    diag_opts->ShowColors = request.color;
+    auto *printer = new clang::TextDiagnosticPrinter(diag_stream, diag_opts.get());
+    auto diag_ids = llvm::makeIntrusiveRefCnt<clang::DiagnosticIDs>();
+    clang::DiagnosticsEngine parse_diags(diag_ids, diag_opts, printer, /*ShouldOwnClient=*/false);
+
+    auto invocation = std::make_shared<clang::CompilerInvocation>();
+    if (!clang::CompilerInvocation::CreateFromArgs(*invocation, argv, parse_diags)) {
+        delete printer;
+        diag_stream.flush();
+        result.diagnostics = diag_text;
+        return result;
+    }
+    // Options the driver would pass on; the frontend keeps them off by default.
+    invocation->getDiagnosticOpts().ShowColors = request.color;
+
+    InputLog inputs;
+    auto memory_fs = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+    for (const auto &header : request.runtime_headers) {
+        std::string path = std::string(runtime_include_dir) + "/" + header.path;
+        memory_fs->addFile(path, 0,
+                           llvm::MemoryBuffer::getMemBuffer(
+                               llvm::StringRef(reinterpret_cast<const char *>(header.data), header.size),
+                               path, /*RequiresNullTerminator=*/false));
+    }
+    auto real_fs = llvm::makeIntrusiveRefCnt<RecordingFileSystem>(llvm::vfs::getRealFileSystem(), inputs);
+    auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(real_fs);
+    overlay->pushOverlay(memory_fs);
+
+    clang::CompilerInstance compiler;
+    compiler.setInvocation(invocation);
+    compiler.createDiagnostics(printer, /*ShouldOwnClient=*/true);
+    compiler.createFileManager(overlay);
+
+    // ExecuteAction reports "N errors generated." there; the diagnostics say it already.
+    compiler.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
+
+    llvm::LLVMContext context;
+    clang::EmitLLVMOnlyAction action(&context);
+    bool ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred();
+    std::unique_ptr<llvm::Module> module = ok ? action.takeModule() : nullptr;
+
+    llvm::SmallVector<char, 0> object;
+    if (module) {
+        std::string error;
+        const std::string &triple = module->getTargetTriple();
+        const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+        const auto &target_opts = compiler.getTargetOpts();
+        std::unique_ptr<llvm::TargetMachine> machine(
+            target ? target->createTargetMachine(triple, target_opts.CPU, llvm::join(target_opts.Features, ","),
+                                                 llvm::TargetOptions(), llvm::None, llvm::None,
+                                                 llvm::CodeGenOpt::Default)
+                   : nullptr);
+        if (!machine) {
+            diag_stream << "error: the BPF target is not available in this build (" << error << ")\n";
+            ok = false;
+        } else {
+            // The action has ended the source file; the printer needs it open again.
+            compiler.getDiagnosticClient().BeginSourceFile(compiler.getLangOpts());
+            context.setDiagnosticHandler(std::make_unique<BackendDiagnostics>(compiler));
+            // -ffreestanding: no C library behind the filter, so no calls to one.
+            llvm::TargetLibraryInfoImpl library{llvm::Triple(triple)};
+            library.disableAllFunctions();
+            drop_variable_locations(*module);
+            optimize(*module, *machine, library, request.optimization);
+            ok = emit_object(*module, *machine, library, object) && !compiler.getDiagnostics().hasErrorOccurred();
+            compiler.getDiagnosticClient().EndSourceFile();
+        }
+    }
+    compiler.getDiagnosticClient().finish();
+
+    result.inputs = inputs.take();
+    diag_stream.flush();
+    result.diagnostics = diag_text;
+    result.ok = ok && !object.empty();
+    if (result.ok) result.object.assign(object.begin(), object.end());
+    return result;
+}
+
+}  // namespace alf

@@ -1,0 +1,64 @@
+// The filter compiler: restricted C -> BPF ELF object, in-process.
+// The only module that includes Clang/LLVM headers (they are slow to compile
+// and leak macros); its interface is plain C++.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+struct VirtualHeader {
+    std::string path;  // relative to the runtime include directory, e.g. "linux/bpf.h"
+    const unsigned char *data;
+    std::size_t size;
+};
+
+// How much the optimizer does. `full` is clang's -O2. `fast` inlines,
+// promotes locals to registers, simplifies and unrolls loops, and skips the
+// rest of -O2: a launch compiles about twice as fast, the program comes out a
+// little longer. A program the verifier rejects at `fast` may still load at
+// `full` (-O2 proves more facts the verifier needs), so callers retry.
+enum class Optimization { fast, full };
+
+inline const char *optimization_name(Optimization optimization) {
+    return optimization == Optimization::fast ? "fast" : "full";
+}
+
+struct CompileRequest {
+    std::string source_path;               // as the user named it; used in diagnostics
+    std::vector<std::string> defines;      // NAME or NAME=VALUE
+    std::vector<std::string> include_dirs; // searched before the runtime headers
+    std::vector<VirtualHeader> runtime_headers;
+    std::vector<std::string> warning_flags; // added after the defaults, e.g. -Wextra -Werror
+    Optimization optimization = Optimization::full;
+    bool color = false;
+};
+
+// A file of the real file system the compiler looked for. The runtime
+// headers, served from memory, are not listed.
+struct CompileInput {
+    enum class Kind { read, exists, absent };
+    std::string path;     // absolute
+    Kind kind = Kind::absent;
+    std::string content;  // for `read`: the bytes the compiler read
+};
+
+struct CompileResult {
+    bool ok = false;
+    std::vector<std::uint8_t> object;   // ELF for the BPF target, with BTF
+    std::string diagnostics;            // compiler output, in clang's format
+    std::vector<CompileInput> inputs;   // every real file (or directory) it read or looked for
+};
+
+// Where the runtime headers appear to the compiler (and in its diagnostics).
+inline constexpr const char *runtime_include_dir = "/alfwrapper/include";
+
+CompileResult compile_filter(const CompileRequest &request);
+
+// Identifies everything in the compiler that shapes an object: clang's
+// version and the options and passes chosen here. Part of the cache key.
+std::string compiler_version();
+
+}  // namespace alf

@@ -1,0 +1,76 @@
+#include "inputs/filter_inputs.hpp"
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "bpf/filter_object.hpp"
+#include "inputs/map_file.hpp"
+#include "inputs/rule_tables.hpp"
+
+
+namespace alf {
+
+CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Reporter &report) {
+    Stopwatch reading;
+    CompiledRuleSet set{read_rules(settings.allow, settings.deny, settings.rules_files), {}};
+    std::string read_time = reading.text();
+    Stopwatch compiling;
+    set.compiled = compile_rules(set.rules);
+    for (const auto &warning : set.rules.warnings) report.warning(warning);
+    if (set.rules.empty()) return set;
+    const CompiledRules &c = set.compiled;
+    report.info("rules: " + std::to_string(c.ipv4_rules) + " IPv4, " + std::to_string(c.ipv6_rules) + " IPv6, read in " +
+         read_time + "; compiled to " + std::to_string(c.ipv4_ranges) + " + " + std::to_string(c.ipv6_ranges) +
+         " address ranges in " + compiling.text() + "; peers no rule covers: " +
+         (c.default_verdict == Verdict::allow ? "admitted" : "refused"));
+    const RuleReport &r = c.report;
+    if (r.duplicates + r.ties + r.nested)
+        report.info("rules: " + std::to_string(r.duplicates) + " duplicate, " + std::to_string(r.ties) +
+             " tied (deny wins), " + std::to_string(r.nested) + " inside a less specific rule");
+    for (const auto &example : r.examples) report.info("  " + example);
+    return set;
+}
+
+FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filter_name,
+                                   const InputSettings &settings, CompiledRuleSet rules, const Reporter &report) {
+    FilterInputs inputs;
+    std::set<std::string> user_sized = apply_map_sizes(filter, settings.map_sizes);
+    inputs.user_sized_ = user_sized;
+    inputs.takes_rules_ = filter_takes_rules(filter);
+    if (!rules.rules.empty() && !inputs.takes_rules_)
+        throw Error("filter " + filter_name + " does not take --allow/--deny/--rules-file rules: include "
+                    "<alfwrapper/rules.h> in it and call alf_rules_decide(), or leave out the filter to use the "
+                    "built-in 'subnets'");
+    if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized);
+    inputs.rules_ = std::move(rules);
+
+    // In this order, so that a later entry for the same key wins: the config
+    // file's, then the files', then each --set.
+    std::vector<MapSetting> entries = settings.map_entries;
+    for (const auto &spec : settings.set_files)
+        for (auto &setting : read_map_file(spec)) entries.push_back(std::move(setting));
+    for (const auto &spec : settings.sets) entries.push_back(parse_map_setting(spec));
+    inputs.entries_ = encode_map_settings(filter, entries, user_sized);
+    for (const auto &map : inputs.entries_)
+        if (!map.note.empty()) report.info(map.note);
+    // Every size as it now stands (--map-size, rule tables, maps raised to
+    // fit their entries), for an object compiled anew before load.
+    for (const auto &map : filter.maps()) inputs.map_entries_max_.emplace_back(map.name, map.max_entries);
+    return inputs;
+}
+
+void FilterInputs::apply_sizes(FilterObject &filter) const {
+    if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
+    for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
+}
+
+void FilterInputs::write(FilterObject &filter, const Reporter &report) const {
+    if (takes_rules_) {
+        Stopwatch writing;
+        write_rule_tables(filter, rules_.rules, rules_.compiled);
+        report.info("rules: tables written in " + writing.text());
+    }
+    write_map_entries(filter, entries_);
+    for (const auto &map : entries_) report.info("map " + map.name + ": " + std::to_string(map.keys.size()) + " entries set");
+}
+
+}  // namespace alf

@@ -1,0 +1,64 @@
+// Everything the command line puts into a filter's maps: sizes (--map-size),
+// entries (--set, --set-file, the config file's "maps") and rules (--allow,
+// --deny, --rules-file). Read and checked before the filter is loaded, so bad
+// input fails before anything reaches the kernel; written after.
+#pragma once
+
+#include "common/report.hpp"
+#include "inputs/map_entries.hpp"
+#include "inputs/rules.hpp"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+class FilterObject;
+
+// The map and rule inputs, as the user gave them.
+struct InputSettings {
+    std::vector<std::string> sets;         // --set MAP,KEY,VALUE
+    std::vector<std::string> set_files;    // --set-file MAP=PATH
+    std::vector<std::string> map_sizes;    // --map-size MAP=N
+    std::vector<MapSetting> map_entries;   // the config file's "maps"
+    std::vector<std::string> allow, deny;  // --allow CIDR, --deny CIDR
+    std::vector<std::string> rules_files;  // --rules-file PATH
+
+    bool has_rules() const { return !(allow.empty() && deny.empty() && rules_files.empty()); }
+    bool has_map_inputs() const {
+        return !(sets.empty() && set_files.empty() && map_sizes.empty() && map_entries.empty());
+    }
+};
+
+// The rules of the command line, compiled; timings and findings are
+// reported with -v, warnings (host bits set) always.
+struct CompiledRuleSet {
+    RuleSet rules;
+    CompiledRules compiled;
+};
+CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Reporter &report);
+
+class FilterInputs {
+public:
+    // Before load: sizes the maps, sizes the rule tables, encodes the
+    // entries. `filter_name` names the filter in messages.
+    static FilterInputs prepare(FilterObject &filter, const std::string &filter_name, const InputSettings &settings,
+                                CompiledRuleSet rules, const Reporter &report);
+
+    // Gives an opened object the sizes prepare() settled on (for an object
+    // compiled anew before load: the fast optimizer's program was rejected).
+    void apply_sizes(FilterObject &filter) const;
+
+    // After load: writes the rule tables and the entries.
+    void write(FilterObject &filter, const Reporter &report) const;
+
+private:
+    CompiledRuleSet rules_;
+    bool takes_rules_ = false;
+    std::set<std::string> user_sized_;
+    std::vector<std::pair<std::string, std::uint32_t>> map_entries_max_;
+    std::vector<EncodedMap> entries_;
+};
+
+}  // namespace alf

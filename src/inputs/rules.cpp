@@ -1,0 +1,377 @@
+#include "inputs/rules.hpp"
+
+#include "common/error.hpp"
+#include "common/net_address.hpp"
+#include "common/unique_fd.hpp"
+#include "common/util.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+namespace alf {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+constexpr std::uint64_t ipv4_mapped_prefix = 0xffff00000000ull;
+constexpr std::size_t max_examples = 3;  // per kind, in the verbose report
+
+std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
+
+std::uint64_t load_be64(const std::uint8_t *bytes) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value = value << 8 | bytes[i];
+    return value;
+}
+
+// The rule for text (no verdict yet); `host_bits` tells whether bits past
+// the prefix were set (and cleared).
+Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
+    Subnet subnet = parse_subnet(text);
+    host_bits = subnet.host_bits_cleared;
+    Rule rule;
+    if (subnet.address.family == Family::ipv4) {
+        rule.lo = ipv4_mapped_prefix | (load_be64(subnet.address.bytes.data()) >> 32);
+        rule.prefix_len = static_cast<std::uint8_t>(96 + subnet.prefix_len);
+    } else {
+        rule.hi = load_be64(subnet.address.bytes.data());
+        rule.lo = load_be64(subnet.address.bytes.data() + 8);
+        rule.prefix_len = static_cast<std::uint8_t>(subnet.prefix_len);
+    }
+    return rule;
+}
+
+std::string format_rule_prefix(const Rule &rule) {
+    Subnet subnet;
+    if (rule.is_ipv4()) {
+        subnet.address.family = Family::ipv4;
+        for (int i = 0; i < 4; ++i) subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.lo >> (24 - 8 * i));
+        subnet.prefix_len = rule.prefix_len - 96u;
+    } else {
+        subnet.address.family = Family::ipv6;
+        for (int i = 0; i < 8; ++i) {
+            subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.hi >> (56 - 8 * i));
+            subnet.address.bytes[8 + i] = static_cast<std::uint8_t>(rule.lo >> (56 - 8 * i));
+        }
+        subnet.prefix_len = rule.prefix_len;
+    }
+    return format_subnet(subnet);
+}
+
+// Host-bit warnings of one file: the first example and how many more.
+struct HostBitsNote {
+    std::size_t count = 0;
+    std::string first;
+};
+
+void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_number, const std::string &path,
+                      HostBitsNote &host_bits) {
+    auto comment = line.find('#');
+    if (comment != std::string_view::npos) line = line.substr(0, comment);
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    std::size_t i = 0;
+    while (i < line.size() && is_space(line[i])) ++i;
+    if (i == line.size()) return;
+    std::size_t word_end = i;
+    while (word_end < line.size() && !is_space(line[word_end])) ++word_end;
+    std::string_view word = line.substr(i, word_end - i);
+    std::size_t cidr_begin = word_end;
+    while (cidr_begin < line.size() && is_space(line[cidr_begin])) ++cidr_begin;
+    std::size_t cidr_end = cidr_begin;
+    while (cidr_end < line.size() && !is_space(line[cidr_end])) ++cidr_end;
+    std::string_view cidr = line.substr(cidr_begin, cidr_end - cidr_begin);
+    std::size_t rest = cidr_end;
+    while (rest < line.size() && is_space(line[rest])) ++rest;
+
+    auto where = [&] { return path + ":" + std::to_string(line_number); };
+    std::string_view trimmed = line.substr(i);
+    while (!trimmed.empty() && is_space(trimmed.back())) trimmed.remove_suffix(1);
+    Verdict verdict;
+    if (word == "allow") verdict = Verdict::allow;
+    else if (word == "deny") verdict = Verdict::deny;
+    else
+        throw Error(where() + ": '" + std::string(trimmed) +
+                    "' is not a rule; write 'allow CIDR' or 'deny CIDR' ('#' starts a comment)");
+    if (cidr.empty()) throw Error(where() + ": '" + std::string(trimmed) + "' names no address; write '" +
+                                  std::string(word) + " CIDR', e.g. '" + std::string(word) + " 10.0.0.0/8'");
+    if (rest != line.size())
+        throw Error(where() + ": '" + std::string(trimmed) + "': unexpected text after the address: '" +
+                    std::string(line.substr(rest)) + "'");
+    bool host = false;
+    Rule rule;
+    try {
+        rule = parse_rule_prefix(cidr, host);
+    } catch (const Error &e) {
+        throw e.with_context(where());  // built only on error: a large file has many lines
+    }
+    rule.verdict = verdict;
+    rule.line = line_number;
+    rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
+    if (host && host_bits.count++ == 0)
+        host_bits.first = where() + ": " + std::string(trimmed) + " has host bits set; using " + format_rule_prefix(rule);
+    set.rules.push_back(rule);
+}
+
+// The sweep: prefixes sorted by (start, length) are either nested or
+// disjoint, so a stack of the enclosing ones gives, at every boundary, the
+// most specific rule covering what follows. Emits (start, verdict) for each
+// maximal run of addresses with one verdict, from address 0 on.
+template <typename Address>
+class RangeSweep {
+public:
+    struct Prefix {
+        Address first, last;
+        Verdict verdict;
+        const Rule *rule;
+    };
+
+    explicit RangeSweep(RuleReport *report, const RuleSet *set) : report_(report), set_(set) {}
+
+    template <typename Emit>
+    void run(const Rule *begin, const Rule *end, Prefix (*to_prefix)(const Rule &), Emit &&emit) {
+        pending_ = {Address(0), Verdict::none};
+        emitted_ = 0;
+        stack_.clear();
+        for (const Rule *r = begin; r != end;) {
+            Prefix p = to_prefix(*r);
+            const Rule *same = r + 1;
+            for (; same != end && same->hi == r->hi && same->lo == r->lo && same->prefix_len == r->prefix_len; ++same) {
+                bool tie = same->verdict != r->verdict;
+                if (same->verdict == Verdict::deny) p.verdict = Verdict::deny;
+                note(tie ? report_->ties : report_->duplicates, *same, *r, tie ? "tie with" : "duplicates");
+            }
+            while (!stack_.empty() && stack_.back().last < p.first) pop(emit);
+            if (!stack_.empty()) note(report_->nested, *r, *stack_.back().rule, "lies inside");
+            boundary(p.first, p.verdict, emit);
+            stack_.push_back(p);
+            r = same;
+        }
+        while (!stack_.empty()) pop(emit);
+        flush(emit);
+    }
+
+private:
+    template <typename Emit>
+    void pop(Emit &emit) {
+        Prefix top = stack_.back();
+        stack_.pop_back();
+        if (top.last == ~Address(0)) return;  // reaches the end of the address space
+        boundary(top.last + 1, stack_.empty() ? Verdict::none : stack_.back().verdict, emit);
+    }
+
+    template <typename Emit>
+    void boundary(Address at, Verdict verdict, Emit &emit) {
+        if (at == pending_.first) {
+            pending_.verdict = verdict;
+            return;
+        }
+        flush(emit);
+        pending_ = {at, verdict};
+    }
+
+    template <typename Emit>
+    void flush(Emit &emit) {
+        if (emitted_ > 0 && pending_.verdict == last_verdict_) return;
+        emit(pending_.first, pending_.verdict);
+        last_verdict_ = pending_.verdict;
+        ++emitted_;
+    }
+
+    void note(std::size_t &counter, const Rule &rule, const Rule &other, const char *relation) {
+        if (!report_) return;
+        if (counter++ < max_examples)
+            report_->examples.push_back(describe_rule(*set_, rule) + " " + relation + " " + describe_rule(*set_, other));
+    }
+
+    struct Boundary {
+        Address first;
+        Verdict verdict;
+    } pending_{};
+    Verdict last_verdict_ = Verdict::none;
+    std::size_t emitted_ = 0;
+    std::vector<Prefix> stack_;
+    RuleReport *report_;
+    const RuleSet *set_;
+};
+
+RangeSweep<std::uint32_t>::Prefix ipv4_prefix(const Rule &rule) {
+    unsigned len = rule.prefix_len - 96u;
+    std::uint32_t first = static_cast<std::uint32_t>(rule.lo);
+    std::uint32_t host = len == 0 ? ~std::uint32_t(0) : (std::uint32_t(1) << (32 - len)) - 1;
+    return {first, first | host, rule.verdict, &rule};
+}
+
+RangeSweep<u128>::Prefix ipv6_prefix(const Rule &rule) {
+    u128 first = (u128(rule.hi) << 64) | rule.lo;
+    u128 host = rule.prefix_len == 0 ? ~u128(0) : (u128(1) << (128 - rule.prefix_len)) - 1;
+    return {first, first | host, rule.verdict, &rule};
+}
+
+std::size_t ipv4_count(const RuleSet &set) {
+    return static_cast<std::size_t>(
+        std::partition_point(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); }) -
+        set.rules.begin());
+}
+
+}  // namespace
+
+void add_rule(RuleSet &set, Verdict verdict, std::string_view cidr, std::uint32_t line) {
+    std::string option = std::string("--") + std::string(verdict_word(verdict));
+    if (cidr.empty()) throw Error(option + ": the address is empty; give a CIDR such as 10.0.0.0/8 or 2001:db8::/32");
+    bool host_bits = false;
+    Rule rule = with_context(option + " " + std::string(cidr), [&] { return parse_rule_prefix(cidr, host_bits); });
+    rule.verdict = verdict;
+    rule.line = line;
+    rule.source = 0;
+    if (host_bits)
+        set.warnings.push_back(option + " " + std::string(cidr) + ": host bits set; using " + format_rule_prefix(rule));
+    set.rules.push_back(rule);
+}
+
+void read_rules_file(RuleSet &set, const std::string &path) {
+    if (set.sources.size() > std::numeric_limits<std::uint8_t>::max())
+        throw Error("rules file " + path + ": too many rules files (at most 255)");
+    UniqueFd fd(open_file(path, "rules file"));
+    struct stat st;
+    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode))
+        // An upper bound ("deny ::" and a newline is the shortest rule line);
+        // pages never written are never backed, so the reserve costs address
+        // space only and the vector is never copied while it grows.
+        set.rules.reserve(set.rules.size() + static_cast<std::size_t>(st.st_size) / 8 + 1);
+    set.sources.push_back(path);
+
+    HostBitsNote host_bits;
+    std::vector<char> buffer(1 << 20);
+    std::string carry;  // a line cut by the end of a chunk
+    std::uint32_t line_number = 0;
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("rules file " + path + ": cannot read: " + std::strerror(errno));
+        if (n == 0) break;
+        std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
+        for (;;) {
+            auto newline = chunk.find('\n');
+            if (newline == std::string_view::npos) {
+                carry.append(chunk);
+                break;
+            }
+            ++line_number;
+            if (!carry.empty()) {
+                carry.append(chunk.substr(0, newline));
+                parse_rules_line(set, carry, line_number, path, host_bits);
+                carry.clear();
+            } else {
+                parse_rules_line(set, chunk.substr(0, newline), line_number, path, host_bits);
+            }
+            chunk.remove_prefix(newline + 1);
+        }
+    }
+    if (!carry.empty()) parse_rules_line(set, carry, ++line_number, path, host_bits);
+    if (host_bits.count == 1) set.warnings.push_back(host_bits.first);
+    else if (host_bits.count > 1)
+        set.warnings.push_back(host_bits.first + " (and " + std::to_string(host_bits.count - 1) +
+                               " more lines of " + path + " with host bits set)");
+}
+
+RuleSet read_rules(const std::vector<std::string> &allow, const std::vector<std::string> &deny,
+                   const std::vector<std::string> &files) {
+    RuleSet set;
+    std::uint32_t position = 0;
+    for (const auto &cidr : allow) add_rule(set, Verdict::allow, cidr, ++position);
+    for (const auto &cidr : deny) add_rule(set, Verdict::deny, cidr, ++position);
+    for (const auto &file : files) read_rules_file(set, file);
+    return set;
+}
+
+CompiledRules compile_rules(RuleSet &set) {
+    CompiledRules compiled;
+    auto split = std::partition(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); });
+    auto by_prefix = [](const Rule &a, const Rule &b) {
+        if (a.hi != b.hi) return a.hi < b.hi;
+        if (a.lo != b.lo) return a.lo < b.lo;
+        if (a.prefix_len != b.prefix_len) return a.prefix_len < b.prefix_len;
+        return a.verdict < b.verdict;  // allow first: ties are reported against an allow rule
+    };
+    std::sort(set.rules.begin(), split, by_prefix);
+    std::sort(split, set.rules.end(), by_prefix);
+    compiled.ipv4_rules = static_cast<std::size_t>(split - set.rules.begin());
+    compiled.ipv6_rules = set.rules.size() - compiled.ipv4_rules;
+    compiled.default_verdict = std::any_of(set.rules.begin(), set.rules.end(),
+                                           [](const Rule &r) { return r.verdict == Verdict::allow; })
+                                   ? Verdict::deny
+                                   : Verdict::allow;
+    const Rule *rules = set.rules.data();
+    RangeSweep<std::uint32_t>(&compiled.report, &set)
+        .run(rules, rules + compiled.ipv4_rules, ipv4_prefix, [&](std::uint32_t, Verdict) { ++compiled.ipv4_ranges; });
+    RangeSweep<u128>(&compiled.report, &set)
+        .run(rules + compiled.ipv4_rules, rules + set.rules.size(), ipv6_prefix,
+             [&](u128, Verdict) { ++compiled.ipv6_ranges; });
+    return compiled;
+}
+
+void write_ranges4(const RuleSet &set, const CompiledRules &compiled, std::span<std::uint32_t> starts,
+                   std::span<std::uint8_t> verdicts) {
+    if (starts.size() != compiled.ipv4_ranges || verdicts.size() != compiled.ipv4_ranges ||
+        ipv4_count(set) != compiled.ipv4_rules)
+        throw Error("internal error: IPv4 range table does not match the compiled rules");
+    std::size_t i = 0;
+    RangeSweep<std::uint32_t>(nullptr, &set)
+        .run(set.rules.data(), set.rules.data() + compiled.ipv4_rules, ipv4_prefix,
+             [&](std::uint32_t start, Verdict verdict) {
+                 starts[i] = start;
+                 verdicts[i++] = static_cast<std::uint8_t>(verdict);
+             });
+}
+
+void write_ranges6(const RuleSet &set, const CompiledRules &compiled, std::span<std::uint64_t> starts,
+                   std::span<std::uint8_t> verdicts) {
+    if (starts.size() != 2 * compiled.ipv6_ranges || verdicts.size() != compiled.ipv6_ranges ||
+        set.rules.size() - ipv4_count(set) != compiled.ipv6_rules)
+        throw Error("internal error: IPv6 range table does not match the compiled rules");
+    std::size_t i = 0;
+    const Rule *rules = set.rules.data();
+    RangeSweep<u128>(nullptr, &set)
+        .run(rules + compiled.ipv4_rules, rules + set.rules.size(), ipv6_prefix, [&](u128 start, Verdict verdict) {
+            starts[2 * i] = static_cast<std::uint64_t>(start >> 64);
+            starts[2 * i + 1] = static_cast<std::uint64_t>(start);
+            verdicts[i++] = static_cast<std::uint8_t>(verdict);
+        });
+}
+
+Verdict lookup_ranges4(std::span<const std::uint32_t> starts, std::span<const std::uint8_t> verdicts,
+                       std::uint32_t address) {
+    auto after = std::upper_bound(starts.begin(), starts.end(), address);
+    if (after == starts.begin()) return Verdict::none;
+    return static_cast<Verdict>(verdicts[static_cast<std::size_t>(after - starts.begin()) - 1]);
+}
+
+Verdict lookup_ranges6(std::span<const std::uint64_t> starts, std::span<const std::uint8_t> verdicts,
+                       std::uint64_t hi, std::uint64_t lo) {
+    std::size_t first = 0, count = verdicts.size();  // first range starting above (hi, lo)
+    while (count > 0) {
+        std::size_t half = count / 2, probe = first + half;
+        if (std::pair(starts[2 * probe], starts[2 * probe + 1]) <= std::pair(hi, lo)) {
+            first = probe + 1;
+            count -= half + 1;
+        } else {
+            count = half;
+        }
+    }
+    return first == 0 ? Verdict::none : static_cast<Verdict>(verdicts[first - 1]);
+}
+
+std::string describe_rule(const RuleSet &set, const Rule &rule) {
+    std::string text = std::string(verdict_word(rule.verdict)) + " " + format_rule_prefix(rule);
+    if (rule.source == 0) return "--" + text;
+    return text + " (" + set.sources[rule.source] + ":" + std::to_string(rule.line) + ")";
+}
+
+}  // namespace alf
