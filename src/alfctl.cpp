@@ -27,7 +27,7 @@ std::string default_object_name(const std::string &source) {
 int run_compile(const alf::CtlCommand &command, const alf::Reporter &report) {
     alf::FilterBytes bytes = alf::make_filter_builder(command, report, alf::Optimization::full, false).obtain();
     std::string output = command.output.empty() ? default_object_name(command.filter) : command.output;
-    alf::write_file_atomically(output, bytes.object);
+    alf::write_output_file(output, bytes.object);
     report.info("wrote " + output + " (" + std::to_string(bytes.object.size()) + " bytes)");
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "bpf/btf_values.hpp"
 
 #include "common/error.hpp"
+#include "common/json_input.hpp"
 #include "common/util.hpp"
 #include "common/net_address.hpp"
 
@@ -121,11 +122,14 @@ public:
         } else if (btf_is_array(t) && is_char_array(t) && !(text.size() && text[0] == '[')) {
             encode_char_array(t, text, out, path);
         } else if (btf_is_composite(t) || btf_is_array(t)) {
-            json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-            if (j.is_discarded())
-                throw Error(path + ": '" + std::string(text) + "' is not valid JSON (expected " +
-                            describe_btf_type(btf_, id) + " as a JSON " +
-                            (btf_is_array(t) ? "array" : "object") + ")");
+            json j;
+            try {
+                j = parse_json_input(text, path);
+            } catch (const Error &) {
+                throw Error(path + ": '" + quote_input(text) + "' is not valid JSON (expected " +
+                            describe_btf_type(btf_, id) + " as a JSON " + (btf_is_array(t) ? "array" : "object") +
+                            ", nested at most " + std::to_string(json_max_depth) + " levels)");
+            }
             encode_json(id, j, out, path);
         } else {
             throw Error(path + ": values of type " + describe_btf_type(btf_, id) + " cannot be set from the command line");

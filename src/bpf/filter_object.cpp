@@ -146,6 +146,17 @@ void FilterObject::load(const std::string &program) {
                 throw system_error("filter " + name_ + ": the kernel refused to load it (loading eBPF needs CAP_BPF or root)", -err);
         }
         if (!log.empty()) throw VerifierRejection(describe_rejection(bpf_program__name(chosen), log)).with_detail(log);
+        if (auto map = map_that_failed(messages)) {
+            bpf_map *failed = bpf_object__find_map_by_name(object_.get(), map->c_str());
+            std::string shape = failed ? " (" + std::to_string(bpf_map__max_entries(failed)) + " entries of " +
+                                             std::to_string(bpf_map__key_size(failed)) + "-byte keys and " +
+                                             std::to_string(bpf_map__value_size(failed)) + "-byte values)"
+                                       : "";
+            throw Error("filter " + name_ + ": map " + *map + shape + ": the kernel refused to create it: " +
+                            std::strerror(-err) + "; give it fewer entries (--map-size " + *map + "=N)",
+                        exit_system)
+                .with_detail(messages);
+        }
         if (-err == E2BIG)
             throw VerifierRejection("filter " + name_ + ": program '" + bpf_program__name(chosen) + "' has " +
                                     std::to_string(bpf_program__insn_cnt(chosen)) +
@@ -155,6 +166,15 @@ void FilterObject::load(const std::string &program) {
     }
     program_name_ = bpf_program__name(chosen);
     program_fd_ = bpf_program__fd(chosen);
+}
+
+// libbpf says which map it could not create: "map 'NAME': failed to create: ...".
+std::optional<std::string> FilterObject::map_that_failed(const std::string &messages) {
+    std::size_t at = messages.find("': failed to create");
+    if (at == std::string::npos) return std::nullopt;
+    std::size_t start = messages.rfind("map '", at);
+    if (start == std::string::npos) return std::nullopt;
+    return messages.substr(start + 5, at - start - 5);
 }
 
 // "FILE:LINE: reason", the source line, the rest of the reason, then the end

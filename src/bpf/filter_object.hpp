@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -88,6 +89,7 @@ public:
 private:
     FilterObject() = default;
     std::string describe_rejection(const std::string &program, const std::string &log) const;
+    static std::optional<std::string> map_that_failed(const std::string &messages);
     std::string source_file_named(const std::string &file) const;
     bool is_chosen(const struct bpf_program *prog) const;
     std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load

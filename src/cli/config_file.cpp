@@ -1,18 +1,21 @@
 #include "cli/config_file.hpp"
 
 #include "common/error.hpp"
+#include "common/json_input.hpp"
+#include "common/util.hpp"
 #include "inputs/map_file.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
 
 namespace alf {
 
 namespace {
 
 using nlohmann::json;
+
+// A configuration is a page of settings; anything near this is not one.
+constexpr std::size_t config_max_bytes = 16u << 20;
 
 // Options whose values are paths (for "set-file", the part after '=').
 bool is_path_option(std::string_view name) {
@@ -33,16 +36,8 @@ public:
     }
 
     ConfigSettings read() {
-        std::ifstream in(path_);
-        if (!in) throw Error("config " + path_ + ": cannot open it");
-        std::stringstream text;
-        text << in.rdbuf();
-        json root;
-        try {
-            root = json::parse(text.str());
-        } catch (const json::parse_error &e) {
-            throw Error("config " + path_ + ": not valid JSON: " + e.what());
-        }
+        std::string text = read_file_text(path_, "config", config_max_bytes);
+        json root = parse_json_input(text, "config " + path_);
         if (!root.is_object()) fail("", "expected a JSON object of settings, found " + describe(root));
         ConfigSettings settings;
         for (auto it = root.begin(); it != root.end(); ++it) {

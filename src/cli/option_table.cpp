@@ -1,10 +1,7 @@
 #include "cli/option_table.hpp"
 
 #include "common/error.hpp"
-
-// cxxopts splits repeatable values on commas by default; --set values contain commas.
-#define CXXOPTS_VECTOR_DELIMITER '\0'
-#include <cxxopts.hpp>
+#include "common/json_input.hpp"
 
 namespace alf {
 
@@ -122,48 +119,60 @@ std::string option_help(unsigned tool) {
 
 ParsedOptions::ParsedOptions(unsigned tool, const std::vector<std::string> &arguments, bool positional,
                              const std::string &usage_hint) {
-    cxxopts::Options parser("", "");
-    for (const auto &def : options) {
-        if (!is_for(def, tool)) continue;
-        std::string spec = def.short_name[0] ? std::string(def.short_name) + "," + def.long_name : def.long_name;
-        if (!def.argument)
-            parser.add_options()(spec, def.help);
-        else if (def.repeatable)
-            parser.add_options()(spec, def.help, cxxopts::value<std::vector<std::string>>(), def.argument);
-        else
-            parser.add_options()(spec, def.help, cxxopts::value<std::string>(), def.argument);
-    }
-    if (positional) {
-        parser.add_options()("arguments", "", cxxopts::value<std::vector<std::string>>());
-        parser.parse_positional("arguments");
-    }
-    std::vector<const char *> raw = {"alf"};
-    for (const auto &argument : arguments) raw.push_back(argument.c_str());
-    try {
-        result_ = std::make_unique<cxxopts::ParseResult>(parser.parse(static_cast<int>(raw.size()), raw.data()));
-    } catch (const cxxopts::exceptions::exception &e) {
-        throw Error(std::string(e.what()) + " (" + usage_hint + ")");
+    auto refuse = [&](const std::string &what) { throw Error(what + " (" + usage_hint + ")"); };
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        const std::string &argument = arguments[i];
+        bool is_option = argument.size() > 1 && argument[0] == '-';
+        if (argument == "--") {
+            for (++i; i < arguments.size(); ++i) {
+                if (!positional) refuse("unexpected argument '" + quote_input(arguments[i]) + "'");
+                positional_.push_back(arguments[i]);
+            }
+            break;
+        }
+        if (!is_option) {
+            if (!positional) refuse("unexpected argument '" + quote_input(argument) + "'");
+            positional_.push_back(argument);
+            continue;
+        }
+        std::string_view spelled = argument.starts_with("--") ? std::string_view(argument).substr(0, argument.find('='))
+                                                              : std::string_view(argument).substr(0, 2);
+        const OptionDef *def = find_option(argument, tool);
+        if (!def) {
+            bool elsewhere = argument.starts_with("--") ? find_long_option(spelled.substr(2), for_all) != nullptr
+                                                        : find_option(argument, for_all) != nullptr;
+            refuse((elsewhere ? "option '" + quote_input(spelled) + "' does not apply here"
+                              : "unknown option '" + quote_input(spelled) + "'"));
+        }
+        std::string name = def->long_name;
+        if (!def->argument) {
+            if (argument.starts_with("--") && argument.find('=') != std::string::npos)
+                refuse("option '--" + name + "' takes no value");
+            values_[name].push_back("");
+            // "-vq": every letter a flag (find_option checked them).
+            if (!argument.starts_with("--"))
+                for (char letter : argument.substr(2)) values_[find_option(std::string("-") + letter, tool)->long_name].push_back("");
+            continue;
+        }
+        std::string value;
+        if (value_attached(argument)) {
+            value = argument.starts_with("--") ? argument.substr(argument.find('=') + 1) : argument.substr(2);
+        } else {
+            if (i + 1 >= arguments.size()) refuse("option '" + std::string(spelled) + "' needs a value: " + def->argument);
+            value = arguments[++i];
+        }
+        values_[name].push_back(std::move(value));
     }
 }
 
-ParsedOptions::~ParsedOptions() = default;
-ParsedOptions::ParsedOptions(ParsedOptions &&) noexcept = default;
-ParsedOptions &ParsedOptions::operator=(ParsedOptions &&) noexcept = default;
+bool ParsedOptions::has(std::string_view name) const { return values_.find(name) != values_.end(); }
 
-bool ParsedOptions::has(const char *name) const { return result_->count(name) > 0; }
-
-void ParsedOptions::get(const char *name, std::string &out) const {
-    if (has(name)) out = (*result_)[name].as<std::string>();
+void ParsedOptions::get(std::string_view name, std::string &out) const {
+    if (auto it = values_.find(name); it != values_.end()) out = it->second.back();
 }
 
-void ParsedOptions::get(const char *name, std::vector<std::string> &out) const {
-    if (has(name)) out = (*result_)[name].as<std::vector<std::string>>();
-}
-
-std::vector<std::string> ParsedOptions::positional() const {
-    std::vector<std::string> arguments;
-    get("arguments", arguments);
-    return arguments;
+void ParsedOptions::get(std::string_view name, std::vector<std::string> &out) const {
+    if (auto it = values_.find(name); it != values_.end()) out = it->second;
 }
 
 void read_configuration(const ParsedOptions &options, Configuration &config) {

@@ -5,15 +5,11 @@
 
 #include "pipeline/configuration.hpp"
 
-#include <memory>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace cxxopts {
-class ParseResult;
-}
 
 namespace alf {
 
@@ -53,24 +49,25 @@ bool value_attached(std::string_view argument);
 // "  -f, --filter FILE|NAME     help ..." lines for every option of `tool`.
 std::string option_help(unsigned tool);
 
-// The arguments parsed by the options of `tool`; positional arguments are
-// collected when `positional` is set, else refused. Throws Error naming
-// `usage_hint` ("see alfctl test --help") for anything cxxopts refuses.
+// The arguments parsed by the options of `tool`, the GNU way ("--name
+// VALUE", "--name=VALUE", "-x VALUE", "-xVALUE", "-vq", "--" ends the
+// options); positional arguments are collected when `positional` is set,
+// else refused. No regular expression ever sees the user's text. Throws
+// Error naming `usage_hint` ("see alfctl test --help").
 class ParsedOptions {
 public:
     ParsedOptions(unsigned tool, const std::vector<std::string> &arguments, bool positional,
                   const std::string &usage_hint);
-    ~ParsedOptions();
-    ParsedOptions(ParsedOptions &&) noexcept;
-    ParsedOptions &operator=(ParsedOptions &&) noexcept;
 
-    bool has(const char *name) const;
-    void get(const char *name, std::string &out) const;
-    void get(const char *name, std::vector<std::string> &out) const;
-    std::vector<std::string> positional() const;
+    bool has(std::string_view name) const;
+    // A value option given more than once: the last one.
+    void get(std::string_view name, std::string &out) const;
+    void get(std::string_view name, std::vector<std::string> &out) const;
+    const std::vector<std::string> &positional() const { return positional_; }
 
 private:
-    std::unique_ptr<cxxopts::ParseResult> result_;
+    std::map<std::string, std::vector<std::string>, std::less<>> values_;  // by long name; a flag: one ""
+    std::vector<std::string> positional_;
 };
 
 // Fills every field of the configuration whose option was given.

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 namespace alf {
 
@@ -27,15 +28,39 @@ void Reporter::diagnostics(const std::string &text) const {
     else std::cerr << text;
 }
 
+namespace {
+
+// A message quotes the input it is about; a huge input (a 10 MB rules line,
+// a 100 KB argument) must not come back whole. Lines are kept to their
+// first and last bytes.
+std::string bounded_lines(std::string_view text, std::size_t limit = 1000) {
+    std::string out;
+    while (!text.empty()) {
+        std::size_t end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        if (line.size() > limit)
+            out += std::string(line.substr(0, limit - 100)) + " ...[" + std::to_string(line.size() - limit + 60) +
+                   " bytes left out]... " + std::string(line.substr(line.size() - 40));
+        else
+            out += line;
+        if (end == std::string_view::npos) break;
+        out += '\n';
+        text.remove_prefix(end + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
 int run_reporting_errors(const Reporter &report, const std::function<int()> &body) {
     try {
         return body();
     } catch (const Error &e) {
-        std::cerr << report.program << ": " << e.what() << "\n";
+        std::cerr << report.program << ": " << bounded_lines(e.what()) << "\n";
         if (report.verbose && !e.detail().empty()) std::cerr << e.detail();
         return e.exit_status();
     } catch (const std::exception &e) {
-        std::cerr << report.program << ": internal error: " << e.what() << "\n";
+        std::cerr << report.program << ": internal error: " << bounded_lines(e.what()) << "\n";
         return exit_system;
     }
 }

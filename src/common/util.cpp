@@ -13,6 +13,20 @@
 
 namespace alf {
 
+namespace {
+
+void write_all(int fd, std::span<const std::uint8_t> bytes, const std::string &path) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw system_error("cannot write " + path, errno);
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace
+
 int open_file(const std::string &path, const std::string &what, int extra_flags) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | extra_flags);
     if (fd < 0) {
@@ -33,10 +47,13 @@ int open_regular_file(const std::string &path, const std::string &what) {
     return fd.release();
 }
 
-std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what) {
+std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what, std::size_t max_bytes) {
     UniqueFd fd(open_regular_file(path, what));
     struct stat st;
     if (fstat(fd.get(), &st) != 0) throw Error(what + " " + path + ": cannot read: " + std::strerror(errno));
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+        throw Error(what + " " + path + ": " + std::to_string(st.st_size) + " bytes, more than the " +
+                    std::to_string(max_bytes >> 20) + " MiB such a file may have");
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
     while (done < bytes.size()) {
@@ -50,31 +67,43 @@ std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::st
     return bytes;
 }
 
-std::string read_file_text(const std::string &path, const std::string &what) {
-    auto bytes = read_file_bytes(path, what);
+std::string read_file_text(const std::string &path, const std::string &what, std::size_t max_bytes) {
+    auto bytes = read_file_bytes(path, what, max_bytes);
     return std::string(bytes.begin(), bytes.end());
 }
 
 void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes) {
     std::string temporary = path + ".tmp." + std::to_string(getpid());
-    UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_EXCL, 0644));
     if (!fd) throw system_error("cannot write " + path + " (check that its directory exists and is writable)", errno);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::unlink(temporary.c_str());
-            throw system_error("cannot write " + path, err);
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        write_all(fd.get(), bytes, path);
+    } catch (const Error &) {
+        ::unlink(temporary.c_str());
+        throw;
     }
     if (::close(fd.release()) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(temporary.c_str());
         throw system_error("cannot write " + path, err);
     }
+}
+
+void write_output_file(const std::string &path, std::span<const std::uint8_t> bytes) {
+    if (path == "-") {
+        write_all(STDOUT_FILENO, bytes, "standard output");
+        return;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) throw Error("cannot write " + path + ": it is a directory");
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
+        if (!fd) throw system_error("cannot write " + path, errno);
+        write_all(fd.get(), bytes, path);
+        if (::close(fd.release()) != 0) throw system_error("cannot write " + path, errno);
+        return;
+    }
+    write_file_atomically(path, bytes);
 }
 
 std::string Stopwatch::text() const {

@@ -31,13 +31,22 @@ int open_file(const std::string &path, const std::string &what, int extra_flags 
 // The same for a regular file only (a FIFO is refused, not waited on).
 int open_regular_file(const std::string &path, const std::string &what);
 
-// Reads a whole regular file; throws Error naming `what` and the file.
-std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what);
-std::string read_file_text(const std::string &path, const std::string &what);
+// Reads a whole regular file of at most `max_bytes` (checked before
+// reading); throws Error naming `what` and the file.
+inline constexpr std::size_t default_max_file_bytes = std::size_t(1) << 30;
+std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::string &what,
+                                          std::size_t max_bytes = default_max_file_bytes);
+std::string read_file_text(const std::string &path, const std::string &what,
+                           std::size_t max_bytes = default_max_file_bytes);
 
 // Writes a file through a temporary beside it and a rename: a reader sees the
 // old content or the new, never a part. Throws Error (exit status 2).
 void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes);
+
+// Writes an output the user named: "-" is standard output, an existing
+// non-regular file (a device, a FIFO) is written in place, anything else
+// atomically. Every write error is an Error (exit status 2).
+void write_output_file(const std::string &path, std::span<const std::uint8_t> bytes);
 
 // Time since construction, for -v: "12.3 ms".
 class Stopwatch {

@@ -60,11 +60,16 @@ namespace {
 // it is part of compiler_version(), so cached objects of the old shape go.
 constexpr int pipeline_revision = 4;
 
-// LLVM reports some internal failures by calling this and then exiting; the
-// user still learns what happened, and nothing was started.
-void report_compiler_crash(void *, const char *reason, bool) {
+// LLVM reports some internal failures by calling this, and would abort()
+// when it returns: the user learns what happened, nothing was started, and
+// the exit status is a system error's, not a crash's.
+[[noreturn]] void report_compiler_crash(void *, const char *reason, bool) {
+    std::string text = reason;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     std::fprintf(stderr, "%s: the filter compiler failed: %s; nothing was started\n",
-                 program_invocation_short_name, reason);
+                 program_invocation_short_name, text.c_str());
+    std::fflush(stderr);
+    std::_Exit(2);
 }
 
 #ifdef ALF_LAZY_LLVM_INIT
@@ -87,6 +92,8 @@ void initialize_llvm() {
         LLVMInitializeBPFTarget();
         LLVMInitializeBPFTargetMC();
         LLVMInitializeBPFAsmPrinter();
+        // Inline asm is assembled by the target's parser, as clang does.
+        LLVMInitializeBPFAsmParser();
         llvm::install_fatal_error_handler(report_compiler_crash, nullptr);
     });
 }
@@ -135,6 +142,30 @@ private:
     std::string path_;
 };
 
+// Stands in for a file that is not a regular one (a FIFO would wait for a
+// writer, a device read without end): its text is an #error that names it,
+// so the compiler's own diagnostic points at the #include.
+class NotRegularFile : public llvm::vfs::File {
+public:
+    NotRegularFile(const llvm::vfs::Status &status, std::string path)
+        : text_("#error \"" + path + " is not a regular file\"\n"),
+          status_(llvm::vfs::Status::copyWithNewSize(
+              llvm::vfs::Status(status.getName(), status.getUniqueID(), status.getLastModificationTime(),
+                                status.getUser(), status.getGroup(), 0, llvm::sys::fs::file_type::regular_file,
+                                status.getPermissions()),
+              text_.size())) {}
+    llvm::ErrorOr<llvm::vfs::Status> status() override { return status_; }
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> getBuffer(const llvm::Twine &name, int64_t, bool,
+                                                                 bool) override {
+        return llvm::MemoryBuffer::getMemBufferCopy(text_, name);
+    }
+    std::error_code close() override { return {}; }
+
+private:
+    std::string text_;
+    llvm::vfs::Status status_;
+};
+
 class RecordingFileSystem : public llvm::vfs::ProxyFileSystem {
 public:
     RecordingFileSystem(llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> fs, InputLog &log)
@@ -146,8 +177,15 @@ public:
         return result;
     }
     llvm::ErrorOr<std::unique_ptr<llvm::vfs::File>> openFileForRead(const llvm::Twine &path) override {
-        auto file = ProxyFileSystem::openFileForRead(path);
         std::string where = absolute(path);
+        // Opening a FIFO (or a device) would wait for a writer or read without end.
+        auto kind = ProxyFileSystem::status(path);
+        if (kind && kind->getType() != llvm::sys::fs::file_type::regular_file &&
+            kind->getType() != llvm::sys::fs::file_type::directory_file) {
+            log_.note(where, CompileInput::Kind::exists);
+            return std::unique_ptr<llvm::vfs::File>(new NotRegularFile(*kind, where));
+        }
+        auto file = ProxyFileSystem::openFileForRead(path);
         if (!file) {
             log_.note(where, CompileInput::Kind::absent);
             return file;

@@ -1,6 +1,7 @@
 #include "inputs/map_file.hpp"
 
 #include "common/error.hpp"
+#include "common/json_input.hpp"
 #include "common/util.hpp"
 
 #include <nlohmann/json.hpp>
@@ -102,9 +103,9 @@ std::vector<MapSetting> read_map_file(const std::string &spec) {
     if (json_named || (first != std::string_view::npos && text[first] == '[')) {
         json entries;
         try {
-            entries = json::parse(text.begin(), text.end());
-        } catch (const json::parse_error &e) {
-            if (json_named) throw Error(path + ": not valid JSON: " + e.what());
+            entries = parse_json_input(text, path);
+        } catch (const Error &) {
+            if (json_named) throw;
         }
         if (entries.is_array()) return map_entries_from_json(map, path, entries);
         if (json_named)

@@ -258,14 +258,22 @@ Socket create_socket(const ListenSpec &spec) {
     return socket;
 }
 
+namespace {
+
+// The kernel charges an attached filter to the socket's option memory.
+Error over_optmem(const Socket &socket) {
+    return Error(socket.description + ": cannot attach the filter: it does not fit the socket's option memory "
+                 "(net.core.optmem_max = " + std::to_string(read_optmem_max()) +
+                 " bytes, and every accepted socket is charged the same again); make the program smaller "
+                 "or raise the sysctl (`alfctl check` shows the size)", exit_system);
+}
+
+}  // namespace
+
 void attach_locked(const Socket &socket, int program_fd) {
     if (setsockopt(socket.fd.get(), SOL_SOCKET, SO_ATTACH_BPF, &program_fd, sizeof program_fd) != 0) {
         int err = errno;
-        if (err == ENOMEM)
-            throw Error(socket.description + ": cannot attach the filter: it does not fit the socket's option memory "
-                        "(net.core.optmem_max = " + std::to_string(read_optmem_max()) +
-                        " bytes, and every accepted socket is charged the same again); make the program smaller "
-                        "or raise the sysctl (`alfctl check` shows the size)", exit_system);
+        if (err == ENOMEM) throw over_optmem(socket);
         if (err == EPERM && socket.inherited())
             throw Error(socket.description + ": cannot attach the filter: the socket already carries a locked filter",
                         exit_system);
@@ -286,6 +294,7 @@ void attach_classic_locked(const Socket &socket, std::span<const sock_filter> pr
                         exit_system);
         if (err == EPERM && socket.type == SOCK_STREAM && socket.family != AF_UNIX)
             throw Error(socket.description + ": cannot attach the classic BPF filter: " + if_tcp_refused, exit_system);
+        if (err == ENOMEM) throw over_optmem(socket);
         throw system_error(socket.description + ": cannot attach the classic BPF filter (SO_ATTACH_FILTER)", err);
     }
     set_int_option(socket.fd.get(), SOL_SOCKET, SO_LOCK_FILTER, 1, socket.description + ": SO_LOCK_FILTER");
