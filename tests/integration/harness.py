@@ -1,9 +1,11 @@
 """Helpers for integration tests: run the real alfwrapper against the real
 kernel, with real sockets, on loopback and in network namespaces the tests
-create and remove themselves."""
+create and remove themselves.
+
+Test modules derive from AlfTestCase, which gives each test a temporary
+directory of its own and starts filtered services with `serve`."""
 
 import contextlib
-import errno
 import json
 import os
 import random
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 import uuid
@@ -102,11 +105,12 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
 
 
 class Run:
-    """alfwrapper (or another of our programs) run to completion: exit status, stdout, stderr."""
+    """One of our programs (alfwrapper unless `binary` names another: alfctl,
+    or a copy carrying a file capability) run to completion: exit status,
+    stdout, stderr. `prefix` is the command that starts it (setpriv ...)."""
 
-    def __init__(self, args, env=None, timeout=60, netns=None, prefix=(), program=None, binary=None, **kw):
-        """program or binary: another alfwrapper-like file (alfctl, or a copy carrying a file capability)."""
-        cmd = list(prefix) + [program or binary or ALFWRAPPER] + list(args)
+    def __init__(self, args, binary=None, prefix=(), netns=None, env=None, timeout=60, **kw):
+        cmd = list(prefix) + [binary or ALFWRAPPER] + list(args)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         kw.setdefault("cwd", SOURCE_DIR)
@@ -117,24 +121,32 @@ class Run:
         return f"exit {self.returncode}\nstdout: {self.stdout}\nstderr: {self.stderr}"
 
 
-class Service:
-    """A long-running `alfwrapper ARGS` (usually ending in the probe), stopped
-    on exit. ready() waits for the probe's report or for the port to accept."""
+def alfctl(*args, **kw):
+    return Run(list(args), binary=ALFCTL, **kw)
 
-    def __init__(self, args, env=None, netns=None, pass_fds=(), cwd=SOURCE_DIR, prefix=(), shared_dir=False,
-                 wrapper=(), binary=None):
-        """prefix (or wrapper): the command that starts alfwrapper (e.g. systemd-socket-activate ...);
-        shared_dir: let a service that drops to another user write its report;
-        binary: another alfwrapper file (a copy carrying a file capability)."""
+
+class Service:
+    """A long-running `[PREFIX...] alfwrapper ARGS -- PROBE ...`, stopped on
+    exit. The probe (`probe`: another copy of it; None: ARGS name the
+    program themselves) reports what it was handed into report() and logs
+    the peers it served into peers()."""
+
+    def __init__(self, args, probe=PROBE, binary=None, prefix=(), netns=None, env=None, pass_fds=(), cwd=SOURCE_DIR,
+                 shared_dir=False):
+        """binary: another alfwrapper file (a copy carrying a file capability);
+        prefix: the command that starts alfwrapper (e.g. systemd-socket-activate ...);
+        shared_dir: let a service that drops to another user write its report."""
         self.dir = tempfile.mkdtemp(prefix="alf-test-")
         if shared_dir:
             os.chmod(self.dir, 0o1777)
         self.report_path = os.path.join(self.dir, "report.json")
         self.peers_path = os.path.join(self.dir, "peers.log")
-        cmd = list(prefix or wrapper) + [binary or ALFWRAPPER] + [a.format(report=self.report_path, peers=self.peers_path) for a in args]
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        cmd = list(prefix) + [binary or ALFWRAPPER] + list(args)
+        if probe:
+            cmd += ["--", probe, "--serve", "--report", self.report_path, "--peers", self.peers_path]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
-        self.stderr_path = os.path.join(self.dir, "stderr")
         with open(os.path.join(self.dir, "stdout"), "w") as out, open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True,
                                          pass_fds=pass_fds, cwd=cwd, stdin=subprocess.DEVNULL)
@@ -235,18 +247,6 @@ class NetnsPair:
 
 
 
-def probe_service(test, args, netns=None, env=None, wrapper=()):
-    """Starts `[WRAPPER...] alfwrapper ARGS... PROBE --serve`, waits until the
-    probe has reported (the filter is attached and the socket listens), and
-    stops it when the test ends. Returns the Service."""
-    literal = [a.replace("{", "{{").replace("}", "}}") for a in args]  # JSON values carry braces
-    service = Service(literal + [PROBE, "--serve", "--report", "{report}"], netns=netns, cwd="/",
-                      env=env if env is not None else dict(os.environ), wrapper=wrapper)
-    test.addCleanup(service.__exit__)
-    service.report()
-    return service
-
-
 class Connection:
     """An established TCP connection that stays open, for showing that a
     filter does not cut connections it let in. echo() returns what came back,
@@ -275,6 +275,8 @@ class Connection:
 
     def close(self):
         self.sock.close()
+
+
 class LoopbackNetns:
     """A network namespace of the test's own with only loopback, holding extra
     addresses (IPv6 ones added with nodad, usable at once) so that one
@@ -312,3 +314,40 @@ class LoopbackNetns:
                                                    destination, port, timeout)
         out = sh("ip", "netns", "exec", self.name, sys.executable, "-c", code).stdout
         return json.loads(out)
+
+
+class AlfTestCase(unittest.TestCase):
+    """A test of the real binaries: needs root; has a temporary directory of
+    its own (self.dir, removed afterwards) and starts services with serve()."""
+
+    def setUp(self):
+        require_root()
+        self.dir = tempfile.mkdtemp(prefix="alf-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.marker = self.path("started")
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def write(self, name, text, mode=None):
+        """Writes `text` to `name` in the test's directory, as written in a
+        triple-quoted string (dedented, leading newlines dropped); returns the path."""
+        path = self.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text).lstrip("\n"))
+        if mode is not None:
+            os.chmod(path, mode)
+        return path
+
+    def serve(self, args, report_timeout=10.0, **kw):
+        """`alfwrapper ARGS -- probe --serve ...` (Service's keywords, cwd /
+        unless given), stopped when the test ends; returns the Service once
+        the probe has reported, i.e. the filters are attached and the
+        program runs."""
+        kw.setdefault("cwd", "/")
+        service = Service(list(args), **kw)
+        self.addCleanup(service.__exit__)
+        if kw.get("probe", PROBE):
+            service.report(report_timeout)
+        return service

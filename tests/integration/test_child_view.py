@@ -4,25 +4,19 @@ socket-activation environment, nothing else of alfwrapper's."""
 import errno
 import os
 import socket
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import AlfTestCase, free_port, source_path
 
 
-class ChildView(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class ChildView(AlfTestCase):
     def start_probe(self, extra_env=None, pass_fds=()):
         port = free_port()
         env = dict(os.environ)
         env.update(extra_env or {})
-        service = Service(["--port", str(port), source_path("filters", "whitelist-private.c"),
-                           PROBE, "--report", "{report}", "--serve"], env=env, pass_fds=pass_fds)
-        self.addCleanup(service.__exit__)
+        service = self.serve(["--port", str(port), source_path("filters", "whitelist-private.c")], env=env,
+                             pass_fds=pass_fds)
         return service, service.report(), port
 
     def test_fd3_is_the_filtered_locked_listening_socket(self):

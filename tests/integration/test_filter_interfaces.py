@@ -1,18 +1,15 @@
 """The built-in "interfaces" filter: a veth in a namespace of the test's own
 against loopback, each admitted only when listed by name."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NetnsPair, free_port, probe_service  # noqa: E402
+import harness
+from harness import AlfTestCase, NetnsPair, free_port
 
 
-class Interfaces(unittest.TestCase):
+class Interfaces(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.net = NetnsPair().__enter__()
         self.addCleanup(self.net.__exit__)
         self.port = free_port()
@@ -21,7 +18,7 @@ class Interfaces(unittest.TestCase):
         args = ["-f", "interfaces", "--port", str(self.port)]
         for slot, name in enumerate(names):
             args += ["--set", f"interfaces,{slot},{name}"]
-        return probe_service(self, args, netns=self.net.server)
+        return self.serve(args, netns=self.net.server)
 
     def via_veth(self, dst):
         return self.net.client_tcp_echo(dst, self.port)

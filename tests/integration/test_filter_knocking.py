@@ -3,20 +3,17 @@ refused before the knock, admitted after the right sequence, refused after a
 wrong one, after a slow one and once the admission has run out."""
 
 import json
-import os
 import subprocess
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Connection, free_port, probe_service, source_path, tcp_echo, udp_exchange  # noqa: E402
+from harness import AlfTestCase, Connection, free_port, source_path, tcp_echo, udp_exchange
 
 
-class Knocking(unittest.TestCase):
+class Knocking(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.knocks = [free_port(), free_port(), free_port()]
         self.port = free_port()
 
@@ -25,7 +22,7 @@ class Knocking(unittest.TestCase):
         args = ["-f", "knocking", "--port", str(self.port), "--set", "config,0," + json.dumps(config)]
         if udp:
             args += ["--type", "SOCK_DGRAM"]
-        probe_service(self, args)
+        self.serve(args)
 
     def knock(self, source, knocks=None, delay=0.05, udp=False):
         host = "::1" if ":" in source else "127.0.0.1"

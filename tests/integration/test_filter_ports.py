@@ -9,12 +9,10 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import CONNECT_TIMEOUT, NetnsPair, free_port, probe_service  # noqa: E402
+import harness
+from harness import CONNECT_TIMEOUT, AlfTestCase, NetnsPair, free_port
 
 PORT_STEER = os.environ.get("ALF_PORT_STEER", "port_steer")
 
@@ -43,9 +41,9 @@ def echo_from_port(dst, port, source_port, src="127.0.0.1"):
             return None
 
 
-class SourcePorts(unittest.TestCase):
+class SourcePorts(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.port = free_port()
 
     def echo_from_some_port(self, candidates, src):
@@ -58,7 +56,7 @@ class SourcePorts(unittest.TestCase):
         self.fail(f"no source port free among {list(candidates)[:3]}...")
 
     def test_privileged_source_ports_admitted_others_refused(self):
-        probe_service(self, ["-f", "ports", "--port", str(self.port), "--set", "rules,0," + rule(source=(1, 1023))])
+        self.serve(["-f", "ports", "--port", str(self.port), "--set", "rules,0," + rule(source=(1, 1023))])
         self.assertEqual(self.echo_from_some_port(range(1000, 600, -1), "127.0.0.2"), b"ping\n",
                          "a privileged source port is admitted")
         self.assertIsNone(self.echo_from_some_port(range(1024, 1500), "127.0.0.3"), "1024 is not privileged")
@@ -66,22 +64,22 @@ class SourcePorts(unittest.TestCase):
 
     def test_several_rules_and_the_empty_list(self):
         a, b = free_port(), free_port()
-        probe_service(self, ["-f", "ports", "--port", str(self.port),
-                             "--set", "rules,0," + rule(source=(a, a)), "--set", "rules,1," + rule(source=(b, b))])
+        self.serve(["-f", "ports", "--port", str(self.port),
+                    "--set", "rules,0," + rule(source=(a, a)), "--set", "rules,1," + rule(source=(b, b))])
         self.assertEqual(echo_from_port("127.0.0.1", self.port, a, src="127.0.0.4"), b"ping\n")
         self.assertEqual(echo_from_port("127.0.0.1", self.port, b, src="127.0.0.4"), b"ping\n")
         self.assertIsNone(harness.tcp_echo("127.0.0.1", self.port))
 
         empty = free_port()
-        probe_service(self, ["-f", "ports", "--port", str(empty)])
+        self.serve(["-f", "ports", "--port", str(empty)])
         self.assertIsNone(echo_from_port("127.0.0.1", empty, a, src="127.0.0.5"), "no rules: nothing admitted")
 
 
-class DestinationPorts(unittest.TestCase):
+class DestinationPorts(AlfTestCase):
     """One listening socket receives ports P+1..P+4 besides its own P."""
 
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.net = NetnsPair().__enter__()
         self.addCleanup(self.net.__exit__)
         self.port = free_port()
@@ -103,9 +101,9 @@ class DestinationPorts(unittest.TestCase):
         return self.net.client_tcp_echo(self.net.server_v4, port)
 
     def test_steered_ports_admitted_by_destination(self):
-        service = probe_service(self, ["-f", "ports", "--port", str(self.port),
-                                       "--set", "rules,0," + rule(destination=(self.port + 1, self.port + 2))],
-                                netns=self.net.server)
+        service = self.serve(["-f", "ports", "--port", str(self.port),
+                              "--set", "rules,0," + rule(destination=(self.port + 1, self.port + 2))],
+                             netns=self.net.server)
         self.steer(service)
         self.assertTrue(self.reach(self.port + 1), "destination port listed")
         self.assertTrue(self.reach(self.port + 2), "destination port listed")
@@ -115,9 +113,9 @@ class DestinationPorts(unittest.TestCase):
     def test_control_every_destination_admitted(self):
         # Control: the same steering with a rule admitting every destination
         # port shows that the refusals above come from the filter.
-        service = probe_service(self, ["-f", "ports", "--port", str(self.port),
-                                       "--set", "rules,0," + rule(destination=(1, 65535))],
-                                netns=self.net.server)
+        service = self.serve(["-f", "ports", "--port", str(self.port),
+                              "--set", "rules,0," + rule(destination=(1, 65535))],
+                             netns=self.net.server)
         self.steer(service)
         for port in (self.port, self.port + 1, self.port + 3, self.port + 4):
             self.assertTrue(self.reach(port), f"port {port}")

@@ -7,12 +7,10 @@ import json
 import os
 import struct
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NetnsPair, free_port, probe_service, sh  # noqa: E402
+import harness
+from harness import AlfTestCase, NetnsPair, free_port, sh
 
 # (server address, client address, prefix length): each pair gets its own
 # subnet on the veth, so the client's source is the address given here.
@@ -23,7 +21,7 @@ REFUSED = [("172.32.0.1", "172.32.0.2", 24), ("172.15.0.1", "172.15.0.2", 24), (
            ("11.0.0.1", "11.0.0.2", 24), ("fe00::1", "fe00::2", 64), ("fec0::1", "fec0::2", 64)]
 
 
-class Private(unittest.TestCase):
+class Private(AlfTestCase):
     @classmethod
     def setUpClass(cls):
         harness.require_root()
@@ -43,8 +41,9 @@ class Private(unittest.TestCase):
         cls.net.__exit__()
 
     def setUp(self):
+        super().setUp()
         self.port = free_port()
-        probe_service(self, ["-f", "private", "--port", str(self.port)], netns=self.net.server)
+        self.serve(["-f", "private", "--port", str(self.port)], netns=self.net.server)
 
     def reach(self, server_address):
         if server_address.startswith("fe80:"):
@@ -80,13 +79,10 @@ def ipv6_syn_frame(source, destination="::1"):
     return bytes(12) + struct.pack("!H", 0x86DD) + ip + tcp
 
 
-class MappedSources(unittest.TestCase):
+class MappedSources(AlfTestCase):
     """IPv4-mapped IPv6 sources (::ffff:a.b.c.d) never reach a socket (the
     kernel drops IPv6 packets with such sources), but a filter may see them
     under BPF_PROG_TEST_RUN: there they are judged by their IPv4 address."""
-
-    def setUp(self):
-        harness.require_root()
 
     def verdicts(self, sources):
         out = subprocess.run([PROG_TEST_RUN, "object", BUILTIN_PRIVATE] + [ipv6_syn_frame(s).hex() for s in sources],

@@ -3,30 +3,26 @@ the burst is refused and admitted again after the refill, while an
 established connection keeps flowing; buckets are per source prefix."""
 
 import json
-import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Connection, free_port, probe_service, tcp_echo, udp_exchange  # noqa: E402
+from harness import AlfTestCase, Connection, free_port, tcp_echo, udp_exchange
 
 # A refused SYN is retransmitted after 1 s: give up before that, so that a
 # retransmission cannot take a token that came back meanwhile.
 REFUSED_TIMEOUT = 0.5
 
 
-class RateLimit(unittest.TestCase):
+class RateLimit(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.port = free_port()
 
     def start(self, config, udp=False):
         args = ["-f", "ratelimit", "--port", str(self.port), "--set", "config,0," + json.dumps(config)]
         if udp:
             args += ["--type", "SOCK_DGRAM"]
-        probe_service(self, args)
+        self.serve(args)
 
     def test_past_the_burst_refused_refilled_later_established_flows(self):
         # One token every 3 s, bursts of 3: the four connections below take

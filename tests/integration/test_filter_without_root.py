@@ -15,12 +15,10 @@ import pwd
 import shutil
 import socket
 import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFWRAPPER, PROBE, Run, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, free_port, source_path
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 NO_CAPABILITIES = "0000000000000000"
@@ -38,14 +36,13 @@ def fail_or_skip(reason):
 
 
 class Copies:
-    """alfwrapper and the probe copied into a directory of the test's own that
+    """alfwrapper and the probe copied into the test's directory, which
     nobody can reach (mode 0755 down from /), alfwrapper's copy carrying
     `capabilities` (setcap) when given; a directory nobody may write into for
-    the runs' markers. Removed on exit."""
+    the runs' markers."""
 
     def __init__(self, test, capabilities=None):
-        self.dir = tempfile.mkdtemp(prefix="alf-unpriv-")
-        test.addCleanup(shutil.rmtree, self.dir, True)
+        self.dir = test.dir
         os.chmod(self.dir, 0o755)
         parent = self.dir
         while parent != "/":
@@ -66,20 +63,19 @@ class Copies:
         os.chmod(self.shared, 0o1777)
 
 
-class AsNobody(unittest.TestCase):
+class AsNobody(AlfTestCase):
     capabilities = None
     ambient = []  # setpriv options giving the caller capabilities of its own
 
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.copies = Copies(self, self.capabilities)
         self.marker = os.path.join(self.copies.shared, "started")
 
-    def serve(self, args):
+    def start(self, args):
         """`alfwrapper ARGS -- probe --serve` as nobody; returns the service and the probe's report."""
-        service = Service(list(args) + ["--", self.copies.probe, "--serve", "--report", "{report}", "--peers", "{peers}"],
-                          prefix=AS_NOBODY + self.ambient, binary=self.copies.alfwrapper, shared_dir=True, cwd="/")
-        self.addCleanup(service.__exit__)
+        service = self.serve(args, probe=self.copies.probe, prefix=AS_NOBODY + self.ambient,
+                             binary=self.copies.alfwrapper, shared_dir=True)
         return service, service.report()
 
     def refused(self, args, status):
@@ -105,7 +101,7 @@ class WithoutAnyCapability(AsNobody):
 
     def test_rules_guard_a_udp_socket(self):
         port = free_port(socket.SOCK_DGRAM)
-        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"udp:[::]:{port}"])
+        service, report = self.start(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"udp:[::]:{port}"])
         self.assert_runs_without_privileges(report)
         self.assertIn("back end: classic BPF: loading eBPF needs CAP_BPF", service.stderr())
         sock = report["fds"]["3"]["socket"]
@@ -158,7 +154,7 @@ class WithCapBpfFromTheFile(AsNobody):
 
     def test_rules_on_tcp_admit_and_refuse_and_the_program_has_no_capabilities(self):
         port = free_port()
-        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"])
+        service, report = self.start(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"])
         self.assertIn("back end: eBPF (CAP_BPF from alfwrapper's file capability", service.stderr())
         self.assert_runs_without_privileges(report)
         self.assertEqual(report["status"]["NoNewPrivs"], "1")
@@ -169,7 +165,7 @@ class WithCapBpfFromTheFile(AsNobody):
 
     def test_a_library_filter_on_tcp(self):
         port = free_port()
-        _, report = self.serve(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",
+        _, report = self.start(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",
                                 "-l", f"tcp:[::]:{port}"])
         self.assert_runs_without_privileges(report)
         self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
@@ -206,7 +202,7 @@ class WithAmbientCapBpf(AsNobody):
         shutil.copy(source_path("filters", "whitelist.c"), source)
         os.chmod(source, 0o644)
         port = free_port()
-        service, report = self.serve(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
+        service, report = self.start(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
         self.assertIn("back end: eBPF (CAP_BPF held)", service.stderr())
         self.assert_runs_without_privileges(report)
         self.assertEqual(report["status"]["NoNewPrivs"], "1")
@@ -214,7 +210,7 @@ class WithAmbientCapBpf(AsNobody):
         self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
 
 
-class KernelRunsTheClassicProgram(unittest.TestCase):
+class KernelRunsTheClassicProgram(AlfTestCase):
     """Real datagrams from many sources, IPv4 and IPv6, to a dual-stack UDP
     socket carrying the classic program (--classic, as root in a namespace of
     the test's own): exactly the sources the rules admit get through."""
@@ -245,17 +241,13 @@ class KernelRunsTheClassicProgram(unittest.TestCase):
         return verdict == "allow"
 
     def test_sources_admitted_exactly_as_the_rules_say(self):
-        harness.require_root()
         port = free_port(socket.SOCK_DGRAM)
         extra = [s for s in self.SOURCES if ":" in s and s != "::1"]
         with harness.LoopbackNetns(extra) as ns:
             args = ["-v", "--classic", "-l", f"udp:[::]:{port}"]
             for word, cidr in self.RULES:
                 args += [f"--{word}", cidr]
-            service = Service(args + ["--", PROBE, "--serve", "--report", "{report}", "--peers", "{peers}"],
-                              netns=ns.name, cwd="/")
-            self.addCleanup(service.__exit__)
-            service.report()
+            service = self.serve(args, netns=ns.name)
             self.assertIn("back end: classic BPF (--classic)", service.stderr())
             expected = {s: self.reference(s) for s in self.SOURCES}
             self.assertTrue(any(expected.values()) and not all(expected.values()))

@@ -6,17 +6,13 @@ import errno
 import fcntl
 import os
 import socket
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Run, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import AlfTestCase, Run, free_port, source_path
 
 WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
 SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate"
-PROBE_ARGS = ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"]
 
 
 def high_fd(fd):
@@ -38,14 +34,15 @@ def wait_for_stderr(service, needle):
     harness.wait_until(lambda: needle in service.stderr(), what=f"{needle!r} in alfwrapper's messages")
 
 
-class InheritFromSystemd(unittest.TestCase):
+class InheritFromSystemd(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         if not os.access(SOCKET_ACTIVATE, os.X_OK):
             raise AssertionError(f"{SOCKET_ACTIVATE} is missing: scripts/setup installs the systemd package")
 
     def start(self, args, **kw):
-        service = Service(list(args) + PROBE_ARGS, **kw)
+        """alfwrapper started by the command `prefix` (not waiting for the probe: the command may hold it back)."""
+        service = harness.Service(list(args), **kw)
         self.addCleanup(service.__exit__)
         return service
 
@@ -100,14 +97,8 @@ class InheritFromSystemd(unittest.TestCase):
         self.assertEqual([line.split()[-1] for line in service.peers() if line.startswith("udp")], ["admitted"])
 
 
-class InheritedFds(unittest.TestCase):
+class InheritedFds(AlfTestCase):
     """The protocol driven by hand: the exact fds and variables of each case."""
-
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
 
     def listening(self, kind=socket.SOCK_STREAM):
         s = socket.socket(socket.AF_INET, kind)
@@ -136,9 +127,8 @@ class InheritedFds(unittest.TestCase):
         self.addCleanup(os.close, stray_r)
         self.addCleanup(os.close, stray_w)
         other = free_port()
-        service = Service(["--inherit", "-l", f"tcp:[::1]:{other},name=extra"] + WHITELIST + PROBE_ARGS,
-                          prefix=activation([fd], names="inherited"), pass_fds=(fd, stray_r))
-        self.addCleanup(service.__exit__)
+        service = self.serve(["--inherit", "-l", f"tcp:[::1]:{other},name=extra"] + WHITELIST,
+                             prefix=activation([fd], names="inherited"), pass_fds=(fd, stray_r))
         report = service.report()
         listen_vars = {k: v for k, v in report["environ"].items() if k.startswith("LISTEN_")}
         self.assertEqual(listen_vars, {"LISTEN_FDS": "2", "LISTEN_PID": str(report["pid"]),
@@ -154,9 +144,7 @@ class InheritedFds(unittest.TestCase):
                 c.bind((src, 0))
                 c.sendto(payload, ("127.0.0.1", port))
         fd = self.owned_fd(s.fileno())
-        service = Service(["--inherit"] + WHITELIST + PROBE_ARGS, prefix=activation([fd], names="dns"), pass_fds=(fd,))
-        self.addCleanup(service.__exit__)
-        service.report()
+        service = self.serve(["--inherit"] + WHITELIST, prefix=activation([fd], names="dns"), pass_fds=(fd,))
         self.assertIn("2 datagram(s) discarded: they arrived before the filter was attached", service.stderr())
         self.assertIsNone(harness.udp_exchange("127.0.0.1", port, b"late-refused", src="127.0.0.2"))
         self.assertEqual(harness.udp_exchange("127.0.0.1", port, b"late-admitted", src="127.0.0.1"), b"late-admitted")
@@ -182,8 +170,8 @@ class InheritedFds(unittest.TestCase):
         self.assertFalse(os.path.exists(self.marker))
 
     def test_an_fd_that_is_not_a_socket(self):
-        path = os.path.join(self.dir.name, "file")
-        with open(path, "w") as f:
+        path = self.write("file", "")
+        with open(path) as f:
             fd = self.owned_fd(f.fileno())
         err = self.refused(activation([fd]), (fd,))
         self.assertIn(f"fd 3 is a regular file {path}, not a socket", err)

@@ -8,13 +8,10 @@ against the embedded headers."""
 import os
 import shutil
 import subprocess
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import free_port, probe_service, source_path, tcp_echo  # noqa: E402
+from harness import AlfTestCase, free_port, source_path, tcp_echo
 
 FILTER = source_path("tests", "filters", "libbpf_style.c")
 POISONED = {
@@ -34,9 +31,9 @@ def hidden(*cmd):
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDE_AND_RUN, "sh", *cmd]
 
 
-class LibbpfStyleFilter(unittest.TestCase):
+class LibbpfStyleFilter(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         for d in POISONED:
             if not os.path.isdir(d):
                 self.skipTest(f"{d} is absent here already; the test hides it where it exists")
@@ -54,8 +51,8 @@ class LibbpfStyleFilter(unittest.TestCase):
     def test_compiles_and_filters_without_system_headers(self):
         port = free_port()
         # A -D unique to this run: the object cannot come from any cache, it is compiled here.
-        service = probe_service(self, ["-v", "-D", "ALF_TEST_RUN_" + uuid.uuid4().hex, "--port", str(port),
-                                       "--set", "allowed,0x7f000002,0", FILTER], wrapper=hidden())
+        service = self.serve(["-v", "-D", "ALF_TEST_RUN_" + uuid.uuid4().hex, "--port", str(port),
+                              "--set", "allowed,0x7f000002,0", FILTER], prefix=hidden())
         self.assertIn("compiled " + FILTER, service.stderr())
         self.assertNotIn("warning", service.stderr())
         self.assertEqual(tcp_echo("127.0.0.1", port, src="127.0.0.2"), b"ping\n", "127.0.0.2 is in the map")

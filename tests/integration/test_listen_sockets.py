@@ -6,14 +6,10 @@ import os
 import socket
 import stat
 import subprocess
-import sys
-import tempfile
-import textwrap
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Run, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import AlfTestCase, Run, free_port, source_path
 
 # Admits 127.0.0.1 and ::1 only; 127.0.0.2 stands for a refused peer.
 WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
@@ -38,18 +34,9 @@ def unix_datagram(path, payload):
         s.sendto(payload, path)
 
 
-class ListenSockets(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
-
+class ListenSockets(AlfTestCase):
     def start(self, args, **kw):
-        service = Service(list(args) + ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"], **kw)
-        self.addCleanup(service.__exit__)
+        service = self.serve(args, **kw)
         return service, service.report()
 
     def assert_filtered_and_locked(self, sock):
@@ -97,10 +84,9 @@ class ListenSockets(unittest.TestCase):
     def test_unix_datagrams_are_filtered(self):
         # The kernel runs a socket filter on every Unix datagram sent to the
         # socket: the short one is dropped before the long one is queued.
-        with open(self.path("long_only.c"), "w") as f:
-            f.write(textwrap.dedent(LONG_ONLY))
+        long_only = self.write("long_only.c", LONG_ONLY)
         path = self.path("log.sock")
-        service, report = self.start(["-l", f"unixdgram:{path},name=log", self.path("long_only.c")])
+        service, report = self.start(["-l", f"unixdgram:{path},name=log", long_only])
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "log")
         self.assertEqual(report["fds"]["3"]["socket"]["type"], socket.SOCK_DGRAM)
         self.assert_filtered_and_locked(report["fds"]["3"]["socket"])
@@ -151,7 +137,7 @@ class ListenSockets(unittest.TestCase):
         self.assertEqual(report["fds"]["5"]["socket"]["local"], f"[::1]:{second}")
         # Without names, each socket is named after its kind.
         _, report = self.start(["-l", f"tcp:{free_port()}", "-l", f"udp:{free_port(socket.SOCK_DGRAM)}",
-                                "-l", "unix:@alf-test-" + os.path.basename(self.dir.name)] + WHITELIST)
+                                "-l", "unix:@alf-test-" + os.path.basename(self.dir)] + WHITELIST)
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "tcp:udp:unix")
 
     def test_stale_unix_socket_file_is_replaced_and_mode_applies(self):
@@ -170,29 +156,23 @@ class ListenSockets(unittest.TestCase):
         self.assertIn("the kernel runs no socket filter on Unix stream connections", service.stderr())
 
 
-class HostNames(unittest.TestCase):
+class HostNames(AlfTestCase):
     """Host names resolve through the user database of a private mount
     namespace whose /etc/hosts the test writes (the machine's stays untouched)."""
 
     def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.hosts = os.path.join(self.dir.name, "hosts")
-        with open(self.hosts, "w") as f:
-            f.write("127.0.0.1 alf-one.test\n127.0.0.1 alf-two.test\n::1 alf-two.test\n")
-        self.prefix = ["unshare", "--mount", "sh", "-c", f'mount --bind "{self.hosts}" /etc/hosts && exec "$0" "$@"']
+        super().setUp()
+        hosts = self.write("hosts", "127.0.0.1 alf-one.test\n127.0.0.1 alf-two.test\n::1 alf-two.test\n")
+        self.prefix = ["unshare", "--mount", "sh", "-c", 'mount --bind "$1" /etc/hosts && shift && exec "$@"', "sh", hosts]
 
     def test_a_name_with_one_address_is_listened_on(self):
         port = free_port()
-        service = Service(["-l", f"tcp:alf-one.test:{port}"] + WHITELIST + ["--", PROBE, "--report", "{report}", "--serve"],
-                          prefix=self.prefix)
-        self.addCleanup(service.__exit__)
+        service = self.serve(["-l", f"tcp:alf-one.test:{port}"] + WHITELIST, prefix=self.prefix)
         self.assertEqual(service.report()["fds"]["3"]["socket"]["local"], f"127.0.0.1:{port}")
         self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
 
     def test_a_name_with_several_addresses_is_an_error_listing_them(self):
-        marker = os.path.join(self.dir.name, "started")
+        marker = self.marker
         r = Run(["-l", f"tcp:alf-two.test:{free_port()}"] + WHITELIST + ["--", "touch", marker], prefix=self.prefix)
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("alf-two.test' resolves to 2 addresses (", r.stderr)
@@ -205,13 +185,7 @@ class HostNames(unittest.TestCase):
         self.assertIn("tcp [::1]:", r.stdout)
 
 
-class BadSockets(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
-
+class BadSockets(AlfTestCase):
     def refused(self, *args, status=1):
         r = Run(list(args) + WHITELIST + ["--", "touch", self.marker])
         self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
@@ -227,14 +201,14 @@ class BadSockets(unittest.TestCase):
                 self.assertIn(needle, self.refused("-l", spec))
 
     def test_unix_path_whose_directory_does_not_exist(self):
-        err = self.refused("-l", f"unix:{self.dir.name}/missing/app.sock", status=2)
-        self.assertIn(f"the directory {self.dir.name}/missing does not exist", err)
+        err = self.refused("-l", f"unix:{self.dir}/missing/app.sock", status=2)
+        self.assertIn(f"the directory {self.dir}/missing does not exist", err)
 
     def test_unix_path_that_is_not_a_socket_or_is_in_use(self):
-        path = os.path.join(self.dir.name, "file")
+        path = os.path.join(self.dir, "file")
         open(path, "w").close()
         self.assertIn("exists and is not a socket", self.refused("-l", f"unix:{path}"))
-        live = os.path.join(self.dir.name, "live.sock")
+        live = os.path.join(self.dir, "live.sock")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.bind(live)
             s.listen()

@@ -12,13 +12,10 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import free_port, probe_service, source_path, tcp_echo, udp_exchange, wait_until  # noqa: E402
+from harness import AlfTestCase, free_port, source_path, tcp_echo, udp_exchange, wait_until
 
 PROG_TEST_RUN = os.environ.get("ALF_PROG_TEST_RUN", "prog_test_run")
 FILTER = source_path("tests", "filters", "packet_view.c")
@@ -76,16 +73,16 @@ class Capture:
         self.sock.close()
 
 
-class PacketView(unittest.TestCase):
+class PacketView(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.map_name = "pv" + uuid.uuid4().hex[:12]
         self.port = free_port()
         self.capture = Capture()
         self.addCleanup(self.capture.close)
 
     def start(self, kind):
-        probe_service(self, ["-D", "VIEW_MAP=" + self.map_name, "--port", str(self.port), "--type", kind, FILTER])
+        self.serve(["-D", "VIEW_MAP=" + self.map_name, "--port", str(self.port), "--type", kind, FILTER])
 
     def server_side_closed(self):
         """True when the service's side of every connection is gone (the last

@@ -1,14 +1,11 @@
 """The seed's command lines, verbatim, against real connections."""
 
-import os
-import socket
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NetnsPair, Service, source_path, tcp_echo  # noqa: E402
+import harness
+from harness import AlfTestCase, NetnsPair, Service, tcp_echo
 
 SEED_PORT = 4242
 WHITELIST_LINE = ["--address", "::", "--port", "4242",
@@ -18,12 +15,9 @@ WHITELIST_LINE = ["--address", "::", "--port", "4242",
 PRIVATE_LINE = ["--address", "::", "--port", "4242", "filters/whitelist-private.c", "examples/echod.sh"]
 
 
-class SeedWhitelist(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class SeedWhitelist(AlfTestCase):
     def run_service(self, args):
-        service = Service(args, env=dict(os.environ), netns=None)
+        service = Service(args, probe=None)
         self.addCleanup(service.__exit__)
         service.wait_accepting("::1", SEED_PORT)
         return service
@@ -46,10 +40,7 @@ class SeedWhitelist(unittest.TestCase):
         self.assertIsNone(tcp_echo("127.0.0.1", SEED_PORT, src="127.0.0.1"))
 
 
-class SeedWhitelistPrivate(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class SeedWhitelistPrivate(AlfTestCase):
     def test_public_client_refused_loopback_served(self):
         with NetnsPair() as net:
             # Control: without a filter, the client namespace reaches the server.
@@ -67,7 +58,7 @@ class SeedWhitelistPrivate(unittest.TestCase):
                 control.kill()
                 control.wait()
 
-            service = Service(PRIVATE_LINE, netns=net.server, env=dict(os.environ))
+            service = Service(PRIVATE_LINE, probe=None, netns=net.server)
             self.addCleanup(service.__exit__)
             service.wait_accepting(None, SEED_PORT, netns=net.server)
             self.assertFalse(net.client_tcp_echo(net.server_v4, SEED_PORT), "192.0.2.2 is public: refused")
@@ -77,16 +68,10 @@ class SeedWhitelistPrivate(unittest.TestCase):
             service.stop()
 
 
-class BuiltinFilters(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class BuiltinFilters(AlfTestCase):
     def test_library_filter_by_name_needs_no_file(self):
         port = harness.free_port()
-        service = Service(["-f", "whitelist", "--port", str(port), "--set", "allow4,0,127.0.0.2/32",
-                           harness.PROBE, "--serve", "--report", "{report}"], cwd="/")
-        self.addCleanup(service.__exit__)
-        service.report()
+        self.serve(["-f", "whitelist", "--port", str(port), "--set", "allow4,0,127.0.0.2/32"])
         self.assertEqual(tcp_echo("127.0.0.1", port, src="127.0.0.2"), b"ping\n")
         self.assertIsNone(tcp_echo("127.0.0.1", port, src="127.0.0.1"))
 

@@ -12,9 +12,8 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Service, source_path  # noqa: E402
+import harness
+from harness import AlfTestCase, source_path
 
 UNITS = source_path("examples", "systemd")
 INSTALLED_ALFWRAPPER = "/usr/local/bin/alfwrapper"
@@ -44,8 +43,8 @@ def read_unit(name):
 
 
 def alfwrapper_arguments(exec_start):
-    """The ExecStart line's alfwrapper arguments, install paths mapped to this
-    tree, PROGRAM replaced by the probe."""
+    """The ExecStart line's alfwrapper arguments up to PROGRAM (the probe
+    takes its place), install paths mapped to this tree."""
     words = shlex.split(exec_start)
     if words[0] != INSTALLED_ALFWRAPPER:
         raise AssertionError(f"ExecStart does not start alfwrapper: {exec_start}")
@@ -54,7 +53,7 @@ def alfwrapper_arguments(exec_start):
         if word == "--":
             break
         args.append(source_path(word[len(INSTALLED_DATA):]) if word.startswith(INSTALLED_DATA) else word)
-    return args + ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"]
+    return args
 
 
 def setpriv_for(service_unit):
@@ -86,9 +85,9 @@ def ids(status_line):
     return [int(x) for x in status_line.split()]
 
 
-class SystemdExamples(unittest.TestCase):
+class SystemdExamples(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.net = harness.NetnsPair()
         self.net.__enter__()
         self.addCleanup(self.net.__exit__)
@@ -99,8 +98,8 @@ class SystemdExamples(unittest.TestCase):
         (name,) = socket_unit[("Socket", "FileDescriptorName")]
         (exec_start,) = service_unit[("Service", "ExecStart")]
         self.assertIn("--inherit", exec_start)
-        service = Service(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
-                          prefix=["systemd-socket-activate", "-l", port, f"--fdname={name}"])
+        service = harness.Service(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
+                                  prefix=["systemd-socket-activate", "-l", port, f"--fdname={name}"])
         self.addCleanup(service.__exit__)
         service.wait_accepting("::", int(port), netns=self.net.server)
         # The first connection starts the service; it comes from a refused
@@ -127,9 +126,8 @@ class SystemdExamples(unittest.TestCase):
         unit = read_unit("alf-web.service")
         (exec_start,) = unit[("Service", "ExecStart")]
         user = pwd.getpwnam(unit[("Service", "User")][0])
-        service = Service(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
-                          prefix=setpriv_for(unit))
-        self.addCleanup(service.__exit__)
+        service = self.serve(alfwrapper_arguments(exec_start), netns=self.net.server, shared_dir=True,
+                             prefix=setpriv_for(unit))
         report = service.report()
         status = report["status"]
         self.assertEqual(ids(status["Uid"]), [user.pw_uid] * 4)

@@ -4,17 +4,13 @@ and run through the filter with BPF_PROG_TEST_RUN, for IPv4 and IPv6, TCP
 and UDP, with the library filters and a test filter."""
 
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, PROBE, Run, Service, source_path  # noqa: E402
+from harness import AlfTestCase, Service, alfctl, source_path
 
 # Addresses the test puts on the loopback device of its own namespace.
 SOURCES = ["127.0.0.1", "10.1.2.3", "192.0.2.7", "::1", "fd00::7", "2001:db8::7"]
@@ -67,9 +63,9 @@ def endpoint(address, port):
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-class VerdictsMatchTraffic(unittest.TestCase):
+class VerdictsMatchTraffic(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.netns = "alf-v-" + uuid.uuid4().hex[:6]
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
         self.addCleanup(subprocess.run, ["ip", "netns", "del", self.netns])
@@ -80,8 +76,6 @@ class VerdictsMatchTraffic(unittest.TestCase):
                 extra = ["nodad"] if ":" in address else []
                 subprocess.run(ip + ["addr", "add", address + ("/128" if ":" in address else "/32"), "dev", "lo"]
                                + extra, check=True)
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
         self.port = random.randrange(20000, 30000)
         self.next_sport = random.randrange(40000, 50000) & ~1
 
@@ -96,8 +90,7 @@ class VerdictsMatchTraffic(unittest.TestCase):
 
     def live_verdicts(self, filter_args, proto, cases):
         kind = ["--type", "SOCK_DGRAM"] if proto == "udp" else []
-        with Service(["--port", str(self.port)] + kind + filter_args + [PROBE, "--serve"],
-                     netns=self.netns, env=dict(os.environ)) as service:
+        with Service(["--port", str(self.port)] + kind + filter_args, netns=self.netns) as service:
             service.wait_accepting(None, self.port, netns=self.netns)
             out = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", CLIENT, json.dumps(cases)],
                                  capture_output=True, text=True, check=True).stdout
@@ -106,7 +99,7 @@ class VerdictsMatchTraffic(unittest.TestCase):
     def run_verdicts(self, filter_args, proto, cases):
         packets = [f"{p} {endpoint(src, sport)} > {endpoint(src, port)}" + (" len=4" if p == "udp" else "")
                    for p, src, sport, port in cases]
-        r = Run(["test", "--json"] + filter_args + packets, program=ALFCTL)
+        r = alfctl("test", "--json", *filter_args, *packets)
         self.assertEqual(r.returncode, 0, r)
         return [result["verdict"] for result in json.loads(r.stdout)["results"]]
 
@@ -129,10 +122,7 @@ class VerdictsMatchTraffic(unittest.TestCase):
                       source_path("filters", "whitelist.c")])
 
     def test_a_filter_judging_ports(self):
-        path = os.path.join(self.tmp.name, "even_ports.c")
-        with open(path, "w") as f:
-            f.write(EVEN_PORTS_ONLY)
-        self.compare([path])
+        self.compare([self.write("even_ports.c", EVEN_PORTS_ONLY)])
 
 
 if __name__ == "__main__":
