@@ -6,8 +6,7 @@ import os
 import socket
 import unittest
 
-import harness
-from harness import AlfTestCase, free_port, source_path
+from harness import AlfTestCase, Peer, free_port, source_path
 
 
 class ChildView(AlfTestCase):
@@ -52,8 +51,7 @@ class ChildView(AlfTestCase):
 
     def test_the_socket_serves_admitted_clients(self):
         _, _, port = self.start_probe()
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", port), Peer("::1", port))
 
 
 if __name__ == "__main__":

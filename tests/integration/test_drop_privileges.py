@@ -11,8 +11,7 @@ import random
 import socket
 import unittest
 
-import harness
-from harness import AlfTestCase, Run, free_port, source_path
+from harness import AlfTestCase, Peer, Run, free_port, source_path
 
 WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
 NO_CAPABILITIES = "0000000000000000"
@@ -61,9 +60,8 @@ class DropPrivileges(AlfTestCase):
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "web")
         self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES)
         self.assertEqual(report["detach_errno"], errno.EPERM, "a locked filter stays, whoever the program runs as")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_served(Peer("::1", port))
+        self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
 
     def test_user_and_group_by_number_and_group_alone(self):
         nogroup = grp.getgrgid(self.nobody.pw_gid)

@@ -10,7 +10,7 @@ import subprocess
 import unittest
 
 import harness
-from harness import AlfTestCase, NetnsPair, free_port, sh
+from harness import AlfTestCase, EchoServer, NetnsPair, add_address, free_port
 
 # (server address, client address, prefix length): each pair gets its own
 # subnet on the veth, so the client's source is the address given here.
@@ -30,8 +30,7 @@ class Private(AlfTestCase):
             for server, client, length in ADMITTED + REFUSED:
                 for ns, dev, addr in ((cls.net.server, cls.net.server_if, server),
                                       (cls.net.client, cls.net.client_if, client)):
-                    extra = ["nodad"] if ":" in addr else []
-                    sh("ip", "-n", ns, "addr", "add", f"{addr}/{length}", "dev", dev, *extra)
+                    add_address(ns, addr, dev, length)
         except Exception:
             cls.net.__exit__()
             raise
@@ -45,25 +44,27 @@ class Private(AlfTestCase):
         self.port = free_port()
         self.serve(["-f", "private", "--port", str(self.port)], netns=self.net.server)
 
-    def reach(self, server_address):
-        if server_address.startswith("fe80:"):
-            server_address += "%" + self.net.client_if
-        return self.net.client_tcp_echo(server_address, self.port)
+    def reach(self, server_address, port=None):
+        return self.net.from_client(server_address, port or self.port)
 
     def test_private_and_link_local_sources_served(self):
         for server, client, _ in ADMITTED:
             with self.subTest(source=client):
-                self.assertTrue(self.reach(server), f"{client} is private or link-local")
+                self.assert_served(self.reach(server), msg=f"{client} is private or link-local")
 
     def test_public_sources_and_near_misses_refused(self):
-        for server, client, _ in REFUSED + [(self.net.server_v4, self.net.client_v4, 24),
-                                            (self.net.server_v6, self.net.client_v6, 64)]:
-            with self.subTest(source=client):
-                self.assertFalse(self.reach(server), f"{client} is neither private nor link-local")
+        refused = REFUSED + [(self.net.server_v4, self.net.client_v4, 24), (self.net.server_v6, self.net.client_v6, 64)]
+        # Control: without a filter, every one of these sources reaches the server namespace.
+        control = free_port()
+        with EchoServer(control, netns=self.net.server):
+            self.assert_served(*[self.reach(server, control) for server, _, _ in refused],
+                               msg="control: the path must work unfiltered")
+        admitted = self.reach(ADMITTED[0][0])
+        self.assert_dropped(admitted, *[self.reach(server) for server, _, _ in refused],
+                            msg="neither private nor link-local")
 
     def test_loopback_served(self):
-        self.assertTrue(self.net.client_tcp_echo("127.0.0.1", self.port, netns=self.net.server))
-        self.assertTrue(self.net.client_tcp_echo("::1", self.port, netns=self.net.server))
+        self.assert_served(self.net.local("127.0.0.1", self.port), self.net.local("::1", self.port))
 
 
 IPPROTO_TCP = 6

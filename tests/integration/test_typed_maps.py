@@ -10,7 +10,7 @@ import struct
 import unittest
 import uuid
 
-from harness import AlfTestCase, free_port, sh, tcp_echo
+from harness import AlfTestCase, Peer, free_port, sh
 
 MAP_DUMP = os.environ.get("ALF_MAP_DUMP", "map_dump")
 
@@ -85,8 +85,8 @@ class TypedMaps(AlfTestCase):
         out = sh(MAP_DUMP, self.map).stdout
         return {bytes.fromhex(e["key"]): bytes.fromhex(e["value"]) for e in json.loads(out)}
 
-    def live_key(self, tag="live"):
-        return {"svc": {"proto": 6, "port": self.port}, "tag": tag}
+    def live_key(self, tag="live", port=None):
+        return {"svc": {"proto": 6, "port": port or self.port}, "tag": tag}
 
     def test_entries_from_the_command_line(self):
         self.serve_entries("--set", f"{self.map},{json.dumps(self.live_key())},ADMIT",
@@ -95,7 +95,7 @@ class TypedMaps(AlfTestCase):
             key_bytes(6, self.port, "live"): value_bytes(ADMIT),
             key_bytes(17, 53, "dns", flags=1): value_bytes(REFUSE),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n", "the entry for this port says ADMIT")
+        self.assert_served(Peer("127.0.0.1", self.port), msg="the entry for this port says ADMIT")
 
     def test_entries_from_a_json_file(self):
         path = self.write("entries.json", json.dumps([
@@ -109,7 +109,7 @@ class TypedMaps(AlfTestCase):
             key_bytes(17, 53, "dns"): value_bytes(REFUSE),
             key_bytes(6, 22, "ssh"): value_bytes(ADMIT),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", self.port))
 
     def test_entries_from_a_text_file(self):
         path = self.write("entries.txt", f"""\
@@ -122,17 +122,22 @@ class TypedMaps(AlfTestCase):
             key_bytes(6, self.port, "live"): value_bytes(ADMIT),
             key_bytes(6, 443, "tls"): value_bytes(REFUSE),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", self.port))
 
     def test_traffic_refused_by_the_entries(self):
         # REFUSE for this port, and ADMIT only under another tag: no connection.
-        self.serve_entries("--set", f"{self.map},{json.dumps(self.live_key())},REFUSE",
-                           "--set", f"{self.map},{json.dumps(self.live_key('dead'))},ADMIT")
+        # A second socket of the same service, whose port says ADMIT, is served.
+        other = free_port()
+        self.serve_entries("-l", f"tcp:{other}",
+                           "--set", f"{self.map},{json.dumps(self.live_key())},REFUSE",
+                           "--set", f"{self.map},{json.dumps(self.live_key('dead'))},ADMIT",
+                           "--set", f"{self.map},{json.dumps(self.live_key(port=other))},ADMIT")
         self.assertEqual(self.entries(), {
             key_bytes(6, self.port, "live"): value_bytes(REFUSE),
             key_bytes(6, self.port, "dead"): value_bytes(ADMIT),
+            key_bytes(6, other, "live"): value_bytes(ADMIT),
         })
-        self.assertIsNone(tcp_echo("127.0.0.1", self.port))
+        self.assert_dropped(Peer("127.0.0.1", other), Peer("127.0.0.1", self.port))
 
 
 if __name__ == "__main__":
