@@ -575,6 +575,16 @@ class AlfTestCase(unittest.TestCase):
             os.chmod(path, mode)
         return path
 
+    def reachable_by_everyone(self):
+        """Makes the test's directory reachable by every user (mode 0755 down
+        from /), as files that nobody runs or reads must be."""
+        os.chmod(self.dir, 0o755)
+        parent = self.dir
+        while parent != "/":
+            parent = os.path.dirname(parent)
+            require(os.stat(parent).st_mode & 0o001,
+                    f"{parent} is not searchable by other users: nobody cannot reach {self.dir} (set TMPDIR)")
+
     def serve(self, args, report_timeout=10.0, **kw):
         """`alfwrapper ARGS -- probe --serve ...` (Service's keywords), stopped
         when the test ends; returns once the probe has reported, i.e. the

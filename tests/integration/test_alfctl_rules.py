@@ -89,15 +89,10 @@ class AlfctlRules(AlfTestCase):
         self.assertEqual(verdicts(r), ["pass", "drop"])
 
     def test_classic_as_nobody_without_capabilities(self):
-        os.chmod(self.dir, 0o755)
+        self.reachable_by_everyone()
         alfctl_copy = self.path("alfctl")
         shutil.copy(harness.ALFCTL, alfctl_copy)
         os.chmod(alfctl_copy, 0o755)
-        parent = self.dir
-        while parent != "/":
-            parent = os.path.dirname(parent)
-            if not os.stat(parent).st_mode & 0o001:
-                self.skipTest(f"{parent} is not searchable by other users")
         packets = ["udp 127.0.0.1:5000 > 127.0.0.1:53", "udp 127.0.0.2:5000 > 127.0.0.1:53",
                    "udp [::1]:5000 > [::1]:53"]
         r = Run(["test", "--classic", "--allow", "127.0.0.1", "--allow", "::1",

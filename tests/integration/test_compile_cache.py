@@ -10,7 +10,7 @@ import subprocess
 import unittest
 
 import harness
-from harness import AlfTestCase, Run, alfctl, free_port
+from harness import AlfTestCase, Run, alfctl, free_port, require
 
 FILTER = """\
 #include <alfwrapper/filter.h>
@@ -156,9 +156,9 @@ class CompileCache(AlfTestCase):
         # and leaves the user's cache untouched.
         binary = self.path("alfwrapper")
         shutil.copy(harness.ALFWRAPPER, binary)
-        if subprocess.run(["setcap", "cap_bpf+ep", binary], capture_output=True).returncode != 0:
-            self.skipTest("file capabilities are not supported here (setcap failed)")
-        os.chmod(self.dir, 0o755)
+        setcap = subprocess.run(["setcap", "cap_bpf+ep", binary], capture_output=True, text=True)
+        require(setcap.returncode == 0, f"file capabilities are not supported here: setcap: {setcap.stderr.strip()}")
+        self.reachable_by_everyone()
         cache = self.path("users-cache")
         os.mkdir(cache, 0o700)
         os.chown(cache, 65534, 65534)

@@ -16,7 +16,7 @@ import socket
 import unittest
 
 import harness
-from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, free_port, source_path
+from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, free_port, require, source_path
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 NO_CAPABILITIES = "0000000000000000"
@@ -27,12 +27,6 @@ def unprivileged_bpf_disabled():
         return int(f.read())
 
 
-def fail_or_skip(reason):
-    if os.environ.get("ALF_TESTS_MUST_RUN") == "1":
-        raise AssertionError(reason)
-    raise unittest.SkipTest(reason)
-
-
 class Copies:
     """alfwrapper and the probe copied into the test's directory, which
     nobody can reach (mode 0755 down from /), alfwrapper's copy carrying
@@ -41,20 +35,15 @@ class Copies:
 
     def __init__(self, test, capabilities=None):
         self.dir = test.dir
-        os.chmod(self.dir, 0o755)
-        parent = self.dir
-        while parent != "/":
-            parent = os.path.dirname(parent)
-            if not os.stat(parent).st_mode & 0o001:
-                fail_or_skip(f"{parent} is not searchable by other users: nobody cannot reach {self.dir}")
+        test.reachable_by_everyone()
         self.alfwrapper = os.path.join(self.dir, "alfwrapper")
         self.probe = os.path.join(self.dir, "probe")
         for source, copy in ((ALFWRAPPER, self.alfwrapper), (PROBE, self.probe)):
             shutil.copy(source, copy)
             os.chmod(copy, 0o755)
         if capabilities:
-            if os.statvfs(self.dir).f_flag & os.ST_NOSUID:
-                fail_or_skip(f"{self.dir} is on a nosuid file system, which ignores file capabilities")
+            require(not os.statvfs(self.dir).f_flag & os.ST_NOSUID,
+                    f"{self.dir} is on a nosuid file system, which ignores file capabilities (set TMPDIR)")
             harness.sh("setcap", capabilities, self.alfwrapper)
         self.shared = os.path.join(self.dir, "shared")
         os.mkdir(self.shared)
@@ -94,8 +83,8 @@ class AsNobody(AlfTestCase):
 class WithoutAnyCapability(AsNobody):
     def setUp(self):
         super().setUp()
-        if unprivileged_bpf_disabled() == 0:
-            fail_or_skip("kernel.unprivileged_bpf_disabled is 0: unprivileged users may load eBPF here")
+        require(unprivileged_bpf_disabled() != 0,
+                "kernel.unprivileged_bpf_disabled is 0: unprivileged users may load eBPF here")
 
     def test_rules_guard_a_udp_socket(self):
         port = free_port(socket.SOCK_DGRAM)
