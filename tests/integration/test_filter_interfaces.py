@@ -10,8 +10,7 @@ from harness import AlfTestCase, NetnsPair, free_port
 class Interfaces(AlfTestCase):
     def setUp(self):
         super().setUp()
-        self.net = NetnsPair().__enter__()
-        self.addCleanup(self.net.__exit__)
+        self.net = self.enterContext(NetnsPair())
         self.port = free_port()
 
     def start(self, *names):

@@ -80,8 +80,7 @@ class DestinationPorts(AlfTestCase):
 
     def setUp(self):
         super().setUp()
-        self.net = NetnsPair().__enter__()
-        self.addCleanup(self.net.__exit__)
+        self.net = self.enterContext(NetnsPair())
         self.port = free_port()
 
     def steer(self, service):

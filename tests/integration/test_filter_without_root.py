@@ -232,7 +232,8 @@ class KernelRunsTheClassicProgram(AlfTestCase):
             self.assertTrue(any(expected.values()) and not all(expected.values()))
             self.assert_sources(port, [s for s in self.SOURCES if expected[s]],
                                 [s for s in self.SOURCES if not expected[s]], netns=ns.name, udp=True)
-            arrived = {line.split()[1].rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:") for line in service.peers()}
+            arrived = {line.split()[1].rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
+                       for line in service.peers()}
             self.assertEqual(arrived, {s for s in self.SOURCES if expected[s]})
 
 if __name__ == "__main__":

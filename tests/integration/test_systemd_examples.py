@@ -77,9 +77,7 @@ def ids(status_line):
 class SystemdExamples(AlfTestCase):
     def setUp(self):
         super().setUp()
-        self.net = harness.NetnsPair()
-        self.net.__enter__()
-        self.addCleanup(self.net.__exit__)
+        self.net = self.enterContext(harness.NetnsPair())
 
     def test_socket_unit_and_service_with_inherit(self):
         socket_unit, service_unit = read_unit("alf-echo.socket"), read_unit("alf-echo.service")

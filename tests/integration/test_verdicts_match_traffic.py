@@ -32,9 +32,7 @@ def endpoint(address, port):
 class VerdictsMatchTraffic(AlfTestCase):
     def setUp(self):
         super().setUp()
-        netns = LoopbackNetns([a for a in SOURCES if a not in ("127.0.0.1", "::1")]).__enter__()
-        self.addCleanup(netns.__exit__)
-        self.netns = netns.name
+        self.netns = self.enterContext(LoopbackNetns([a for a in SOURCES if a not in ("127.0.0.1", "::1")])).name
         self.port = random.randrange(20000, 30000)
         self.next_sport = random.randrange(40000, 50000) & ~1
 
