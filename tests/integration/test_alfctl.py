@@ -4,21 +4,13 @@ import json
 import os
 import struct
 import subprocess
-import sys
-import tempfile
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, Run, free_port, source_path  # noqa: E402
+from harness import AlfTestCase, Run, alfctl as ctl, free_port, source_path
 
 WHITELIST = source_path("filters", "whitelist.c")
 PRIVATE = source_path("filters", "whitelist-private.c")
-
-
-def ctl(*args, **kw):
-    return Run(list(args), program=ALFCTL, **kw)
 
 
 def checksum(data):
@@ -45,15 +37,7 @@ def pcap(link_type, packets):
     return data
 
 
-class Alfctl(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
-
-    def path(self, name):
-        return os.path.join(self.tmp.name, name)
-
+class Alfctl(AlfTestCase):
     def test_help_and_version(self):
         r = ctl("--help")
         self.assertEqual(r.returncode, 0, r)
@@ -82,7 +66,7 @@ class Alfctl(unittest.TestCase):
         launch = Run(["--port", str(free_port()), "--set", "allow4,0,10.0.0.0/8", out, "true"])
         self.assertEqual(launch.returncode, 0, launch)
         # Without -o the object is named after the source, in the current directory.
-        r = ctl("compile", PRIVATE, cwd=self.tmp.name)
+        r = ctl("compile", PRIVATE, cwd=self.dir)
         self.assertEqual(r.returncode, 0, r)
         self.assertTrue(os.path.exists(self.path("whitelist-private.o")))
 

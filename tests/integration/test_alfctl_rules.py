@@ -7,13 +7,10 @@ checked and tested as nobody without any capability; --set-file and
 import json
 import os
 import shutil
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, Run, source_path  # noqa: E402
+import harness
+from harness import AlfTestCase, Run, alfctl as ctl, source_path
 
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -34,27 +31,11 @@ PACKETS = [
 ]
 
 
-def ctl(*args, **kw):
-    return Run(list(args), program=ALFCTL, **kw)
-
-
 def verdicts(run):
     return [result["verdict"] for result in json.loads(run.stdout)["results"]]
 
 
-class AlfctlRules(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.tmp = tempfile.mkdtemp(prefix="alf-ctlrules-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        os.chmod(self.tmp, 0o755)
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
+class AlfctlRules(AlfTestCase):
     def test_ebpf_and_classic_give_the_same_verdicts(self):
         packets = [p for p, _ in PACKETS]
         expected = [v for _, v in PACKETS]
@@ -108,32 +89,28 @@ class AlfctlRules(unittest.TestCase):
         self.assertEqual(verdicts(r), ["pass", "drop"])
 
     def test_classic_as_nobody_without_capabilities(self):
-        alfctl = os.path.join(self.tmp, "alfctl")
-        shutil.copy(ALFCTL, alfctl)
-        os.chmod(alfctl, 0o755)
-        parent = self.tmp
-        while parent != "/":
-            parent = os.path.dirname(parent)
-            if not os.stat(parent).st_mode & 0o001:
-                self.skipTest(f"{parent} is not searchable by other users")
+        self.reachable_by_everyone()
+        alfctl_copy = self.path("alfctl")
+        shutil.copy(harness.ALFCTL, alfctl_copy)
+        os.chmod(alfctl_copy, 0o755)
         packets = ["udp 127.0.0.1:5000 > 127.0.0.1:53", "udp 127.0.0.2:5000 > 127.0.0.1:53",
                    "udp [::1]:5000 > [::1]:53"]
         r = Run(["test", "--classic", "--allow", "127.0.0.1", "--allow", "::1",
                  packets[0] + " expect=pass", packets[1] + " expect=drop", packets[2] + " expect=pass"],
-                binary=alfctl, prefix=AS_NOBODY)
+                binary=alfctl_copy, prefix=AS_NOBODY)
         self.assertEqual(r.returncode, 0, r)
         self.assertEqual([line.split()[0] for line in r.stdout.splitlines()], ["pass", "drop", "pass"])
         r = Run(["test", "--classic", "--allow", "127.0.0.1", "--expect", "pass", packets[1]],
-                binary=alfctl, prefix=AS_NOBODY)
+                binary=alfctl_copy, prefix=AS_NOBODY)
         self.assertEqual(r.returncode, 3, r)
         # Without --classic alfctl chooses it, as alfwrapper would, and says so.
-        r = Run(["check", "-v", "--allow", "127.0.0.1"], binary=alfctl, prefix=AS_NOBODY)
+        r = Run(["check", "-v", "--allow", "127.0.0.1"], binary=alfctl_copy, prefix=AS_NOBODY)
         self.assertEqual(r.returncode, 0, r)
         self.assertIn("back end: classic BPF", r.stderr)
         self.assertIn("kernel.unprivileged_bpf_disabled", r.stderr)
         self.assertIn("rules compiled to classic BPF, accepted by the kernel", r.stdout)
         # An eBPF filter cannot be loaded there: one message naming the restriction.
-        r = Run(["check", source_path("filters", "whitelist.c")], binary=alfctl, prefix=AS_NOBODY)
+        r = Run(["check", source_path("filters", "whitelist.c")], binary=alfctl_copy, prefix=AS_NOBODY)
         self.assertNotEqual(r.returncode, 0, r)
         self.assertEqual(len(r.stderr.splitlines()), 1, r)
         self.assertIn("CAP_BPF", r.stderr)
@@ -142,7 +119,7 @@ class AlfctlRules(unittest.TestCase):
         for args, words in (
                 (["--allow", "10.0.0.300/8"], "10.0.0.300"),
                 (["--deny", "2001:db8::/129"], "2001:db8::/129"),
-                (["--rules-file", os.path.join(self.tmp, "missing.txt")], "missing.txt"),
+                (["--rules-file", self.path("missing.txt")], "missing.txt"),
                 (["--rules-file", self.write("bad.txt", "allow 10.0.0.0/8\npermit 10.1.0.0/16\n")], "bad.txt"),
                 (["--classic", "--allow", "10.0.0.0/8", source_path("filters", "whitelist.c")], "--classic"),
                 (["--classic", "--allow", "10.0.0.0/8", "--set", "allow4,0,10.0.0.0/8"], "--classic"),

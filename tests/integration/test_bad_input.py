@@ -2,34 +2,20 @@
 
 import os
 import socket
-import sys
-import tempfile
-import textwrap
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Run, free_port, source_path  # noqa: E402
+from harness import AlfTestCase, Run, free_port, source_path
 
 WHITELIST = source_path("filters", "whitelist.c")
 
 
-class BadInput(unittest.TestCase):
+class BadInput(AlfTestCase):
     def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
+        super().setUp()
         self.port = str(free_port())
 
-    def write(self, name, text):
-        path = os.path.join(self.dir.name, name)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text).lstrip())
-        return path
-
     def run_alf(self, *args):
-        r = Run(["--port", self.port] + list(args) + ["--", "sh", "-c", f"touch {self.marker}"])
+        r = Run(["--port", self.port] + list(args) + ["--", "touch", self.marker])
         self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
         self.assertNotEqual(r.returncode, 0, r)
         self.assertEqual(r.stdout, "", r)
@@ -100,7 +86,7 @@ class BadInput(unittest.TestCase):
         self.assertIn(self.port, r.stderr)
 
     def test_missing_filter_file(self):
-        r = self.run_alf(os.path.join(self.dir.name, "nonexistent.c"))
+        r = self.run_alf(os.path.join(self.dir, "nonexistent.c"))
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("nonexistent.c: no such file", r.stderr)
 
@@ -146,7 +132,7 @@ class BadInput(unittest.TestCase):
             (["--allow", "10.0.0.0/8x"], "prefix length '8x' is not a number"),
             (["--allow", "10.0.0.300"], "'10.0.0.300' is not an IP address"),
             (["--rules-file", networks], networks + ":2: 'permit 10.1.0.0/16' is not a rule"),
-            (["--rules-file", os.path.join(self.dir.name, "missing.txt")], "missing.txt: no such file"),
+            (["--rules-file", os.path.join(self.dir, "missing.txt")], "missing.txt: no such file"),
             (["--config", unknown], unknown + ": /alow: unknown key 'alow'"),
             (["--config", shape], "/allow/cidr: expected a string or an integer"),
             (["-f", typed, "--set", 'm1,{"in":{"a":256}},RED'], "m1.key.in.a: '256' is out of range for __u8"),

@@ -4,25 +4,18 @@ socket-activation environment, nothing else of alfwrapper's."""
 import errno
 import os
 import socket
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Service, free_port, source_path  # noqa: E402
+from harness import AlfTestCase, Peer, free_port, source_path
 
 
-class ChildView(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class ChildView(AlfTestCase):
     def start_probe(self, extra_env=None, pass_fds=()):
         port = free_port()
         env = dict(os.environ)
         env.update(extra_env or {})
-        service = Service(["--port", str(port), source_path("filters", "whitelist-private.c"),
-                           PROBE, "--report", "{report}", "--serve"], env=env, pass_fds=pass_fds)
-        self.addCleanup(service.__exit__)
+        service = self.serve(["--port", str(port), source_path("filters", "whitelist-private.c")], env=env,
+                             pass_fds=pass_fds)
         return service, service.report(), port
 
     def test_fd3_is_the_filtered_locked_listening_socket(self):
@@ -58,8 +51,7 @@ class ChildView(unittest.TestCase):
 
     def test_the_socket_serves_admitted_clients(self):
         _, _, port = self.start_probe()
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", port), Peer("::1", port))
 
 
 if __name__ == "__main__":

@@ -7,13 +7,10 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, Run, free_port  # noqa: E402
+import harness
+from harness import AlfTestCase, Run, alfctl, free_port, require
 
 FILTER = """\
 #include <alfwrapper/filter.h>
@@ -34,22 +31,13 @@ HIT = "compile cache: hit"
 COMPILED = "compiled "
 
 
-class CompileCache(unittest.TestCase):
+class CompileCache(AlfTestCase):
     def setUp(self):
-        harness.require_root()
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
-        self.cache = os.path.join(self.tmp.name, "cache")
-        self.include = os.path.join(self.tmp.name, "include")
-        os.mkdir(self.include)
+        super().setUp()
+        self.cache = self.path("cache")
+        self.include = self.path("include")
         self.source = self.write("filter.c", FILTER)
         self.header = self.write("include/verdict.h", "#define VERDICT ALF_PASS\n")
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
 
     def launch(self, *extra, cache_args=None):
         """alfwrapper -v, started up to the exec of `true`."""
@@ -60,8 +48,7 @@ class CompileCache(unittest.TestCase):
 
     def verdict(self, *extra):
         """The filter's verdict on one packet (alfctl test, the same cache)."""
-        r = Run(["test", "-v", "--json", "--cache-dir", self.cache] + list(extra) + ["-I", self.include] +
-                [self.source, PACKET], program=ALFCTL)
+        r = alfctl("test", "-v", "--json", "--cache-dir", self.cache, *extra, "-I", self.include, self.source, PACKET)
         self.assertEqual(r.returncode, 0, r)
         return json.loads(r.stdout)["results"][0]["verdict"], r.stderr
 
@@ -105,7 +92,7 @@ class CompileCache(unittest.TestCase):
         self.assertEqual(verdict, "drop")
 
     def test_a_header_appearing_earlier_in_the_search_path_compiles_again(self):
-        earlier = os.path.join(self.tmp.name, "earlier")
+        earlier = self.path("earlier")
         os.mkdir(earlier)
         self.assertEqual(self.verdict("-I", earlier)[0], "pass")
         self.write("earlier/verdict.h", "#define VERDICT ALF_DROP\n")
@@ -167,12 +154,12 @@ class CompileCache(unittest.TestCase):
         # alfwrapper (file capabilities) loads. Such an alfwrapper loads only
         # its built-in filters: it refuses the source before any cache lookup,
         # and leaves the user's cache untouched.
-        binary = os.path.join(self.tmp.name, "alfwrapper")
+        binary = self.path("alfwrapper")
         shutil.copy(harness.ALFWRAPPER, binary)
-        if subprocess.run(["setcap", "cap_bpf+ep", binary], capture_output=True).returncode != 0:
-            self.skipTest("file capabilities are not supported here (setcap failed)")
-        os.chmod(self.tmp.name, 0o755)
-        cache = os.path.join(self.tmp.name, "users-cache")
+        setcap = subprocess.run(["setcap", "cap_bpf+ep", binary], capture_output=True, text=True)
+        require(setcap.returncode == 0, f"file capabilities are not supported here: setcap: {setcap.stderr.strip()}")
+        self.reachable_by_everyone()
+        cache = self.path("users-cache")
         os.mkdir(cache, 0o700)
         os.chown(cache, 65534, 65534)
         for _ in range(2):
@@ -186,14 +173,14 @@ class CompileCache(unittest.TestCase):
         self.assertEqual(os.listdir(cache), [])
 
     def test_default_location_follows_xdg_and_home(self):
-        xdg = os.path.join(self.tmp.name, "xdg")
+        xdg = self.path("xdg")
         env = dict(os.environ, XDG_CACHE_HOME=xdg)
         r = Run(["-v", "--port", str(free_port()), "-I", self.include, self.source, "true"], env=env)
         self.assertEqual(r.returncode, 0, r)
         self.assertIn(os.path.join(xdg, "alfwrapper"), r.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(xdg, "alfwrapper")).st_mode), 0o700)
 
-        home = os.path.join(self.tmp.name, "home")
+        home = self.path("home")
         os.mkdir(home)
         env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
         env["HOME"] = home

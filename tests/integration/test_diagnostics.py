@@ -3,14 +3,9 @@ the file and line the user has to change, in alfwrapper and in alfctl check."""
 
 import os
 import re
-import sys
-import tempfile
-import textwrap
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, Run, free_port  # noqa: E402
+from harness import AlfTestCase, Run, alfctl, free_port
 
 SYNTAX_ERROR = """\
 #include <alfwrapper/filter.h>
@@ -86,19 +81,7 @@ SEC("socket") int filter(struct __sk_buff *skb)
 """
 
 
-class Diagnostics(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
-
-    def write(self, name, text):
-        path = os.path.join(self.dir.name, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
+class Diagnostics(AlfTestCase):
     def alfwrapper_fails(self, path, *extra):
         r = Run(["--no-cache", "--port", str(free_port())] + list(extra) + [path, "--", "touch", self.marker])
         self.assertNotEqual(r.returncode, 0, r)
@@ -106,7 +89,7 @@ class Diagnostics(unittest.TestCase):
         return r
 
     def check_fails(self, path, *extra):
-        r = Run(["check", "--no-cache"] + list(extra) + [path], program=ALFCTL)
+        r = alfctl("check", "--no-cache", *extra, path)
         self.assertNotEqual(r.returncode, 0, r)
         return r
 
@@ -167,16 +150,13 @@ class Diagnostics(unittest.TestCase):
             self.assertEqual(r.stderr.count("BPF stack limit"), 1, "reported once, not per instruction")
 
     def test_diagnostics_in_a_header_name_the_header(self):
-        include = os.path.join(self.dir.name, "include")
-        os.mkdir(include)
-        header = os.path.join(include, "slots.h")
-        with open(header, "w") as f:
-            f.write(textwrap.dedent("""\
-                static __always_inline void bump(__u32 *slots, __u32 i)
-                {
-                	slots[i & 7] += 1;
-                }
-                """))
+        header = self.write("include/slots.h", """\
+            static __always_inline void bump(__u32 *slots, __u32 i)
+            {
+            	slots[i & 7] += 1;
+            }
+            """)
+        include = os.path.dirname(header)
         path = self.write("uses_header.c", OUT_OF_BOUNDS.replace(
             "#include <alfwrapper/filter.h>", "#include <alfwrapper/filter.h>\n#include \"slots.h\"").replace(
             "slots[skb->len & 7] += 1; /* 8 slots' worth of index, 4 slots */", "bump(slots, skb->len);"))

@@ -9,16 +9,11 @@ import os
 import pwd
 import random
 import socket
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Run, Service, free_port, source_path  # noqa: E402
+from harness import AlfTestCase, Peer, Run, free_port, source_path
 
 WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
-PROBE_ARGS = ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"]
 NO_CAPABILITIES = "0000000000000000"
 
 
@@ -40,17 +35,13 @@ def ids(status_line):
     return [int(x) for x in status_line.split()]
 
 
-class DropPrivileges(unittest.TestCase):
+class DropPrivileges(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.nobody = pwd.getpwnam("nobody")
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
 
     def start(self, args, **kw):
-        service = Service(list(args) + PROBE_ARGS, shared_dir=True, **kw)
-        self.addCleanup(service.__exit__)
+        service = self.serve(args, shared_dir=True, **kw)
         return service, service.report()
 
     def test_nobody_without_capabilities_still_accepts_on_a_privileged_port(self):
@@ -69,9 +60,8 @@ class DropPrivileges(unittest.TestCase):
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "web")
         self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES)
         self.assertEqual(report["detach_errno"], errno.EPERM, "a locked filter stays, whoever the program runs as")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_served(Peer("::1", port))
+        self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
 
     def test_user_and_group_by_number_and_group_alone(self):
         nogroup = grp.getgrgid(self.nobody.pw_gid)
@@ -110,10 +100,7 @@ class DropPrivileges(unittest.TestCase):
         self.assertIn("is not set in alfwrapper's environment", self.refused("-E", "ALF_SURELY_UNSET_VARIABLE"))
 
     def test_program_the_user_may_not_execute_exits_126(self):
-        script = os.path.join(self.dir.name, "root-only.sh")
-        with open(script, "w") as f:
-            f.write(f"#!/bin/sh\ntouch {self.marker}\n")
-        os.chmod(script, 0o700)
+        script = self.write("root-only.sh", f"#!/bin/sh\ntouch '{self.marker}'\n", mode=0o700)
         r = Run(["-u", "nobody", "--port", str(free_port())] + WHITELIST + [script])
         self.assertEqual(r.returncode, 126, r)
         self.assertIn("cannot execute", r.stderr)

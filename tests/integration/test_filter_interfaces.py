@@ -1,60 +1,53 @@
 """The built-in "interfaces" filter: a veth in a namespace of the test's own
 against loopback, each admitted only when listed by name."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NetnsPair, free_port, probe_service  # noqa: E402
+import harness
+from harness import AlfTestCase, NetnsPair, free_port
 
 
-class Interfaces(unittest.TestCase):
+class Interfaces(AlfTestCase):
     def setUp(self):
-        harness.require_root()
-        self.net = NetnsPair().__enter__()
-        self.addCleanup(self.net.__exit__)
+        super().setUp()
+        self.net = self.enterContext(NetnsPair())
         self.port = free_port()
 
     def start(self, *names):
         args = ["-f", "interfaces", "--port", str(self.port)]
         for slot, name in enumerate(names):
             args += ["--set", f"interfaces,{slot},{name}"]
-        return probe_service(self, args, netns=self.net.server)
+        return self.serve(args, netns=self.net.server)
 
     def via_veth(self, dst):
-        return self.net.client_tcp_echo(dst, self.port)
+        return self.net.from_client(dst, self.port)
 
     def via_loopback(self, dst):
-        return self.net.client_tcp_echo(dst, self.port, netns=self.net.server)
+        return self.net.local(dst, self.port)
 
     def test_veth_listed_loopback_refused(self):
         service = self.start(self.net.server_if)
-        self.assertTrue(self.via_veth(self.net.server_v4), "arrived on the listed veth")
-        self.assertTrue(self.via_veth(self.net.server_v6), "arrived on the listed veth (IPv6)")
-        self.assertFalse(self.via_loopback("127.0.0.1"), "loopback is not listed")
-        self.assertFalse(self.via_loopback("::1"), "loopback is not listed (IPv6)")
+        self.assert_served(self.via_veth(self.net.server_v6), msg="arrived on the listed veth (IPv6)")
+        self.assert_dropped(self.via_veth(self.net.server_v4), self.via_loopback("127.0.0.1"),
+                            self.via_loopback("::1"), msg="loopback is not listed")
         # The veth's own address reached from inside the namespace still comes over lo.
-        self.assertFalse(self.via_loopback(self.net.server_v4), "local traffic to the veth's address uses lo")
+        self.assert_dropped(self.via_veth(self.net.server_v4), self.via_loopback(self.net.server_v4),
+                            msg="local traffic to the veth's address uses lo")
         service.stop()
 
     def test_loopback_listed_veth_refused(self):
         self.start("lo")
-        self.assertTrue(self.via_loopback("127.0.0.1"))
-        self.assertTrue(self.via_loopback("::1"))
-        self.assertFalse(self.via_veth(self.net.server_v4), "the veth is not listed")
-        self.assertFalse(self.via_veth(self.net.server_v6), "the veth is not listed (IPv6)")
+        self.assert_served(self.via_loopback("::1"))
+        self.assert_dropped(self.via_loopback("127.0.0.1"), self.via_veth(self.net.server_v4),
+                            self.via_veth(self.net.server_v6), msg="the veth is not listed")
 
     def test_both_listed(self):
         self.start("lo", self.net.server_if)
-        self.assertTrue(self.via_loopback("127.0.0.1"))
-        self.assertTrue(self.via_veth(self.net.server_v4))
+        self.assert_served(self.via_loopback("127.0.0.1"), self.via_veth(self.net.server_v4))
 
     def test_empty_list_refuses_everything(self):
-        self.start()
-        self.assertFalse(self.via_loopback("127.0.0.1"))
-        self.assertFalse(self.via_veth(self.net.server_v4))
+        service = self.start()
+        self.assert_silent(service, f"*:{self.port}", self.via_loopback("127.0.0.1"), self.via_veth(self.net.server_v4))
 
     def test_unknown_interface_name_is_an_error(self):
         r = harness.Run(["-f", "interfaces", "--port", str(self.port), "--set", "interfaces,0,no-such-if0", "true"],

@@ -8,12 +8,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import free_port, source_path  # noqa: E402
+import harness
+from harness import free_port, source_path
 
 FILTER_FOOTPRINT = os.environ.get("ALF_FILTER_FOOTPRINT", "filter_footprint")
 BUILTIN_OBJECTS = sorted(glob.glob(os.path.join(os.path.dirname(harness.ALFWRAPPER), "filters", "*.o")))
@@ -64,10 +62,7 @@ class LibraryFootprint(unittest.TestCase):
                                  "a row in the footprint table")
 
 
-class ApiTour(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class ApiTour(harness.AlfTestCase):
     def test_the_tour_of_the_api_loads(self):
         r = harness.Run(["-v", "--dry-run", "--port", str(free_port()), source_path("tests", "filters", "api_tour.c"),
                          "true"])

@@ -9,12 +9,9 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import CONNECT_TIMEOUT, NetnsPair, free_port, probe_service  # noqa: E402
+from harness import REFUSED, AlfTestCase, NetnsPair, Peer, free_port
 
 PORT_STEER = os.environ.get("ALF_PORT_STEER", "port_steer")
 
@@ -28,62 +25,62 @@ def rule(source=None, destination=None):
     return json.dumps(r)
 
 
-def echo_from_port(dst, port, source_port, src="127.0.0.1"):
-    """tcp echo from a given source port; None when refused (timed out).
-    Raises OSError(EADDRINUSE) when the source port is taken here."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(CONNECT_TIMEOUT)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((src, source_port))
-        try:
-            s.connect((dst, port))
-            s.sendall(b"ping\n")
-            return s.recv(100)
-        except socket.timeout:
-            return None
-
-
-class SourcePorts(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.port = free_port()
-
-    def echo_from_some_port(self, candidates, src):
-        for source_port in candidates:
+def free_source_ports(candidates, src, count):
+    """`count` of the candidate source ports that `src` can bind right now."""
+    found = []
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                return echo_from_port("127.0.0.1", self.port, source_port, src=src)
+                s.bind((src, port))
             except OSError as e:
                 if e.errno != errno.EADDRINUSE:
                     raise
-        self.fail(f"no source port free among {list(candidates)[:3]}...")
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise AssertionError(f"fewer than {count} source ports free among {list(candidates)[:3]}...")
+
+
+class SourcePorts(AlfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+
+    def from_port(self, source_port, src):
+        return Peer("127.0.0.1", self.port, src=src, sport=source_port)
 
     def test_privileged_source_ports_admitted_others_refused(self):
-        probe_service(self, ["-f", "ports", "--port", str(self.port), "--set", "rules,0," + rule(source=(1, 1023))])
-        self.assertEqual(self.echo_from_some_port(range(1000, 600, -1), "127.0.0.2"), b"ping\n",
-                         "a privileged source port is admitted")
-        self.assertIsNone(self.echo_from_some_port(range(1024, 1500), "127.0.0.3"), "1024 is not privileged")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", self.port), "an ephemeral source port is refused")
+        self.serve(["-f", "ports", "--port", str(self.port), "--set", "rules,0," + rule(source=(1, 1023))])
+        # Each admitted attempt from a source port of its own: no 4-tuple is used twice.
+        privileged = free_source_ports(range(1000, 600, -1), "127.0.0.2", 2)
+        before, after = (self.from_port(p, "127.0.0.2") for p in privileged)
+        [unprivileged] = free_source_ports(range(1024, 1500), "127.0.0.3", 1)
+        self.assert_dropped((before, after), self.from_port(unprivileged, "127.0.0.3"), msg="1024 is not privileged")
+        self.assert_dropped(self.from_port(before.sport, "127.0.0.4"), Peer("127.0.0.1", self.port),
+                            msg="an ephemeral source port is refused")
 
     def test_several_rules_and_the_empty_list(self):
         a, b = free_port(), free_port()
-        probe_service(self, ["-f", "ports", "--port", str(self.port),
-                             "--set", "rules,0," + rule(source=(a, a)), "--set", "rules,1," + rule(source=(b, b))])
-        self.assertEqual(echo_from_port("127.0.0.1", self.port, a, src="127.0.0.4"), b"ping\n")
-        self.assertEqual(echo_from_port("127.0.0.1", self.port, b, src="127.0.0.4"), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", self.port))
+        self.serve(["-f", "ports", "--port", str(self.port),
+                    "--set", "rules,0," + rule(source=(a, a)), "--set", "rules,1," + rule(source=(b, b))])
+        self.assert_served(self.from_port(a, "127.0.0.4"), self.from_port(b, "127.0.0.4"))
+        self.assert_dropped((self.from_port(a, "127.0.0.5"), self.from_port(b, "127.0.0.5")),
+                            Peer("127.0.0.1", self.port))
 
         empty = free_port()
-        probe_service(self, ["-f", "ports", "--port", str(empty)])
-        self.assertIsNone(echo_from_port("127.0.0.1", empty, a, src="127.0.0.5"), "no rules: nothing admitted")
+        service = self.serve(["-f", "ports", "--port", str(empty)])
+        self.assert_silent(service, f"*:{empty}", Peer("127.0.0.1", empty, src="127.0.0.6", sport=a),
+                           msg="no rules: nothing admitted")
 
 
-class DestinationPorts(unittest.TestCase):
+class DestinationPorts(AlfTestCase):
     """One listening socket receives ports P+1..P+4 besides its own P."""
 
     def setUp(self):
-        harness.require_root()
-        self.net = NetnsPair().__enter__()
-        self.addCleanup(self.net.__exit__)
+        super().setUp()
+        self.net = self.enterContext(NetnsPair())
         self.port = free_port()
 
     def steer(self, service):
@@ -100,29 +97,27 @@ class DestinationPorts(unittest.TestCase):
         self.assertEqual(steer.stdout.readline().strip(), "ready")
 
     def reach(self, port):
-        return self.net.client_tcp_echo(self.net.server_v4, port)
+        return self.net.from_client(self.net.server_v4, port)
 
     def test_steered_ports_admitted_by_destination(self):
-        service = probe_service(self, ["-f", "ports", "--port", str(self.port),
-                                       "--set", "rules,0," + rule(destination=(self.port + 1, self.port + 2))],
-                                netns=self.net.server)
+        service = self.serve(["-f", "ports", "--port", str(self.port),
+                              "--set", "rules,0," + rule(destination=(self.port + 1, self.port + 2))],
+                             netns=self.net.server)
         self.steer(service)
-        self.assertTrue(self.reach(self.port + 1), "destination port listed")
-        self.assertTrue(self.reach(self.port + 2), "destination port listed")
-        self.assertFalse(self.reach(self.port + 3), "steered to the socket, but not listed")
-        self.assertFalse(self.reach(self.port), "the socket's own port, not listed")
+        self.assert_served(self.reach(self.port + 2), msg="destination port listed")
+        self.assert_dropped(self.reach(self.port + 1), self.reach(self.port + 3),
+                            msg="steered to the socket, but not listed")
+        self.assert_dropped(self.reach(self.port + 1), self.reach(self.port), msg="the socket's own port, not listed")
 
     def test_control_every_destination_admitted(self):
         # Control: the same steering with a rule admitting every destination
         # port shows that the refusals above come from the filter.
-        service = probe_service(self, ["-f", "ports", "--port", str(self.port),
-                                       "--set", "rules,0," + rule(destination=(1, 65535))],
-                                netns=self.net.server)
+        service = self.serve(["-f", "ports", "--port", str(self.port),
+                              "--set", "rules,0," + rule(destination=(1, 65535))],
+                             netns=self.net.server)
         self.steer(service)
-        for port in (self.port, self.port + 1, self.port + 3, self.port + 4):
-            self.assertTrue(self.reach(port), f"port {port}")
-        self.assertFalse(self.reach(self.port + 5), "not steered: nothing listens there")
-
+        self.assert_served(*[self.reach(port) for port in (self.port, self.port + 1, self.port + 3, self.port + 4)])
+        self.assert_outcome(self.reach(self.port + 5), REFUSED, "not steered: nothing listens there")
 
 if __name__ == "__main__":
     unittest.main()

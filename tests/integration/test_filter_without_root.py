@@ -9,18 +9,14 @@ rules say."""
 
 import errno
 import ipaddress
-import json
 import os
 import pwd
 import shutil
 import socket
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFWRAPPER, PROBE, Run, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, free_port, require, source_path
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 NO_CAPABILITIES = "0000000000000000"
@@ -31,55 +27,42 @@ def unprivileged_bpf_disabled():
         return int(f.read())
 
 
-def fail_or_skip(reason):
-    if os.environ.get("ALF_TESTS_MUST_RUN") == "1":
-        raise AssertionError(reason)
-    raise unittest.SkipTest(reason)
-
-
 class Copies:
-    """alfwrapper and the probe copied into a directory of the test's own that
+    """alfwrapper and the probe copied into the test's directory, which
     nobody can reach (mode 0755 down from /), alfwrapper's copy carrying
     `capabilities` (setcap) when given; a directory nobody may write into for
-    the runs' markers. Removed on exit."""
+    the runs' markers."""
 
     def __init__(self, test, capabilities=None):
-        self.dir = tempfile.mkdtemp(prefix="alf-unpriv-")
-        test.addCleanup(shutil.rmtree, self.dir, True)
-        os.chmod(self.dir, 0o755)
-        parent = self.dir
-        while parent != "/":
-            parent = os.path.dirname(parent)
-            if not os.stat(parent).st_mode & 0o001:
-                fail_or_skip(f"{parent} is not searchable by other users: nobody cannot reach {self.dir}")
+        self.dir = test.dir
+        test.reachable_by_everyone()
         self.alfwrapper = os.path.join(self.dir, "alfwrapper")
         self.probe = os.path.join(self.dir, "probe")
         for source, copy in ((ALFWRAPPER, self.alfwrapper), (PROBE, self.probe)):
             shutil.copy(source, copy)
             os.chmod(copy, 0o755)
         if capabilities:
-            if os.statvfs(self.dir).f_flag & os.ST_NOSUID:
-                fail_or_skip(f"{self.dir} is on a nosuid file system, which ignores file capabilities")
+            require(not os.statvfs(self.dir).f_flag & os.ST_NOSUID,
+                    f"{self.dir} is on a nosuid file system, which ignores file capabilities (set TMPDIR)")
             harness.sh("setcap", capabilities, self.alfwrapper)
         self.shared = os.path.join(self.dir, "shared")
         os.mkdir(self.shared)
         os.chmod(self.shared, 0o1777)
 
 
-class AsNobody(unittest.TestCase):
+class AsNobody(AlfTestCase):
     capabilities = None
     ambient = []  # setpriv options giving the caller capabilities of its own
 
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.copies = Copies(self, self.capabilities)
         self.marker = os.path.join(self.copies.shared, "started")
 
-    def serve(self, args):
+    def start(self, args):
         """`alfwrapper ARGS -- probe --serve` as nobody; returns the service and the probe's report."""
-        service = Service(list(args) + ["--", self.copies.probe, "--serve", "--report", "{report}", "--peers", "{peers}"],
-                          prefix=AS_NOBODY + self.ambient, binary=self.copies.alfwrapper, shared_dir=True, cwd="/")
-        self.addCleanup(service.__exit__)
+        service = self.serve(args, probe=self.copies.probe, prefix=AS_NOBODY + self.ambient,
+                             binary=self.copies.alfwrapper, shared_dir=True)
         return service, service.report()
 
     def refused(self, args, status):
@@ -100,27 +83,24 @@ class AsNobody(unittest.TestCase):
 class WithoutAnyCapability(AsNobody):
     def setUp(self):
         super().setUp()
-        if unprivileged_bpf_disabled() == 0:
-            fail_or_skip("kernel.unprivileged_bpf_disabled is 0: unprivileged users may load eBPF here")
+        require(unprivileged_bpf_disabled() != 0,
+                "kernel.unprivileged_bpf_disabled is 0: unprivileged users may load eBPF here")
 
     def test_rules_guard_a_udp_socket(self):
         port = free_port(socket.SOCK_DGRAM)
-        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"udp:[::]:{port}"])
+        service, report = self.start(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"udp:[::]:{port}"])
         self.assert_runs_without_privileges(report)
         self.assertIn("back end: classic BPF: loading eBPF needs CAP_BPF", service.stderr())
         sock = report["fds"]["3"]["socket"]
         self.assertGreater(sock["get_filter_len"], 0, "a classic program can be read back")
         self.assertEqual(sock["lock_filter"], 1)
         self.assertEqual(report["detach_errno"], errno.EPERM)
-        # Refused datagrams first: by the time the admitted ones come back,
-        # the refused ones are long judged.
-        for source in ("127.0.0.2", "127.0.0.3"):
-            self.assertIsNone(harness.udp_exchange("127.0.0.1", port, f"from {source}".encode(), src=source,
-                                                   timeout=0.3))
-        self.assertEqual(harness.udp_exchange("127.0.0.1", port, b"from 127.0.0.1", src="127.0.0.1"), b"from 127.0.0.1")
-        self.assertEqual(harness.udp_exchange("::1", port, b"from ::1", src="::1"), b"from ::1")
-        payloads = [line.split(" ", 2)[2] for line in service.peers()]
-        self.assertEqual(payloads, ["from 127.0.0.1", "from ::1"], "datagrams from 127.0.0.2 never reach the program")
+        # The admitted datagram after the refused ones is answered only once
+        # the program has read everything before it.
+        self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.2", "127.0.0.3"], udp=True)
+        sources = [line.split()[1].rsplit(":", 1)[0] for line in service.peers()]
+        self.assertEqual(sources, ["[::ffff:127.0.0.1]", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:127.0.0.1]"],
+                         "datagrams from 127.0.0.2 and 127.0.0.3 never reach the program")
 
     def test_a_tcp_socket_is_refused_with_the_restriction_and_the_ways_out(self):
         port = free_port()
@@ -158,23 +138,19 @@ class WithCapBpfFromTheFile(AsNobody):
 
     def test_rules_on_tcp_admit_and_refuse_and_the_program_has_no_capabilities(self):
         port = free_port()
-        service, report = self.serve(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"])
+        service, report = self.start(["-v", "--allow", "127.0.0.1", "--allow", "::1", "-l", f"tcp:[::]:{port}"])
         self.assertIn("back end: eBPF (CAP_BPF from alfwrapper's file capability", service.stderr())
         self.assert_runs_without_privileges(report)
         self.assertEqual(report["status"]["NoNewPrivs"], "1")
         self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES, "an eBPF filter is attached")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.2"])
 
     def test_a_library_filter_on_tcp(self):
         port = free_port()
-        _, report = self.serve(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",
+        _, report = self.start(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",
                                 "-l", f"tcp:[::]:{port}"])
         self.assert_runs_without_privileges(report)
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.2"])
 
     def test_every_built_in_filter_loads(self):
         port = free_port()
@@ -206,15 +182,14 @@ class WithAmbientCapBpf(AsNobody):
         shutil.copy(source_path("filters", "whitelist.c"), source)
         os.chmod(source, 0o644)
         port = free_port()
-        service, report = self.serve(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
+        service, report = self.start(["-v", "-f", source, "--set", "allow4,0,127.0.0.1/32", "-l", f"tcp:[::]:{port}"])
         self.assertIn("back end: eBPF (CAP_BPF held)", service.stderr())
         self.assert_runs_without_privileges(report)
         self.assertEqual(report["status"]["NoNewPrivs"], "1")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_sources(port, ["127.0.0.1"], ["127.0.0.2"])
 
 
-class KernelRunsTheClassicProgram(unittest.TestCase):
+class KernelRunsTheClassicProgram(AlfTestCase):
     """Real datagrams from many sources, IPv4 and IPv6, to a dual-stack UDP
     socket carrying the classic program (--classic, as root in a namespace of
     the test's own): exactly the sources the rules admit get through."""
@@ -245,43 +220,21 @@ class KernelRunsTheClassicProgram(unittest.TestCase):
         return verdict == "allow"
 
     def test_sources_admitted_exactly_as_the_rules_say(self):
-        harness.require_root()
         port = free_port(socket.SOCK_DGRAM)
         extra = [s for s in self.SOURCES if ":" in s and s != "::1"]
         with harness.LoopbackNetns(extra) as ns:
             args = ["-v", "--classic", "-l", f"udp:[::]:{port}"]
             for word, cidr in self.RULES:
                 args += [f"--{word}", cidr]
-            service = Service(args + ["--", PROBE, "--serve", "--report", "{report}", "--peers", "{peers}"],
-                              netns=ns.name, cwd="/")
-            self.addCleanup(service.__exit__)
-            service.report()
+            service = self.serve(args, netns=ns.name)
             self.assertIn("back end: classic BPF (--classic)", service.stderr())
             expected = {s: self.reference(s) for s in self.SOURCES}
             self.assertTrue(any(expected.values()) and not all(expected.values()))
-            # Refused sources first, then each admitted one waits for its echo.
-            order = sorted(self.SOURCES, key=lambda s: expected[s])
-            code = ("import json, socket\n"
-                    "replies = {}\n"
-                    "for src, wait in %r:\n"
-                    "    family = socket.AF_INET6 if ':' in src else socket.AF_INET\n"
-                    "    with socket.socket(family, socket.SOCK_DGRAM) as s:\n"
-                    "        s.bind((src, 0))\n"
-                    "        s.settimeout(2.0)\n"
-                    "        s.sendto(src.encode(), ('::1' if ':' in src else '127.0.0.1', %d))\n"
-                    "        try:\n"
-                    "            replies[src] = s.recv(100).decode() if wait else None\n"
-                    "        except socket.timeout:\n"
-                    "            replies[src] = None\n"
-                    "print(json.dumps(replies))\n") % ([(s, expected[s]) for s in order], port)
-            out = harness.sh("ip", "netns", "exec", ns.name, sys.executable, "-c", code).stdout
-            replies = json.loads(out)
-            for source in self.SOURCES:
-                if expected[source]:
-                    self.assertEqual(replies[source], source, f"{source} must be admitted")
-            arrived = {line.split(" ", 2)[2] for line in service.peers()}
+            self.assert_sources(port, [s for s in self.SOURCES if expected[s]],
+                                [s for s in self.SOURCES if not expected[s]], netns=ns.name, udp=True)
+            arrived = {line.split()[1].rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
+                       for line in service.peers()}
             self.assertEqual(arrived, {s for s in self.SOURCES if expected[s]})
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,14 +6,10 @@ import os
 import socket
 import stat
 import subprocess
-import sys
-import tempfile
-import textwrap
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Run, Service, free_port, source_path  # noqa: E402
+import harness
+from harness import REFUSED, AlfTestCase, Peer, Run, free_port, source_path
 
 # Admits 127.0.0.1 and ::1 only; 127.0.0.2 stands for a refused peer.
 WHITELIST = ["--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128", source_path("filters", "whitelist.c")]
@@ -38,18 +34,9 @@ def unix_datagram(path, payload):
         s.sendto(payload, path)
 
 
-class ListenSockets(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
-
+class ListenSockets(AlfTestCase):
     def start(self, args, **kw):
-        service = Service(list(args) + ["--", PROBE, "--report", "{report}", "--serve", "--peers", "{peers}"], **kw)
-        self.addCleanup(service.__exit__)
+        service = self.serve(args, **kw)
         return service, service.report()
 
     def assert_filtered_and_locked(self, sock):
@@ -79,17 +66,17 @@ class ListenSockets(unittest.TestCase):
             self.assert_filtered_and_locked(sock)
 
         for port in (web, admin):
-            self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n", port)
-            self.assertIsNone(harness.tcp_echo("127.0.0.1", port, src="127.0.0.2"), port)
-        self.assertEqual(harness.tcp_echo("::1", web), b"ping\n")
+            self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_served(Peer("::1", web))
 
-        # A refused datagram is sent first: had it reached the program, the
-        # program would have logged it before the admitted one it answered.
-        self.assertIsNone(harness.udp_exchange("127.0.0.1", dns, b"refused-v4", src="127.0.0.2"))
-        self.assertEqual(harness.udp_exchange("127.0.0.1", dns, b"admitted-v4", src="127.0.0.1"), b"admitted-v4")
-        self.assertEqual(harness.udp_exchange("::1", dns, b"admitted-v6", src="::1"), b"admitted-v6")
-        udp_lines = [line for line in service.peers() if line.startswith("udp ")]
-        self.assertEqual([line.split()[-1] for line in udp_lines], ["admitted-v4", "admitted-v6"], service.peers())
+        # The admitted datagram after the refused one is answered only once the
+        # program has read everything before it: a refused datagram that got
+        # through would be in the program's log.
+        self.assert_dropped(Peer("127.0.0.1", dns, src="127.0.0.1", udp=True),
+                            Peer("127.0.0.1", dns, src="127.0.0.2", udp=True))
+        self.assert_served(Peer("::1", dns, src="::1", udp=True))
+        udp_sources = [line.split()[1].rsplit(":", 1)[0] for line in service.peers() if line.startswith("udp ")]
+        self.assertEqual(udp_sources, ["[::ffff:127.0.0.1]", "[::ffff:127.0.0.1]", "[::1]"], service.peers())
         self.assertFalse(any("127.0.0.2" in line for line in service.peers()), service.peers())
 
         self.assertEqual(unix_echo(ctl), b"ping\n")
@@ -97,10 +84,9 @@ class ListenSockets(unittest.TestCase):
     def test_unix_datagrams_are_filtered(self):
         # The kernel runs a socket filter on every Unix datagram sent to the
         # socket: the short one is dropped before the long one is queued.
-        with open(self.path("long_only.c"), "w") as f:
-            f.write(textwrap.dedent(LONG_ONLY))
+        long_only = self.write("long_only.c", LONG_ONLY)
         path = self.path("log.sock")
-        service, report = self.start(["-l", f"unixdgram:{path},name=log", self.path("long_only.c")])
+        service, report = self.start(["-l", f"unixdgram:{path},name=log", long_only])
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "log")
         self.assertEqual(report["fds"]["3"]["socket"]["type"], socket.SOCK_DGRAM)
         self.assert_filtered_and_locked(report["fds"]["3"]["socket"])
@@ -116,14 +102,14 @@ class ListenSockets(unittest.TestCase):
         socks = [report["fds"][fd]["socket"] for fd in ("3", "4", "5", "6")]
         self.assertEqual(socks[0]["domain"], socket.AF_INET)
         self.assertEqual([s.get("v6only") for s in socks[1:]], [True, False, True])
-        self.assertEqual(harness.tcp_echo("127.0.0.1", v4), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("::1", v4))
+        # Where no socket listens, the kernel answers the SYN with a reset: no filter involved.
+        self.assert_served(Peer("127.0.0.1", v4))
+        self.assert_outcome(Peer("::1", v4), REFUSED, "an IPv4 socket")
         for port in (v6, v6flag):
-            self.assertEqual(harness.tcp_echo("::1", port), b"ping\n")
-            self.assertIsNone(harness.tcp_echo("127.0.0.1", port))
-        self.assertEqual(harness.tcp_echo("127.0.0.1", dual), b"ping\n")
-        self.assertEqual(harness.tcp_echo("::1", dual), b"ping\n")
-        self.assertIsNone(harness.tcp_echo("127.0.0.1", dual, src="127.0.0.2"))
+            self.assert_served(Peer("::1", port))
+            self.assert_outcome(Peer("127.0.0.1", port), REFUSED, "an IPv6-only socket")
+        self.assert_served(Peer("::1", dual))
+        self.assert_dropped(Peer("127.0.0.1", dual), Peer("127.0.0.1", dual, src="127.0.0.2"))
 
     def test_socket_options(self):
         scoped, free, device = free_port(), free_port(socket.SOCK_DGRAM), free_port()
@@ -138,8 +124,7 @@ class ListenSockets(unittest.TestCase):
         # A listening socket's Send-Q in ss is its backlog.
         ss = subprocess.run(["ss", "-Hltn", f"sport = :{scoped}"], capture_output=True, text=True).stdout.split()
         self.assertEqual(ss[2], "7", ss)
-        self.assertEqual(harness.tcp_echo("::1", scoped), b"ping\n")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", device), b"ping\n")
+        self.assert_served(Peer("::1", scoped), Peer("127.0.0.1", device))
 
     def test_names_in_listen_fdnames(self):
         seed, first, second = free_port(), free_port(socket.SOCK_DGRAM), free_port()
@@ -151,7 +136,7 @@ class ListenSockets(unittest.TestCase):
         self.assertEqual(report["fds"]["5"]["socket"]["local"], f"[::1]:{second}")
         # Without names, each socket is named after its kind.
         _, report = self.start(["-l", f"tcp:{free_port()}", "-l", f"udp:{free_port(socket.SOCK_DGRAM)}",
-                                "-l", "unix:@alf-test-" + os.path.basename(self.dir.name)] + WHITELIST)
+                                "-l", "unix:@alf-test-" + os.path.basename(self.dir)] + WHITELIST)
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "tcp:udp:unix")
 
     def test_stale_unix_socket_file_is_replaced_and_mode_applies(self):
@@ -170,29 +155,23 @@ class ListenSockets(unittest.TestCase):
         self.assertIn("the kernel runs no socket filter on Unix stream connections", service.stderr())
 
 
-class HostNames(unittest.TestCase):
+class HostNames(AlfTestCase):
     """Host names resolve through the user database of a private mount
     namespace whose /etc/hosts the test writes (the machine's stays untouched)."""
 
     def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.hosts = os.path.join(self.dir.name, "hosts")
-        with open(self.hosts, "w") as f:
-            f.write("127.0.0.1 alf-one.test\n127.0.0.1 alf-two.test\n::1 alf-two.test\n")
-        self.prefix = ["unshare", "--mount", "sh", "-c", f'mount --bind "{self.hosts}" /etc/hosts && exec "$0" "$@"']
+        super().setUp()
+        hosts = self.write("hosts", "127.0.0.1 alf-one.test\n127.0.0.1 alf-two.test\n::1 alf-two.test\n")
+        self.prefix = ["unshare", "--mount", "sh", "-c", 'mount --bind "$1" /etc/hosts && shift && exec "$@"', "sh", hosts]
 
     def test_a_name_with_one_address_is_listened_on(self):
         port = free_port()
-        service = Service(["-l", f"tcp:alf-one.test:{port}"] + WHITELIST + ["--", PROBE, "--report", "{report}", "--serve"],
-                          prefix=self.prefix)
-        self.addCleanup(service.__exit__)
+        service = self.serve(["-l", f"tcp:alf-one.test:{port}"] + WHITELIST, prefix=self.prefix)
         self.assertEqual(service.report()["fds"]["3"]["socket"]["local"], f"127.0.0.1:{port}")
-        self.assertEqual(harness.tcp_echo("127.0.0.1", port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", port))
 
     def test_a_name_with_several_addresses_is_an_error_listing_them(self):
-        marker = os.path.join(self.dir.name, "started")
+        marker = self.marker
         r = Run(["-l", f"tcp:alf-two.test:{free_port()}"] + WHITELIST + ["--", "touch", marker], prefix=self.prefix)
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("alf-two.test' resolves to 2 addresses (", r.stderr)
@@ -205,13 +184,7 @@ class HostNames(unittest.TestCase):
         self.assertIn("tcp [::1]:", r.stdout)
 
 
-class BadSockets(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.marker = os.path.join(self.dir.name, "started")
-
+class BadSockets(AlfTestCase):
     def refused(self, *args, status=1):
         r = Run(list(args) + WHITELIST + ["--", "touch", self.marker])
         self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
@@ -227,14 +200,14 @@ class BadSockets(unittest.TestCase):
                 self.assertIn(needle, self.refused("-l", spec))
 
     def test_unix_path_whose_directory_does_not_exist(self):
-        err = self.refused("-l", f"unix:{self.dir.name}/missing/app.sock", status=2)
-        self.assertIn(f"the directory {self.dir.name}/missing does not exist", err)
+        err = self.refused("-l", f"unix:{self.dir}/missing/app.sock", status=2)
+        self.assertIn(f"the directory {self.dir}/missing does not exist", err)
 
     def test_unix_path_that_is_not_a_socket_or_is_in_use(self):
-        path = os.path.join(self.dir.name, "file")
+        path = os.path.join(self.dir, "file")
         open(path, "w").close()
         self.assertIn("exists and is not a socket", self.refused("-l", f"unix:{path}"))
-        live = os.path.join(self.dir.name, "live.sock")
+        live = os.path.join(self.dir, "live.sock")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.bind(live)
             s.listen()

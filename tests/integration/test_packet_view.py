@@ -12,13 +12,10 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import free_port, probe_service, source_path, tcp_echo, udp_exchange, wait_until  # noqa: E402
+from harness import AlfTestCase, Peer, free_port, source_path, wait_until
 
 PROG_TEST_RUN = os.environ.get("ALF_PROG_TEST_RUN", "prog_test_run")
 FILTER = source_path("tests", "filters", "packet_view.c")
@@ -76,16 +73,16 @@ class Capture:
         self.sock.close()
 
 
-class PacketView(unittest.TestCase):
+class PacketView(AlfTestCase):
     def setUp(self):
-        harness.require_root()
+        super().setUp()
         self.map_name = "pv" + uuid.uuid4().hex[:12]
         self.port = free_port()
         self.capture = Capture()
         self.addCleanup(self.capture.close)
 
     def start(self, kind):
-        probe_service(self, ["-D", "VIEW_MAP=" + self.map_name, "--port", str(self.port), "--type", kind, FILTER])
+        self.serve(["-D", "VIEW_MAP=" + self.map_name, "--port", str(self.port), "--type", kind, FILTER])
 
     def server_side_closed(self):
         """True when the service's side of every connection is gone (the last
@@ -117,8 +114,8 @@ class PacketView(unittest.TestCase):
 
     def test_tcp_ipv4_and_ipv6(self):
         self.start("SOCK_STREAM")
-        self.assertEqual(tcp_echo("127.0.0.1", self.port, payload=b"v4 payload\n"), b"v4 payload\n")
-        self.assertEqual(tcp_echo("::1", self.port, payload=b"v6, a longer payload\n"), b"v6, a longer payload\n")
+        self.assert_served(Peer("127.0.0.1", self.port), payload=b"v4 payload\n")
+        self.assert_served(Peer("::1", self.port), payload=b"v6, a longer payload\n")
         wait_until(self.server_side_closed, what="the connections' teardown")
         views = self.compare(socket.IPPROTO_TCP)
         syns = [v for v in views if v["tcp_flags"] == 0x02]
@@ -128,8 +125,8 @@ class PacketView(unittest.TestCase):
 
     def test_udp_ipv4_and_ipv6(self):
         self.start("SOCK_DGRAM")
-        self.assertEqual(udp_exchange("127.0.0.1", self.port, payload=b"four"), b"four")
-        self.assertEqual(udp_exchange("::1", self.port, payload=b"sixteen-sixteen!"), b"sixteen-sixteen!")
+        self.assert_served(Peer("127.0.0.1", self.port, udp=True), payload=b"four")
+        self.assert_served(Peer("::1", self.port, udp=True), payload=b"sixteen-sixteen!")
         views = self.compare(socket.IPPROTO_UDP)
         self.assertEqual(sorted(v["len"] for v in views), [20 + 8 + 4, 40 + 8 + 16])
         self.assertEqual({v["tcp_flags"] for v in views}, {0})

@@ -4,77 +4,41 @@ loopback of a namespace the test creates."""
 
 import os
 import socket
-import sys
-import tempfile
-import textwrap
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, LoopbackNetns, Run, Service, free_port, tcp_echo, udp_exchange  # noqa: E402
+from harness import AlfTestCase, LoopbackNetns, Run, free_port
 
 
-class RulesCase(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-
-    def write(self, name, text):
-        path = os.path.join(self.dir.name, name)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text))
-        return path
-
-    def serve(self, *args, netns=None):
+class RulesCase(AlfTestCase):
+    def serve_rules(self, *args, netns=None):
         port = free_port()
-        service = Service(["--port", str(port)] + list(args) + ["--", PROBE, "--report", "{report}", "--serve"],
-                          netns=netns)
-        self.addCleanup(service.__exit__)
-        service.report()
-        return port, service
-
-    def assert_admitted(self, port, *sources):
-        for src in sources:
-            dst = "::1" if ":" in src else "127.0.0.1"
-            self.assertEqual(tcp_echo(dst, port, src=src), b"ping\n", f"{src} should be admitted")
-
-    def assert_refused(self, port, *sources):
-        for src in sources:
-            dst = "::1" if ":" in src else "127.0.0.1"
-            self.assertIsNone(tcp_echo(dst, port, src=src), f"{src} should be refused")
+        return port, self.serve(["--port", str(port)] + list(args), netns=netns)
 
 
 class Semantics(RulesCase):
     def test_deny_inside_allow(self):
-        port, _ = self.serve("--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
-        self.assert_admitted(port, "127.0.0.1", "127.0.0.3", "127.1.2.3")
-        self.assert_refused(port, "127.0.0.2")
+        port, _ = self.serve_rules("--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
+        self.assert_sources(port, ["127.0.0.1", "127.0.0.3", "127.1.2.3"], ["127.0.0.2"])
 
     def test_allow_inside_deny(self):
-        port, _ = self.serve("--deny", "127.0.0.0/8", "--allow", "127.0.0.3/32")
-        self.assert_admitted(port, "127.0.0.3")
-        self.assert_refused(port, "127.0.0.1", "127.0.0.4")
+        port, _ = self.serve_rules("--deny", "127.0.0.0/8", "--allow", "127.0.0.3/32")
+        self.assert_sources(port, ["127.0.0.3"], ["127.0.0.1", "127.0.0.4"])
 
     def test_a_tie_denies(self):
-        port, _ = self.serve("--allow", "127.0.0.0/8", "--allow", "127.0.0.5", "--deny", "127.0.0.5/32")
-        self.assert_refused(port, "127.0.0.5")
-        self.assert_admitted(port, "127.0.0.6")
+        port, _ = self.serve_rules("--allow", "127.0.0.0/8", "--allow", "127.0.0.5", "--deny", "127.0.0.5/32")
+        self.assert_sources(port, ["127.0.0.6"], ["127.0.0.5"])
 
     def test_unmatched_peers_refused_when_an_allow_rule_exists(self):
-        port, _ = self.serve("--allow", "127.0.0.1")
-        self.assert_admitted(port, "127.0.0.1")
-        self.assert_refused(port, "127.0.0.2", "::1")
+        port, _ = self.serve_rules("--allow", "127.0.0.1")
+        self.assert_sources(port, ["127.0.0.1"], ["127.0.0.2", "::1"])
 
     def test_unmatched_peers_admitted_without_allow_rules(self):
-        port, _ = self.serve("--deny", "127.0.0.2")
-        self.assert_admitted(port, "127.0.0.1", "127.0.0.3", "::1")
-        self.assert_refused(port, "127.0.0.2")
+        port, _ = self.serve_rules("--deny", "127.0.0.2")
+        self.assert_sources(port, ["127.0.0.1", "127.0.0.3", "::1"], ["127.0.0.2"])
 
     def test_ipv4_mapped_rules_apply_to_ipv4_peers(self):
-        port, _ = self.serve("--allow", "::ffff:127.0.0.0/120", "--deny", "::ffff:127.0.0.9")
-        self.assert_admitted(port, "127.0.0.1")
-        self.assert_refused(port, "127.0.0.9", "127.0.1.1", "::1")
+        port, _ = self.serve_rules("--allow", "::ffff:127.0.0.0/120", "--deny", "::ffff:127.0.0.9")
+        self.assert_sources(port, ["127.0.0.1"], ["127.0.0.9", "127.0.1.1", "::1"])
 
     def test_rules_file_with_comments(self):
         path = self.write("networks.txt", """\
@@ -83,24 +47,18 @@ class Semantics(RulesCase):
             deny  127.0.0.7
             allow ::1
             """)
-        port, _ = self.serve("--rules-file", path)
-        self.assert_admitted(port, "127.0.0.1", "::1")
-        self.assert_refused(port, "127.0.0.7", "127.0.1.1")
+        port, _ = self.serve_rules("--rules-file", path)
+        self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.7", "127.0.1.1"])
 
     def test_udp_datagrams(self):
         port = free_port(socket.SOCK_DGRAM)
-        service = Service(["--port", str(port), "--type", "SOCK_DGRAM", "--allow", "127.0.0.1", "--",
-                           PROBE, "--report", "{report}", "--serve"])
-        self.addCleanup(service.__exit__)
-        service.report()
-        self.assertEqual(udp_exchange("127.0.0.1", port, src="127.0.0.1"), b"ping")
-        self.assertIsNone(udp_exchange("127.0.0.1", port, src="127.0.0.2"))
+        self.serve(["--port", str(port), "--type", "SOCK_DGRAM", "--allow", "127.0.0.1"])
+        self.assert_sources(port, ["127.0.0.1"], ["127.0.0.2"], udp=True)
 
     def test_overlaps_and_duplicates_reported_in_verbose_output(self):
-        port, service = self.serve("-v", "--allow", "127.0.0.0/8", "--allow", "127.0.0.0/8",
-                                   "--deny", "127.0.0.2", "--allow", "127.0.0.2")
-        self.assert_admitted(port, "127.0.0.1")
-        self.assert_refused(port, "127.0.0.2")
+        port, service = self.serve_rules("-v", "--allow", "127.0.0.0/8", "--allow", "127.0.0.0/8",
+                                         "--deny", "127.0.0.2", "--allow", "127.0.0.2")
+        self.assert_sources(port, ["127.0.0.1"], ["127.0.0.2"])
         err = service.stderr()
         self.assertIn("1 duplicate, 1 tied (deny wins), 1 inside a less specific rule", err)
         self.assertIn("--allow 127.0.0.0/8 duplicates --allow 127.0.0.0/8", err)
@@ -110,17 +68,14 @@ class Ipv6(RulesCase):
     def test_ipv6_sources(self):
         sources = ["2001:db8::10", "2001:db8::20", "2001:db8:1::30", "2001:db8:1::31"]
         with LoopbackNetns(sources) as ns:
-            port, _ = self.serve("--allow", "2001:db8::/32", "--deny", "2001:db8::20",
-                                 "--deny", "2001:db8:1::/48", "--allow", "2001:db8:1::30/128", netns=ns.name)
-            results = ns.tcp_echoes(port, sources + ["::1", "127.0.0.1"])
-        self.assertEqual(results, {
-            "2001:db8::10": True,      # 2001:db8::/32
-            "2001:db8::20": False,     # its own /128 denies
-            "2001:db8:1::30": True,    # /128 inside the denied /48
-            "2001:db8:1::31": False,   # the /48
-            "::1": False,              # no rule: refused, allow rules exist
-            "127.0.0.1": False,
-        })
+            port, _ = self.serve_rules("--allow", "2001:db8::/32", "--deny", "2001:db8::20",
+                                       "--deny", "2001:db8:1::/48", "--allow", "2001:db8:1::30/128", netns=ns.name)
+            self.assert_sources(port, netns=ns.name,
+                                admitted=["2001:db8::10",     # 2001:db8::/32
+                                          "2001:db8:1::30"],  # /128 inside the denied /48
+                                refused=["2001:db8::20",      # its own /128 denies
+                                         "2001:db8:1::31",    # the /48
+                                         "::1", "127.0.0.1"])  # no rule: refused, allow rules exist
 
 
 class WithAFilter(RulesCase):
@@ -142,12 +97,11 @@ class WithAFilter(RulesCase):
 
             char LICENSE[] SEC("license") = "Dual BSD/GPL";
             """)
-        port, _ = self.serve("-f", path, "--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
-        self.assert_admitted(port, "127.0.0.1", "127.0.0.4")
-        self.assert_refused(port, "127.0.0.2", "127.0.0.3")
+        port, _ = self.serve_rules("-f", path, "--allow", "127.0.0.0/8", "--deny", "127.0.0.2")
+        self.assert_sources(port, ["127.0.0.1", "127.0.0.4"], ["127.0.0.2", "127.0.0.3"])
 
     def test_a_filter_without_the_rule_maps_refuses_rules(self):
-        marker = os.path.join(self.dir.name, "started")
+        marker = self.marker
         r = Run(["--port", str(free_port()), "-f", "whitelist-private", "--allow", "127.0.0.1", "--",
                  "touch", marker])
         self.assertEqual(r.returncode, 1, r)

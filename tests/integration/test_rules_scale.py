@@ -3,16 +3,11 @@ connections admitted and refused correctly at that size. The sources sit
 under a chain of nested rules (allow and deny alternating, /8 to /32 and
 /32 to /128) among a million random prefixes that stay clear of them."""
 
-import os
 import random
 import re
-import sys
-import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, LoopbackNetns, Service, free_port  # noqa: E402
+from harness import AlfTestCase, LoopbackNetns, free_port
 
 RANDOM_RULES = 1_000_000
 
@@ -63,25 +58,20 @@ def write_rules(path):
         f.write("\n".join(lines) + "\n")
 
 
-class MillionRules(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class MillionRules(AlfTestCase):
     def test_a_million_prefixes_admit_and_refuse_correctly(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            rules = os.path.join(tmp, "million.rules")
-            write_rules(rules)
-            sources = [s for s in EXPECTED if ":" in s and s != "::1"]
-            with LoopbackNetns(sources) as ns:
-                port = free_port()
-                service = Service(["-v", "--port", str(port), "--rules-file", rules, "--",
-                                   PROBE, "--report", "{report}", "--serve"], netns=ns.name)
-                with service:
-                    service.report(timeout=60)
-                    loaded = re.search(r"rules: (\d+) IPv4, (\d+) IPv6", service.stderr())
-                    self.assertIsNotNone(loaded, service.stderr())
-                    self.assertEqual(int(loaded[1]) + int(loaded[2]), RANDOM_RULES + len(CHAIN))
-                    self.assertEqual(ns.tcp_echoes(port, list(EXPECTED)), EXPECTED)
+        rules = self.path("million.rules")
+        write_rules(rules)
+        sources = [s for s in EXPECTED if ":" in s and s != "::1"]
+        with LoopbackNetns(sources) as ns:
+            port = free_port()
+            service = self.serve(["-v", "--port", str(port), "--rules-file", rules], netns=ns.name, report_timeout=60)
+            loaded = re.search(r"rules: (\d+) IPv4, (\d+) IPv6", service.stderr())
+            self.assertIsNotNone(loaded, service.stderr())
+            self.assertEqual(int(loaded[1]) + int(loaded[2]), RANDOM_RULES + len(CHAIN))
+            self.assert_sources(port, [s for s, admitted in EXPECTED.items() if admitted],
+                                [s for s, admitted in EXPECTED.items() if not admitted], netns=ns.name)
+            service.stop()
 
 
 if __name__ == "__main__":

@@ -1,14 +1,9 @@
 """The seed's command lines, verbatim, against real connections."""
 
-import os
-import socket
-import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NetnsPair, Service, source_path, tcp_echo  # noqa: E402
+import harness
+from harness import AlfTestCase, EchoServer, NetnsPair, Peer, Service
 
 SEED_PORT = 4242
 WHITELIST_LINE = ["--address", "::", "--port", "4242",
@@ -18,77 +13,54 @@ WHITELIST_LINE = ["--address", "::", "--port", "4242",
 PRIVATE_LINE = ["--address", "::", "--port", "4242", "filters/whitelist-private.c", "examples/echod.sh"]
 
 
-class SeedWhitelist(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
-    def run_service(self, args):
-        service = Service(args, env=dict(os.environ), netns=None)
+class SeedWhitelist(AlfTestCase):
+    def run_service(self, args, admitted):
+        """The seed's service (echod.sh, no probe), ready once `admitted` is served."""
+        service = Service(args, probe=None)
         self.addCleanup(service.__exit__)
-        service.wait_accepting("::1", SEED_PORT)
+        service.wait_served(admitted)
         return service
 
     def test_whitelist_seed_line(self):
-        self.run_service(WHITELIST_LINE)
-        self.assertEqual(tcp_echo("127.0.0.1", SEED_PORT), b"ping\n", "127.0.0.1 lies in 127.0.0.1/24")
-        self.assertEqual(tcp_echo("::1", SEED_PORT), b"ping\n", "::1 is listed in allow6")
-        self.assertEqual(tcp_echo("127.0.0.1", SEED_PORT, src="127.0.0.200"), b"ping\n", "127.0.0.200 lies in 127.0.0.0/24")
-        self.assertIsNone(tcp_echo("127.0.0.1", SEED_PORT, src="127.0.1.1"), "127.0.1.1 is outside 127.0.0.1/24")
-        self.assertIsNone(tcp_echo("127.0.1.1", SEED_PORT, src="127.0.1.1"), "127.0.1.1 is outside 127.0.0.1/24")
+        admitted = Peer("127.0.0.1", SEED_PORT)
+        self.run_service(WHITELIST_LINE, admitted)
+        self.assert_served(Peer("::1", SEED_PORT), msg="::1 is listed in allow6")
+        self.assert_served(Peer("127.0.0.1", SEED_PORT, src="127.0.0.200"), msg="127.0.0.200 lies in 127.0.0.0/24")
+        self.assert_dropped(admitted, Peer("127.0.0.1", SEED_PORT, src="127.0.1.1"),
+                            Peer("127.0.1.1", SEED_PORT, src="127.0.1.1"), msg="127.0.1.1 is outside 127.0.0.1/24")
 
     def test_ipv4_clients_of_dual_stack_socket_are_judged_by_allow4(self):
         # allow6 admits everything IPv6; allow4 admits only 127.0.0.2: were IPv4
         # clients seen as mapped IPv6, 127.0.0.1 would pass.
+        admitted = Peer("::1", SEED_PORT)
         self.run_service(["--port", "4242", "--set", "allow4,0,127.0.0.2/32", "--set", "allow6,0,::/0",
-                          "filters/whitelist.c", "examples/echod.sh"])
-        self.assertEqual(tcp_echo("::1", SEED_PORT), b"ping\n")
-        self.assertEqual(tcp_echo("127.0.0.1", SEED_PORT, src="127.0.0.2"), b"ping\n")
-        self.assertIsNone(tcp_echo("127.0.0.1", SEED_PORT, src="127.0.0.1"))
+                          "filters/whitelist.c", "examples/echod.sh"], admitted)
+        self.assert_served(Peer("127.0.0.1", SEED_PORT, src="127.0.0.2"))
+        self.assert_dropped(admitted, Peer("127.0.0.1", SEED_PORT, src="127.0.0.1"))
 
 
-class SeedWhitelistPrivate(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class SeedWhitelistPrivate(AlfTestCase):
     def test_public_client_refused_loopback_served(self):
         with NetnsPair() as net:
-            # Control: without a filter, the client namespace reaches the server.
-            control = subprocess.Popen(["ip", "netns", "exec", net.server, sys.executable, "-c",
-                                        "import socket,sys\n"
-                                        "s=socket.create_server(('::',4243),family=socket.AF_INET6,dualstack_ipv6=True)\n"
-                                        "print('up',flush=True)\n"
-                                        "while True:\n c,_=s.accept(); c.sendall(c.recv(100)); c.close()\n"],
-                                       stdout=subprocess.PIPE, text=True)
-            try:
-                control.stdout.readline()
-                self.assertTrue(net.client_tcp_echo(net.server_v4, 4243), "control: veth path must work unfiltered")
-                self.assertTrue(net.client_tcp_echo(net.server_v6, 4243), "control: veth path must work unfiltered (IPv6)")
-            finally:
-                control.kill()
-                control.wait()
+            public = [net.from_client(net.server_v4, SEED_PORT), net.from_client(net.server_v6, SEED_PORT)]
+            # Control: without a filter, the client namespace reaches the server on the same port.
+            with EchoServer(SEED_PORT, netns=net.server):
+                self.assert_served(*public, msg="control: the veth path must work unfiltered")
 
-            service = Service(PRIVATE_LINE, netns=net.server, env=dict(os.environ))
+            loopback = net.local("127.0.0.1", SEED_PORT)
+            service = Service(PRIVATE_LINE, probe=None, netns=net.server)
             self.addCleanup(service.__exit__)
-            service.wait_accepting(None, SEED_PORT, netns=net.server)
-            self.assertFalse(net.client_tcp_echo(net.server_v4, SEED_PORT), "192.0.2.2 is public: refused")
-            self.assertFalse(net.client_tcp_echo(net.server_v6, SEED_PORT), "2001:db8::2 is public: refused")
-            self.assertTrue(net.client_tcp_echo("127.0.0.1", SEED_PORT, netns=net.server), "loopback served")
-            self.assertTrue(net.client_tcp_echo("::1", SEED_PORT, netns=net.server), "loopback served (IPv6)")
+            service.wait_served(loopback)
+            self.assert_dropped(loopback, *public, msg="192.0.2.2 and 2001:db8::2 are public")
+            self.assert_served(net.local("::1", SEED_PORT), msg="loopback served (IPv6)")
             service.stop()
 
 
-class BuiltinFilters(unittest.TestCase):
-    def setUp(self):
-        harness.require_root()
-
+class BuiltinFilters(AlfTestCase):
     def test_library_filter_by_name_needs_no_file(self):
         port = harness.free_port()
-        service = Service(["-f", "whitelist", "--port", str(port), "--set", "allow4,0,127.0.0.2/32",
-                           harness.PROBE, "--serve", "--report", "{report}"], cwd="/")
-        self.addCleanup(service.__exit__)
-        service.report()
-        self.assertEqual(tcp_echo("127.0.0.1", port, src="127.0.0.2"), b"ping\n")
-        self.assertIsNone(tcp_echo("127.0.0.1", port, src="127.0.0.1"))
+        self.serve(["-f", "whitelist", "--port", str(port), "--set", "allow4,0,127.0.0.2/32"])
+        self.assert_dropped(Peer("127.0.0.1", port, src="127.0.0.2"), Peer("127.0.0.1", port, src="127.0.0.1"))
 
     def test_unknown_name_lists_the_library(self):
         r = harness.Run(["-f", "no-such-filter", "true"])

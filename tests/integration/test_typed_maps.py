@@ -7,15 +7,10 @@ must be judged by them."""
 import json
 import os
 import struct
-import sys
-import tempfile
-import textwrap
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import PROBE, Service, free_port, sh, tcp_echo  # noqa: E402
+from harness import AlfTestCase, Peer, free_port, sh
 
 MAP_DUMP = os.environ.get("ALF_MAP_DUMP", "map_dump")
 
@@ -75,46 +70,32 @@ def value_bytes(verdict):
 ADMIT, REFUSE = 7, 0
 
 
-class TypedMaps(unittest.TestCase):
+class TypedMaps(AlfTestCase):
     def setUp(self):
-        harness.require_root()
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
+        super().setUp()
         # A name of this run's own: the helper finds the map among all the system's.
         self.map = "svc_" + uuid.uuid4().hex[:8]
         self.filter = self.write("typed.c", FILTER.replace("@MAP@", self.map))
         self.port = free_port()
 
-    def write(self, name, text):
-        path = os.path.join(self.dir.name, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
-    def serve(self, *args):
-        # Service fills in {report}: the JSON braces of the entries are escaped.
-        escaped = [a.replace("{", "{{").replace("}", "}}") for a in args]
-        service = Service(["--port", str(self.port), "-f", self.filter] + escaped +
-                          ["--", PROBE, "--report", "{report}", "--serve"])
-        self.addCleanup(service.__exit__)
-        service.report()
-        return service
+    def serve_entries(self, *args):
+        return self.serve(["--port", str(self.port), "-f", self.filter] + list(args))
 
     def entries(self):
         out = sh(MAP_DUMP, self.map).stdout
         return {bytes.fromhex(e["key"]): bytes.fromhex(e["value"]) for e in json.loads(out)}
 
-    def live_key(self, tag="live"):
-        return {"svc": {"proto": 6, "port": self.port}, "tag": tag}
+    def live_key(self, tag="live", port=None):
+        return {"svc": {"proto": 6, "port": port or self.port}, "tag": tag}
 
     def test_entries_from_the_command_line(self):
-        self.serve("--set", f"{self.map},{json.dumps(self.live_key())},ADMIT",
-                   "--set", self.map + ',{"svc":{"proto":17,"flags":1,"port":53},"tag":"dns"},REFUSE')
+        self.serve_entries("--set", f"{self.map},{json.dumps(self.live_key())},ADMIT",
+                           "--set", self.map + ',{"svc":{"proto":17,"flags":1,"port":53},"tag":"dns"},REFUSE')
         self.assertEqual(self.entries(), {
             key_bytes(6, self.port, "live"): value_bytes(ADMIT),
             key_bytes(17, 53, "dns", flags=1): value_bytes(REFUSE),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n", "the entry for this port says ADMIT")
+        self.assert_served(Peer("127.0.0.1", self.port), msg="the entry for this port says ADMIT")
 
     def test_entries_from_a_json_file(self):
         path = self.write("entries.json", json.dumps([
@@ -122,36 +103,41 @@ class TypedMaps(unittest.TestCase):
             [{"svc": {"proto": 17, "port": 53}, "tag": "dns"}, "REFUSE"],
             [{"svc": {"proto": 6, "port": 22}, "tag": "ssh"}, 7],
         ]))
-        self.serve("--set-file", f"{self.map}={path}")
+        self.serve_entries("--set-file", f"{self.map}={path}")
         self.assertEqual(self.entries(), {
             key_bytes(6, self.port, "live"): value_bytes(ADMIT),
             key_bytes(17, 53, "dns"): value_bytes(REFUSE),
             key_bytes(6, 22, "ssh"): value_bytes(ADMIT),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", self.port))
 
     def test_entries_from_a_text_file(self):
-        path = self.write("entries.txt", textwrap.dedent(f"""\
+        path = self.write("entries.txt", f"""\
             # KEY VALUE, one a line
             {json.dumps(self.live_key())}   7   # ADMIT by number
             {{"svc": {{"proto": 6, "port": 443}}, "tag": "tls"}} REFUSE
-            """))
-        self.serve("--set-file", f"{self.map}={path}")
+            """)
+        self.serve_entries("--set-file", f"{self.map}={path}")
         self.assertEqual(self.entries(), {
             key_bytes(6, self.port, "live"): value_bytes(ADMIT),
             key_bytes(6, 443, "tls"): value_bytes(REFUSE),
         })
-        self.assertEqual(tcp_echo("127.0.0.1", self.port), b"ping\n")
+        self.assert_served(Peer("127.0.0.1", self.port))
 
     def test_traffic_refused_by_the_entries(self):
         # REFUSE for this port, and ADMIT only under another tag: no connection.
-        self.serve("--set", f"{self.map},{json.dumps(self.live_key())},REFUSE",
-                   "--set", f"{self.map},{json.dumps(self.live_key('dead'))},ADMIT")
+        # A second socket of the same service, whose port says ADMIT, is served.
+        other = free_port()
+        self.serve_entries("-l", f"tcp:{other}",
+                           "--set", f"{self.map},{json.dumps(self.live_key())},REFUSE",
+                           "--set", f"{self.map},{json.dumps(self.live_key('dead'))},ADMIT",
+                           "--set", f"{self.map},{json.dumps(self.live_key(port=other))},ADMIT")
         self.assertEqual(self.entries(), {
             key_bytes(6, self.port, "live"): value_bytes(REFUSE),
             key_bytes(6, self.port, "dead"): value_bytes(ADMIT),
+            key_bytes(6, other, "live"): value_bytes(ADMIT),
         })
-        self.assertIsNone(tcp_echo("127.0.0.1", self.port))
+        self.assert_dropped(Peer("127.0.0.1", other), Peer("127.0.0.1", self.port))
 
 
 if __name__ == "__main__":

@@ -4,17 +4,10 @@ and run through the filter with BPF_PROG_TEST_RUN, for IPv4 and IPv6, TCP
 and UDP, with the library filters and a test filter."""
 
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 import unittest
-import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import ALFCTL, PROBE, Run, Service, source_path  # noqa: E402
+from harness import ECHO, AlfTestCase, LoopbackNetns, Peer, alfctl, exchange_all, source_path
 
 # Addresses the test puts on the loopback device of its own namespace.
 SOURCES = ["127.0.0.1", "10.1.2.3", "192.0.2.7", "::1", "fd00::7", "2001:db8::7"]
@@ -32,56 +25,14 @@ SEC("socket") int filter(struct __sk_buff *skb)
 }
 """
 
-# Runs in the namespace: every exchange at once, each answered or timed out.
-CLIENT = r"""
-import json, socket, sys, threading
-cases, timeout = json.loads(sys.argv[1]), 1.0
-results = [None] * len(cases)
-
-def exchange(i, proto, src, sport, port):
-    family = socket.AF_INET6 if ":" in src else socket.AF_INET
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(family, kind) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.settimeout(timeout)
-        s.bind((src, sport))
-        try:
-            if proto == "tcp":
-                s.connect((src, port))
-                s.sendall(b"ping")
-                results[i] = s.recv(4) == b"ping"
-            else:
-                s.sendto(b"ping", (src, port))
-                results[i] = s.recv(4) == b"ping"
-        except (socket.timeout, ConnectionError):
-            results[i] = False
-
-threads = [threading.Thread(target=exchange, args=(i, *c)) for i, c in enumerate(cases)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps(results))
-"""
-
-
 def endpoint(address, port):
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-class VerdictsMatchTraffic(unittest.TestCase):
+class VerdictsMatchTraffic(AlfTestCase):
     def setUp(self):
-        harness.require_root()
-        self.netns = "alf-v-" + uuid.uuid4().hex[:6]
-        subprocess.run(["ip", "netns", "add", self.netns], check=True)
-        self.addCleanup(subprocess.run, ["ip", "netns", "del", self.netns])
-        ip = ["ip", "-n", self.netns]
-        subprocess.run(ip + ["link", "set", "lo", "up"], check=True)
-        for address in SOURCES:
-            if address not in ("127.0.0.1", "::1"):
-                extra = ["nodad"] if ":" in address else []
-                subprocess.run(ip + ["addr", "add", address + ("/128" if ":" in address else "/32"), "dev", "lo"]
-                               + extra, check=True)
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
+        super().setUp()
+        self.netns = self.enterContext(LoopbackNetns([a for a in SOURCES if a not in ("127.0.0.1", "::1")])).name
         self.port = random.randrange(20000, 30000)
         self.next_sport = random.randrange(40000, 50000) & ~1
 
@@ -95,18 +46,30 @@ class VerdictsMatchTraffic(unittest.TestCase):
         return result
 
     def live_verdicts(self, filter_args, proto, cases):
-        kind = ["--type", "SOCK_DGRAM"] if proto == "udp" else []
-        with Service(["--port", str(self.port)] + kind + filter_args + [PROBE, "--serve"],
-                     netns=self.netns, env=dict(os.environ)) as service:
-            service.wait_accepting(None, self.port, netns=self.netns)
-            out = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", CLIENT, json.dumps(cases)],
-                                 capture_output=True, text=True, check=True).stdout
-        return ["pass" if answered else "drop" for answered in json.loads(out)]
+        """Every case sent for real at once: "pass" when answered, "drop"
+        when met by exactly a socket filter's drop. 10.1.2.3 from an even
+        port, which every filter here admits, brackets them."""
+        udp = proto == "udp"
+        kind = ["--type", "SOCK_DGRAM"] if udp else []
+        service = self.serve(["--port", str(self.port)] + kind + filter_args, netns=self.netns)
+        guard_ports = self.next_sport, self.next_sport + 2
+        self.next_sport += 4
+        before, after = (Peer("10.1.2.3", self.port, src="10.1.2.3", sport=p, netns=self.netns, udp=udp)
+                         for p in guard_ports)
+        self.assert_outcome(before, ECHO, "before the cases: the service must be serving")
+        peers = [Peer(src, port, src=src, sport=sport, netns=self.netns, udp=udp) for _, src, sport, port in cases]
+        verdicts = []
+        for peer, outcome in zip(peers, exchange_all(peers)):
+            self.assertIn(outcome.kind, (ECHO, peer.dropped_kind()), f"{peer}: {outcome}")
+            verdicts.append("pass" if outcome.kind == ECHO else "drop")
+        self.assert_outcome(after, ECHO, "after the cases: the service must still be serving")
+        service.stop()
+        return verdicts
 
     def run_verdicts(self, filter_args, proto, cases):
         packets = [f"{p} {endpoint(src, sport)} > {endpoint(src, port)}" + (" len=4" if p == "udp" else "")
                    for p, src, sport, port in cases]
-        r = Run(["test", "--json"] + filter_args + packets, program=ALFCTL)
+        r = alfctl("test", "--json", *filter_args, *packets)
         self.assertEqual(r.returncode, 0, r)
         return [result["verdict"] for result in json.loads(r.stdout)["results"]]
 
@@ -129,10 +92,7 @@ class VerdictsMatchTraffic(unittest.TestCase):
                       source_path("filters", "whitelist.c")])
 
     def test_a_filter_judging_ports(self):
-        path = os.path.join(self.tmp.name, "even_ports.c")
-        with open(path, "w") as f:
-            f.write(EVEN_PORTS_ONLY)
-        self.compare([path])
+        self.compare([self.write("even_ports.c", EVEN_PORTS_ONLY)])
 
 
 if __name__ == "__main__":
