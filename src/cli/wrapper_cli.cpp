@@ -112,6 +112,13 @@ Configuration parse_wrapper_command_line(int argc, const char *const argv[]) {
     }
 
     if (config.help || config.version) return config;
+    if (parsed.has("program") && config.program.empty())
+        throw Error("--program: give the name of the program to attach (" + usage_hint + ")");
+    const SocketSettings &sockets = config.sockets;
+    if (!sockets.listens.empty() && sockets.seed_socket && !parsed.has("port"))
+        throw Error("--type and --address describe the socket of --port (default 4242), which alfwrapper would open "
+                    "beside the --listen ones: give the protocol and address in the listen spec (e.g. -l "
+                    "udp:[::1]:53), or --port for a socket of its own (" + usage_hint + ")");
     bool rules_only = config.filter.empty() && config.inputs.has_rules();
     if (rules_only) config.filter = "subnets";
     if (config.filter.empty())

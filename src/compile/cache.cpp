@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -124,10 +125,38 @@ std::string ObjectCache::default_directory() {
     return std::string(home) + "/.cache/alfwrapper";
 }
 
+namespace {
+
+// A symbolic link on the way to the cache that another user owns could point
+// it anywhere, for instance into a directory only we may write: the first
+// such link, or empty.
+std::string link_of_another_user(const std::string &directory) {
+    std::string prefix = directory.starts_with("/") ? "" : ".";
+    for (std::size_t start = 0; start < directory.size();) {
+        std::size_t end = std::min(directory.find('/', start), directory.size());
+        if (end > start) {
+            prefix += "/" + directory.substr(start, end - start);
+            struct stat st;
+            if (::lstat(prefix.c_str(), &st) != 0) break;
+            if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) return prefix;
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+}  // namespace
+
 ObjectCache ObjectCache::open(const std::string &directory, std::string &warning) {
     ObjectCache cache;
     if (directory.empty()) {
         warning = "no home directory to keep the compile cache in; compiling every time (use --cache-dir DIR)";
+        return cache;
+    }
+    if (std::string link = link_of_another_user(directory); !link.empty()) {
+        warning = "compile cache " + directory + ": " + link +
+                  " is a symbolic link of another user; not using it: it could point the cache anywhere (use "
+                  "--cache-dir DIR or --no-cache)";
         return cache;
     }
     if (::mkdir(directory.c_str(), 0700) != 0 && errno == ENOENT) {

@@ -40,12 +40,20 @@
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <new>
 #include <set>
+#include <thread>
 
 // Debian's LLVM archives reference Polly's plugin hook (LLVM_POLLY_LINK_INTO_TOOLS)
 // but ship no Polly archive; an empty plugin keeps the optimizer as it is.
@@ -72,6 +80,90 @@ constexpr int pipeline_revision = 4;
     std::_Exit(2);
 }
 
+// The one compile under way, for the bounds' messages (set by CompileBounds).
+std::string bounded_source;
+std::uint64_t bounded_memory_mib = 0;
+
+[[noreturn]] void report_out_of_memory() {
+    std::fprintf(stderr,
+                 "%s: filter %s: compiling it needed more than %llu MiB of memory (a macro or loop that expands "
+                 "without end?); nothing was started\n",
+                 program_invocation_short_name, bounded_source.c_str(),
+                 static_cast<unsigned long long>(bounded_memory_mib));
+    std::fflush(stderr);
+    std::_Exit(1);
+}
+
+void report_llvm_out_of_memory(void *, const char *, bool) { report_out_of_memory(); }
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool address_space_bounded = false;  // ASan reserves terabytes of shadow
+#else
+constexpr bool address_space_bounded = true;
+#endif
+
+// Bounds around one compile: a filter is a few hundred lines, so a compile
+// that runs for a minute or grows by gigabytes is a macro or an unrolled loop
+// that expands without end. Either ends the process with a message that says
+// which bound was hit; nothing has been started and nothing is bound yet.
+class CompileBounds {
+public:
+    explicit CompileBounds(const CompileRequest &request) {
+        bounded_source = request.source_path;
+        bounded_memory_mib = request.memory_limit_mib;
+        if (address_space_bounded && request.memory_limit_mib &&
+            getrlimit(RLIMIT_AS, &saved_) == 0) {
+            rlimit bounded = saved_;
+            std::uint64_t limit = address_space_in_use() + (request.memory_limit_mib << 20);
+            if (saved_.rlim_cur == RLIM_INFINITY || limit < saved_.rlim_cur) {
+                bounded.rlim_cur = limit;
+                restore_ = setrlimit(RLIMIT_AS, &bounded) == 0;
+            }
+        }
+        previous_new_handler_ = std::set_new_handler(report_out_of_memory);
+        if (request.time_limit_seconds)
+            watchdog_ = std::thread([this, seconds = request.time_limit_seconds, source = request.source_path] {
+                std::unique_lock lock(mutex_);
+                if (done_cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) return;
+                std::fprintf(stderr,
+                             "%s: filter %s: compiling it took longer than %u s (a macro or loop that expands "
+                             "without end?); nothing was started\n",
+                             program_invocation_short_name, source.c_str(), seconds);
+                std::fflush(stderr);
+                std::_Exit(1);
+            });
+    }
+    ~CompileBounds() {
+        if (watchdog_.joinable()) {
+            {
+                std::lock_guard lock(mutex_);
+                done_ = true;
+            }
+            done_cv_.notify_all();
+            watchdog_.join();
+        }
+        std::set_new_handler(previous_new_handler_);
+        if (restore_) setrlimit(RLIMIT_AS, &saved_);
+    }
+    CompileBounds(const CompileBounds &) = delete;
+    CompileBounds &operator=(const CompileBounds &) = delete;
+
+private:
+    static std::uint64_t address_space_in_use() {
+        std::ifstream statm("/proc/self/statm");
+        std::uint64_t pages = 0;
+        statm >> pages;
+        return pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    }
+    rlimit saved_{};
+    bool restore_ = false;
+    std::new_handler previous_new_handler_ = nullptr;
+    std::thread watchdog_;
+    std::mutex mutex_;
+    std::condition_variable done_cv_;
+    bool done_ = false;
+};
+
 #ifdef ALF_LAZY_LLVM_INIT
 // The static initializers of Clang/LLVM, moved here by cmake/lazy-llvm-init.ld
 // (the linker defines these bounds of the section). They register thousands
@@ -95,6 +187,7 @@ void initialize_llvm() {
         // Inline asm is assembled by the target's parser, as clang does.
         LLVMInitializeBPFAsmParser();
         llvm::install_fatal_error_handler(report_compiler_crash, nullptr);
+        llvm::install_bad_alloc_error_handler(report_llvm_out_of_memory, nullptr);
     });
 }
 
@@ -364,6 +457,7 @@ std::string compiler_version() {
 
 CompileResult compile_filter(const CompileRequest &request) {
     initialize_llvm();
+    CompileBounds bounds(request);
     CompileResult result;
 
     std::vector<std::string> args = frontend_arguments(request);

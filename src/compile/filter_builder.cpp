@@ -3,6 +3,7 @@
 #include "compile/builtin_filters.hpp"
 #include "common/error.hpp"
 #include "compile/headers.hpp"
+#include "common/json_input.hpp"
 #include "common/util.hpp"
 
 #include <fcntl.h>
@@ -10,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +36,19 @@ std::string without_color(const std::string &text) {
         plain += text[i];
     }
     return plain;
+}
+
+// ALF_COMPILE_TIMEOUT (seconds) and ALF_COMPILE_MEMORY (MiB) may lower a
+// bound of the compile, never raise it (a privileged alfwrapper reads them too).
+std::uint64_t lowered_limit(const char *variable, std::uint64_t limit) {
+    const char *text = std::getenv(variable);
+    if (!text || !*text) return limit;
+    char *end = nullptr;
+    errno = 0;
+    unsigned long long value = std::strtoull(text, &end, 10);
+    if (errno || *end || value == 0)
+        throw Error(std::string(variable) + "=" + quote_input(text) + ": expected a positive whole number");
+    return std::min<std::uint64_t>(value, limit);
 }
 
 std::string working_directory() {
@@ -120,6 +136,9 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     request.runtime_headers = runtime_headers();
     request.optimization = optimization;
     request.color = options_.color;
+    request.time_limit_seconds = static_cast<unsigned>(
+        lowered_limit("ALF_COMPILE_TIMEOUT", request.time_limit_seconds));
+    request.memory_limit_mib = lowered_limit("ALF_COMPILE_MEMORY", request.memory_limit_mib);
     Stopwatch compiling;
     CompileResult compiled = compile_filter(request);
     result.compile_ms = compiling.milliseconds();

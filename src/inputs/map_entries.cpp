@@ -2,6 +2,7 @@
 
 #include "bpf/btf_values.hpp"
 #include "common/error.hpp"
+#include "common/json_input.hpp"
 #include "bpf/filter_object.hpp"
 #include "common/net_address.hpp"
 
@@ -77,7 +78,7 @@ MapSetting parse_map_setting(std::string_view spec) {
     if (comma == std::string_view::npos || comma == 0) throw Error(usage);
     MapSetting setting;
     setting.map = std::string(spec.substr(0, comma));
-    setting.origin = "--set " + std::string(spec);
+    setting.origin = "--set " + quote_input(spec, 120);
     std::string_view rest = spec.substr(comma + 1);
     std::size_t key_end = (!rest.empty() && (rest[0] == '{' || rest[0] == '[')) ? json_extent(rest) : rest.find(',');
     if (key_end == std::string_view::npos) key_end = rest.size();

@@ -4,6 +4,7 @@
 #include "launch/listen_spec.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace alf {
 
@@ -21,14 +22,27 @@ std::vector<Socket> open_sockets(const SocketSettings &settings) {
 
 void attach_all(std::vector<Socket> &sockets, const Reporter &report,
                 const std::function<void(const Socket &)> &attach) {
+    // A socket file made for a service that will not start is removed again.
+    std::vector<std::string> files_made;
+    auto remove_files_made = [&] {
+        for (const auto &path : files_made) ::unlink(path.c_str());
+    };
     for (auto &socket : sockets) {
-        attach(socket);
-        if (!socket.inherited()) {
-            bind_and_listen(socket);
-        } else if (auto discarded = discard_unfiltered_backlog(socket)) {
-            report.warning(socket.description + ": " + std::to_string(discarded) +
-                           (socket.type == SOCK_DGRAM ? " datagram(s) discarded" : " connection(s) reset") +
-                           ": they arrived before the filter was attached");
+        try {
+            attach(socket);
+            if (!socket.inherited()) {
+                bind_and_listen(socket);
+                if (!socket.unix_path.empty()) files_made.push_back(socket.unix_path);
+            }
+        } catch (...) {
+            remove_files_made();
+            throw;
+        }
+        if (socket.inherited()) {
+            if (auto discarded = discard_unfiltered_backlog(socket))
+                report.warning(socket.description + ": " + std::to_string(discarded) +
+                               (socket.type == SOCK_DGRAM ? " datagram(s) discarded" : " connection(s) reset") +
+                               ": they arrived before the filter was attached");
         }
         report.info(socket.description + ": filter attached and locked");
         // Attached, but never run: the user should not believe this socket filtered.

@@ -56,7 +56,8 @@ def free_port(kind=socket.SOCK_STREAM):
     """A port free for TCP and UDP on IPv4 and IPv6 right now, below the
     ephemeral range: a port the kernel hands to clients may sit in TIME_WAIT
     and refuse a listener's bind a moment later."""
-    low, _ = (int(v) for v in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, _ = (int(v) for v in f.read().split())
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(10000, min(low, 32768))

@@ -1,0 +1,167 @@
+"""Hostile input: whatever the input, one bounded message, a non-zero exit,
+no crash, no hang, and the program never starts."""
+
+import os
+import subprocess
+
+from harness import ALFCTL, AlfTestCase, Run, free_port, source_path
+
+WHITELIST = source_path("filters", "whitelist.c")
+# A hang is a failure: every run here must end well before this.
+RUN_TIMEOUT = 20
+
+
+class HostileInput(AlfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.port = str(free_port())
+
+    def refused(self, *args, status=1, env=None):
+        """Runs alfwrapper with ARGS; it must fail with `status` and one
+        bounded message, never crash or start the program."""
+        seed = [] if "-l" in args else ["--port", self.port]
+        r = Run(seed + list(args) + ["--", "touch", self.marker], env=env, timeout=RUN_TIMEOUT)
+        self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
+        self.assertEqual(r.returncode, status, r)
+        self.assertLess(len(r.stderr), 4000, "the message must not echo the input whole")
+        self.assertNotIn("internal error", r.stderr, r)
+        return r
+
+    def fifo(self, name):
+        path = self.path(name)
+        os.mkfifo(path)
+        return path
+
+    def test_deeply_nested_json_is_refused_not_a_stack_overflow(self):
+        deep = self.write("deep.json", "[" * 200000 + "]" * 200000)
+        r = self.refused("--set-file", f"allow4={deep}", WHITELIST)
+        self.assertIn("JSON nested deeper than 64 levels", r.stderr)
+        config = self.write("deep-config.json", '{"maps": {"allow4": ' + "[" * 200000 + "]" * 200000 + "}}")
+        r = self.refused("--config", config, WHITELIST)
+        self.assertIn(f"config {config}: JSON nested deeper than 64 levels", r.stderr)
+        r = self.refused("--set", "config,0," + "[" * 100000, "-f", "ratelimit")
+        self.assertIn("is not valid JSON", r.stderr)
+
+    def test_numbers_out_of_range_name_the_file(self):
+        config = self.write("big.json", '{"port": 1e400}')
+        r = self.refused("--config", config, WHITELIST)
+        self.assertIn(f"config {config}: not valid JSON: number overflow", r.stderr)
+
+    def test_fifos_and_devices_are_refused_not_waited_on(self):
+        fifo = self.fifo("input.fifo")
+        for args, says in [
+            (["--config", fifo, WHITELIST], f"config {fifo}: not a regular file"),
+            (["--config", "/dev/zero", WHITELIST], "config /dev/zero: not a regular file"),
+            (["--set-file", f"allow4={fifo}", WHITELIST], f"{fifo}: not a regular file"),
+        ]:
+            with self.subTest(args=args):
+                self.assertIn(says, self.refused(*args).stderr)
+        filter_fifo = self.fifo("filter.c")
+        self.assertIn("not a regular file", self.refused(filter_fifo).stderr)
+
+    def test_an_included_fifo_is_a_compile_error_at_the_include(self):
+        self.fifo("fifo.h")
+        source = self.write("includes.c", """
+            #include "fifo.h"
+            #include <alfwrapper/filter.h>
+            SEC("socket") int filter(struct __sk_buff *skb) { return ALF_PASS; }
+            """)
+        r = self.refused("--no-cache", source)
+        self.assertIn("fifo.h is not a regular file", r.stderr)
+        self.assertIn("In file included from " + self.path("includes.c") + ":1", r.stderr)
+
+    def test_long_option_values_are_plain_values(self):
+        huge = "a" * 60000
+        r = self.refused(f"--fdname={huge}", WHITELIST)
+        self.assertIn("--fdname", r.stderr)
+        self.assertIn("bytes left out", r.stderr)
+        r = self.refused(f"--frobnicate={huge}", WHITELIST)
+        self.assertIn("unknown option '--frobnicate", r.stderr)
+
+    def test_options_the_gnu_way(self):
+        r = Run(["-vq", "--port", self.port, "--dry-run", "-f", "private", "--", "true"], timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+        r = self.refused("--dry-run=yes", WHITELIST)
+        self.assertIn("option '--dry-run' takes no value", r.stderr)
+        r = Run(["check", "-f", "private", "--pcap", "x.pcap"], binary=ALFCTL, timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("option '--pcap' does not apply here (see alfctl check --help)", r.stderr)
+
+    def test_inline_asm_compiles_as_with_clang(self):
+        source = self.write("asm.c", """
+            #include <alfwrapper/filter.h>
+            SEC("socket") int filter(struct __sk_buff *skb)
+            {
+                int verdict;
+                asm volatile("%0 = 0" : "=r"(verdict));
+                return verdict;
+            }
+            """)
+        r = Run(["compile", "--no-cache", source, "-o", self.path("asm.o")], binary=ALFCTL, timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+        # Assembly the BPF assembler refuses is a compile error, not a crash.
+        bad = self.write("bad-asm.c", """
+            #include <alfwrapper/filter.h>
+            SEC("socket") int filter(struct __sk_buff *skb) { asm volatile("no such instruction"); return 0; }
+            """)
+        r = self.refused("--no-cache", bad)
+        self.assertIn("does not compile", r.stderr)
+
+    def test_a_map_the_kernel_cannot_create_is_named(self):
+        r = self.refused("--map-size", "allow4=2000000000", WHITELIST, status=2)
+        self.assertIn("map allow4 (2000000000 entries", r.stderr)
+        self.assertIn("--map-size allow4=N", r.stderr)
+        self.assertNotIn("instructions", r.stderr)
+
+    def test_compile_output_to_devices_and_stdout(self):
+        r = Run(["compile", "-f", source_path("filters", "private.c"), "-o", "/dev/full"], binary=ALFCTL,
+                timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("cannot write /dev/full", r.stderr)
+        self.assertFalse(os.path.isfile("/dev/full"), "the device must stay a device")
+        out = subprocess.run([ALFCTL, "compile", source_path("filters", "private.c"), "-o", "-"],
+                             capture_output=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.startswith(b"\x7fELF"), "the object on stdout")
+
+    def test_compile_bounds_end_a_compile_that_expands_without_end(self):
+        bomb = self.write("bomb.c", "#include <alfwrapper/filter.h>\n#define A1 x+x+x+x+x+x+x+x\n" + "".join(
+            f"#define A{i} " + "+".join([f"A{i - 1}"] * 8) + "\n" for i in range(2, 11)) +
+            'SEC("socket") int filter(struct __sk_buff *skb) { int x = skb->len; return A10; }\n')
+        for variable, value, says in [("ALF_COMPILE_TIMEOUT", "2", "compiling it took longer than 2 s"),
+                                      ("ALF_COMPILE_MEMORY", "200", "compiling it needed more than 200 MiB")]:
+            with self.subTest(bound=variable):
+                r = self.refused("--no-cache", bomb, env=dict(os.environ, **{variable: value}))
+                self.assertIn(says, r.stderr)
+                self.assertIn("nothing was started", r.stderr)
+
+    def test_a_cache_behind_another_users_link_is_not_used(self):
+        shared = self.path("shared")
+        os.mkdir(shared)
+        only_root = self.path("only-root")
+        os.mkdir(only_root, 0o700)
+        link = os.path.join(shared, "alfwrapper")
+        os.symlink(only_root, link)
+        os.lchown(link, 65534, 65534)
+        r = Run(["compile", "-v", source_path("filters", "private.c"), "-o", self.path("p.o")], binary=ALFCTL,
+                env=dict(os.environ, XDG_CACHE_HOME=shared), timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(f"{link} is a symbolic link of another user; not using it", r.stderr)
+        self.assertEqual(os.listdir(only_root), [], "nothing may be written where the link points")
+
+    def test_a_failed_bind_removes_the_socket_files_made_before(self):
+        import socket
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            sock_path = self.path("app.sock")
+            r = self.refused("-l", f"unix:{sock_path}", "-l", f"tcp4:127.0.0.1:{taken.getsockname()[1]}",
+                             "-f", "private", status=2)
+            self.assertIn("in use", r.stderr)
+            self.assertFalse(os.path.exists(sock_path), "the socket file of a service that did not start")
+
+    def test_socket_options_that_would_open_a_socket_nobody_asked_for(self):
+        r = self.refused("-l", "udp:5353", "--type", "SOCK_DGRAM", "-f", "private")
+        self.assertIn("--type and --address describe the socket of --port", r.stderr)
+        r = self.refused("--program", "", "-f", "private")
+        self.assertIn("--program: give the name", r.stderr)
