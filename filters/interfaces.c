@@ -27,6 +27,7 @@ struct {
 	__type(value, alf_ifindex_t);
 	__uint(max_entries, INTERFACES_MAX);
 } interfaces SEC(".maps");
+ALF_MAP_SLOTS(interfaces);
 
 struct search {
 	__u32 ifindex;

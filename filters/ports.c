@@ -39,6 +39,7 @@ struct {
 	__type(value, struct ports_rule);
 	__uint(max_entries, PORTS_RULES_MAX);
 } rules SEC(".maps");
+ALF_MAP_SLOTS(rules);
 
 /* Whether the range was left out of the rule ({0,0}). */
 static __always_inline bool range_is_unset(const struct alf_port_range *range)

@@ -24,6 +24,6 @@
 #include <alfwrapper/endian.h>  /* bpf_htons/ntohs/htonl/ntohl/.. */
 #include <alfwrapper/addr.h>    /* alf_ipv4/6_addr/subnet, alf_port_t, alf_ifindex_t, address tests */
 #include <alfwrapper/packet.h>  /* ALF_PASS/ALF_DROP, struct alf_packet, alf_packet_parse */
-#include <alfwrapper/maps.h>    /* ALF_MAP_DEFAULT_VALUE, ALF_MAP_RESIZABLE */
+#include <alfwrapper/maps.h>    /* ALF_MAP_DEFAULT_VALUE, ALF_MAP_RESIZABLE, ALF_MAP_SLOTS */
 
 #endif /* ALFWRAPPER_FILTER_H */

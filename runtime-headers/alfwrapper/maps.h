@@ -10,7 +10,7 @@
  *     ALF_MAP_DEFAULT_VALUE(blocked, 1);
  *     ALF_MAP_RESIZABLE(blocked);
  *
- * Both are read-only globals that alfwrapper finds by name in the object.
+ * They are read-only globals that alfwrapper finds by name in the object.
  */
 #ifndef ALFWRAPPER_MAPS_H
 #define ALFWRAPPER_MAPS_H
@@ -28,5 +28,11 @@
  * more entries than it holds (say so only if the program does not depend on
  * the size, e.g. it never loops over the map's indexes). */
 #define ALF_MAP_RESIZABLE(map) const volatile __u8 alf_resizable__##map SEC(".rodata") = 1
+
+/* The map is a list of slots that the program walks from slot 0 to the first
+ * empty one, in a loop of a fixed length: alfwrapper refuses entries that
+ * leave a gap (they would never be seen) and keeps the declared size
+ * (--map-size is refused). For an array keyed by a __u32 slot. */
+#define ALF_MAP_SLOTS(map) const volatile __u8 alf_slots__##map SEC(".rodata") = 1
 
 #endif /* ALFWRAPPER_MAPS_H */

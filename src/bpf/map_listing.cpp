@@ -172,6 +172,7 @@ std::string describe_maps(const FilterObject &filter) {
         std::vector<std::string> notes;
         if (!declared_default_value(filter, name).empty()) notes.push_back("VALUE may be omitted (ALF_MAP_DEFAULT_VALUE)");
         if (!filter.global_value("alf_resizable__" + name).empty()) notes.push_back("resizable");
+        if (!filter.global_value("alf_slots__" + name).empty()) notes.push_back("slots: fill from 0 without gaps");
         if (name.starts_with("alf_rules")) notes.push_back("filled from --allow, --deny and --rules-file");
         for (std::size_t i = 0; i < notes.size(); ++i) maps << (i ? "; " : "\t/* ") << notes[i];
         maps << (notes.empty() ? "\n" : " */\n");

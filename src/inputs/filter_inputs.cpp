@@ -50,8 +50,10 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
         for (auto &setting : read_map_file(spec)) entries.push_back(std::move(setting));
     for (const auto &spec : settings.sets) entries.push_back(parse_map_setting(spec));
     inputs.entries_ = encode_map_settings(filter, entries, user_sized);
-    for (const auto &map : inputs.entries_)
+    for (const auto &map : inputs.entries_) {
         if (!map.note.empty()) report.info(map.note);
+        for (const auto &warning : map.warnings) report.warning(warning);
+    }
     // Every size as it now stands (--map-size, rule tables, maps raised to
     // fit their entries), for an object compiled anew before load.
     for (const auto &map : filter.maps()) inputs.map_entries_max_.emplace_back(map.name, map.max_entries);

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <set>
 #include <unordered_set>
 
 namespace alf {
@@ -93,6 +95,40 @@ MapSetting parse_map_setting(std::string_view spec) {
     return setting;
 }
 
+namespace {
+
+// "--set", or the file (or config place) an entry came from.
+std::string source_of(const std::string &origin) {
+    if (origin.starts_with("--set ")) return "--set";
+    return origin.substr(0, origin.find_last_of(":["));
+}
+
+// A map the filter walks from slot 0 to the first empty one (ALF_MAP_SLOTS).
+bool is_slot_list(const FilterObject &filter, const std::string &map) {
+    return !filter.global_value("alf_slots__" + map).empty();
+}
+
+// The slots given must be 0, 1, ... without a gap: the filter stops at the
+// first empty one, so an entry after a gap would never be seen.
+void require_slots_without_gaps(const EncodedMap &encoded) {
+    std::set<std::uint32_t> slots;
+    for (const auto &key : encoded.keys) {
+        std::uint32_t slot = 0;
+        std::memcpy(&slot, key.data(), std::min(key.size(), sizeof slot));
+        slots.insert(slot);
+    }
+    std::uint32_t expected = 0;
+    for (std::uint32_t slot : slots) {
+        if (slot != expected)
+            throw Error("map " + encoded.name + ": slot " + std::to_string(slot) + " is set but slot " +
+                        std::to_string(expected) + " is empty; the filter stops at the first empty slot, so fill "
+                        "the slots from 0 without gaps");
+        ++expected;
+    }
+}
+
+}  // namespace
+
 std::set<std::string> apply_map_sizes(FilterObject &filter, const std::vector<std::string> &specs) {
     std::set<std::string> sized;
     for (const auto &spec : specs) {
@@ -105,7 +141,12 @@ std::set<std::string> apply_map_sizes(FilterObject &filter, const std::vector<st
             if (n == 0) throw Error("a map holds at least 1 entry");
             return static_cast<std::uint32_t>(n);
         });
-        with_context("--map-size " + spec, [&] { filter.set_map_size(map, entries); });
+        with_context("--map-size " + spec, [&] {
+            if (is_slot_list(filter, map))
+                throw Error("the filter walks the map's slots in a loop of a fixed length (ALF_MAP_SLOTS): its "
+                            "size is the filter's, not the command line's");
+            filter.set_map_size(map, entries);
+        });
         sized.insert(map);
     }
     return sized;
@@ -115,13 +156,24 @@ std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vec
                                             const std::set<std::string> &user_sized) {
     std::vector<EncodedMap> maps;
     const struct btf *btf = filter.btf();
+    // Where each key was given, per map: a key given twice in one source is
+    // most likely a mistake (a later source overriding an earlier one is not).
+    std::map<std::string, std::map<std::vector<std::uint8_t>, std::string>> given;
     for (const auto &setting : settings) {
         with_context(setting.origin, [&] {
             bpf_map *map = filter.find_map(setting.map);
             auto it = std::find_if(maps.begin(), maps.end(), [&](auto &m) { return m.name == setting.map; });
-            EncodedMap &encoded = it != maps.end() ? *it : maps.emplace_back(EncodedMap{setting.map, {}, {}, {}});
+            EncodedMap &encoded = it != maps.end() ? *it : maps.emplace_back(EncodedMap{setting.map, {}, {}, {}, {}});
             encoded.keys.push_back(encode_btf_value(btf, bpf_map__btf_key_type_id(map), bpf_map__key_size(map),
                                                     setting.key, setting.map + ".key"));
+            auto [earlier, first_time] = given[setting.map].emplace(encoded.keys.back(), setting.origin);
+            if (!first_time) {
+                if (source_of(earlier->second) == source_of(setting.origin))
+                    encoded.warnings.push_back("map " + setting.map + ": key " + quote_input(setting.key, 80) +
+                                               " is given twice (" + earlier->second + ", then " + setting.origin +
+                                               "); the later entry wins");
+                earlier->second = setting.origin;
+            }
             if (setting.has_value) {
                 encoded.values.push_back(encode_btf_value(btf, bpf_map__btf_value_type_id(map),
                                                           bpf_map__value_size(map), setting.value,
@@ -138,6 +190,7 @@ std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vec
     }
     for (auto &encoded : maps) {
         bpf_map *map = filter.find_map(encoded.name);
+        if (is_slot_list(filter, encoded.name)) require_slots_without_gaps(encoded);
         std::size_t needed = entries_needed(map, encoded.keys);
         std::uint32_t holds = bpf_map__max_entries(map);
         if (needed <= holds) continue;

@@ -39,6 +39,7 @@ struct EncodedMap {
     std::string name;
     std::vector<std::vector<std::uint8_t>> keys, values;
     std::string note;  // for verbose output (e.g. the size was raised)
+    std::vector<std::string> warnings;  // e.g. a key given twice
 };
 
 // Before load: encodes every entry by its map's BTF types (an omitted VALUE

@@ -2,6 +2,9 @@
 
 #include "bpf/map_listing.hpp"
 #include "common/error.hpp"
+#include "pipeline/delegated_limits.hpp"
+
+#include <bpf/libbpf.h>
 
 namespace alf {
 
@@ -49,6 +52,8 @@ LoadedFilter FilterPipeline::load() {
         throw Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
     auto inputs = FilterInputs::prepare(opened, config_.filter, config_.inputs, std::move(*rules_), report_);
     rules_.reset();
+    if (access_.delegated())
+        require_within_limits(opened.maps(), read_delegated_limits(), libbpf_num_possible_cpus(), access_.tool);
 
     auto load_object = [&](FilterObject filter) {
         inputs.apply_sizes(filter);

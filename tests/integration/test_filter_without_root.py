@@ -172,6 +172,18 @@ class WithCapBpfFromTheFile(AsNobody):
         self.assertIn("cannot change users", self.refused(["-u", "root", "-f", "private"] + listen, 1))
 
 
+    def test_map_memory_is_bounded(self):
+        listen = ["-l", f"tcp:127.0.0.1:{free_port()}"]
+        message = self.refused(["-f", "ratelimit", "--map-size", "buckets=20000000"] + listen, 1)
+        self.assertIn("map buckets (20000000 entries) would take about", message)
+        self.assertIn("more than the 64 MiB a map may take", message)
+        self.assertIn("/etc/alfwrapper/limits.json", message)
+        # What a map of a sane size takes is allowed.
+        r = Run(["-f", "ratelimit", "--map-size", "buckets=100000", "--dry-run"] + listen + ["--", "true"],
+                prefix=AS_NOBODY, binary=self.copies.alfwrapper, cwd="/")
+        self.assertEqual(r.returncode, 0, r)
+
+
 class WithAmbientCapBpf(AsNobody):
     """As a unit with User= and AmbientCapabilities=CAP_BPF runs it: the
     capability is the caller's own, so the caller's C filter loads too."""

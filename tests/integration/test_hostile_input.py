@@ -165,3 +165,13 @@ class HostileInput(AlfTestCase):
         self.assertIn("--type and --address describe the socket of --port", r.stderr)
         r = self.refused("--program", "", "-f", "private")
         self.assertIn("--program: give the name", r.stderr)
+
+    def test_slot_lists_without_gaps_and_keys_given_twice(self):
+        r = self.refused("-f", "interfaces", "--set", "interfaces,1,lo")
+        self.assertIn("slot 1 is set but slot 0 is empty", r.stderr)
+        r = self.refused("-f", "interfaces", "--map-size", "interfaces=33")
+        self.assertIn("its size is the filter's", r.stderr)
+        r = Run(["--port", self.port, "-f", "interfaces", "--set", "interfaces,0,lo", "--set", "interfaces,0,lo",
+                 "--dry-run", "--", "true"], timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("key 0 is given twice (--set interfaces,0,lo, then --set interfaces,0,lo)", r.stderr)
