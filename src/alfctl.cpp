@@ -125,7 +125,12 @@ std::vector<TestCase> collect_test_cases(const alf::CtlCommand &options) {
                 test.frame.resize(alf::test_run_max_frame);
                 test.note += ", cut to " + std::to_string(alf::test_run_max_frame) + " bytes for the test run";
             }
-            if (test.frame.size() < 14) test.frame.resize(14, 0);
+            // An Ethernet header and the smallest IP header: anything shorter
+            // never reaches a socket's filter, and a verdict on it means nothing.
+            if (test.frame.size() < 14 + 20)
+                throw alf::Error(test.note + ": " + std::to_string(test.frame.size()) +
+                                 " bytes, too short for an Ethernet and an IP header: not a packet a socket filter "
+                                 "sees (cut it from the capture)");
             cases.push_back(std::move(test));
         }
     }

@@ -159,8 +159,10 @@ public:
         } else if (j.is_object()) {
             if (!btf_is_composite(t))
                 throw Error(path + ": a JSON object was given where " + describe_btf_type(btf_, id) + " is expected");
+            json checked;
+            const json &given = name_of(t) == "alf_port_range" ? (checked = port_range(j, path)) : j;
             const struct btf_member *members = btf_members(t);
-            for (auto it = j.begin(); it != j.end(); ++it) {
+            for (auto it = given.begin(); it != given.end(); ++it) {
                 int found = -1;
                 for (int i = 0; i < btf_vlen(t); ++i)
                     if (btf__name_by_offset(btf_, members[i].name_off) == it.key()) found = i;
@@ -181,6 +183,20 @@ public:
     }
 
 private:
+    // struct alf_port_range {first, last}: "last" left out is "first" (one
+    // port); first after last would match no port at all.
+    static json port_range(const json &j, const std::string &path) {
+        json range = j;
+        if (range.contains("first") && !range.contains("last")) range["last"] = range["first"];
+        if (range.contains("last") && !range.contains("first"))
+            throw Error(path + ": a port range needs \"first\" (and \"last\" for more than one port)");
+        if (range["first"].is_number_unsigned() && range["last"].is_number_unsigned() &&
+            range["first"].get<std::uint64_t>() > range["last"].get<std::uint64_t>())
+            throw Error(path + ": first " + range["first"].dump() + " is after last " + range["last"].dump() +
+                        ": the range would match no port");
+        return range;
+    }
+
     bool is_char_array(const btf_type *t) const {
         NamedType named;
         const btf_type *elem = btf__type_by_id(btf_, resolve(btf_array(t)->type, named));
@@ -245,13 +261,21 @@ private:
             if (name == text) value = values[i].val;
         }
         if (!value) {
+            // A number is taken when it is one of the enumerators' values:
+            // anything else the filter has no name, and no case, for.
+            std::optional<std::int64_t> number;
             try {
-                value = parse_signed(text, std::numeric_limits<std::int32_t>::min(),
-                                     std::numeric_limits<std::uint32_t>::max(), "an enumerator");
+                number = parse_signed(text, std::numeric_limits<std::int32_t>::min(),
+                                      std::numeric_limits<std::uint32_t>::max(), "an enumerator");
             } catch (const Error &) {
-                throw Error(path + ": '" + std::string(text) + "' is not an enumerator of enum " + name_of(t) +
-                            " (one of: " + join(names) + ")");
             }
+            for (int i = 0; number && i < btf_vlen(t); ++i)
+                if (values[i].val == static_cast<std::int32_t>(*number) ||
+                    static_cast<std::uint32_t>(values[i].val) == *number)
+                    value = number;
+            if (!value)
+                throw Error(path + ": '" + quote_input(text, 80) + "' is not an enumerator of enum " + name_of(t) +
+                            " (one of: " + join(names) + ")");
         }
         std::uint64_t v = static_cast<std::uint64_t>(*value);
         for (unsigned i = 0; i < t->size && i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
@@ -259,9 +283,11 @@ private:
 
     void encode_char_array(const btf_type *t, std::string_view text, std::uint8_t *out, const std::string &path) const {
         const struct btf_array *a = btf_array(t);
-        if (text.size() > a->nelems)
-            throw Error(path + ": '" + std::string(text) + "' is " + std::to_string(text.size()) +
-                        " characters, longer than char[" + std::to_string(a->nelems) + "]");
+        // The filter reads it as a C string: the terminating NUL must fit.
+        if (text.size() >= a->nelems)
+            throw Error(path + ": '" + quote_input(text, 80) + "' is " + std::to_string(text.size()) +
+                        " characters, longer than char[" + std::to_string(a->nelems) + "] holds with the "
+                        "terminating NUL (at most " + std::to_string(a->nelems ? a->nelems - 1 : 0) + ")");
         std::memcpy(out, text.data(), text.size());
     }
 

@@ -36,7 +36,9 @@ bool starts_with_number(std::string_view line, std::string_view after) {
 // "12: (61) r1 = *(u32 *)(r0 +0)   ; R1=..." is an instruction; "12: R1=..." is a state.
 bool is_instruction(std::string_view line) { return starts_with_number(line, ": ("); }
 bool is_state(std::string_view line) {
-    return starts_with_number(line, ": R") || starts_with_number(line, ": frame") || line.starts_with("from ");
+    // "cur state:"/"old state:" follow "infinite loop detected": states, not reasons.
+    return starts_with_number(line, ": R") || starts_with_number(line, ": frame") || line.starts_with("from ") ||
+           line.starts_with("cur state:") || line.starts_with("old state:");
 }
 
 std::string_view instruction_text(std::string_view line) {

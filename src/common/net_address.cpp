@@ -204,6 +204,9 @@ std::int64_t parse_signed(std::string_view text, std::int64_t min, std::int64_t 
 }
 
 std::uint16_t parse_port(std::string_view text) {
+    // Ports are written in decimal everywhere (services, ss, systemd): "0x10" is a typo, not 16.
+    if (text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+        throw Error(quoted(text) + ": a port is written in decimal (1-65535)");
     auto value = parse_unsigned(text, 65535, "a port");
     if (value == 0) throw Error("port 0 is not a valid port (expected 1-65535)");
     return static_cast<std::uint16_t>(value);

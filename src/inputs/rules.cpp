@@ -31,6 +31,19 @@ std::uint64_t load_be64(const std::uint8_t *bytes) {
     return value;
 }
 
+// Written as IPv4-mapped but shorter than /96 ("::ffff:10.0.0.0/95"): a rule
+// for IPv6 peers that no IPv4 client ever matches (a dual-stack socket sees
+// IPv4 clients as IPv4), almost surely not what was meant.
+std::string mapped_prefix_warning(std::string_view text, const Rule &rule) {
+    auto written = parse_ip(text.substr(0, text.find('/')));
+    bool mapped = written && written->family == Family::ipv6 &&
+                  std::all_of(written->bytes.begin(), written->bytes.begin() + 10, [](auto b) { return b == 0; }) &&
+                  written->bytes[10] == 0xff && written->bytes[11] == 0xff;
+    if (!mapped || rule.prefix_len >= 96) return {};
+    return std::string(text) + " is written as IPv4-mapped but is shorter than /96: no IPv4 client ever matches it "
+                               "(they are judged as IPv4; write the IPv4 network, e.g. 10.0.0.0/8)";
+}
+
 // The rule for text (no verdict yet); `host_bits` tells whether bits past
 // the prefix were set (and cleared).
 Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
@@ -116,6 +129,9 @@ void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_nu
     rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
     if (host && host_bits.count++ == 0)
         host_bits.first = where() + ": " + std::string(trimmed) + " has host bits set; using " + format_rule_prefix(rule);
+    if (rule.hi == 0 && rule.prefix_len < 96)
+        if (std::string warning = mapped_prefix_warning(cidr, rule); !warning.empty())
+            set.warnings.push_back(where() + ": " + warning);
     set.rules.push_back(rule);
 }
 
@@ -232,8 +248,12 @@ void add_rule(RuleSet &set, Verdict verdict, std::string_view cidr, std::uint32_
     rule.source = 0;
     if (host_bits)
         set.warnings.push_back(option + " " + std::string(cidr) + ": host bits set; using " + format_rule_prefix(rule));
+    if (std::string warning = mapped_prefix_warning(cidr, rule); !warning.empty())
+        set.warnings.push_back(option + " " + warning);
     set.rules.push_back(rule);
 }
+
+constexpr std::size_t max_rules_line = 64 * 1024;
 
 void read_rules_file(RuleSet &set, const std::string &path) {
     if (set.sources.size() > std::numeric_limits<std::uint8_t>::max())
@@ -244,7 +264,8 @@ void read_rules_file(RuleSet &set, const std::string &path) {
         // An upper bound ("deny ::" and a newline is the shortest rule line);
         // pages never written are never backed, so the reserve costs address
         // space only and the vector is never copied while it grows.
-        set.rules.reserve(set.rules.size() + static_cast<std::size_t>(st.st_size) / 8 + 1);
+        set.rules.reserve(set.rules.size() +
+                          static_cast<std::size_t>(std::min<off_t>(st.st_size, off_t(1) << 24)) / 8 + 1);
     set.sources.push_back(path);
 
     HostBitsNote host_bits;
@@ -261,6 +282,11 @@ void read_rules_file(RuleSet &set, const std::string &path) {
             auto newline = chunk.find('\n');
             if (newline == std::string_view::npos) {
                 carry.append(chunk);
+                // The longest rule is ~60 bytes with a comment; a line of
+                // megabytes is not a rules file (or a sparse one of zeros).
+                if (carry.size() > max_rules_line)
+                    throw Error("rules file " + path + ": line " + std::to_string(line_number + 1) + " is longer than " +
+                                std::to_string(max_rules_line) + " bytes: not a rules file");
                 break;
             }
             ++line_number;
@@ -287,6 +313,8 @@ RuleSet read_rules(const std::vector<std::string> &allow, const std::vector<std:
     std::uint32_t position = 0;
     for (const auto &cidr : allow) add_rule(set, Verdict::allow, cidr, ++position);
     for (const auto &cidr : deny) add_rule(set, Verdict::deny, cidr, ++position);
+    if (files.size() > std::numeric_limits<std::uint8_t>::max())
+        throw Error("--rules-file: " + std::to_string(files.size()) + " files given, at most 255 (merge them)");
     for (const auto &file : files) read_rules_file(set, file);
     return set;
 }

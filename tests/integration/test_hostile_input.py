@@ -175,3 +175,31 @@ class HostileInput(AlfTestCase):
                  "--dry-run", "--", "true"], timeout=RUN_TIMEOUT)
         self.assertEqual(r.returncode, 0, r)
         self.assertIn("key 0 is given twice (--set interfaces,0,lo, then --set interfaces,0,lo)", r.stderr)
+
+    def test_inputs_that_would_be_taken_for_something_else(self):
+        for args, says in [
+            (["--port", "0x10", "-f", "private"], "a port is written in decimal"),
+            (["-l", "tcp:0x7530", "-f", "private"], "a port is written in decimal"),
+            (["-f", "ports", "--set", 'rules,0,{"destination":{"first":9000,"last":10}}'],
+             "first 9000 is after last 10: the range would match no port"),
+            (["-f", "ports", "--set", 'rules,0,{"destination":{"last":10}}'], 'a port range needs "first"'),
+        ]:
+            with self.subTest(args=args):
+                self.assertIn(says, self.refused(*args).stderr)
+        r = Run(["--port", self.port, "--allow", "::ffff:10.0.0.0/95", "--dry-run", "--", "true"], timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("written as IPv4-mapped but is shorter than /96", r.stderr)
+        # One port alone: "last" left out is "first".
+        r = Run(["--port", self.port, "-f", "ports", "--set", 'rules,0,{"destination":{"first":9000}}', "--dry-run",
+                 "--", "true"], timeout=RUN_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r)
+
+    def test_a_rules_file_that_is_no_rules_file(self):
+        sparse = self.path("sparse.rules")
+        with open(sparse, "wb") as f:
+            f.truncate(100 << 30)  # 100 GiB of holes: zeros, no line end
+        r = self.refused("--rules-file", sparse)
+        self.assertIn("line 1 is longer than 65536 bytes: not a rules file", r.stderr)
+        many = self.write("one.rules", "allow 10.0.0.0/8\n")
+        r = self.refused(*[a for _ in range(300) for a in ("--rules-file", many)])
+        self.assertIn("300 files given, at most 255", r.stderr)
