@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 // The message of the alf::Error that fn throws, or "(no error)".
 template <typename Fn>
@@ -24,9 +25,8 @@ std::string error_of(Fn fn) {
     return "(no error)";
 }
 
-// A filter written for a unit test: compiled in-process from its source and
-// opened with libbpf, not loaded (no privileges needed).
-inline alf::FilterObject compile_test_filter(const char *source, const std::string &name) {
+// A filter written for a unit test, compiled in-process from its source.
+inline std::vector<std::uint8_t> compile_test_object(const char *source, const std::string &name) {
     char dir[] = "/tmp/alf-unit-XXXXXX";
     REQUIRE(mkdtemp(dir));
     std::string path = std::string(dir) + "/" + name;
@@ -39,5 +39,10 @@ inline alf::FilterObject compile_test_filter(const char *source, const std::stri
     rmdir(dir);
     INFO(result.diagnostics);
     REQUIRE(result.ok);
-    return alf::FilterObject::open(result.object, name);
+    return result.object;
+}
+
+// The same, opened with libbpf, not loaded (no privileges needed).
+inline alf::FilterObject compile_test_filter(const char *source, const std::string &name) {
+    return alf::FilterObject::open(compile_test_object(source, name), name);
 }
