@@ -1,16 +1,13 @@
 // Helpers the unit tests share.
 #pragma once
 
-#include "compile/compiler.hpp"
-#include "common/error.hpp"
-#include "compile/headers.hpp"
 #include "bpf/filter_object.hpp"
+#include "common/error.hpp"
+#include "compile_source.hpp"
+#include "temp_files.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -27,16 +24,8 @@ std::string error_of(Fn fn) {
 
 // A filter written for a unit test, compiled in-process from its source.
 inline std::vector<std::uint8_t> compile_test_object(const char *source, const std::string &name) {
-    char dir[] = "/tmp/alf-unit-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string path = std::string(dir) + "/" + name;
-    std::ofstream(path) << source;
-    alf::CompileRequest request;
-    request.source_path = path;
-    request.runtime_headers = alf::runtime_headers();
-    alf::CompileResult result = alf::compile_filter(request);
-    std::remove(path.c_str());
-    rmdir(dir);
+    alf::TempDir dir("alf-unit");
+    alf::CompileResult result = alf::compile_source_file(dir.file(name), source);
     INFO(result.diagnostics);
     REQUIRE(result.ok);
     return result.object;
