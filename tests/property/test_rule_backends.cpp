@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "bpf/filter_object.hpp"
 #include "rule_reference.hpp"
+#include "test_support.hpp"
 #include "inputs/rule_tables.hpp"
 #include "workbench/test_run.hpp"
 
@@ -84,12 +85,7 @@ std::vector<std::uint8_t> frame_from(const IpAddress &source) {
 }  // namespace
 
 TEST_CASE("the classic program, the eBPF rules filter and the reference agree") {
-    if (geteuid() != 0) {
-        if (const char *must = std::getenv("ALF_TESTS_MUST_RUN"); must && std::string(must) == "1")
-            FAIL("needs root (loads eBPF)");
-        MESSAGE("skipped: needs root (loads eBPF)");
-        return;
-    }
+    if (!require(geteuid() == 0, "needs root (loads eBPF)")) return;
     const char *seed_text = std::getenv("ALF_PROPERTY_SEED");
     std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : std::random_device{}();
     INFO("ALF_PROPERTY_SEED=" << seed);

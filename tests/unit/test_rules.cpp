@@ -188,10 +188,7 @@ TEST_CASE("rules files") {
 }
 
 TEST_CASE("the kernel's search agrees with the reference (needs root)") {
-    if (geteuid() != 0) {
-        MESSAGE("skipped: loading the rules filter needs root (CAP_BPF)");
-        return;
-    }
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
     std::mt19937_64 random(11);
     for (int round = 0; round < 4; ++round) {
         RuleSet set = random_rules(random, round == 0 ? 3 : 500 * round);
