@@ -15,8 +15,8 @@
  * twenty (see <alfwrapper/rules.h> for the layout).
  *
  * Maps (filled by alfwrapper from the rules; no --set needed):
- *   alf_rules4       array of struct alf_rule4, IPv4 ranges
- *   alf_rules6       array of struct alf_rule6, IPv6 ranges
+ *   alf_rules4       the IPv4 ranges: a table in each of its one or two slots
+ *   alf_rules6       the IPv6 ranges, likewise
  *   alf_rules_state  the active rule set and its default
  */
 #include <alfwrapper/filter.h>

@@ -17,12 +17,12 @@
 #include "compile/builtin_filters.hpp"
 #include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
-#include "compile/compiler.hpp"
+#include "compile_source.hpp"
 #include "common/error.hpp"
-#include "compile/headers.hpp"
 #include "bpf/filter_object.hpp"
 #include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
+#include "temp_files.hpp"
 #include "workbench/test_run.hpp"
 
 #include <bpf/bpf.h>
@@ -50,6 +50,12 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Where the benchmark writes its rules files; removed when it ends.
+const alf::TempDir &scratch() {
+    static alf::TempDir dir("rule-bench");
+    return dir;
+}
 
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -160,16 +166,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 )";
 
 std::vector<std::uint8_t> compile_source(const char *source, const std::string &name) {
-    std::string dir = "/tmp/rule-bench-XXXXXX";
-    if (!mkdtemp(dir.data())) throw std::runtime_error("mkdtemp failed");
-    std::string path = dir + "/" + name;
-    std::ofstream(path) << source;
-    alf::CompileRequest request;
-    request.source_path = path;
-    request.runtime_headers = alf::runtime_headers();
-    alf::CompileResult result = alf::compile_filter(request);
-    std::remove(path.c_str());
-    rmdir(dir.c_str());
+    alf::TempDir dir("rule-bench");
+    alf::CompileResult result = alf::compile_source_file(dir.file(name), source);
     if (!result.ok) throw std::runtime_error("compiling " + name + ":\n" + result.diagnostics);
     return result.object;
 }
@@ -321,7 +319,7 @@ int run_packet(const std::vector<std::size_t> &sizes, int rounds, int repeat) {
     std::cout << "| rules | packets | empty filter ns | rules filter ns | LPM trie ns | rules filter load ms | "
                  "LPM trie insert ms |\n|---|---|---|---|---|---|---|\n";
     for (std::size_t size : sizes) {
-        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        std::string path = scratch().file("rules");
         generate_rules(size, path);
         LoadedFilter subnets = load_subnets(path);
         LoadedFilter lpm = load_lpm(lpm_elf, path);
@@ -355,7 +353,7 @@ int run_filters(const std::vector<std::string> &sources, const std::vector<std::
     auto v4 = tcp_syn_ipv4(), v6 = tcp_syn_ipv6();
     std::cout << "| filter | rules | empty IPv4 ns | IPv4 ns | IPv6 ns | instructions |\n|---|---|---|---|---|---|\n";
     for (std::size_t size : sizes) {
-        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        std::string path = scratch().file("rules");
         generate_rules(size, path);
         for (const auto &source : sources) {
             std::ifstream in(source);
@@ -440,7 +438,7 @@ void generate_shape(std::size_t n, const std::string &path) {
 
 // How many rules of each shape fit classic BPF's 4096 instructions.
 int run_classic_limits() {
-    std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+    std::string path = scratch().file("rules");
     const std::pair<const char *, Generator> shapes[] = {
         {"the benchmark's mix (see packet)", generate_rules},
         {"random IPv4 /24 and IPv6 /48, half each", generate_shape<24, 48, true>},
@@ -463,7 +461,7 @@ int run_classic_limits() {
 // kernel converts it, then test-run) next to the eBPF rules filter and an
 // empty filter, at the given sizes and at the largest that fits.
 int run_classic(std::vector<std::size_t> sizes, int rounds, int repeat) {
-    std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+    std::string path = scratch().file("rules");
     ClassicFit largest = largest_classic(path);
     std::cout << "largest rule set that fits: " << largest.rules << " rules ("
               << largest.program.program.instructions.size() << " classic instructions, "
@@ -525,7 +523,7 @@ struct ChildRun {
 };
 
 ChildRun run_alfwrapper(const std::string &alfwrapper, const std::vector<std::string> &args) {
-    std::string err_path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".stderr";
+    std::string err_path = scratch().file("stderr");
     auto start = Clock::now();
     pid_t pid = fork();
     if (pid == 0) {
@@ -561,7 +559,7 @@ int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &size
     std::cout << "| rules | alfwrapper wall ms | read ms | compile ms | write ms | peak RSS MiB | "
                  "RSS above 20 rules MiB | rules x 24 B MiB |\n|---|---|---|---|---|---|---|---|\n";
     auto measure = [&](std::size_t size) {
-        std::string path = "/tmp/rule-bench-" + std::to_string(getpid()) + ".rules";
+        std::string path = scratch().file("rules");
         generate_rules(size, path);
         std::vector<double> wall, read, compile, write, rss;
         for (int round = 0; round < rounds; ++round) {

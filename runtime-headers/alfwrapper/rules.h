@@ -73,7 +73,7 @@ struct alf_rules_state {
 
 /* The head of a table's slot: the window the index buckets cut, as the
  * leading bits of the address (IPv4) or of its high half (IPv6) that the
- * slot's rules share. window_bits 0: the whole space. */
+ * slot's rules share. bits 0: the whole space. */
 struct alf_rules_window {
 	__u64 prefix;
 	__u32 bits;

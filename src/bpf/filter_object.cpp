@@ -270,9 +270,22 @@ std::string describe_map(const MapDescription &m) {
            m.value_type + " (" + std::to_string(m.value_size) + " bytes), max_entries " + std::to_string(m.max_entries);
 }
 
-bpf_map *FilterObject::find_map(const std::string &name) const {
+bpf_map *FilterObject::map_if_declared(const std::string &name) const {
     bpf_map *map = bpf_object__find_map_by_name(object_.get(), name.c_str());
-    if (map && !bpf_map__is_internal(map)) return map;
+    return map && !bpf_map__is_internal(map) ? map : nullptr;
+}
+
+std::vector<bpf_map *> FilterObject::declared_maps() const {
+    std::vector<bpf_map *> result;
+    bpf_map *map;
+    bpf_object__for_each_map(map, object_.get()) {
+        if (!bpf_map__is_internal(map)) result.push_back(map);
+    }
+    return result;
+}
+
+bpf_map *FilterObject::find_map(const std::string &name) const {
+    if (bpf_map *map = map_if_declared(name)) return map;
     std::vector<std::string> names;
     for (const auto &m : maps()) names.push_back(m.name);
     std::string list = join(names);
@@ -283,9 +296,7 @@ bpf_map *FilterObject::find_map(const std::string &name) const {
 std::vector<MapDescription> FilterObject::maps() const {
     std::vector<MapDescription> result;
     const struct btf *object_btf = bpf_object__btf(object_.get());
-    bpf_map *map;
-    bpf_object__for_each_map(map, object_.get()) {
-        if (bpf_map__is_internal(map)) continue;
+    for (bpf_map *map : declared_maps()) {
         MapDescription d;
         d.name = bpf_map__name(map);
         d.type = map_type_name(bpf_map__type(map));

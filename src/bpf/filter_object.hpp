@@ -81,9 +81,12 @@ public:
 
     // Throws an Error listing the maps that exist when there is no such map.
     bpf_map *find_map(const std::string &name) const;
+    // The map of that name, or nullptr when the filter declares none.
+    bpf_map *map_if_declared(const std::string &name) const;
+    // The maps the filter declares (not the data sections'), in object order.
+    std::vector<bpf_map *> declared_maps() const;
     std::vector<MapDescription> maps() const;
     const struct btf *btf() const;
-    bpf_object *get() const { return object_.get(); }
     const std::string &name() const { return name_; }
 
 private:

@@ -147,9 +147,7 @@ std::string describe_maps(const FilterObject &filter) {
     TypePrinter types(btf);
     std::ostringstream maps;
     std::size_t count = 0;
-    bpf_map *map;
-    bpf_object__for_each_map(map, filter.get()) {
-        if (bpf_map__is_internal(map)) continue;
+    for (bpf_map *map : filter.declared_maps()) {
         ++count;
         std::string name = bpf_map__name(map);
         std::uint32_t key_type = bpf_map__btf_key_type_id(map), value_type = bpf_map__btf_value_type_id(map);

@@ -151,20 +151,21 @@ public:
     explicit RangeSweep(RuleReport *report, const RuleSet *set) : report_(report), set_(set) {}
 
     template <typename Emit>
-    void run(const Rule *begin, const Rule *end, Prefix (*to_prefix)(const Rule &), Emit &&emit) {
+    void run(std::span<const Rule> rules, Prefix (*to_prefix)(const Rule &), Emit &&emit) {
         pending_ = {Address(0), Verdict::none};
         emitted_ = 0;
         stack_.clear();
-        for (const Rule *r = begin; r != end;) {
+        const Rule *end = rules.data() + rules.size();
+        for (const Rule *r = rules.data(); r != end;) {
             Prefix p = to_prefix(*r);
             const Rule *same = r + 1;
             for (; same != end && same->hi == r->hi && same->lo == r->lo && same->prefix_len == r->prefix_len; ++same) {
                 bool tie = same->verdict != r->verdict;
                 if (same->verdict == Verdict::deny) p.verdict = Verdict::deny;
-                note(tie ? report_->ties : report_->duplicates, *same, *r, tie ? "tie with" : "duplicates");
+                note(tie ? &RuleReport::ties : &RuleReport::duplicates, *same, *r, tie ? "tie with" : "duplicates");
             }
             while (!stack_.empty() && stack_.back().last < p.first) pop(emit);
-            if (!stack_.empty()) note(report_->nested, *r, *stack_.back().rule, "lies inside");
+            if (!stack_.empty()) note(&RuleReport::nested, *r, *stack_.back().rule, "lies inside");
             boundary(p.first, p.verdict, emit);
             stack_.push_back(p);
             r = same;
@@ -200,9 +201,10 @@ private:
         ++emitted_;
     }
 
-    void note(std::size_t &counter, const Rule &rule, const Rule &other, const char *relation) {
+    // Without a report (writing ranges, not compiling), nothing is noted.
+    void note(std::size_t RuleReport::*counter, const Rule &rule, const Rule &other, const char *relation) {
         if (!report_) return;
-        if (counter++ < max_examples)
+        if ((report_->*counter)++ < max_examples)
             report_->examples.push_back(describe_rule(*set_, rule) + " " + relation + " " + describe_rule(*set_, other));
     }
 
@@ -217,23 +219,68 @@ private:
     const RuleSet *set_;
 };
 
-RangeSweep<std::uint32_t>::Prefix ipv4_prefix(const Rule &rule) {
-    unsigned len = rule.prefix_len - 96u;
-    std::uint32_t first = static_cast<std::uint32_t>(rule.lo);
-    std::uint32_t host = len == 0 ? ~std::uint32_t(0) : (std::uint32_t(1) << (32 - len)) - 1;
-    return {first, first | host, rule.verdict, &rule};
-}
-
-RangeSweep<u128>::Prefix ipv6_prefix(const Rule &rule) {
-    u128 first = (u128(rule.hi) << 64) | rule.lo;
-    u128 host = rule.prefix_len == 0 ? ~u128(0) : (u128(1) << (128 - rule.prefix_len)) - 1;
-    return {first, first | host, rule.verdict, &rule};
-}
-
 std::size_t ipv4_count(const RuleSet &set) {
     return static_cast<std::size_t>(
         std::partition_point(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); }) -
         set.rules.begin());
+}
+
+// A family's ranges: the address the sweep walks (IPv4 32 bits, IPv6 128),
+// where the family's rules lie in a compiled set (IPv4 first), and how a
+// start is stored (IPv6: high and low halves, two words a range).
+template <typename AddressType, typename WordType>
+struct FamilyRanges {
+    using Address = AddressType;
+    using Word = WordType;
+    static constexpr unsigned bits = 8 * sizeof(Address);
+    static constexpr bool ipv6 = bits == 128;
+    static constexpr std::size_t words = sizeof(Address) / sizeof(Word);
+    static constexpr const char *name = ipv6 ? "IPv6" : "IPv4";
+    static constexpr std::size_t CompiledRules::*rule_count =
+        ipv6 ? &CompiledRules::ipv6_rules : &CompiledRules::ipv4_rules;
+    static constexpr std::size_t CompiledRules::*range_count =
+        ipv6 ? &CompiledRules::ipv6_ranges : &CompiledRules::ipv4_ranges;
+
+    static std::span<const Rule> rules(const RuleSet &set, std::size_t ipv4_rules) {
+        return ipv6 ? std::span(set.rules).subspan(ipv4_rules) : std::span(set.rules).first(ipv4_rules);
+    }
+    // IPv4 rules are IPv4-mapped: their address is the low 32 bits, their length past /96.
+    static typename RangeSweep<Address>::Prefix prefix(const Rule &rule) {
+        unsigned len = rule.prefix_len - (128u - bits);
+        Address first = static_cast<Address>((u128(rule.hi) << 64) | rule.lo);
+        Address host = len == 0 ? ~Address(0) : (Address(1) << (bits - len)) - 1;
+        return {first, first | host, rule.verdict, &rule};
+    }
+    static void store(Word *start, Address address) {
+        for (std::size_t i = 0; i < words; ++i)
+            start[i] = static_cast<Word>(address >> (8 * sizeof(Word) * (words - 1 - i)));
+    }
+};
+using Ipv4Ranges = FamilyRanges<std::uint32_t, std::uint32_t>;
+using Ipv6Ranges = FamilyRanges<u128, std::uint64_t>;
+
+// Counts a sorted family's ranges, noting duplicates, ties and nesting.
+template <typename Family>
+void count_ranges(RuleSet &set, CompiledRules &compiled) {
+    RangeSweep<typename Family::Address>(&compiled.report, &set)
+        .run(Family::rules(set, compiled.ipv4_rules), Family::prefix,
+             [&](typename Family::Address, Verdict) { ++(compiled.*Family::range_count); });
+}
+
+template <typename Family>
+void write_ranges(const RuleSet &set, const CompiledRules &compiled, std::span<typename Family::Word> starts,
+                  std::span<std::uint8_t> verdicts) {
+    std::size_t ranges = compiled.*Family::range_count;
+    std::span<const Rule> rules = Family::rules(set, ipv4_count(set));
+    if (starts.size() != Family::words * ranges || verdicts.size() != ranges ||
+        rules.size() != compiled.*Family::rule_count)
+        throw Error(std::string("internal error: ") + Family::name + " range table does not match the compiled rules");
+    std::size_t i = 0;
+    RangeSweep<typename Family::Address>(nullptr, &set)
+        .run(rules, Family::prefix, [&](typename Family::Address start, Verdict verdict) {
+            Family::store(&starts[Family::words * i], start);
+            verdicts[i++] = static_cast<std::uint8_t>(verdict);
+        });
 }
 
 }  // namespace
@@ -336,42 +383,19 @@ CompiledRules compile_rules(RuleSet &set) {
                                            [](const Rule &r) { return r.verdict == Verdict::allow; })
                                    ? Verdict::deny
                                    : Verdict::allow;
-    const Rule *rules = set.rules.data();
-    RangeSweep<std::uint32_t>(&compiled.report, &set)
-        .run(rules, rules + compiled.ipv4_rules, ipv4_prefix, [&](std::uint32_t, Verdict) { ++compiled.ipv4_ranges; });
-    RangeSweep<u128>(&compiled.report, &set)
-        .run(rules + compiled.ipv4_rules, rules + set.rules.size(), ipv6_prefix,
-             [&](u128, Verdict) { ++compiled.ipv6_ranges; });
+    count_ranges<Ipv4Ranges>(set, compiled);
+    count_ranges<Ipv6Ranges>(set, compiled);
     return compiled;
 }
 
 void write_ranges4(const RuleSet &set, const CompiledRules &compiled, std::span<std::uint32_t> starts,
                    std::span<std::uint8_t> verdicts) {
-    if (starts.size() != compiled.ipv4_ranges || verdicts.size() != compiled.ipv4_ranges ||
-        ipv4_count(set) != compiled.ipv4_rules)
-        throw Error("internal error: IPv4 range table does not match the compiled rules");
-    std::size_t i = 0;
-    RangeSweep<std::uint32_t>(nullptr, &set)
-        .run(set.rules.data(), set.rules.data() + compiled.ipv4_rules, ipv4_prefix,
-             [&](std::uint32_t start, Verdict verdict) {
-                 starts[i] = start;
-                 verdicts[i++] = static_cast<std::uint8_t>(verdict);
-             });
+    write_ranges<Ipv4Ranges>(set, compiled, starts, verdicts);
 }
 
 void write_ranges6(const RuleSet &set, const CompiledRules &compiled, std::span<std::uint64_t> starts,
                    std::span<std::uint8_t> verdicts) {
-    if (starts.size() != 2 * compiled.ipv6_ranges || verdicts.size() != compiled.ipv6_ranges ||
-        set.rules.size() - ipv4_count(set) != compiled.ipv6_rules)
-        throw Error("internal error: IPv6 range table does not match the compiled rules");
-    std::size_t i = 0;
-    const Rule *rules = set.rules.data();
-    RangeSweep<u128>(nullptr, &set)
-        .run(rules + compiled.ipv4_rules, rules + set.rules.size(), ipv6_prefix, [&](u128 start, Verdict verdict) {
-            starts[2 * i] = static_cast<std::uint64_t>(start >> 64);
-            starts[2 * i + 1] = static_cast<std::uint64_t>(start);
-            verdicts[i++] = static_cast<std::uint8_t>(verdict);
-        });
+    write_ranges<Ipv6Ranges>(set, compiled, starts, verdicts);
 }
 
 Verdict lookup_ranges4(std::span<const std::uint32_t> starts, std::span<const std::uint8_t> verdicts,

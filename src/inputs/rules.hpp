@@ -1,8 +1,8 @@
 // Declarative rules (--allow, --deny, --rules-file): read, check and compile
 // into sorted disjoint address ranges, each with a verdict.
 //
-// The ranges are what the rules filter searches in the kernel (the layouts
-// of struct alf_rule4/alf_rule6 in <alfwrapper/rules.h>) and what a
+// The ranges are what the rules filter searches in the kernel (the tables
+// alf_rules4/alf_rules6 of <alfwrapper/rules.h>, see rule_tables.hpp) and what a
 // classic-BPF compiler can unroll into a binary search: one compiler, any
 // back end. Semantics: the most specific matching prefix decides; a tie
 // between allow and deny denies; addresses no rule covers get the default,

@@ -8,6 +8,8 @@
 //
 // PID's file descriptor FD (taken with pidfd_getfd) receives the connections
 // to ports FIRST..LAST of every local address.
+#include "bpf_insn.hpp"
+
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -28,24 +30,7 @@ namespace {
     std::exit(1);
 }
 
-// eBPF instructions, spelled out by their encoding fields.
-bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
-bpf_insn mov_reg(int dst, int src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn mov_imm(int dst, int imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn add_imm(int dst, int imm) { return insn(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
-bpf_insn load_u32(int dst, int src, int off) { return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0); }
-bpf_insn store_u32_imm(int dst, int off, int imm) { return insn(BPF_ST | BPF_MEM | BPF_W, dst, 0, off, imm); }
-bpf_insn jump_imm(std::uint8_t op, int dst, int imm, int off) { return insn(BPF_JMP | op | BPF_K, dst, 0, off, imm); }
-bpf_insn call(int helper) { return insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
-bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+using namespace alf::insn;
 
 constexpr int r0 = 0, r1 = 1, r2 = 2, r3 = 3, r6 = 6, r7 = 7, r10 = 10;
 constexpr int local_port_offset = 60;  // struct bpf_sk_lookup, host order
@@ -61,8 +46,8 @@ std::vector<bpf_insn> steering_program(int sockmap_fd, int first, int last) {
         store_u32_imm(r10, -4, 0),
         mov_reg(r2, r10),
         add_imm(r2, -4),
-        insn(BPF_LD | BPF_DW | BPF_IMM, r1, BPF_PSEUDO_MAP_FD, 0, sockmap_fd),
-        insn(0, 0, 0, 0, 0),
+        make(BPF_LD | BPF_DW | BPF_IMM, r1, BPF_PSEUDO_MAP_FD, 0, sockmap_fd),
+        make(0, 0, 0, 0, 0),
         call(BPF_FUNC_map_lookup_elem),
         jump_imm(BPF_JEQ, r0, 0, 0),
         mov_reg(r7, r0),

@@ -1,5 +1,6 @@
 #include "classic_to_ebpf.hpp"
 
+#include "bpf_insn.hpp"
 #include "common/error.hpp"
 
 #include <bpf/bpf.h>
@@ -15,16 +16,6 @@ namespace {
 // The kernel's register assignment for converted classic programs.
 constexpr std::uint8_t reg_a = BPF_REG_0, reg_x = BPF_REG_7, reg_ctx = BPF_REG_6, reg_tmp = BPF_REG_2;
 constexpr std::uint32_t protocol_offset = static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL);
-
-bpf_insn make(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    bpf_insn insn{};
-    insn.code = code;
-    insn.dst_reg = dst & 0xf;
-    insn.src_reg = src & 0xf;
-    insn.off = off;
-    insn.imm = imm;
-    return insn;
-}
 
 std::int32_t as_imm(std::uint32_t k) { return static_cast<std::int32_t>(k); }
 
@@ -46,9 +37,9 @@ public:
         // As the kernel does: A and X start at 0 (it clears them with xor,
         // which the verifier refuses on registers never written), the
         // context stays in R6 (LD_ABS reads it there).
-        out_.push_back(make(BPF_ALU | BPF_MOV | BPF_K, reg_a, 0, 0, 0));
-        out_.push_back(make(BPF_ALU | BPF_MOV | BPF_K, reg_x, 0, 0, 0));
-        out_.push_back(make(BPF_ALU64 | BPF_MOV | BPF_X, reg_ctx, BPF_REG_1, 0, 0));
+        out_.push_back(insn::mov32_imm(reg_a, 0));
+        out_.push_back(insn::mov32_imm(reg_x, 0));
+        out_.push_back(insn::mov_reg(reg_ctx, BPF_REG_1));
         for (std::size_t i = 0; i < program_.size(); ++i) {
             start_[i] = out_.size();
             translate(i, program_[i]);
@@ -64,7 +55,7 @@ public:
 private:
     void jump_to(std::uint8_t code, std::uint8_t src, std::int32_t imm, std::size_t target) {
         patches_.push_back({out_.size(), target});
-        out_.push_back(make(code, reg_a, src, 0, imm));
+        out_.push_back(insn::make(code, reg_a, src, 0, imm));
     }
 
     void translate(std::size_t i, const sock_filter &in) {
@@ -72,20 +63,20 @@ private:
         switch (BPF_CLASS(in.code)) {
         case BPF_LD:
             if (BPF_MODE(in.code) == BPF_IMM) {
-                out_.push_back(make(BPF_ALU | BPF_MOV | BPF_K, reg_a, 0, 0, as_imm(in.k)));
+                out_.push_back(insn::mov32_imm(reg_a, as_imm(in.k)));
             } else if (BPF_MODE(in.code) == BPF_ABS && BPF_SIZE(in.code) == BPF_H && in.k == protocol_offset) {
-                out_.push_back(make(BPF_LDX | BPF_MEM | BPF_W, reg_a, reg_ctx, offsetof(__sk_buff, protocol), 0));
-                out_.push_back(make(BPF_ALU | BPF_END | BPF_TO_BE, reg_a, 0, 0, 16));
+                out_.push_back(insn::load_u32(reg_a, reg_ctx, offsetof(__sk_buff, protocol)));
+                out_.push_back(insn::make(BPF_ALU | BPF_END | BPF_TO_BE, reg_a, 0, 0, 16));
             } else if (BPF_MODE(in.code) == BPF_ABS) {
-                out_.push_back(make(BPF_LD | BPF_ABS | BPF_SIZE(in.code), 0, 0, 0, as_imm(in.k)));
+                out_.push_back(insn::make(BPF_LD | BPF_ABS | BPF_SIZE(in.code), 0, 0, 0, as_imm(in.k)));
             } else {
                 unsupported(in);
             }
             return;
         case BPF_RET:
-            if (BPF_RVAL(in.code) == BPF_K) out_.push_back(make(BPF_ALU | BPF_MOV | BPF_K, reg_a, 0, 0, as_imm(in.k)));
+            if (BPF_RVAL(in.code) == BPF_K) out_.push_back(insn::mov32_imm(reg_a, as_imm(in.k)));
             else if (BPF_RVAL(in.code) != BPF_A) unsupported(in);
-            out_.push_back(make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+            out_.push_back(insn::exit_insn());
             return;
         case BPF_JMP: break;
         default: unsupported(in);
@@ -101,7 +92,7 @@ private:
         if (imm < 0) {
             // eBPF immediates are signed: the kernel compares with the
             // zero-extended bound in a register instead.
-            out_.push_back(make(BPF_ALU | BPF_MOV | BPF_K, reg_tmp, 0, 0, imm));
+            out_.push_back(insn::mov32_imm(reg_tmp, imm));
             src_mode = BPF_X;
             src = reg_tmp;
             imm = 0;

@@ -12,10 +12,7 @@
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,19 +36,9 @@ struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u
 SEC("socket") int filter(struct __sk_buff *skb) { return 0; }
 )";
 
-std::string scratch_dir() {
-    static std::string dir = [] {
-        char tmpl[] = "/tmp/alf-bad-XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        return std::string(tmpl);
-    }();
-    return dir;
-}
-
 std::string write_file(const std::string &name, const std::string &text) {
-    std::string path = scratch_dir() + "/" + name;
-    std::ofstream(path) << text;
-    return path;
+    static TempDir scratch("alf-bad");
+    return scratch.write(name, text);
 }
 
 FilterObject &fixture() {

@@ -3,12 +3,15 @@
 // each kind of caller (described, not lived: the integration tests run the
 // real binary as nobody, with and without a file capability).
 #include "bpf/bpf_access.hpp"
+#include "common/capabilities.hpp"
 #include "pipeline/backend.hpp"
 #include "cli/wrapper_cli.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <linux/capability.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vector>
@@ -142,13 +145,35 @@ TEST_CASE("capabilities from alfwrapper's file load only built-in filters") {
               .find("--user: this alfwrapper holds only CAP_BPF") == 0);
 }
 
-TEST_CASE("this process, as the tests run it") {
+TEST_CASE("this process, as root (needs root)") {
+    if (!require(geteuid() == 0, "assessing root's access needs root")) return;
     BpfAccess access = assess_bpf_access("alfwrapper");
     CHECK(access.executable.find("unit_tests") != std::string::npos);
-    if (geteuid() == 0) {
-        CHECK(access.privilege == Privilege::root);
-        CHECK(access.may_load_ebpf);
-    } else if (access.capabilities.permitted == 0) {
-        CHECK(access.privilege == Privilege::none);
+    CHECK(access.privilege == Privilege::root);
+    CHECK(access.may_load_ebpf);
+}
+
+TEST_CASE("a process without capabilities") {
+    // As root: a child that became nobody (and so lost every capability).
+    auto assessed_as_none = [] {
+        BpfAccess access = assess_bpf_access("alfwrapper");
+        return access.capabilities.permitted == 0 && access.privilege == Privilege::none && !access.may_load_ebpf;
+    };
+    if (geteuid() != 0) {
+        if (!require(held_capabilities().permitted == 0, "this process holds capabilities")) return;
+        CHECK(assessed_as_none());
+        return;
     }
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        bool dropped = setgroups(0, nullptr) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+                       setresuid(65534, 65534, 65534) == 0;
+        _exit(!dropped ? 2 : assessed_as_none() ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK_MESSAGE(WEXITSTATUS(status) != 2, "could not become nobody");
+    CHECK_MESSAGE(WEXITSTATUS(status) == 0, "assessed as more than an unprivileged process");
 }

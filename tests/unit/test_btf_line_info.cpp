@@ -1,34 +1,22 @@
 // Source lines from an object's .BTF.ext: compile in-process, look up.
 #include "bpf/btf_line_info.hpp"
-#include "compile/compiler.hpp"
-#include "compile/headers.hpp"
+#include "compile_source.hpp"
+#include "temp_files.hpp"
 
 #include <doctest/doctest.h>
-
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 
 using namespace alf;
 
 TEST_CASE("the source line of an instruction, from the object's line info") {
-    char dir[] = "/tmp/alf-linfo-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string path = std::string(dir) + "/lines.c";
-    std::ofstream(path) << "#include <alfwrapper/filter.h>\n"
-                           "\n"
-                           "SEC(\"socket\")\n"
-                           "int filter(struct __sk_buff *skb)\n"
-                           "{\n"
-                           "\treturn skb->len > 100 ? ALF_PASS : ALF_DROP;\n"
-                           "}\n";
-    CompileRequest request;
-    request.source_path = path;
-    request.runtime_headers = runtime_headers();
-    CompileResult result = compile_filter(request);
-    std::remove(path.c_str());
-    rmdir(dir);
+    TempDir dir("alf-linfo");
+    std::string path = dir.file("lines.c");
+    CompileResult result = compile_source_file(path, "#include <alfwrapper/filter.h>\n"
+                                                     "\n"
+                                                     "SEC(\"socket\")\n"
+                                                     "int filter(struct __sk_buff *skb)\n"
+                                                     "{\n"
+                                                     "\treturn skb->len > 100 ? ALF_PASS : ALF_DROP;\n"
+                                                     "}\n");
     INFO(result.diagnostics);
     REQUIRE(result.ok);
 

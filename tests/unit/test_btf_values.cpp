@@ -1,18 +1,12 @@
 // Values typed by BTF: compile a filter in-process, open it with libbpf (no
 // load, so no privileges needed) and encode values against its maps' types.
 #include "bpf/btf_values.hpp"
-#include "compile/compiler.hpp"
 #include "common/error.hpp"
-#include "compile/headers.hpp"
 #include "bpf/filter_object.hpp"
 #include "test_support.hpp"
 
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
-
-#include <cstdio>
-#include <fstream>
-#include <unistd.h>
 
 using namespace alf;
 
@@ -35,24 +29,9 @@ SEC("socket") int filter(struct __sk_buff *skb) { return 0; }
 )";
 
 struct Fixture {
-    std::string path;
     FilterObject filter;
 
-    static Fixture make() {
-        char dir[] = "/tmp/alf-unit-XXXXXX";
-        REQUIRE(mkdtemp(dir));
-        std::string path = std::string(dir) + "/typed.c";
-        std::ofstream(path) << typed_filter;
-        CompileRequest request;
-        request.source_path = path;
-        request.runtime_headers = runtime_headers();
-        CompileResult result = compile_filter(request);
-        INFO(result.diagnostics);
-        REQUIRE(result.ok);
-        std::remove(path.c_str());
-        rmdir(dir);
-        return Fixture{path, FilterObject::open(result.object, "typed.c")};
-    }
+    static Fixture make() { return Fixture{compile_test_filter(typed_filter, "typed.c")}; }
 
     std::vector<std::uint8_t> key(const char *map, const char *text) {
         bpf_map *m = filter.find_map(map);

@@ -1,5 +1,8 @@
 #include "compile/cache.hpp"
 
+#include "temp_files.hpp"
+#include "test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -14,17 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/alf-cache-unit-XXXXXX";
-        REQUIRE(mkdtemp(name));
-        path = name;
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-void write(const fs::path &path, const std::string &text) { std::ofstream(path, std::ios::trunc) << text; }
+void write(const fs::path &path, const std::string &text) { write_text_file(path.string(), text); }
 
 std::string read(const fs::path &path) {
     std::ifstream in(path, std::ios::binary);
@@ -36,19 +29,19 @@ CachedObject object(const std::string &text) { return {std::vector<std::uint8_t>
 }  // namespace
 
 TEST_CASE("an entry is found while everything the compiler read is unchanged") {
-    TempDir tmp;
-    write(tmp.path / "header.h", "#define X 1\n");
+    TempDir tmp("alf-cache-unit");
+    write(tmp.path() / "header.h", "#define X 1\n");
     std::vector<CompileInput> inputs = {
-        {(tmp.path / "header.h").string(), CompileInput::Kind::read, "#define X 1\n"},
-        {(tmp.path / "shadow.h").string(), CompileInput::Kind::absent, ""},
-        {tmp.path.string(), CompileInput::Kind::exists, ""},
+        {(tmp.path() / "header.h").string(), CompileInput::Kind::read, "#define X 1\n"},
+        {(tmp.path() / "shadow.h").string(), CompileInput::Kind::absent, ""},
+        {tmp.path().string(), CompileInput::Kind::exists, ""},
     };
     std::string warning, why;
-    auto cache = ObjectCache::open((tmp.path / "a" / "b" / "cache").string(), warning);
+    auto cache = ObjectCache::open((tmp.path() / "a" / "b" / "cache").string(), warning);
     REQUIRE(warning.empty());
     REQUIRE(cache.enabled());
-    CHECK((fs::status(tmp.path / "a").permissions() & fs::perms::all) == fs::perms::owner_all);
-    CHECK((fs::status(tmp.path / "a" / "b" / "cache").permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK((fs::status(tmp.path() / "a").permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK((fs::status(tmp.path() / "a" / "b" / "cache").permissions() & fs::perms::all) == fs::perms::owner_all);
 
     const std::string key(64, 'a');
     CHECK_FALSE(cache.lookup(key, why));
@@ -64,26 +57,26 @@ TEST_CASE("an entry is found while everything the compiler read is unchanged") {
     CHECK(hit->warnings == "warning: x");
 
     SUBCASE("a header that changed") {
-        write(tmp.path / "header.h", "#define X 2\n");
+        write(tmp.path() / "header.h", "#define X 2\n");
         CHECK_FALSE(cache.lookup(key, why));
         CHECK(why.find("header.h changed") != std::string::npos);
     }
     SUBCASE("a header that appeared where none was") {
-        write(tmp.path / "shadow.h", "");
+        write(tmp.path() / "shadow.h", "");
         CHECK_FALSE(cache.lookup(key, why));
         CHECK(why.find("shadow.h exists now") != std::string::npos);
     }
     SUBCASE("a header that is gone") {
-        fs::remove(tmp.path / "header.h");
+        fs::remove(tmp.path() / "header.h");
         CHECK_FALSE(cache.lookup(key, why));
         CHECK(why.find("header.h cannot be read") != std::string::npos);
     }
 }
 
 TEST_CASE("a damaged entry is never used") {
-    TempDir tmp;
+    TempDir tmp("alf-cache-unit");
     std::string warning, why;
-    auto cache = ObjectCache::open(tmp.path.string(), warning);
+    auto cache = ObjectCache::open(tmp.path().string(), warning);
     const std::string key(64, 'b');
     REQUIRE(cache.store(key, object("an object of some length"), {}).empty());
     const std::string intact = read(cache.entry_path(key));
@@ -109,22 +102,23 @@ TEST_CASE("a damaged entry is never used") {
 }
 
 TEST_CASE("a cache directory others could write to is not used") {
-    TempDir tmp;
+    TempDir tmp("alf-cache-unit");
     std::string warning;
-    fs::permissions(tmp.path, fs::perms::all);
-    auto cache = ObjectCache::open(tmp.path.string(), warning);
+    fs::permissions(tmp.path(), fs::perms::all);
+    auto cache = ObjectCache::open(tmp.path().string(), warning);
     CHECK_FALSE(cache.enabled());
     CHECK(warning.find("writable by others (mode 0777)") != std::string::npos);
-
-    if (geteuid() == 0) {
-        fs::permissions(tmp.path, fs::perms::owner_all, fs::perm_options::replace);
-        REQUIRE(chown(tmp.path.c_str(), 65534, 65534) == 0);
-        warning.clear();
-        cache = ObjectCache::open(tmp.path.string(), warning);
-        CHECK_FALSE(cache.enabled());
-        CHECK(warning.find("belongs to another user (uid 65534)") != std::string::npos);
-    }
     CHECK_FALSE(ObjectCache::disabled().enabled());
+}
+
+TEST_CASE("a cache directory of another user is not used (needs root)") {
+    if (!require(geteuid() == 0, "giving a directory to another user needs root")) return;
+    TempDir tmp("alf-cache-unit");
+    REQUIRE(chown(tmp.path().c_str(), 65534, 65534) == 0);
+    std::string warning;
+    auto cache = ObjectCache::open(tmp.path().string(), warning);
+    CHECK_FALSE(cache.enabled());
+    CHECK(warning.find("belongs to another user (uid 65534)") != std::string::npos);
 }
 
 TEST_CASE("the key covers source, defines, include directories, directory and optimizer") {

@@ -2,12 +2,10 @@
 // command line; unknown keys and wrong shapes named with their place.
 #include "cli/wrapper_cli.hpp"
 #include "common/error.hpp"
+#include "temp_files.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,19 +14,11 @@ using namespace alf;
 namespace {
 
 struct ConfigFile {
-    std::string dir, path;
+    TempDir scratch{"alf-config"};
+    std::string dir = scratch.path().string();
+    std::string path;
 
-    explicit ConfigFile(const std::string &json) {
-        char tmpl[] = "/tmp/alf-config-XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        dir = tmpl;
-        path = dir + "/app.json";
-        std::ofstream(path) << json;
-    }
-    ~ConfigFile() {
-        std::remove(path.c_str());
-        rmdir(dir.c_str());
-    }
+    explicit ConfigFile(const std::string &json) : path(scratch.write("app.json", json)) {}
 };
 
 Configuration parse(std::vector<const char *> args) {

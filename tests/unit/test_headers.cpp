@@ -2,14 +2,12 @@
 // target, with the compiler and the flags alfwrapper uses.
 #include "compile/compiler.hpp"
 #include "compile/headers.hpp"
+#include "temp_files.hpp"
 
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 using namespace alf;
@@ -19,22 +17,8 @@ namespace {
 const std::vector<std::string> strict = {"-Wall", "-Wextra", "-Werror"};
 
 // A source file in a fresh directory, removed when the test ends.
-class ScratchSource {
-public:
-    explicit ScratchSource(const std::string &text) {
-        char dir_template[] = "/tmp/alf-headers-XXXXXX";
-        dir_ = mkdtemp(dir_template);
-        path_ = dir_ + "/check.c";
-        std::ofstream(path_) << text;
-    }
-    ~ScratchSource() {
-        std::remove(path_.c_str());
-        rmdir(dir_.c_str());
-    }
-    const std::string &path() const { return path_; }
-
-private:
-    std::string dir_, path_;
+struct ScratchSource : TempFile {
+    explicit ScratchSource(const std::string &text) : TempFile(text, "check.c") {}
 };
 
 CompileResult compile_strict(const std::string &path, std::vector<std::string> flags) {

@@ -9,10 +9,7 @@
 
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 
 using namespace alf;
@@ -34,14 +31,8 @@ SEC("socket") int filter(struct __sk_buff *skb) { return 0; }
 )";
 
 std::string write_temp(const std::string &name, const std::string &text) {
-    static std::string dir = [] {
-        char tmpl[] = "/tmp/alf-entries-XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        return std::string(tmpl);
-    }();
-    std::string path = dir + "/" + name;
-    std::ofstream(path) << text;
-    return path;
+    static TempDir dir("alf-entries");
+    return dir.write(name, text);
 }
 
 FilterObject open_filter() { return compile_test_filter(source, "entries.c"); }

@@ -13,8 +13,6 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,15 +59,6 @@ struct Tables {
         return a.family == Family::ipv6 && word(a, 0) == 0 && word(a, 4) == 0 && word(a, 8) == 0xffff;
     }
 };
-
-std::string temp_file(const std::string &text) {
-    char path[] = "/tmp/alf-rules-XXXXXX";
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-    close(fd);
-    return path;
-}
 
 }  // namespace
 
@@ -166,10 +155,9 @@ TEST_CASE("rule compiler against the plain reference, random overlapping rule se
 
 TEST_CASE("rules files") {
     SUBCASE("comments, blank lines, CRLF, tabs, trailing comments, both families") {
-        std::string path = temp_file("# office networks\n\nallow 10.0.0.0/8\t# all of it\r\n"
-                                     "  deny 10.9.0.0/16\n\tallow 2001:db8::/32\nallow ::ffff:192.0.2.0/120");
-        RuleSet set = read_rules({}, {}, {path});
-        std::remove(path.c_str());
+        TempFile file("# office networks\n\nallow 10.0.0.0/8\t# all of it\r\n"
+                      "  deny 10.9.0.0/16\n\tallow 2001:db8::/32\nallow ::ffff:192.0.2.0/120");
+        RuleSet set = read_rules({}, {}, {file.path()});
         REQUIRE(set.rules.size() == 4);
         CHECK(set.rules[3].line == 6);
         Tables t(set);
@@ -182,30 +170,25 @@ TEST_CASE("rules files") {
     SUBCASE("lines across read chunks, and line numbers in errors past them") {
         std::string text;
         for (int i = 0; i < 100000; ++i) text += "allow 10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".0/24\n";
-        std::string good = temp_file(text);
-        RuleSet set = read_rules({}, {}, {good});
-        std::remove(good.c_str());
+        TempFile good(text);
+        RuleSet set = read_rules({}, {}, {good.path()});
         CHECK(set.rules.size() == 100000);
-        std::string bad = temp_file(text + "allow 10.0.0.0/33\n");
-        CHECK(error_of([&] { read_rules({}, {}, {bad}); }) ==
-              bad + ":100001: '10.0.0.0/33': prefix length 33 exceeds 32 for an IPv4 address");
-        std::remove(bad.c_str());
+        TempFile bad(text + "allow 10.0.0.0/33\n");
+        CHECK(error_of([&] { read_rules({}, {}, {bad.path()}); }) ==
+              bad.path() + ":100001: '10.0.0.0/33': prefix length 33 exceeds 32 for an IPv4 address");
     }
     SUBCASE("host bits in a file: one warning, counted") {
-        std::string path = temp_file("allow 10.0.0.1/8\nallow 10.0.0.2/8\nallow 10.0.0.3/8\n");
+        TempFile file("allow 10.0.0.1/8\nallow 10.0.0.2/8\nallow 10.0.0.3/8\n");
+        const std::string &path = file.path();
         RuleSet set = read_rules({}, {}, {path});
         REQUIRE(set.warnings.size() == 1);
         CHECK(set.warnings[0] == path + ":1: allow 10.0.0.1/8 has host bits set; using 10.0.0.0/8 (and 2 more lines of " +
                                      path + " with host bits set)");
-        std::remove(path.c_str());
     }
 }
 
 TEST_CASE("the kernel's search agrees with the reference (needs root)") {
-    if (geteuid() != 0) {
-        MESSAGE("skipped: loading the rules filter needs root (CAP_BPF)");
-        return;
-    }
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
     std::mt19937_64 random(11);
     for (int round = 0; round < 4; ++round) {
         RuleSet set = random_rules(random, round == 0 ? 3 : 500 * round);

@@ -1,0 +1,16 @@
+#include "compile_source.hpp"
+
+#include "compile/headers.hpp"
+#include "temp_files.hpp"
+
+namespace alf {
+
+CompileResult compile_source_file(const std::string &path, std::string_view source) {
+    write_text_file(path, source);
+    CompileRequest request;
+    request.source_path = path;
+    request.runtime_headers = runtime_headers();
+    return compile_filter(request);
+}
+
+}  // namespace alf

@@ -1,0 +1,15 @@
+// A filter's source compiled as alfwrapper compiles a .c file: in-process,
+// with the embedded runtime headers.
+#pragma once
+
+#include "compile/compiler.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace alf {
+
+// Writes `source` to `path` first, so diagnostics and line info name it.
+CompileResult compile_source_file(const std::string &path, std::string_view source);
+
+}  // namespace alf
