@@ -39,14 +39,18 @@ int run(int argc, char **argv, alf::Reporter &report) {
     if (filter.backend() == alf::Backend::classic) {
         alf::ClassicRules classic = filter.classic_program();
         std::string if_tcp_refused = alf::classic_on_tcp_refused(filter.access());
-        alf::attach_all(sockets, report, [&](const alf::Socket &socket) {
-            alf::attach_classic_locked(socket, classic.program.instructions, if_tcp_refused);
-        });
+        alf::attach_all(
+            sockets, report,
+            [&](const alf::Socket &socket) {
+                alf::attach_classic_locked(socket, classic.program.instructions, if_tcp_refused);
+            },
+            alf::peer_judge(classic));
         summary = alf::summarize_classic(classic.program.instructions.size());
     } else {
         alf::LoadedFilter loaded = filter.load();
-        alf::attach_all(sockets, report,
-                        [&](const alf::Socket &socket) { alf::attach_locked(socket, loaded.object.program_fd()); });
+        alf::attach_all(
+            sockets, report, [&](const alf::Socket &socket) { alf::attach_locked(socket, loaded.object.program_fd()); },
+            alf::peer_judge(loaded));
         summary = alf::summarize_filter(loaded.object);
     }
 

@@ -17,6 +17,15 @@ namespace alf {
 
 namespace {
 
+// "Seccomp:\t2" in /proc/self/status: a seccomp filter is installed.
+bool seccomp_filter_installed() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with("Seccomp:")) return line.find('2') != std::string::npos;
+    return false;
+}
+
 int read_unprivileged_bpf_disabled() {
     std::ifstream in("/proc/sys/kernel/unprivileged_bpf_disabled");
     int value = -1;
@@ -48,6 +57,15 @@ int probe_ebpf() {
 std::string setcap_line(const BpfAccess &access) { return "setcap cap_bpf+ep " + access.executable; }
 
 std::string ebpf_restriction(const BpfAccess &access) {
+    // CAP_BPF (or root) and still EPERM: not the capability, a seccomp filter
+    // that blocks the bpf() system call (containers, hardened units).
+    bool privileged = access.privilege == Privilege::root || access.capabilities.effective_has(CAP_BPF);
+    if (privileged && access.ebpf_errno == EPERM && access.seccomp_filtered)
+        return "the bpf() system call is blocked by a seccomp filter (" + access.tool + " holds CAP_BPF" +
+               std::string(access.privilege == Privilege::root ? " as root" : "") +
+               ", yet the kernel answers EPERM; /proc/self/status says Seccomp: 2); allow it: "
+               "systemd-nspawn --system-call-filter=bpf, SystemCallFilter=bpf in a unit, or the container "
+               "runtime's seccomp profile";
     std::string who = access.tool + " (uid " + std::to_string(getuid()) + ") does not hold";
     int sysctl = access.unprivileged_bpf_disabled;
     if (access.ebpf_errno == EPERM && sysctl > 0)
@@ -95,6 +113,7 @@ BpfAccess assess_bpf_access(const std::string &tool) {
         access.privilege = Privilege::own_capabilities;
     }
     access.ebpf_errno = probe_ebpf();
+    access.seccomp_filtered = access.ebpf_errno != 0 && seccomp_filter_installed();
     access.may_load_ebpf = access.ebpf_errno == 0;
     return access;
 }

@@ -28,6 +28,7 @@ struct BpfAccess {
     Capabilities capabilities;
     bool may_load_ebpf = false;          // the kernel loaded a minimal socket filter
     int ebpf_errno = 0;                  // why it did not
+    bool seccomp_filtered = false;       // and a seccomp filter is installed (it may block bpf())
     int unprivileged_bpf_disabled = -1;  // the sysctl; -1 when unreadable
     std::string executable;              // the tool's own file, for the setcap line
 

@@ -114,6 +114,12 @@ std::string cache_key(const CacheKeyInput &input) {
 }
 
 std::string ObjectCache::default_directory() {
+    // A unit's CacheDirectory= (systemd sets $CACHE_DIRECTORY, ':' between
+    // several): the directory systemd made for the service's user.
+    if (const char *unit = std::getenv("CACHE_DIRECTORY"); unit && unit[0] == '/') {
+        std::string first = unit;
+        return first.substr(0, first.find(':'));
+    }
     // The XDG base directory specification ignores relative paths.
     if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/') return std::string(xdg) + "/alfwrapper";
     const char *home = std::getenv("HOME");

@@ -19,7 +19,6 @@ namespace alf {
 namespace {
 
 constexpr int listen_fds_max = 4096;
-constexpr std::size_t discard_max = 65536;
 
 std::string fd_text(int fd) { return "--inherit: fd " + std::to_string(fd); }
 
@@ -83,11 +82,6 @@ Socket check_inherited_socket(int fd, const std::string &name) {
     return socket;
 }
 
-bool readable_now(int fd) {
-    pollfd p{fd, POLLIN, 0};
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
 }  // namespace
 
 ListenEnvironment parse_listen_environment(const char *fds, const char *pid, const char *names, long self_pid) {
@@ -134,34 +128,6 @@ std::vector<Socket> inherit_sockets() {
         sockets.push_back(check_inherited_socket(listen_fds_start + i, env.names[static_cast<std::size_t>(i)]));
     for (const char *variable : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"}) unsetenv(variable);
     return sockets;
-}
-
-std::size_t discard_unfiltered_backlog(const Socket &socket) {
-    int fd = socket.fd.get();
-    std::size_t discarded = 0;
-    if (socket.type == SOCK_DGRAM) {
-        // Bounded: datagrams that keep arriving now have passed the filter.
-        char byte;
-        while (discarded < discard_max && recv(fd, &byte, sizeof byte, MSG_DONTWAIT | MSG_TRUNC) >= 0) ++discarded;
-        if (discarded < discard_max && errno != EAGAIN && errno != EWOULDBLOCK)
-            throw system_error(socket.description + ": cannot discard datagrams queued before the filter", errno);
-        return discarded;
-    }
-    if (socket.family == AF_UNIX) return 0;
-    // The listening socket may be blocking (it is shared with whoever passed
-    // it): accept only what poll says is there.
-    while (discarded < discard_max && readable_now(fd)) {
-        UniqueFd connection(accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (!connection) {
-            if (errno == ECONNABORTED) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            throw system_error(socket.description + ": cannot reset connections made before the filter", errno);
-        }
-        linger reset{1, 0};  // close with RST: the peer learns at once
-        setsockopt(connection.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        ++discarded;
-    }
-    return discarded;
 }
 
 }  // namespace alf

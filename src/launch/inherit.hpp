@@ -25,9 +25,5 @@ ListenEnvironment parse_listen_environment(const char *fds, const char *pid, con
 // unsets the variables, so nothing of alfwrapper's own activation is passed on.
 std::vector<Socket> inherit_sockets();
 
-// What reached an inherited socket before the filter was attached never
-// passed it: queued datagrams are discarded and pending connections reset
-// (Unix stream sockets excepted: no filter ever runs on them). Returns how many.
-std::size_t discard_unfiltered_backlog(const Socket &socket);
 
 }  // namespace alf

@@ -20,8 +20,32 @@ std::vector<Socket> open_sockets(const SocketSettings &settings) {
     return sockets;
 }
 
+namespace {
+
+// What the filter made of the traffic queued on an inherited socket before it.
+void report_backlog(const Socket &socket, const BacklogVerdicts &v, const Reporter &report) {
+    if (v.reset && v.admitted + v.refused == 0) {
+        report.warning(socket.description + ": " + std::to_string(v.reset) +
+                       " connection(s) that arrived before the filter was attached reset unjudged: " + v.why_reset);
+    } else if (socket.type == SOCK_DGRAM && v.admitted + v.refused) {
+        report.warning(socket.description + ": " + std::to_string(v.admitted + v.refused) +
+                       " datagram(s) queued before the filter: " + std::to_string(v.refused) + " refused by it, " +
+                       std::to_string(v.admitted) + " admitted but discarded (a datagram cannot be queued again)");
+    } else if (v.admitted + v.refused) {
+        std::string text = socket.description + ": " + std::to_string(v.admitted + v.refused + v.reset) +
+                           " connection(s) queued before the filter: " + std::to_string(v.admitted) +
+                           " admitted and left for the service, " + std::to_string(v.refused) +
+                           " refused and destroyed";
+        if (v.reset) text += "; " + std::to_string(v.reset) + " admitted one(s) reset: " + v.why_reset;
+        if (v.refused) report.warning(text);
+        else report.info(text);
+    }
+}
+
+}  // namespace
+
 void attach_all(std::vector<Socket> &sockets, const Reporter &report,
-                const std::function<void(const Socket &)> &attach) {
+                const std::function<void(const Socket &)> &attach, const PeerJudge &judge) {
     // A socket file made for a service that will not start is removed again.
     std::vector<std::string> files_made;
     auto remove_files_made = [&] {
@@ -38,12 +62,7 @@ void attach_all(std::vector<Socket> &sockets, const Reporter &report,
             remove_files_made();
             throw;
         }
-        if (socket.inherited()) {
-            if (auto discarded = discard_unfiltered_backlog(socket))
-                report.warning(socket.description + ": " + std::to_string(discarded) +
-                               (socket.type == SOCK_DGRAM ? " datagram(s) discarded" : " connection(s) reset") +
-                               ": they arrived before the filter was attached");
-        }
+        if (socket.inherited()) report_backlog(socket, judge_backlog(socket, judge), report);
         report.info(socket.description + ": filter attached and locked");
         // Attached, but never run: the user should not believe this socket filtered.
         if (socket.family == AF_UNIX && socket.type != SOCK_DGRAM)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/report.hpp"
+#include "launch/backlog.hpp"
 #include "launch/sockets.hpp"
 
 #include <functional>
@@ -27,9 +28,9 @@ struct SocketSettings {
 std::vector<Socket> open_sockets(const SocketSettings &settings);
 
 // Attaches and locks a filter on every socket (`attach`), then binds the ones
-// created here; what reached an inherited socket before is discarded, with a
-// warning.
+// created here; what reached an inherited socket before is judged by `judge`
+// (the attached filter run on the peer's packet): see launch/backlog.hpp.
 void attach_all(std::vector<Socket> &sockets, const Reporter &report,
-                const std::function<void(const Socket &)> &attach);
+                const std::function<void(const Socket &)> &attach, const PeerJudge &judge);
 
 }  // namespace alf

@@ -5,6 +5,10 @@
 #include "compile/builtin_filters.hpp"
 #include "compile/filter_builder.hpp"
 
+#include <linux/capability.h>
+
+#include <cerrno>
+
 namespace alf {
 
 namespace {
@@ -16,6 +20,9 @@ bool rules_only(const Configuration &config) {
 }
 
 Error ebpf_refused(const Configuration &config, const BpfAccess &access) {
+    if (access.seccomp_filtered && access.ebpf_errno == EPERM &&
+        (access.privilege == Privilege::root || access.capabilities.effective_has(CAP_BPF)))
+        return Error("filter " + config.filter + ": " + ebpf_restriction(access), exit_system);
     std::string text = "filter " + config.filter + ": " + ebpf_restriction(access) + ". Ways out: ";
     if (is_builtin_filter_name(config.filter))
         text += "grant cap_bpf to " + access.tool + " (as root: " + setcap_line(access) + "), or ";

@@ -3,6 +3,12 @@
 #include "bpf/map_listing.hpp"
 #include "common/error.hpp"
 #include "pipeline/delegated_limits.hpp"
+#include "workbench/test_packet.hpp"
+#include "workbench/test_run.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
 
 #include <bpf/libbpf.h>
 
@@ -21,6 +27,35 @@ const CompiledRuleSet &FilterPipeline::read_rules() {
 Backend FilterPipeline::backend() {
     if (!backend_) backend_ = choose_backend(config_, access_, report_);
     return *backend_;
+}
+
+namespace {
+
+// The peer's packet as alfctl test would write it, framed for a test run.
+std::vector<std::uint8_t> peer_frame(const PeerPacket &packet) {
+    auto endpoint = [](const IpAddress &address, std::uint16_t port) {
+        std::string text = format_ip(address);
+        return (address.family == Family::ipv6 ? "[" + text + "]" : text) + ":" + std::to_string(port);
+    };
+    bool tcp = packet.protocol == IPPROTO_TCP;
+    std::size_t payload = std::min<std::size_t>(packet.payload, test_run_max_frame - 14 - 40 - 8);
+    return parse_test_packet({tcp ? "tcp" : "udp", endpoint(packet.peer, packet.peer_port), ">",
+                              endpoint(packet.local, packet.local_port),
+                              tcp ? "syn" : "len=" + std::to_string(payload)})
+        .frame;
+}
+
+}  // namespace
+
+PeerJudge peer_judge(const LoadedFilter &filter) {
+    int program = filter.object.program_fd();
+    return [program](const PeerPacket &packet) {
+        return run_frame(program, peer_frame(packet)).verdict == PacketVerdict::pass;
+    };
+}
+
+PeerJudge peer_judge(const ClassicRules &classic) {
+    return [&classic](const PeerPacket &packet) { return test_classic(classic.program, peer_frame(packet)) != 0; };
 }
 
 FilterBuilder make_filter_builder(const Configuration &config, const Reporter &report, Optimization optimization,

@@ -12,6 +12,7 @@
 #include "common/report.hpp"
 #include "compile/filter_builder.hpp"
 #include "inputs/filter_inputs.hpp"
+#include "launch/backlog.hpp"
 #include "pipeline/backend.hpp"
 #include "pipeline/configuration.hpp"
 
@@ -26,6 +27,12 @@ struct LoadedFilter {
     FilterObject object;
     FilterBytes bytes;
 };
+
+// The attached filter as the judge of what was queued before it: the peer's
+// packet run through the loaded program (BPF_PROG_TEST_RUN) or through the
+// classic program.
+PeerJudge peer_judge(const LoadedFilter &filter);
+PeerJudge peer_judge(const ClassicRules &classic);
 
 // The builder for the configuration's filter: built-in filters only when
 // `builtin_only` (privileges that are not the caller's).

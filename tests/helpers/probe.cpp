@@ -153,12 +153,17 @@ void append_line(const std::string &path, const std::string &line) {
     out << line << std::endl;
 }
 
+// A peer is recorded once the service hears from it: a queued connection
+// that alfwrapper refused and destroyed is still accepted, but its first
+// read fails (ECONNABORTED) and nothing of the peer ever reaches the service.
 void serve_connection(int fd, std::string peers, std::string peer) {
-    append_line(peers, "tcp " + peer);
     char buf[65536];
+    bool heard = false;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n <= 0) break;
+        if (!heard) append_line(peers, "tcp " + peer);
+        heard = true;
         ssize_t off = 0;
         while (off < n) {
             ssize_t w = write(fd, buf + off, static_cast<size_t>(n - off));

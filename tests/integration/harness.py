@@ -144,6 +144,8 @@ def tcp_echo(dst, port, payload=b"ping\n", src=None, sport=0, timeout=CONNECT_TI
             return Outcome(TIMEOUT, detail=f"{timeout} s")
         except ConnectionRefusedError:
             return Outcome(REFUSED)
+        except ConnectionResetError:
+            return Outcome(RESET, detail="during connect")
         except OSError as e:
             return Outcome(ERROR, detail=f"connect: {e}")
         data = b""

@@ -188,6 +188,16 @@ class CompileCache(AlfTestCase):
         self.assertEqual(r.returncode, 0, r)
         self.assertTrue(os.path.isdir(os.path.join(home, ".cache", "alfwrapper")), r)
 
+    def test_a_units_cache_directory_comes_first(self):
+        # CacheDirectory=alf-web makes systemd set CACHE_DIRECTORY=/var/cache/alf-web.
+        unit_cache = self.path("unit-cache")
+        os.mkdir(unit_cache, 0o700)
+        env = dict(os.environ, CACHE_DIRECTORY=unit_cache + ":" + self.path("second"), XDG_CACHE_HOME=self.path("x"))
+        r = Run(["-v", "--port", str(free_port()), "-I", self.include, self.source, "true"], env=env)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(f"compile cache: stored {unit_cache}/", r.stderr)
+        self.assertNotIn("warning", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

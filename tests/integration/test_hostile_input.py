@@ -16,11 +16,11 @@ class HostileInput(AlfTestCase):
         super().setUp()
         self.port = str(free_port())
 
-    def refused(self, *args, status=1, env=None):
+    def refused(self, *args, status=1, env=None, prefix=()):
         """Runs alfwrapper with ARGS; it must fail with `status` and one
         bounded message, never crash or start the program."""
         seed = [] if "-l" in args else ["--port", self.port]
-        r = Run(seed + list(args) + ["--", "touch", self.marker], env=env, timeout=RUN_TIMEOUT)
+        r = Run(seed + list(args) + ["--", "touch", self.marker], env=env, prefix=prefix, timeout=RUN_TIMEOUT)
         self.assertFalse(os.path.exists(self.marker), f"the program must not start:\n{r}")
         self.assertEqual(r.returncode, status, r)
         self.assertLess(len(r.stderr), 4000, "the message must not echo the input whole")
@@ -203,3 +203,11 @@ class HostileInput(AlfTestCase):
         many = self.write("one.rules", "allow 10.0.0.0/8\n")
         r = self.refused(*[a for _ in range(300) for a in ("--rules-file", many)])
         self.assertIn("300 files given, at most 255", r.stderr)
+
+    def test_bpf_blocked_by_seccomp_is_named_with_the_way_out(self):
+        # Root, and so CAP_BPF, but bpf() answered with EPERM by a seccomp filter.
+        r = self.refused("-f", "private", status=2, prefix=[os.environ["ALF_WITHOUT_BPF"]])
+        self.assertIn("the bpf() system call is blocked by a seccomp filter", r.stderr)
+        self.assertIn("--system-call-filter=bpf", r.stderr)
+        self.assertIn("SystemCallFilter=bpf", r.stderr)
+        self.assertNotIn("setcap", r.stderr)

@@ -53,12 +53,13 @@ class InheritFromSystemd(AlfTestCase):
         service.wait_listening(f"*:{port}")
         # systemd-socket-activate starts its child on the first connection,
         # which therefore arrives before any filter: here from a refused peer.
-        # It is judged once alfwrapper has compiled and attached the filter:
-        # given that long, it must end in a reset.
+        # It is judged once alfwrapper has compiled and attached the filter
+        # (given that long): refused, it is destroyed, and its client reset.
         refused = Peer("127.0.0.1", port, src="127.0.0.2")
         self.assert_outcome(refused, RESET, "a refused connection that came before the filter", timeout=30)
         report = service.report()
-        wait_for_stderr(service, "1 connection(s) reset: they arrived before the filter was attached")
+        wait_for_stderr(service, "1 connection(s) queued before the filter: 0 admitted and left for the service, "
+                                 "1 refused and destroyed")
         self.assertEqual(report["pid"], service.proc.pid)
         self.assertEqual(report["env"]["LISTEN_FDS"], "1")
         self.assertEqual(report["env"]["LISTEN_PID"], str(report["pid"]))
@@ -82,10 +83,9 @@ class InheritFromSystemd(AlfTestCase):
                                      "--fdname=a:b"])
         service.wait_listening(f"127.0.0.1:{first}")
         # The first connection starts alfwrapper. It came before the filter:
-        # alfwrapper ends it (a reset, today even for an admitted peer) or,
-        # having judged it, serves it; either way only once alfwrapper runs.
+        # judged once the filter is attached, admitted, it is served.
         trigger = Peer("127.0.0.1", first).exchange(timeout=30)
-        self.assertIn(trigger.kind, (ECHO, RESET), f"the connection that started the service: {trigger}")
+        self.assertEqual(trigger.kind, ECHO, f"the connection that started the service: {trigger}")
         report = service.report()
         self.assertEqual(report["env"]["LISTEN_FDS"], "4")
         self.assertEqual(report["env"]["LISTEN_FDNAMES"], "a:b:dns:tcp")
@@ -98,6 +98,18 @@ class InheritFromSystemd(AlfTestCase):
         self.assert_dropped(Peer("127.0.0.1", dns, src="127.0.0.1", udp=True),
                             Peer("127.0.0.1", dns, src="127.0.0.2", udp=True))
         self.assertFalse(any("127.0.0.2" in line for line in service.peers()), service.peers())
+
+
+    def test_the_admitted_connection_that_starts_the_service_is_served(self):
+        # On demand: the first connection wakes the service and waits in the
+        # queue while alfwrapper compiles and attaches; admitted, it stays
+        # there for the service, which serves it.
+        port = free_port()
+        service = self.start(["--inherit"] + WHITELIST, prefix=[SOCKET_ACTIVATE, "-l", str(port)])
+        service.wait_listening(f"*:{port}")
+        self.assert_outcome(Peer("127.0.0.1", port), ECHO, "the connection that started the service", timeout=30)
+        service.report()
+        self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
 
 
 class InheritedFds(AlfTestCase):
@@ -140,6 +152,51 @@ class InheritedFds(AlfTestCase):
         self.assertEqual(report["fds"]["3"]["socket"]["local"], f"127.0.0.1:{port}")
         self.assertEqual(report["fds"]["4"]["socket"]["local"], f"[::1]:{other}")
 
+    def queue_then_inherit(self, early):
+        """Connections (source, bytes sent at once) queued on a listener before
+        alfwrapper --inherit takes it; returns them with alfwrapper's stderr."""
+        s, port = self.listening()
+        connections = []
+        for src, data in early:
+            c = socket.create_connection(("127.0.0.1", port), source_address=(src, 0), timeout=5)
+            self.addCleanup(c.close)
+            if data:
+                c.sendall(data)
+            connections.append((src, data, c))
+        fd = self.owned_fd(s.fileno())
+        service = self.serve(["-v", "--inherit"] + WHITELIST, prefix=activation([fd]), pass_fds=(fd,))
+        return connections, service
+
+    def assert_fates(self, connections, service):
+        """Admitted peers are served (their early bytes echoed); refused ones are
+        reset and nothing of theirs reaches the service."""
+        for src, data, c in connections:
+            c.settimeout(5)
+            try:
+                if not data:
+                    c.sendall(b"late\n")
+                answer = c.recv(100)
+            except (ConnectionResetError, BrokenPipeError):
+                answer = "reset"
+            self.assertEqual(answer, (data or b"late\n") if src == "127.0.0.1" else "reset", src)
+        self.assertFalse(any("127.0.0.2" in line for line in service.peers()), service.peers())
+
+    def test_queued_connections_are_judged_one_by_one(self):
+        connections, service = self.queue_then_inherit(
+            [("127.0.0.1", b"early\n"), ("127.0.0.2", b""), ("127.0.0.1", b"early\n")])
+        self.assertIn("3 connection(s) queued before the filter: 2 admitted and left for the service, "
+                      "1 refused and destroyed", service.stderr())
+        self.assert_fates(connections, service)
+
+    def test_a_refused_connection_that_already_sent_data_never_reaches_the_service(self):
+        # A destroyed connection would still give its bytes to accept(): it is
+        # accepted and reset by alfwrapper instead, with none admitted lost here.
+        connections, service = self.queue_then_inherit([("127.0.0.2", b"refused data\n"), ("127.0.0.1", b"early\n")])
+        self.assertIn("2 connection(s) queued before the filter: 1 admitted and left for the service, "
+                      "1 refused and destroyed", service.stderr())
+        self.assertNotIn("reset", service.stderr())
+        self.assert_fates(connections, service)
+
     def test_datagrams_queued_before_the_filter_never_reach_the_program(self):
         s, port = self.listening(socket.SOCK_DGRAM)
         for src, payload in (("127.0.0.2", b"early-refused"), ("127.0.0.1", b"early-admitted")):
@@ -148,7 +205,8 @@ class InheritedFds(AlfTestCase):
                 c.sendto(payload, ("127.0.0.1", port))
         fd = self.owned_fd(s.fileno())
         service = self.serve(["--inherit"] + WHITELIST, prefix=activation([fd], names="dns"), pass_fds=(fd,))
-        self.assertIn("2 datagram(s) discarded: they arrived before the filter was attached", service.stderr())
+        self.assertIn("2 datagram(s) queued before the filter: 1 refused by it, 1 admitted but discarded",
+                      service.stderr())
         self.assert_dropped(Peer("127.0.0.1", port, src="127.0.0.1", udp=True),
                             Peer("127.0.0.1", port, src="127.0.0.2", udp=True))
         self.assertEqual([line.split()[-1] for line in service.peers()], ["ping", "ping"],

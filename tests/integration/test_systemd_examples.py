@@ -90,8 +90,9 @@ class SystemdExamples(AlfTestCase):
         self.addCleanup(service.__exit__)
         service.wait_listening(f"*:{port}")
         # The first connection starts the service; it comes from a refused
-        # ("public") peer and arrives before the filter: alfwrapper resets it
-        # once the filter is attached (given all the time a compile takes).
+        # ("public") peer and arrives before the filter: alfwrapper judges it
+        # once the filter is attached (given all the time a compile takes),
+        # and destroys it: its client is reset.
         public = self.net.from_client(self.net.server_v4, int(port))
         self.assert_outcome(public, RESET, "the connection that started the service", timeout=30)
         report = service.report()
