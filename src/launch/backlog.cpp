@@ -179,13 +179,17 @@ private:
 };
 
 
-// Where judging is not possible: every queued connection is reset, the peer
-// learns at once.
-std::size_t reset_all(const Socket &socket) {
+// Accepts queued connections and resets them (the peer learns at once),
+// each peer shown to `seen`, until `seen` says enough or the queue is empty.
+// Returns how many were reset.
+template <typename Seen>
+std::size_t accept_and_reset(const Socket &socket, Seen seen) {
     int fd = socket.fd.get();
     std::size_t reset = 0;
     while (reset < backlog_max && readable_now(fd)) {
-        UniqueFd connection(accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        sockaddr_storage from{};
+        socklen_t length = sizeof from;
+        UniqueFd connection(accept4(fd, reinterpret_cast<sockaddr *>(&from), &length, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!connection) {
             if (errno == ECONNABORTED) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -194,36 +198,30 @@ std::size_t reset_all(const Socket &socket) {
         linger abort_it{1, 0};
         setsockopt(connection.get(), SOL_SOCKET, SO_LINGER, &abort_it, sizeof abort_it);
         ++reset;
+        if (seen(endpoint_of(from))) break;
     }
     return reset;
 }
 
+// Where judging is not possible: every queued connection is reset.
+std::size_t reset_all(const Socket &socket) {
+    return accept_and_reset(socket, [](const Endpoint &) { return false; });
+}
 
 // A destroyed connection stays in the accept queue, and bytes its peer sent
 // before stay readable by whoever accepts it: such a connection is accepted
 // here and reset instead. The queue is first in, first out, so admitted
-// connections ahead of it are reset too (counted). Returns how many of those.
+// connections ahead of it are reset too. Returns how many of those.
 std::size_t consume_until_gone(const Socket &socket, std::vector<Endpoint> peers) {
     std::size_t admitted_lost = 0;
-    int fd = socket.fd.get();
-    while (!peers.empty() && readable_now(fd)) {
-        sockaddr_storage from{};
-        socklen_t length = sizeof from;
-        UniqueFd connection(accept4(fd, reinterpret_cast<sockaddr *>(&from), &length, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (!connection) {
-            if (errno == ECONNABORTED) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            throw system_error(socket.description + ": cannot reset a refused connection made before the filter", errno);
-        }
-        linger abort_it{1, 0};
-        setsockopt(connection.get(), SOL_SOCKET, SO_LINGER, &abort_it, sizeof abort_it);
-        Endpoint peer = endpoint_of(from);
+    accept_and_reset(socket, [&](const Endpoint &peer) {
         auto it = std::find_if(peers.begin(), peers.end(), [&](const Endpoint &p) {
             return p.port == peer.port && unmapped(p.address) == unmapped(peer.address);
         });
         if (it != peers.end()) peers.erase(it);
         else ++admitted_lost;
-    }
+        return peers.empty();
+    });
     return admitted_lost;
 }
 
