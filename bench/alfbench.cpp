@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -105,7 +106,7 @@ sockaddr_in v4(const char *ip, int port) {
     return a;
 }
 
-// A TCP connection from `source` (0 port) to 127.0.0.1:port; -1 on failure/timeout.
+// A TCP connection from `source` (0 port) to 127.0.0.1:port; -1 on failure/timeout, errno saying which.
 int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in src = v4(source, 0);
@@ -121,7 +122,9 @@ int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in dst = v4("127.0.0.1", port);
     if (connect(fd, reinterpret_cast<sockaddr *>(&dst), sizeof dst) != 0) {
+        int error = errno;  // for the caller: a timeout (EINPROGRESS) or a refusal
         close(fd);
+        errno = error;
         return -1;
     }
     return fd;
@@ -368,14 +371,47 @@ std::string row_markdown(const Row &r) {
     return s.str();
 }
 
-// Checks the filter really is in front: a refused source must time out, and
-// must never show up among the service's accepted peers.
-void check_filtered(int port, const std::string &peers) {
-    if (connection_round_trip("127.0.0.3", port) >= 0) fail("a refused source (127.0.0.3) was served: no filter in front?");
+bool is_admitted(const std::string &peer) { return peer == "127.0.0.1" || peer == "::ffff:127.0.0.1"; }
+
+// The peers the service accepted (bench_echod --peers: one address a line).
+// A missing or empty file fails: "no refused source accepted" over no
+// accepted connection at all would prove nothing.
+std::vector<std::string> accepted_peers(const std::string &peers) {
     std::ifstream in(peers);
-    std::string line;
-    while (std::getline(in, line))
-        if (line == "127.0.0.3" || line == "::ffff:127.0.0.3") fail("a refused source reached the accept queue");
+    if (!in) fail("no peers file " + peers + ": the service recorded no connection");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (lines.empty()) fail("the peers file " + peers + " is empty: the service recorded no connection");
+    return lines;
+}
+
+// Fails unless the service accepted at least `at_least` connections, all of
+// them from the admitted client.
+void check_only_admitted(const std::string &peers, size_t at_least) {
+    auto lines = accepted_peers(peers);
+    for (const auto &line : lines)
+        if (!is_admitted(line)) fail("a refused source reached the accept queue: " + line);
+    if (lines.size() < at_least)
+        fail("the service recorded " + std::to_string(lines.size()) + " accepted connections, the admitted client made " +
+             std::to_string(at_least));
+}
+
+// Checks the filter really is in front: a connection from a refused source
+// must time out (the filter drops its SYN; a reset or "connection refused"
+// would mean something else answered), and only the admitted client may be
+// among the service's accepted peers (it was served at least once, when the
+// service was found ready).
+void check_filtered(int port, const std::string &peers) {
+    int fd = tcp_connect("127.0.0.3", port, 500);
+    int error = errno;
+    if (fd >= 0) {
+        close(fd);
+        fail("a refused source (127.0.0.3) was served: no filter in front?");
+    }
+    if (error != EINPROGRESS && error != ETIMEDOUT && error != EAGAIN)
+        fail(std::string("a refused source's connection failed without timing out (") + std::strerror(error) +
+             "): the filter's drop was not what stopped it");
+    check_only_admitted(peers, 1);
 }
 
 void run_size(const Settings &s, size_t rules, const std::string &dir, std::vector<Row> &rows) {
@@ -423,6 +459,7 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
     Row p50{"Admitted client p50 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
     Row p99{"Admitted client p99 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
     std::atomic<long> flood_attempts{0};
+    size_t admitted_round_trips = 1;  // the first, when the service was found ready
     for (int pair = 0; pair < s.pairs; ++pair) {
         for (bool flood : {false, true}) {
             std::atomic<bool> stop{false};
@@ -450,16 +487,15 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
                 if (us < 0) fail("the admitted client failed under the flood");
                 latencies.push_back(us);
             }
+            admitted_round_trips += latencies.size();
             stop = true;
             for (auto &f : flooders) f.join();
             (flood ? p50.b : p50.a).push_back(percentile(latencies, 0.5));
             (flood ? p99.b : p99.a).push_back(percentile(latencies, 0.99));
         }
     }
-    std::ifstream in(peers);
-    std::string line;
-    while (std::getline(in, line))
-        if (line != "127.0.0.1" && line != "::ffff:127.0.0.1") fail("the accept queue saw a refused source: " + line);
+    if (flood_attempts == 0) fail("the flood sent no SYN: nothing was refused, the check would prove nothing");
+    check_only_admitted(peers, admitted_round_trips);
     p99.note += ", " + std::to_string(flood_attempts.load()) + " refused SYNs, none accepted";
     rows.push_back(p50);
     rows.push_back(p99);
