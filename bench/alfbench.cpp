@@ -4,7 +4,9 @@
 // these machines are noisy. It checks that it measured what it claims and
 // fails loudly otherwise.
 //
-//   alfbench --alfwrapper PATH --echod PATH [--quick] [--only NAME] [--results FILE]
+//   alfbench --alfwrapper PATH --echod PATH [--quick] [--only NAME] [--results FILE] [--command TEXT]
+//   alfbench --splice NAME --title TITLE --command TEXT --results FILE [--load-at-start L] < OUTPUT
+//     (another benchmark's Markdown output as section NAME of FILE, under the same head)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -584,6 +586,26 @@ std::string machine_description() {
     return s.str();
 }
 
+// The 1-minute load average now (/proc/loadavg), as text.
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string first;
+    if (!(in >> first)) fail("cannot read /proc/loadavg");
+    return first;
+}
+
+// The head of every section the benchmarks write: its title, the machine,
+// the date, the command, and how busy the machine was (other work shares
+// it, so figures are compared within one table only).
+std::string section_head(const std::string &title, const std::string &command, const std::string &load_at_start) {
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    return "## " + title + "\n\nMachine: " + machine_description() + "  \nDate: " + date + "  \nCommand: `" + command +
+           "`  \nLoad: 1-minute load average " + load_at_start + " at the start, " + load_average() +
+           " at the end (other work shares the machine: compare figures within one table only)\n\n";
+}
+
 void update_results(const std::string &path, const std::string &section, const std::string &name = "alfbench") {
     std::string text;
     {
@@ -610,6 +632,7 @@ void update_results(const std::string &path, const std::string &section, const s
 int run(int argc, char **argv) {
     Settings s;
     std::string splice;  // --splice NAME: put stdin into section NAME of --results
+    std::string title, load_at_start = load_average();
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -624,13 +647,17 @@ int run(int argc, char **argv) {
         else if (a == "--command") s.command_line = value();
         else if (a == "--pairs") s.pairs = std::stoi(value());
         else if (a == "--splice") splice = value();
+        else if (a == "--title") title = value();
+        else if (a == "--load-at-start") load_at_start = value();
         else fail("unknown argument " + a + " (see bench/run)");
     }
     if (!splice.empty()) {
-        if (s.results.empty()) fail("--splice needs --results");
+        if (s.results.empty() || title.empty() || s.command_line.empty())
+            fail("--splice needs --results, --title and --command");
         std::stringstream in;
         in << std::cin.rdbuf();
-        update_results(s.results, "Latest output of `" + s.command_line + "`:\n\n```\n" + in.str() + "```\n", splice);
+        if (in.str().find("\n|---") == std::string::npos) fail("--splice " + splice + ": the output has no table");
+        update_results(s.results, section_head(title, s.command_line, load_at_start) + in.str(), splice);
         return 0;
     }
     if (s.alfwrapper.empty() || s.echod.empty()) fail("--alfwrapper and --echod are required");
@@ -649,12 +676,7 @@ int run(int argc, char **argv) {
     if (s.only.empty() || s.only == "filters") run_filter_costs(s, cost_lines);
 
     std::ostringstream table;
-    char date[64];
-    std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-    table << "## Traffic through the filter, and each filter's cost (bench/run)\n\n"
-          << "Machine: " << machine_description() << "  \nDate: " << date << "  \nCommand: `" << s.command_line
-          << "`\n\n";
+    table << section_head("Traffic through the filter, and each filter's cost (bench/run)", s.command_line, load_at_start);
     if (!rows.empty())
         table << s.pairs << " pairs a row, unfiltered (A) and filtered (B) alternately; ratio = B/A, median (min-max).\n\n"
               << "| scenario | rules | unfiltered (A) | filtered (B) | B/A | note |\n|---|---|---|---|---|---|\n";
