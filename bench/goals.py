@@ -32,6 +32,9 @@ class Section:
         date = re.search(r"^Date: (.*?)\s*$", text, re.M)
         load = re.search(r"^Load: 1-minute load average (\S+) at the start, (\S+) at the end", text, re.M)
         self.date = date.group(1) if date else "no date"
+        cpus = re.search(r"^Machine: ([0-9]+) x", text, re.M)
+        self.cpus = int(cpus.group(1)) if cpus else None
+        self.loads = [float(x) for x in load.groups()] if load else []
         self.run = self.date + (f", load {load.group(1)}-{load.group(2)}" if load else ", load not recorded")
         self.tables = []  # (heading, header, rows)
         heading, lines = "", text.splitlines()
@@ -192,6 +195,13 @@ def goals_section(sections):
            "| goal | measured | status | from |", "|---|---|---|---|"]
     out += [f"| {g} | {m} | {s} | {f} |" for g, m, s, f in goals]
     out += ["", flood_note(traffic), ""]
+    named = (("traffic", traffic), ("rules", rules), ("launch", launch))
+    busy = [(name, max(sec.loads), sec.cpus) for name, sec in named if sec.cpus and sec.loads and max(sec.loads) > sec.cpus]
+    if busy:
+        out += ["Busy machine: the load average exceeded the CPU count during the runs of "
+                + ", ".join(f"{name} (up to {load:.2f} on {cpus} CPUs)" for name, load, cpus in busy)
+                + ". Other work then takes CPU time from the benchmark and from only one side of a pair as often as "
+                "not, so a status there says little about the filter; a run on a quiet machine decides.", ""]
     return "\n".join(out) + "\n"
 
 
