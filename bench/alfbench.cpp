@@ -4,7 +4,9 @@
 // these machines are noisy. It checks that it measured what it claims and
 // fails loudly otherwise.
 //
-//   alfbench --alfwrapper PATH --echod PATH [--quick] [--only NAME] [--results FILE]
+//   alfbench --alfwrapper PATH --echod PATH [--quick] [--only NAME] [--results FILE] [--command TEXT]
+//   alfbench --splice NAME --title TITLE --command TEXT --results FILE [--load-at-start L] < OUTPUT
+//     (another benchmark's Markdown output as section NAME of FILE, under the same head)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -105,7 +108,7 @@ sockaddr_in v4(const char *ip, int port) {
     return a;
 }
 
-// A TCP connection from `source` (0 port) to 127.0.0.1:port; -1 on failure/timeout.
+// A TCP connection from `source` (0 port) to 127.0.0.1:port; -1 on failure/timeout, errno saying which.
 int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in src = v4(source, 0);
@@ -121,7 +124,9 @@ int tcp_connect(const char *source, int port, int timeout_ms = 2000) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in dst = v4("127.0.0.1", port);
     if (connect(fd, reinterpret_cast<sockaddr *>(&dst), sizeof dst) != 0) {
+        int error = errno;  // for the caller: a timeout (EINPROGRESS) or a refusal
         close(fd);
+        errno = error;
         return -1;
     }
     return fd;
@@ -368,14 +373,47 @@ std::string row_markdown(const Row &r) {
     return s.str();
 }
 
-// Checks the filter really is in front: a refused source must time out, and
-// must never show up among the service's accepted peers.
-void check_filtered(int port, const std::string &peers) {
-    if (connection_round_trip("127.0.0.3", port) >= 0) fail("a refused source (127.0.0.3) was served: no filter in front?");
+bool is_admitted(const std::string &peer) { return peer == "127.0.0.1" || peer == "::ffff:127.0.0.1"; }
+
+// The peers the service accepted (bench_echod --peers: one address a line).
+// A missing or empty file fails: "no refused source accepted" over no
+// accepted connection at all would prove nothing.
+std::vector<std::string> accepted_peers(const std::string &peers) {
     std::ifstream in(peers);
-    std::string line;
-    while (std::getline(in, line))
-        if (line == "127.0.0.3" || line == "::ffff:127.0.0.3") fail("a refused source reached the accept queue");
+    if (!in) fail("no peers file " + peers + ": the service recorded no connection");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    if (lines.empty()) fail("the peers file " + peers + " is empty: the service recorded no connection");
+    return lines;
+}
+
+// Fails unless the service accepted at least `at_least` connections, all of
+// them from the admitted client.
+void check_only_admitted(const std::string &peers, size_t at_least) {
+    auto lines = accepted_peers(peers);
+    for (const auto &line : lines)
+        if (!is_admitted(line)) fail("a refused source reached the accept queue: " + line);
+    if (lines.size() < at_least)
+        fail("the service recorded " + std::to_string(lines.size()) + " accepted connections, the admitted client made " +
+             std::to_string(at_least));
+}
+
+// Checks the filter really is in front: a connection from a refused source
+// must time out (the filter drops its SYN; a reset or "connection refused"
+// would mean something else answered), and only the admitted client may be
+// among the service's accepted peers (it was served at least once, when the
+// service was found ready).
+void check_filtered(int port, const std::string &peers) {
+    int fd = tcp_connect("127.0.0.3", port, 500);
+    int error = errno;
+    if (fd >= 0) {
+        close(fd);
+        fail("a refused source (127.0.0.3) was served: no filter in front?");
+    }
+    if (error != EINPROGRESS && error != ETIMEDOUT && error != EAGAIN)
+        fail(std::string("a refused source's connection failed without timing out (") + std::strerror(error) +
+             "): the filter's drop was not what stopped it");
+    check_only_admitted(peers, 1);
 }
 
 void run_size(const Settings &s, size_t rules, const std::string &dir, std::vector<Row> &rows) {
@@ -423,6 +461,7 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
     Row p50{"Admitted client p50 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
     Row p99{"Admitted client p99 latency, quiet vs under refused SYN flood", "20", "us", {}, {}, "A: quiet, B: flood"};
     std::atomic<long> flood_attempts{0};
+    size_t admitted_round_trips = 1;  // the first, when the service was found ready
     for (int pair = 0; pair < s.pairs; ++pair) {
         for (bool flood : {false, true}) {
             std::atomic<bool> stop{false};
@@ -450,16 +489,15 @@ void run_refused_traffic(const Settings &s, const std::string &dir, std::vector<
                 if (us < 0) fail("the admitted client failed under the flood");
                 latencies.push_back(us);
             }
+            admitted_round_trips += latencies.size();
             stop = true;
             for (auto &f : flooders) f.join();
             (flood ? p50.b : p50.a).push_back(percentile(latencies, 0.5));
             (flood ? p99.b : p99.a).push_back(percentile(latencies, 0.99));
         }
     }
-    std::ifstream in(peers);
-    std::string line;
-    while (std::getline(in, line))
-        if (line != "127.0.0.1" && line != "::ffff:127.0.0.1") fail("the accept queue saw a refused source: " + line);
+    if (flood_attempts == 0) fail("the flood sent no SYN: nothing was refused, the check would prove nothing");
+    check_only_admitted(peers, admitted_round_trips);
     p99.note += ", " + std::to_string(flood_attempts.load()) + " refused SYNs, none accepted";
     rows.push_back(p50);
     rows.push_back(p99);
@@ -548,6 +586,26 @@ std::string machine_description() {
     return s.str();
 }
 
+// The 1-minute load average now (/proc/loadavg), as text.
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string first;
+    if (!(in >> first)) fail("cannot read /proc/loadavg");
+    return first;
+}
+
+// The head of every section the benchmarks write: its title, the machine,
+// the date, the command, and how busy the machine was (other work shares
+// it, so figures are compared within one table only).
+std::string section_head(const std::string &title, const std::string &command, const std::string &load_at_start) {
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    return "## " + title + "\n\nMachine: " + machine_description() + "  \nDate: " + date + "  \nCommand: `" + command +
+           "`  \nLoad: 1-minute load average " + load_at_start + " at the start, " + load_average() +
+           " at the end (other work shares the machine: compare figures within one table only)\n\n";
+}
+
 void update_results(const std::string &path, const std::string &section, const std::string &name = "alfbench") {
     std::string text;
     {
@@ -574,6 +632,7 @@ void update_results(const std::string &path, const std::string &section, const s
 int run(int argc, char **argv) {
     Settings s;
     std::string splice;  // --splice NAME: put stdin into section NAME of --results
+    std::string title, load_at_start = load_average();
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -588,13 +647,17 @@ int run(int argc, char **argv) {
         else if (a == "--command") s.command_line = value();
         else if (a == "--pairs") s.pairs = std::stoi(value());
         else if (a == "--splice") splice = value();
+        else if (a == "--title") title = value();
+        else if (a == "--load-at-start") load_at_start = value();
         else fail("unknown argument " + a + " (see bench/run)");
     }
     if (!splice.empty()) {
-        if (s.results.empty()) fail("--splice needs --results");
+        if (s.results.empty() || title.empty() || s.command_line.empty())
+            fail("--splice needs --results, --title and --command");
         std::stringstream in;
         in << std::cin.rdbuf();
-        update_results(s.results, "Latest output of `" + s.command_line + "`:\n\n```\n" + in.str() + "```\n", splice);
+        if (in.str().find("\n|---") == std::string::npos) fail("--splice " + splice + ": the output has no table");
+        update_results(s.results, section_head(title, s.command_line, load_at_start) + in.str(), splice);
         return 0;
     }
     if (s.alfwrapper.empty() || s.echod.empty()) fail("--alfwrapper and --echod are required");
@@ -613,12 +676,7 @@ int run(int argc, char **argv) {
     if (s.only.empty() || s.only == "filters") run_filter_costs(s, cost_lines);
 
     std::ostringstream table;
-    char date[64];
-    std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-    table << "## Traffic through the filter, and each filter's cost (bench/run)\n\n"
-          << "Machine: " << machine_description() << "  \nDate: " << date << "  \nCommand: `" << s.command_line
-          << "`\n\n";
+    table << section_head("Traffic through the filter, and each filter's cost (bench/run)", s.command_line, load_at_start);
     if (!rows.empty())
         table << s.pairs << " pairs a row, unfiltered (A) and filtered (B) alternately; ratio = B/A, median (min-max).\n\n"
               << "| scenario | rules | unfiltered (A) | filtered (B) | B/A | note |\n|---|---|---|---|---|---|\n";

@@ -193,7 +193,7 @@ void bench_filter(const Settings &settings, const std::string &filter, const fs:
     for (int round = 0; round < settings.runs; ++round)
         for (auto &[name, scenario] : scenarios) samples[name].push_back(scenario());
 
-    std::cout << "\n" << filter << " (" << settings.runs << " runs each, milliseconds)\n\n"
+    std::cout << "\n### " << filter << "\n\n" << settings.runs << " runs of each scenario, interleaved; milliseconds\n\n"
               << "| scenario | median | p10 | p90 |\n|---|---:|---:|---:|\n";
     for (const auto &[name, values] : samples) {
         Stats s = stats(values);

@@ -6,7 +6,7 @@
 //   rule_bench generate N FILE
 //   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
 //   rule_bench classic [--sizes 20,1000] [--rounds 7] [--repeat 1000000] [--clustered]
-//   rule_bench classic-limits      (how many rules of several shapes fit classic BPF)
+//   rule_bench classic-limits      (how many rules of several shapes fit classic BPF, as the kernel accepts them)
 //
 // Rule sets are random IPv4 and IPv6 prefixes (half each) around a chain of
 // nested rules that decide for the probe addresses 198.51.100.7 and
@@ -383,32 +383,69 @@ int run_filters(const std::vector<std::string> &sources, const std::vector<std::
 struct ClassicFit {
     std::size_t rules = 0;
     alf::ClassicRules program;
+    std::string one_more;  // why one rule more does not fit
 };
 
 using Generator = void (*)(std::size_t, const std::string &);
 
+// The rules as classic BPF, attached to a socket (SO_ATTACH_FILTER) as
+// alfwrapper attaches them: a set fits when the compiler builds its program
+// and the kernel accepts that program. A program the compiler builds but the
+// kernel refuses is an error, not a smaller figure. `refusal` gets the
+// compiler's reason when the rules do not fit.
 std::optional<alf::ClassicRules> classic_for(std::size_t size, const std::string &path,
-                                             Generator generate = generate_rules) {
+                                             Generator generate = generate_rules, std::string *refusal = nullptr) {
     generate(size, path);
     alf::RuleSet rules;
     alf::read_rules_file(rules, path);
     alf::CompiledRules compiled = alf::compile_rules(rules);
+    std::optional<alf::ClassicRules> classic;
     try {
-        return alf::compile_rules_classic(rules, compiled);
-    } catch (const alf::Error &) {
+        classic = alf::compile_rules_classic(rules, compiled);
+    } catch (const alf::Error &e) {
+        if (refusal) {  // "rules: N IPv4 and M IPv6 rules: the rules need K classic BPF instructions; advice"
+            std::string reason = std::string(e.what()).substr(0, std::string(e.what()).find("; "));
+            *refusal = reason.substr(reason.rfind(": ") == std::string::npos ? 0 : reason.rfind(": ") + 2);
+        }
         return std::nullopt;
     }
+    alf::with_context(std::to_string(size) + " rules, " + std::to_string(classic->program.instructions.size()) +
+                          " instructions",
+                      [&] { alf::check_classic(classic->program); });
+    return classic;
 }
 
-// The largest rule set of a generator's whose classic program fits
-// (bisection: a set of n rules is a prefix of the set of n + 1).
+// The largest rule set of a generator's that fits (bisection: a set of n
+// rules is a prefix of the set of n + 1), with the reason n + 1 does not.
 ClassicFit largest_classic(const std::string &path, Generator generate = generate_rules) {
     std::size_t fits = 1, fails = 16384;
     while (fails - fits > 1) {
         std::size_t mid = (fits + fails) / 2;
         (classic_for(mid, path, generate) ? fits : fails) = mid;
     }
-    return {fits, *classic_for(fits, path, generate)};
+    ClassicFit fit{fits, *classic_for(fits, path, generate), ""};
+    if (classic_for(fits + 1, path, generate, &fit.one_more))
+        throw std::runtime_error(std::to_string(fits + 1) + " rules fit after all: the bisection is wrong");
+    return fit;
+}
+
+// The kernel's own limit, asked the same way: a program of
+// classic_max_instructions attaches, one instruction more is refused. With
+// the fits above, the figures say what the kernel takes, not what the
+// compiler assumes.
+std::string kernel_limit() {
+    const std::size_t limit = alf::classic_max_instructions;
+    alf::ClassicProgram program{std::vector<sock_filter>(limit, sock_filter{BPF_RET | BPF_K, 0, 0, 0})};
+    alf::check_classic(program);
+    program.instructions.push_back(program.instructions.back());
+    try {
+        alf::check_classic(program);
+    } catch (const alf::Error &) {
+        return "the kernel's limit (SO_ATTACH_FILTER on a UDP socket): " + std::to_string(limit) +
+               " instructions accepted, " + std::to_string(limit + 1) + " refused";
+    }
+    throw std::runtime_error("the kernel accepted " + std::to_string(limit + 1) +
+                             " classic instructions: the compiler's limit is not the kernel's");
 }
 
 // Rule sets of one shape for the classic limit: random prefixes, a quarter deny.
@@ -447,10 +484,12 @@ int run_classic_limits() {
         {"random IPv6 /48", generate_shape<0, 48, false>},
         {"random IPv6 hosts in 2001:db8::/32", generate_shape<0, 128, false>},
     };
-    std::cout << "| rules | largest that fits | instructions |\n|---|---|---|\n";
+    std::cout << kernel_limit() << "\n\n"
+              << "| rules | largest that fits (kernel accepted) | instructions | one rule more |\n|---|---|---|---|\n";
     for (const auto &[label, generate] : shapes) {
         ClassicFit fit = largest_classic(path, generate);
-        std::cout << "| " << label << " | " << fit.rules << " | " << fit.program.program.instructions.size() << " |\n"
+        std::cout << "| " << label << " | " << fit.rules << " | " << fit.program.program.instructions.size() << " | "
+                  << fit.one_more << " |\n"
                   << std::flush;
     }
     std::remove(path.c_str());
@@ -463,10 +502,12 @@ int run_classic_limits() {
 int run_classic(std::vector<std::size_t> sizes, int rounds, int repeat) {
     std::string path = scratch().file("rules");
     ClassicFit largest = largest_classic(path);
-    std::cout << "largest rule set that fits: " << largest.rules << " rules ("
+    std::cout << kernel_limit() << "\n\n";
+    std::cout << "largest rule set that fits (kernel accepted): " << largest.rules << " rules ("
               << largest.program.program.instructions.size() << " classic instructions, "
               << alf::classic_to_ebpf(largest.program.program.instructions).size() << " after conversion; "
-              << largest.program.ipv4_segments << " IPv4 + " << largest.program.ipv6_segments << " IPv6 segments)\n\n";
+              << largest.program.ipv4_segments << " IPv4 + " << largest.program.ipv6_segments
+              << " IPv6 segments); one rule more: " << largest.one_more << "\n\n";
     sizes.push_back(largest.rules);
     int empty = empty_filter();
     std::cout << "| rules | packets | empty filter ns | eBPF rules filter ns | classic ns | classic / eBPF | "
