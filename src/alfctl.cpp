@@ -4,6 +4,7 @@
 #include "common/report.hpp"
 #include "common/util.hpp"
 #include "launch/sockets.hpp"
+#include "live/filter_list.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "workbench/pcap_reader.hpp"
 #include "workbench/test_packet.hpp"
@@ -197,6 +198,13 @@ int run_test(const alf::CtlCommand &options, const alf::Reporter &report) {
     return all_matched ? 0 : alf::exit_verdict_mismatch;
 }
 
+int run_list(const alf::CtlCommand &command) {
+    auto filters = alf::list_running_filters(command.service);
+    if (command.json) std::cout << alf::filter_list_json(filters).dump(2) << "\n";
+    else std::cout << alf::format_filter_list(filters);
+    return 0;
+}
+
 int run(int argc, char **argv, alf::Reporter &report) {
     alf::CtlCommand options = alf::parse_ctl_command_line(argc, argv);
     report.verbose = options.verbose;
@@ -213,6 +221,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::compile: return run_compile(options, report);
     case alf::CtlVerb::check: return run_check(options, report);
     case alf::CtlVerb::test: return run_test(options, report);
+    case alf::CtlVerb::list: return run_list(options);
     case alf::CtlVerb::none: break;
     }
     std::cout << alf::ctl_usage_text(alf::CtlVerb::none);

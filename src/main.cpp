@@ -7,7 +7,12 @@
 #include "launch/privileges.hpp"
 #include "launch/socket_set.hpp"
 #include "pipeline/filter_pipeline.hpp"
+#include "pipeline/kept_filter.hpp"
+#include "pipeline/service_name.hpp"
 
+#include <unistd.h>
+
+#include <ctime>
 #include <iostream>
 
 namespace {
@@ -47,10 +52,23 @@ int run(int argc, char **argv, alf::Reporter &report) {
             alf::peer_judge(classic));
         summary = alf::summarize_classic(classic.program.instructions.size());
     } else {
-        alf::LoadedFilter loaded = filter.load();
+        // A socket systemd kept across a restart still carries the earlier run's filter.
+        alf::KeptFilter kept = alf::find_kept_filter(sockets);
+        alf::LoadedFilter loaded = filter.load(&kept);
         alf::attach_all(
-            sockets, report, [&](const alf::Socket &socket) { alf::attach_locked(socket, loaded.object.program_fd()); },
+            sockets, report,
+            [&](const alf::Socket &socket) {
+                if (!kept.keeps(socket)) alf::attach_locked(socket, loaded.object.program_fd());
+            },
             alf::peer_judge(loaded));
+        alf::record_filters(loaded.object.program_fd(), kept, sockets,
+                            {.name = alf::service_name(config.name, config.command),
+                             .pid = getpid(),
+                             .filter = config.filter,
+                             .backend = "eBPF",
+                             .sockets = {},
+                             .loaded_at = std::time(nullptr),
+                             .version = ALF_VERSION});
         summary = alf::summarize_filter(loaded.object);
     }
 

@@ -100,6 +100,11 @@ void FilterObject::set_map_size(const std::string &map, std::uint32_t entries) {
         throw system_error("filter " + name_ + ": map " + map + ": cannot set its size to " + std::to_string(entries), -err);
 }
 
+void FilterObject::reuse_map(const std::string &map, int fd) {
+    if (int err = bpf_map__reuse_fd(find_map(map), fd); err)
+        throw system_error("filter " + name_ + ": map " + map + ": cannot take over the running filter's", -err);
+}
+
 void FilterObject::load(const std::string &program) {
     bpf_program *chosen = nullptr;
     std::vector<std::string> socket_programs;
@@ -369,6 +374,18 @@ void FilterObject::set_global_value(const std::string &variable, std::span<const
     std::copy(bytes.begin(), bytes.end(), section.begin() + static_cast<std::ptrdiff_t>(global.offset));
     if (int err = bpf_map__set_initial_value(global.map, section.data(), section.size()); err)
         throw system_error("filter " + name_ + ": cannot set '" + variable + "'", -err);
+}
+
+std::vector<std::uint8_t> FilterObject::read_only_data() const {
+    bpf_map *map;
+    bpf_object__for_each_map(map, object_.get()) {
+        std::string_view name = bpf_map__name(map);
+        if (!bpf_map__is_internal(map) || !name.ends_with(".rodata")) continue;
+        std::size_t size = 0;
+        const auto *data = static_cast<const std::uint8_t *>(bpf_map__initial_value(map, &size));
+        return data ? std::vector<std::uint8_t>(data, data + size) : std::vector<std::uint8_t>{};
+    }
+    return {};
 }
 
 const struct btf *FilterObject::btf() const { return bpf_object__btf(object_.get()); }

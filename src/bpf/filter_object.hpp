@@ -63,6 +63,15 @@ public:
     // Sets a map's max_entries; only before load().
     void set_map_size(const std::string &map, std::uint32_t entries);
 
+    // The filter's read-only data (.rodata) as it will be loaded: constants
+    // the verifier sees; empty when there is none.
+    std::vector<std::uint8_t> read_only_data() const;
+
+    // Before load: the map is not created but the one behind `fd` is used
+    // (a running filter's, kept across a restart). Throws Error when the
+    // filter declares no such map.
+    void reuse_map(const std::string &map, int fd);
+
     // A global variable of the filter's data sections (.rodata, .data, .bss)
     // before load: its bytes, or empty if there is none of that name.
     // Setting a read-only one sets a constant the verifier sees.

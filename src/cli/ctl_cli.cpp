@@ -66,6 +66,17 @@ const VerbDef verb_table[] = {
      "\n"
      "Exit status: 0 when every verdict is the expected one (or none was\n"
      "expected), 3 when one is not, 1 or 2 when something else failed.\n"},
+    {CtlVerb::list, "list", "alfctl list [NAME] [--json]",
+     "list the filters alfwrapper attached that run on this host",
+     "Finds every filter alfwrapper attached in the kernel itself (each carries a\n"
+     "record of its service), so nothing is kept on disk and nothing goes stale:\n"
+     "when a service's sockets are gone, so is its entry. Shows the service's\n"
+     "name (alfwrapper --name; by default the systemd unit's or the program's),\n"
+     "its pid (the service's: alfwrapper executes it in place; 'exited' when the\n"
+     "service is gone but its sockets are kept, as by a socket unit), the filter,\n"
+     "the sockets, the entries in each map, and when the filter was loaded. With\n"
+     "NAME, only the services of that name. Needs root (CAP_SYS_ADMIN and CAP_BPF\n"
+     "to find programs by id).\n"},
 };
 
 const VerbDef *find_verb(std::string_view name) {
@@ -85,6 +96,7 @@ unsigned tool_of(CtlVerb verb) {
     case CtlVerb::compile: return for_compile;
     case CtlVerb::check: return for_check;
     case CtlVerb::test: return for_test;
+    case CtlVerb::list: return for_list;
     case CtlVerb::none: break;
     }
     return 0;
@@ -129,7 +141,7 @@ std::string ctl_usage_text(CtlVerb verb) {
 
 CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
     CtlCommand options;
-    if (argc < 2) throw Error("no verb given: compile, check or test (see alfctl --help)");
+    if (argc < 2) throw Error("no verb given: compile, check, test or list (see alfctl --help)");
     std::string_view first = argv[1];
     if (first == "--help" || first == "-h") {
         options.help = true;
@@ -149,7 +161,7 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         return options;
     }
     const VerbDef *verb = find_verb(first);
-    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected compile, check or test (see alfctl --help)");
+    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected compile, check, test or list (see alfctl --help)");
     options.verb = verb->verb;
     std::string usage_hint = std::string("see alfctl ") + verb->name + " --help";
 
@@ -163,6 +175,11 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         parsed.get("expect", *options.expect);
     }
     if (options.help) return options;
+    if (options.verb == CtlVerb::list) {
+        if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");
+        if (!arguments.empty()) options.service = arguments.front();
+        return options;
+    }
 
     bool has_rules = options.inputs.has_rules();
     if (!options.filter.empty()) {

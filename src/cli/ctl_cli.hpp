@@ -10,7 +10,7 @@
 
 namespace alf {
 
-enum class CtlVerb { none, compile, check, test };
+enum class CtlVerb { none, compile, check, test, list };
 
 // What alfctl is asked to do: the configuration alfwrapper would run the
 // same filter with, and what the verb adds.
@@ -20,6 +20,7 @@ struct CtlCommand : Configuration {
     std::vector<std::string> packets;   // test: the words after FILTER
     std::string pcap;                   // test: --pcap
     std::optional<std::string> expect;  // test: --expect pass|drop
+    std::string service;                // list: only the services of this name
 };
 
 // Parses argv; throws Error (exit status 1) naming the problem.

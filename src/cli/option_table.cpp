@@ -8,7 +8,7 @@ namespace alf {
 namespace {
 
 const OptionDef options[] = {
-    {"f", "filter", "FILE|NAME", false, for_all,
+    {"f", "filter", "FILE|NAME", false, for_all & ~for_list,
      "the filter: a C source (.c), a compiled BPF object (.o), or the name of a built-in filter (private, "
      "ratelimit, knocking, ...)"},
     {"o", "output", "FILE", false, for_compile, "where to write the object (default: the source's name with .o, here)"},
@@ -46,8 +46,10 @@ const OptionDef options[] = {
     {"", "ebpf", nullptr, false, for_wrapper | for_loading,
      "load the filter as eBPF (needs root or CAP_BPF; the default when allowed)"},
     {"", "config", "FILE.json", false, for_wrapper, "read settings from a JSON file; the command line overrides it"},
-    {"D", "define", "NAME[=VALUE]", true, for_all, "define a macro for the filter compiler"},
-    {"I", "include", "DIR", true, for_all, "add a directory to the filter's include path"},
+    {"", "name", "NAME", false, for_wrapper,
+     "the name alfctl knows the running service by (default: the systemd unit's name, else PROGRAM's base name)"},
+    {"D", "define", "NAME[=VALUE]", true, for_all & ~for_list, "define a macro for the filter compiler"},
+    {"I", "include", "DIR", true, for_all & ~for_list, "add a directory to the filter's include path"},
     {"", "program", "NAME", false, for_wrapper | for_loading,
      "the program in the object to attach (default: 'filter', or the only socket program)"},
     {"", "list-maps", nullptr, false, for_wrapper,
@@ -55,13 +57,13 @@ const OptionDef options[] = {
     {"", "pcap", "FILE", false, for_test, "also run the filter on every packet of a capture (pcap or pcapng)"},
     {"", "expect", "VERDICT", false, for_test,
      "pass or drop: exit with status 3 unless every packet gets this verdict (a packet's own expect= wins)"},
-    {"", "no-cache", nullptr, false, for_all,
+    {"", "no-cache", nullptr, false, for_all & ~for_list,
      "compile the filter even if the compile cache holds it, and do not cache it"},
-    {"", "cache-dir", "DIR", false, for_all,
+    {"", "cache-dir", "DIR", false, for_all & ~for_list,
      "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or ~/.cache/alfwrapper)"},
     {"", "dry-run", nullptr, false, for_wrapper, "do everything but start PROGRAM; print what would be handed over"},
     {"", "json", nullptr, false, for_wrapper, "with --dry-run: print JSON"},
-    {"", "json", nullptr, false, for_test, "print the verdicts as JSON"},
+    {"", "json", nullptr, false, for_test | for_list, "print JSON"},
     {"v", "verbose", nullptr, false, for_all, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, false, for_all, "print only errors"},
     {"h", "help", nullptr, false, for_all, "show this help and exit"},
@@ -181,7 +183,7 @@ void read_configuration(const ParsedOptions &options, Configuration &config) {
     const std::pair<const char *, std::string *> values[] = {
         {"filter", &config.filter}, {"program", &config.program}, {"cache-dir", &config.cache_dir},
         {"address", &sockets.address}, {"port", &sockets.port}, {"type", &sockets.type},
-        {"user", &config.user}, {"group", &config.group},
+        {"user", &config.user}, {"group", &config.group}, {"name", &config.name},
     };
     const std::pair<const char *, std::vector<std::string> *> lists[] = {
         {"define", &config.defines}, {"include", &config.include_dirs}, {"set", &inputs.sets},

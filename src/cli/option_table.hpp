@@ -19,8 +19,9 @@ enum ToolMask : unsigned {
     for_compile = 1u << 1,
     for_check = 1u << 2,
     for_test = 1u << 3,
+    for_list = 1u << 4,
     for_loading = for_check | for_test,
-    for_ctl = for_compile | for_check | for_test,
+    for_ctl = for_compile | for_check | for_test | for_list,
     for_all = for_wrapper | for_ctl,
 };
 

@@ -65,6 +65,10 @@ void FilterInputs::apply_sizes(FilterObject &filter) const {
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
 }
 
+void FilterInputs::clear_given(FilterObject &filter) const {
+    for (const auto &map : entries_) clear_map_entries(filter, map.name);
+}
+
 void FilterInputs::write(FilterObject &filter, const Reporter &report) const {
     if (takes_rules_) {
         Stopwatch writing;

@@ -6,6 +6,7 @@
 #include "bpf/filter_object.hpp"
 #include "common/net_address.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <algorithm>
@@ -207,6 +208,25 @@ std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vec
                     what + "; raise its size with --map-size " + encoded.name + "=" + std::to_string(needed));
     }
     return maps;
+}
+
+void clear_map_entries(FilterObject &filter, const std::string &name) {
+    bpf_map *map = filter.find_map(name);
+    int fd = bpf_map__fd(map);
+    if (is_array_map(map)) {
+        int copies = is_percpu_map(map) ? libbpf_num_possible_cpus() : 1;
+        std::size_t stride = (bpf_map__value_size(map) + 7) & ~std::size_t(7);
+        std::vector<std::uint8_t> zero(copies > 1 ? stride * static_cast<std::size_t>(copies) : bpf_map__value_size(map));
+        for (std::uint32_t index = 0; index < bpf_map__max_entries(map); ++index)
+            if (bpf_map_update_elem(fd, &index, zero.data(), BPF_ANY) != 0)
+                throw system_error("map " + name + ": cannot clear the entries of the earlier run", errno);
+        return;
+    }
+    std::vector<std::uint8_t> key(bpf_map__key_size(map)), next(key.size());
+    // Deleting while walking restarts the walk at the first key each time.
+    while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0)
+        if (bpf_map_delete_elem(fd, next.data()) != 0)
+            throw system_error("map " + name + ": cannot clear the entries of the earlier run", errno);
 }
 
 void write_map_entries(FilterObject &filter, const std::vector<EncodedMap> &maps) {

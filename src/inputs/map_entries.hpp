@@ -50,6 +50,9 @@ struct EncodedMap {
 std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vector<MapSetting> &settings,
                                             const std::set<std::string> &user_sized);
 
+// After load: removes every entry (an array's are zeroed).
+void clear_map_entries(FilterObject &filter, const std::string &map);
+
 // After load: writes the entries.
 void write_map_entries(FilterObject &filter, const std::vector<EncodedMap> &maps);
 

@@ -28,6 +28,7 @@ struct Configuration {
     std::vector<std::string> setenv;        // -E VAR[=VALUE]
     std::string user, group;                // -u, -g
     std::vector<std::string> command;       // PROGRAM [ARGS...]
+    std::string name;                       // --name: how alfctl knows the service
 
     std::string config_file;                // --config FILE.json (already merged in)
     bool dry_run = false;

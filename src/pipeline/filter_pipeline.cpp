@@ -6,6 +6,7 @@
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"
 
+#include <bpf/bpf.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -76,7 +77,27 @@ std::string FilterPipeline::describe_maps() {
     return alf::describe_maps(opened);
 }
 
-LoadedFilter FilterPipeline::load() {
+namespace {
+
+// The read-only data of the kept program, as its .rodata map holds it.
+std::vector<std::uint8_t> kept_read_only_data(const RunningFilter &running) {
+    for (const auto &[name, id] : running.maps) {
+        if (!name.ends_with(".rodata")) continue;
+        UniqueFd map(bpf_map_get_fd_by_id(id));
+        bpf_map_info info{};
+        std::uint32_t length = sizeof info;
+        if (!map || bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0) break;
+        std::vector<std::uint8_t> value(info.value_size);
+        std::uint32_t key = 0;
+        if (bpf_map_lookup_elem(map.get(), &key, value.data()) != 0) break;
+        return value;
+    }
+    return {};
+}
+
+}  // namespace
+
+LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
     read_rules();
     FilterBuilder builder = make_filter_builder(config_, report_, Optimization::fast, access_.delegated());
     FilterBytes bytes = builder.obtain();
@@ -92,6 +113,9 @@ LoadedFilter FilterPipeline::load() {
 
     auto load_object = [&](FilterObject filter) {
         inputs.apply_sizes(filter);
+        if (kept && kept->running)
+            for (const auto &[name, fd] : kept->maps)
+                if (filter.map_if_declared(name)) filter.reuse_map(name, fd.get());
         filter.load(config_.program);
         return filter;
     };
@@ -106,6 +130,22 @@ LoadedFilter FilterPipeline::load() {
     }
     report_.info("loaded program '" + loaded->program_name() + "' (" +
                  std::to_string(loaded->program_instructions()) + " instructions)");
+    if (kept && kept->running) {
+        // Checked before anything is written into the maps taken over.
+        const RunningFilter &running = *kept->running;
+        ProgramTag tag = program_tag(loaded->program_fd());
+        if (tag != running.tag || loaded->read_only_data() != kept_read_only_data(running))
+            throw Error("the inherited sockets carry the locked filter of an earlier run (pid " +
+                            std::to_string(running.metadata.pid) + ", filter " + running.metadata.filter + ", tag " +
+                            format_tag(running.tag) + "), and this run builds a different program (tag " +
+                            format_tag(tag) + (tag == running.tag ? ", other constants" : "") +
+                            "): a socket takes one locked filter for its lifetime; restart the socket unit so that "
+                            "systemd creates it anew (systemctl restart NAME.socket NAME.service)",
+                        exit_usage);
+        report_.info("keeping the filter of the earlier run (pid " + std::to_string(running.metadata.pid) +
+                     ", tag " + format_tag(tag) + ") on the inherited sockets; its maps take this run's entries");
+        inputs.clear_given(*loaded);
+    }
     inputs.write(*loaded, report_);
     return {std::move(*loaded), std::move(bytes)};
 }

@@ -15,6 +15,7 @@
 #include "launch/backlog.hpp"
 #include "pipeline/backend.hpp"
 #include "pipeline/configuration.hpp"
+#include "pipeline/kept_filter.hpp"
 
 #include <optional>
 #include <string>
@@ -60,8 +61,10 @@ public:
 
     // eBPF: obtained, opened, inputs checked and sized, loaded (compiled
     // again with the full optimizer when the verifier rejects the fast
-    // one's program), then filled.
-    LoadedFilter load();
+    // one's program), then filled. With a filter kept on inherited sockets
+    // (a restart), its maps are taken over, and the program loaded must be
+    // the same one (tag and read-only data), else Error naming the way out.
+    LoadedFilter load(const KeptFilter *kept = nullptr);
 
     // Classic BPF: the rules as a classic program.
     ClassicRules classic_program();

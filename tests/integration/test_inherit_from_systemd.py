@@ -197,6 +197,29 @@ class InheritedFds(AlfTestCase):
         self.assertNotIn("reset", service.stderr())
         self.assert_fates(connections, service)
 
+    def test_a_restarted_service_keeps_the_filter_on_its_socket_with_the_new_entries(self):
+        # systemd keeps the socket across a restart (or a crash) of the
+        # service: the socket still carries the first run's locked filter.
+        s, port = self.listening()
+        fd = self.owned_fd(s.fileno())
+        whitelist = source_path("filters", "whitelist.c")
+        first = self.serve(["--inherit", "--name", "web", "--set", "allow4,0,127.0.0.1/32", whitelist],
+                           prefix=activation([fd]), pass_fds=(fd,))
+        self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
+        first.stop()  # as kill -9 or systemctl restart would
+        # The same program with other entries: kept, and its map takes the new ones.
+        second = self.serve(["-v", "--inherit", "--name", "web", "--set", "allow4,0,127.0.0.2/32", whitelist],
+                            prefix=activation([fd]), pass_fds=(fd,))
+        self.assertIn("keeping the filter of the earlier run", second.stderr())
+        self.assert_dropped(Peer("127.0.0.1", port, src="127.0.0.2"), Peer("127.0.0.1", port))
+        second.stop()
+        # Another program cannot take the socket: one message, the way out, nothing started.
+        r = Run(["--inherit", "-f", "private", "--", "touch", self.marker], prefix=activation([fd]), pass_fds=(fd,))
+        self.assertFalse(os.path.exists(self.marker), r)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("carry the locked filter of an earlier run", r.stderr)
+        self.assertIn("systemctl restart NAME.socket NAME.service", r.stderr)
+
     def test_datagrams_queued_before_the_filter_never_reach_the_program(self):
         s, port = self.listening(socket.SOCK_DGRAM)
         for src, payload in (("127.0.0.2", b"early-refused"), ("127.0.0.1", b"early-admitted")):

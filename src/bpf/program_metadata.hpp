@@ -1,0 +1,62 @@
+// What a running filter says about itself, found in the kernel: every filter
+// alfwrapper attaches carries a small map named "alf_meta" bound to its
+// program (BPF_PROG_BIND_MAP) holding JSON: the service's name and pid, the
+// filter, the back end, and the sockets (by inode) it was attached to.
+// Nothing is kept on disk: when the sockets and the program are gone, so is
+// the record. Finding programs by id needs root (CAP_SYS_ADMIN and CAP_BPF).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+struct SocketRecord {
+    std::uint64_t inode = 0;
+    std::string description;  // "tcp [::]:4242"
+};
+
+struct FilterMetadata {
+    std::string name;    // --name: how alfctl knows the service
+    long pid = 0;        // alfwrapper's, which the service keeps (exec in place)
+    std::string filter;  // "subnets", "filters/x.c"
+    std::string backend = "eBPF";
+    std::vector<SocketRecord> sockets;
+    std::int64_t loaded_at = 0;  // seconds since the epoch
+    std::string version;
+};
+
+using ProgramTag = std::array<std::uint8_t, 8>;
+
+// Creates the metadata map, writes `metadata` and binds the map to the
+// program, so that it lives exactly as long as the program. Throws Error.
+void attach_metadata(int program_fd, const FilterMetadata &metadata);
+
+struct RunningFilter {
+    std::uint32_t program_id = 0;
+    ProgramTag tag{};
+    FilterMetadata metadata;
+    std::vector<std::pair<std::string, std::uint32_t>> maps;  // name, id (alf_meta left out)
+    std::uint32_t metadata_map_id = 0;
+};
+
+// Every loaded program that carries alfwrapper's metadata. Throws Error
+// (exit status 2) when programs cannot be listed (needs CAP_SYS_ADMIN).
+std::vector<RunningFilter> find_running_filters();
+
+// The filter whose metadata names the socket with this inode, if any.
+std::optional<RunningFilter> find_filter_of_socket(std::uint64_t inode);
+
+// Rewrites the metadata of a running filter (a later alfwrapper that kept it).
+void update_metadata(const RunningFilter &filter, const FilterMetadata &metadata);
+
+// The program's tag: the kernel's hash of its instructions (map references
+// left out), equal for the same program loaded twice.
+ProgramTag program_tag(int program_fd);
+
+std::string format_tag(const ProgramTag &tag);
+
+}  // namespace alf

@@ -1,0 +1,34 @@
+// alfctl list: the filters alfwrapper attached that run on this host, found
+// in the kernel (bpf/program_metadata.hpp), with their maps' entry counts.
+#pragma once
+
+#include "bpf/program_metadata.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+struct MapCount {
+    std::string name;
+    std::string type;
+    std::uint64_t entries = 0;  // arrays: every slot exists
+    std::uint32_t max_entries = 0;
+};
+
+struct ListedFilter {
+    RunningFilter running;
+    bool service_alive = false;  // the pid still runs
+    std::vector<MapCount> maps;
+};
+
+// The running filters, of the services called `name` when it is not empty.
+std::vector<ListedFilter> list_running_filters(const std::string &name);
+
+std::string format_filter_list(const std::vector<ListedFilter> &filters);
+nlohmann::json filter_list_json(const std::vector<ListedFilter> &filters);
+
+}  // namespace alf

@@ -1,0 +1,29 @@
+#include "pipeline/service_name.hpp"
+
+#include <fstream>
+
+namespace alf {
+
+namespace {
+
+// "0::/system.slice/alf-echo.service" -> "alf-echo.service".
+std::string systemd_unit() {
+    std::ifstream cgroup("/proc/self/cgroup");
+    std::string line, unit;
+    while (std::getline(cgroup, line)) {
+        std::string last = line.substr(line.find_last_of('/') + 1);
+        if (last.ends_with(".service")) unit = last;
+    }
+    return unit;
+}
+
+}  // namespace
+
+std::string service_name(const std::string &given, const std::vector<std::string> &command) {
+    if (!given.empty()) return given;
+    if (std::string unit = systemd_unit(); !unit.empty()) return unit.substr(0, unit.size() - 8);
+    if (command.empty()) return "";
+    return command.front().substr(command.front().find_last_of('/') + 1);
+}
+
+}  // namespace alf
