@@ -65,8 +65,8 @@ void FilterInputs::apply_sizes(FilterObject &filter) const {
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
 }
 
-void FilterInputs::clear_given(FilterObject &filter) const {
-    for (const auto &map : entries_) clear_map_entries(filter, map.name);
+void FilterInputs::remove_earlier_entries(FilterObject &filter) const {
+    for (const auto &map : entries_) remove_other_entries(filter, map);
 }
 
 void FilterInputs::write(FilterObject &filter, const Reporter &report) const {

@@ -50,10 +50,11 @@ public:
     // compiled anew before load: the fast optimizer's program was rejected).
     void apply_sizes(FilterObject &filter) const;
 
-    // Before write, for maps taken over from a running filter: empties every
-    // map this run gives entries to (an entry dropped from the command line
-    // is gone, not kept from the earlier run).
-    void clear_given(FilterObject &filter) const;
+    // After write, for maps taken over from a running filter: removes from
+    // every map this run gives entries to the entries it does not give (an
+    // entry dropped from the command line is gone, not kept from the
+    // earlier run).
+    void remove_earlier_entries(FilterObject &filter) const;
 
     // After load: writes the rule tables and the entries.
     void write(FilterObject &filter, const Reporter &report) const;

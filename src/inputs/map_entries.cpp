@@ -210,23 +210,34 @@ std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vec
     return maps;
 }
 
-void clear_map_entries(FilterObject &filter, const std::string &name) {
-    bpf_map *map = filter.find_map(name);
+void remove_other_entries(FilterObject &filter, const EncodedMap &kept) {
+    bpf_map *map = filter.find_map(kept.name);
     int fd = bpf_map__fd(map);
+    std::set<std::vector<std::uint8_t>> wanted(kept.keys.begin(), kept.keys.end());
     if (is_array_map(map)) {
         int copies = is_percpu_map(map) ? libbpf_num_possible_cpus() : 1;
         std::size_t stride = (bpf_map__value_size(map) + 7) & ~std::size_t(7);
         std::vector<std::uint8_t> zero(copies > 1 ? stride * static_cast<std::size_t>(copies) : bpf_map__value_size(map));
-        for (std::uint32_t index = 0; index < bpf_map__max_entries(map); ++index)
-            if (bpf_map_update_elem(fd, &index, zero.data(), BPF_ANY) != 0)
-                throw system_error("map " + name + ": cannot clear the entries of the earlier run", errno);
+        for (std::uint32_t index = 0; index < bpf_map__max_entries(map); ++index) {
+            std::vector<std::uint8_t> key(bpf_map__key_size(map));
+            std::memcpy(key.data(), &index, std::min(key.size(), sizeof index));
+            if (!wanted.count(key) && bpf_map_update_elem(fd, &index, zero.data(), BPF_ANY) != 0)
+                throw system_error("map " + kept.name + ": cannot remove the entries of the earlier run", errno);
+        }
         return;
     }
+    // Collected first: deleting while walking would restart the walk.
+    std::vector<std::vector<std::uint8_t>> stale;
     std::vector<std::uint8_t> key(bpf_map__key_size(map)), next(key.size());
-    // Deleting while walking restarts the walk at the first key each time.
-    while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0)
-        if (bpf_map_delete_elem(fd, next.data()) != 0)
-            throw system_error("map " + name + ": cannot clear the entries of the earlier run", errno);
+    const void *previous = nullptr;
+    while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
+        if (!wanted.count(next)) stale.push_back(next);
+        key.swap(next);
+        previous = key.data();
+    }
+    for (const auto &k : stale)
+        if (bpf_map_delete_elem(fd, k.data()) != 0 && errno != ENOENT)
+            throw system_error("map " + kept.name + ": cannot remove the entries of the earlier run", errno);
 }
 
 void write_map_entries(FilterObject &filter, const std::vector<EncodedMap> &maps) {

@@ -50,8 +50,10 @@ struct EncodedMap {
 std::vector<EncodedMap> encode_map_settings(FilterObject &filter, const std::vector<MapSetting> &settings,
                                             const std::set<std::string> &user_sized);
 
-// After load: removes every entry (an array's are zeroed).
-void clear_map_entries(FilterObject &filter, const std::string &map);
+// After the entries are written into a map taken over from a running filter:
+// removes every other entry (an array's are zeroed), so the map holds this
+// run's entries and no moment holds neither the old nor the new ones.
+void remove_other_entries(FilterObject &filter, const EncodedMap &kept);
 
 // After load: writes the entries.
 void write_map_entries(FilterObject &filter, const std::vector<EncodedMap> &maps);

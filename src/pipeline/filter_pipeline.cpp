@@ -144,9 +144,9 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
                         exit_usage);
         report_.info("keeping the filter of the earlier run (pid " + std::to_string(running.metadata.pid) +
                      ", tag " + format_tag(tag) + ") on the inherited sockets; its maps take this run's entries");
-        inputs.clear_given(*loaded);
     }
     inputs.write(*loaded, report_);
+    if (kept && kept->running) inputs.remove_earlier_entries(*loaded);
     return {std::move(*loaded), std::move(bytes)};
 }
 

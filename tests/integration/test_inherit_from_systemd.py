@@ -203,15 +203,18 @@ class InheritedFds(AlfTestCase):
         s, port = self.listening()
         fd = self.owned_fd(s.fileno())
         whitelist = source_path("filters", "whitelist.c")
-        first = self.serve(["--inherit", "--name", "web", "--set", "allow4,0,127.0.0.1/32", whitelist],
-                           prefix=activation([fd]), pass_fds=(fd,))
+        first = self.serve(["--inherit", "--name", "web", "--set", "allow4,0,127.0.0.1/32",
+                            "--set", "allow4,1,127.0.0.3/32", whitelist], prefix=activation([fd]), pass_fds=(fd,))
         self.assert_dropped(Peer("127.0.0.1", port), Peer("127.0.0.1", port, src="127.0.0.2"))
+        self.assert_served(Peer("127.0.0.1", port, src="127.0.0.3"))
         first.stop()  # as kill -9 or systemctl restart would
         # The same program with other entries: kept, and its map takes the new ones.
         second = self.serve(["-v", "--inherit", "--name", "web", "--set", "allow4,0,127.0.0.2/32", whitelist],
                             prefix=activation([fd]), pass_fds=(fd,))
         self.assertIn("keeping the filter of the earlier run", second.stderr())
-        self.assert_dropped(Peer("127.0.0.1", port, src="127.0.0.2"), Peer("127.0.0.1", port))
+        # 127.0.0.3's entry, given by the first run only, is gone.
+        self.assert_dropped(Peer("127.0.0.1", port, src="127.0.0.2"), Peer("127.0.0.1", port),
+                            Peer("127.0.0.1", port, src="127.0.0.3"))
         second.stop()
         # Another program cannot take the socket: one message, the way out, nothing started.
         r = Run(["--inherit", "-f", "private", "--", "touch", self.marker], prefix=activation([fd]), pass_fds=(fd,))
