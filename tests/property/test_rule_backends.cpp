@@ -51,45 +51,44 @@ std::optional<ClassicRules> classic_of(RuleSet set) {
     }
 }
 
-RuleSet first_rules(const RuleSet &set, std::size_t count) {
-    RuleSet prefix;
+WrittenRules first_rules(const WrittenRules &set, std::size_t count) {
+    WrittenRules prefix;
     prefix.rules.assign(set.rules.begin(), set.rules.begin() + static_cast<std::ptrdiff_t>(count));
     return prefix;
 }
 
 // The largest leading part of `set` whose classic program fits (bisection).
-RuleSet fitting_part(const RuleSet &set) {
-    if (classic_of(set)) return set;
+WrittenRules fitting_part(const WrittenRules &set) {
+    if (classic_of(set.parsed())) return set;
     std::size_t fits = 1, fails = set.rules.size();
     while (fails - fits > 1) {
         std::size_t mid = (fits + fails) / 2;
-        (classic_of(first_rules(set, mid)) ? fits : fails) = mid;
+        (classic_of(first_rules(set, mid).parsed()) ? fits : fails) = mid;
     }
     return first_rules(set, fits);
 }
 
 // A rule set of up to `count` rules: crowded into small corners (much
 // nesting), spread over both spaces, or both mixed.
-RuleSet random_rule_set(std::mt19937_64 &random, std::size_t count) {
+WrittenRules random_rule_set(std::mt19937_64 &random, std::size_t count) {
     switch (random() % 3) {
     case 0: return random_rules(random, count);
     case 1: return random_spread_rules(random, count);
     }
-    RuleSet set = random_rules(random, count / 2);
-    RuleSet spread = random_spread_rules(random, count - count / 2);
-    set.rules.insert(set.rules.end(), spread.rules.begin(), spread.rules.end());
+    WrittenRules set = random_rules(random, count / 2);
+    set.append(random_spread_rules(random, count - count / 2));
     return set;
 }
 
 // Rules inside 127.0.0.0/8, where loopback lets a test send from any source,
 // so real datagrams meet both verdicts.
-void add_loopback_rules(std::mt19937_64 &random, RuleSet &set) {
+void add_loopback_rules(std::mt19937_64 &random, WrittenRules &set) {
     char text[40];
     for (int i = 0; i < 6; ++i) {
         unsigned len = 9 + random() % 24;
         std::snprintf(text, sizeof text, "127.%u.%u.%u/%u", unsigned(random() % 4), unsigned(random() % 256),
                       unsigned(random() % 256), len);
-        add_rule(set, random() % 2 ? Verdict::allow : Verdict::deny, text);
+        set.add(random() % 2 ? Verdict::allow : Verdict::deny, text);
     }
 }
 
@@ -186,13 +185,13 @@ TEST_CASE("the classic program, the eBPF rules filter and the reference agree") 
     for (int round = 0; round < 50; ++round) {
         // A third of the rounds at the classic limit, the others below it.
         std::size_t count = round % 3 == 0 ? 8000 : 1 + random() % (random() % 4 ? 300 : 1500);
-        RuleSet generated;
+        WrittenRules generated;
         add_loopback_rules(random, generated);
-        RuleSet more = random_rule_set(random, count);
-        generated.rules.insert(generated.rules.end(), more.rules.begin(), more.rules.end());
-        RuleSet set = fitting_part(generated);
+        generated.append(random_rule_set(random, count));
+        WrittenRules written = fitting_part(generated);
+        RuleSet set = written.parsed();
+        Reference plain(written);
         largest = std::max(largest, set.rules.size());
-        RuleSet original = set;
         CompiledRules compiled = compile_rules(set);
         ClassicRules classic = compile_rules_classic(set, compiled);
         longest = std::max(longest, classic.program.instructions.size());
@@ -204,16 +203,16 @@ TEST_CASE("the classic program, the eBPF rules filter and the reference agree") 
         UniqueFd classic_in_kernel = load_classic_as_ebpf(classic.program.instructions);
 
         for (int i = 0; i < 2200; ++i, ++cases) {
-            IpAddress source = i % 3 == 0 ? edge_address(random, original)
+            IpAddress source = i % 3 == 0 ? edge_address(random, plain)
                                : i % 3 == 1 ? random_address(random)
                                             : anywhere(random);
             auto frame = frame_from(source);
-            bool reference = reference_decide(original, source) == Verdict::allow;
+            bool reference = plain.decide(source) == Verdict::allow;
             bool ebpf = test_run_filter(subnets.program_fd(), frame).verdict != 0;
             bool interpreted = test_classic(classic.program, frame) != 0;
             bool in_kernel = test_run_filter(classic_in_kernel.get(), frame).verdict != 0;
             if (ebpf != reference || interpreted != reference || in_kernel != reference) {
-                INFO("round " << round << ", " << original.rules.size() << " rules, source " << format_ip(source));
+                INFO("round " << round << ", " << written.rules.size() << " rules, source " << format_ip(source));
                 INFO("reference " << reference << ", eBPF " << ebpf << ", classic interpreted " << interpreted
                                   << ", classic in the kernel " << in_kernel);
                 FAIL("verdicts differ");
@@ -223,7 +222,7 @@ TEST_CASE("the classic program, the eBPF rules filter and the reference agree") 
         ClassicSocket attached(classic.program);
         for (std::uint32_t i = 0; i < 24; ++i, ++datagrams) {
             IpAddress source = loopback_source(random);
-            bool reference = reference_decide(original, source) == Verdict::allow;
+            bool reference = plain.decide(source) == Verdict::allow;
             INFO("round " << round << ", datagram from " << format_ip(source) << ", reference " << reference);
             attached.send_from(source, i, reference);
             datagrams_admitted += reference;

@@ -5,50 +5,132 @@
 #include "common/net_address.hpp"
 #include "inputs/rules.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace alf {
 
-// The semantics written plainly: of the rules of the address's family that
-// cover it, the longest decides; equal lengths with a deny deny; nothing
-// covers: deny if any allow rule exists, else allow.
-inline Verdict reference_decide(const RuleSet &set, const IpAddress &address) {
-    IpAddress mapped = address;
-    if (address.family == Family::ipv4) {
-        mapped = IpAddress{Family::ipv6, {}};
-        mapped.bytes[10] = mapped.bytes[11] = 0xff;
-        std::copy(address.bytes.begin(), address.bytes.begin() + 4, mapped.bytes.begin() + 12);
+// Rules as written: the text the product parses (parsed()) and the
+// reference parses with code of its own (Reference), so that a mistake in the
+// product's rule parser cannot hide in both.
+struct WrittenRule {
+    Verdict verdict;
+    std::string cidr;
+};
+
+struct WrittenRules {
+    std::vector<WrittenRule> rules;
+
+    void add(Verdict verdict, const std::string &cidr) { rules.push_back({verdict, cidr}); }
+    void append(const WrittenRules &other) { rules.insert(rules.end(), other.rules.begin(), other.rules.end()); }
+    // The product's reading of the same text.
+    RuleSet parsed() const {
+        RuleSet set;
+        for (const auto &r : rules) add_rule(set, r.verdict, r.cidr);
+        return set;
     }
-    std::uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 8; ++i) {
-        hi = hi << 8 | mapped.bytes[i];
-        lo = lo << 8 | mapped.bytes[8 + i];
-    }
-    bool v4 = hi == 0 && (lo >> 32) == 0xffff;
-    int best = -1;
-    Verdict verdict = Verdict::none;
-    bool any_allow = false;
-    for (const Rule &r : set.rules) {
-        any_allow |= r.verdict == Verdict::allow;
-        if (r.is_ipv4() != v4) continue;
-        unsigned len = r.prefix_len;
-        auto masked = [&](std::uint64_t value, unsigned bits) {
-            return bits == 0 ? 0 : bits >= 64 ? value : value & ~((std::uint64_t(1) << (64 - bits)) - 1);
-        };
-        bool covers = masked(hi, std::min(len, 64u)) == r.hi && masked(lo, len > 64 ? len - 64 : 0) == r.lo;
-        if (!covers) continue;
-        if (static_cast<int>(len) > best) {
-            best = static_cast<int>(len);
-            verdict = r.verdict;
-        } else if (static_cast<int>(len) == best && r.verdict == Verdict::deny) {
-            verdict = Verdict::deny;
+};
+
+// The semantics written plainly, over addresses as 16 bytes (IPv4 as
+// ::ffff:a.b.c.d): IPv4 rules (inside ::ffff:0:0/96) judge IPv4 peers only,
+// IPv6 rules IPv6 peers only (a dual-stack socket sees IPv4 clients as IPv4,
+// so ::/0 does not cover them); of the rules that cover an address, the longest decides;
+// equal lengths with a deny deny; nothing covers: deny if any allow rule
+// exists, else allow. Rules are read here with inet_pton, not the product's parser.
+class Reference {
+public:
+    using Bytes = std::array<std::uint8_t, 16>;
+    struct Prefix {
+        Bytes network{};
+        unsigned length = 0;
+        bool deny = false;
+        bool ipv4 = false;  // inside ::ffff:0:0/96
+    };
+
+    explicit Reference(const WrittenRules &written) {
+        for (const auto &r : written.rules) {
+            prefixes_.push_back(parse(r.cidr, r.verdict == Verdict::deny));
+            any_allow_ |= r.verdict == Verdict::allow;
         }
     }
-    if (verdict != Verdict::none) return verdict;
-    return any_allow ? Verdict::deny : Verdict::allow;
-}
+
+    Verdict decide(const IpAddress &address) const {
+        Bytes bytes = mapped(address);
+        bool ipv4 = in_mapped_range(bytes, 128);
+        int best = -1;
+        bool deny = false;
+        for (const auto &p : prefixes_) {
+            if (p.ipv4 != ipv4 || !covers(p, bytes)) continue;
+            if (static_cast<int>(p.length) > best) {
+                best = static_cast<int>(p.length);
+                deny = p.deny;
+            } else if (static_cast<int>(p.length) == best) {
+                deny = deny || p.deny;
+            }
+        }
+        if (best >= 0) return deny ? Verdict::deny : Verdict::allow;
+        return any_allow_ ? Verdict::deny : Verdict::allow;
+    }
+
+    const std::vector<Prefix> &prefixes() const { return prefixes_; }
+
+    static Bytes mapped(const IpAddress &address) {
+        Bytes bytes{};
+        if (address.family == Family::ipv4) {
+            bytes[10] = bytes[11] = 0xff;
+            std::copy(address.bytes.begin(), address.bytes.begin() + 4, bytes.begin() + 12);
+        } else {
+            std::copy(address.bytes.begin(), address.bytes.end(), bytes.begin());
+        }
+        return bytes;
+    }
+
+private:
+    static Prefix parse(const std::string &cidr, bool deny) {
+        Prefix p;
+        p.deny = deny;
+        std::string address = cidr.substr(0, cidr.find('/'));
+        bool v4 = address.find(':') == std::string::npos;
+        if (v4) {
+            std::uint8_t four[4];
+            if (inet_pton(AF_INET, address.c_str(), four) != 1) throw std::runtime_error("reference: " + cidr);
+            p.network[10] = p.network[11] = 0xff;
+            std::copy(four, four + 4, p.network.begin() + 12);
+        } else if (inet_pton(AF_INET6, address.c_str(), p.network.data()) != 1) {
+            throw std::runtime_error("reference: " + cidr);
+        }
+        unsigned given = cidr.find('/') == std::string::npos ? (v4 ? 32u : 128u)
+                                                             : static_cast<unsigned>(std::stoul(cidr.substr(cidr.find('/') + 1)));
+        p.length = v4 ? 96 + given : given;
+        for (unsigned bit = p.length; bit < 128; ++bit) p.network[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+        p.ipv4 = in_mapped_range(p.network, p.length);
+        return p;
+    }
+
+    // Whether the first `length` bits lie inside ::ffff:0:0/96.
+    static bool in_mapped_range(const Bytes &bytes, unsigned length) {
+        if (length < 96) return false;
+        for (int i = 0; i < 10; ++i)
+            if (bytes[i]) return false;
+        return bytes[10] == 0xff && bytes[11] == 0xff;
+    }
+
+    static bool covers(const Prefix &p, const Bytes &address) {
+        for (unsigned bit = 0; bit < p.length; ++bit)
+            if ((address[bit / 8] ^ p.network[bit / 8]) & (0x80u >> (bit % 8))) return false;
+        return true;
+    }
+
+    std::vector<Prefix> prefixes_;
+    bool any_allow_ = false;
+};
 
 inline IpAddress ip(const char *text) { return *parse_ip(text); }
 
@@ -61,8 +143,8 @@ inline RuleSet rules_of(std::initializer_list<std::pair<Verdict, const char *>> 
 inline constexpr Verdict allow = Verdict::allow, deny = Verdict::deny;
 
 // Random rules in a small corner of each family, so they overlap a lot.
-inline RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {
-    RuleSet set;
+inline WrittenRules random_rules(std::mt19937_64 &random, std::size_t count) {
+    WrittenRules set;
     char text[80];
     for (std::size_t i = 0; i < count; ++i) {
         Verdict verdict = random() % 3 == 0 ? deny : allow;
@@ -79,7 +161,7 @@ inline RuleSet random_rules(std::mt19937_64 &random, std::size_t count) {
             std::snprintf(text, sizeof text, "::ffff:10.%u.%u.0/%u", unsigned(random() % 4), unsigned(random() % 256),
                           unsigned(96 + 8 + random() % 25));
         }
-        add_rule(set, verdict, text);
+        set.add(verdict, text);
     }
     return set;
 }
@@ -113,18 +195,18 @@ inline IpAddress random_address(std::mt19937_64 &random) {
 // Random rules anywhere in both spaces (as real lists spread), with the
 // corner cases mixed in: whole spaces, the last addresses, hosts,
 // IPv4-mapped rules.
-inline RuleSet random_spread_rules(std::mt19937_64 &random, std::size_t count) {
+inline WrittenRules random_spread_rules(std::mt19937_64 &random, std::size_t count) {
     static const char *corners[] = {"0.0.0.0/0", "::/0", "255.255.255.255", "0.0.0.0", "::",
                                     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::ffff:0.0.0.0/96",
                                     "::ffff:0:0/95", "::1", "127.0.0.0/8"};
-    RuleSet set;
+    WrittenRules set;
     char text[96];
     for (std::size_t i = 0; i < count; ++i) {
         Verdict verdict = random() % 3 == 0 ? deny : allow;
         std::uint64_t r = random(), r2 = random();
         switch (random() % 8) {
         case 0:
-            add_rule(set, verdict, corners[r % (sizeof corners / sizeof corners[0])]);
+            set.add(verdict, corners[r % (sizeof corners / sizeof corners[0])]);
             continue;
         case 1:
         case 2:
@@ -141,7 +223,7 @@ inline RuleSet random_spread_rules(std::mt19937_64 &random, std::size_t count) {
                           unsigned(r >> 32) & 0xffff, unsigned(r >> 16) & 0xffff, unsigned(r) & 0xffff,
                           unsigned(r2 >> 48) & 0xffff, unsigned(r2 >> 32) & 0xffff, unsigned(r2 % 129));
         }
-        add_rule(set, verdict, text);  // host bits set are cleared (with a warning, ignored here)
+        set.add(verdict, text);  // host bits set are cleared (with a warning, ignored here)
     }
     return set;
 }
@@ -149,11 +231,12 @@ inline RuleSet random_spread_rules(std::mt19937_64 &random, std::size_t count) {
 // An address at an edge of a random rule of the set: its first address, its
 // last, or the ones just outside; addresses in ::ffff:0:0/96 as IPv4 (or,
 // one time in four, in their IPv4-mapped form).
-inline IpAddress edge_address(std::mt19937_64 &random, const RuleSet &set) {
+inline IpAddress edge_address(std::mt19937_64 &random, const Reference &reference) {
     __extension__ typedef unsigned __int128 u128;
-    const Rule &rule = set.rules[random() % set.rules.size()];
-    u128 first = u128(rule.hi) << 64 | rule.lo;
-    u128 host = rule.prefix_len == 0 ? ~u128(0) : (u128(1) << (128 - rule.prefix_len)) - 1;
+    const Reference::Prefix &prefix = reference.prefixes()[random() % reference.prefixes().size()];
+    u128 first = 0;
+    for (auto byte : prefix.network) first = first << 8 | byte;
+    u128 host = prefix.length == 0 ? ~u128(0) : (u128(1) << (128 - prefix.length)) - 1;
     u128 candidates[] = {first - 1, first, first | host, (first | host) + 1};
     u128 value = candidates[random() % 4];
     IpAddress address{Family::ipv6, {}};

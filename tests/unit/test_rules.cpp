@@ -141,13 +141,14 @@ TEST_CASE("rule compiler against the plain reference, random overlapping rule se
     std::mt19937_64 random(7);
     std::size_t cases = 0;
     for (int round = 0; round < 300; ++round) {
-        RuleSet set = random_rules(random, 1 + random() % 40);
-        RuleSet original = set;
+        WrittenRules written = random_rules(random, 1 + random() % 40);
+        RuleSet set = written.parsed();
+        Reference reference(written);
         Tables tables(set);
         for (int i = 0; i < 400; ++i, ++cases) {
             IpAddress address = random_address(random);
             INFO("address " << format_ip(address) << " round " << round);
-            REQUIRE(tables.decide(address) == reference_decide(original, address));
+            REQUIRE(tables.decide(address) == reference.decide(address));
         }
     }
     CHECK(cases == 120000);
@@ -191,8 +192,9 @@ TEST_CASE("the kernel's search agrees with the reference (needs root)") {
     if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
     std::mt19937_64 random(11);
     for (int round = 0; round < 4; ++round) {
-        RuleSet set = random_rules(random, round == 0 ? 3 : 500 * round);
-        RuleSet original = set;
+        WrittenRules written = random_rules(random, round == 0 ? 3 : 500 * round);
+        RuleSet set = written.parsed();
+        Reference reference(written);
         CompiledRules compiled = compile_rules(set);
         auto filter = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
         size_rule_tables(filter, compiled, {});
@@ -203,7 +205,7 @@ TEST_CASE("the kernel's search agrees with the reference (needs root)") {
             IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
             bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
             INFO("source " << format_ip(source) << " round " << round);
-            REQUIRE(admitted == (reference_decide(original, source) == allow));
+            REQUIRE(admitted == (reference.decide(source) == allow));
         }
     }
 }
