@@ -2,7 +2,6 @@
 
 #include "common/error.hpp"
 
-#include <cstdio>
 
 namespace alf {
 
@@ -23,25 +22,6 @@ nlohmann::json parse_json_input(std::string_view text, const std::string &what) 
             reason = reason.substr(end + 2);
         throw Error(what + ": not valid JSON: " + quote_input(reason));
     }
-}
-
-std::string quote_input(std::string_view text, std::size_t limit) {
-    std::string quoted;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (quoted.size() >= limit) {
-            quoted += "... (" + std::to_string(text.size()) + " bytes)";
-            break;
-        }
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c == '\n') quoted += "\\n";
-        else if (c == '\t') quoted += "\\t";
-        else if (c < 0x20 || c == 0x7f) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-            quoted += escaped;
-        } else quoted += static_cast<char>(c);
-    }
-    return quoted;
 }
 
 }  // namespace alf

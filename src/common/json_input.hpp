@@ -3,6 +3,8 @@
 // overflow the stack of whatever walks them) and numbers that fit a double.
 #pragma once
 
+#include "common/util.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -14,9 +16,5 @@ inline constexpr int json_max_depth = 64;
 
 // Throws Error "WHAT: not valid JSON: ..." / "WHAT: JSON nested deeper than 64 levels".
 nlohmann::json parse_json_input(std::string_view text, const std::string &what);
-
-// At most `limit` bytes of user text for a message: control characters
-// escaped, the rest cut with "...".
-std::string quote_input(std::string_view text, std::size_t limit = 200);
 
 }  // namespace alf

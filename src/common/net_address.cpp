@@ -1,6 +1,7 @@
 #include "common/net_address.hpp"
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 
 #include <arpa/inet.h>
 
@@ -87,7 +88,7 @@ bool parse_ipv6_groups(std::string_view text, std::uint16_t groups[8]) {
     return true;
 }
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) { return "'" + quote_input(text) + "'"; }
 
 }  // namespace
 

@@ -106,6 +106,25 @@ void write_output_file(const std::string &path, std::span<const std::uint8_t> by
     write_file_atomically(path, bytes);
 }
 
+std::string quote_input(std::string_view text, std::size_t limit) {
+    std::string quoted;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (quoted.size() >= limit) {
+            quoted += "... (" + std::to_string(text.size()) + " bytes)";
+            break;
+        }
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n') quoted += "\\n";
+        else if (c == '\t') quoted += "\\t";
+        else if (c < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+            quoted += escaped;
+        } else quoted += static_cast<char>(c);
+    }
+    return quoted;
+}
+
 std::string Stopwatch::text() const {
     char text[32];
     std::snprintf(text, sizeof text, "%.1f ms", milliseconds());

@@ -24,6 +24,10 @@ std::string join(const Range &items, std::string_view separator = ", ") {
     return text;
 }
 
+// At most `limit` bytes of user text for a message: control characters
+// (a newline in an argument) escaped, the rest cut with "... (N bytes)".
+std::string quote_input(std::string_view text, std::size_t limit = 200);
+
 // Opens a file for reading (CLOEXEC); throws Error "WHAT PATH: no such
 // file" or "WHAT PATH: cannot open: REASON".
 int open_file(const std::string &path, const std::string &what, int extra_flags = 0);

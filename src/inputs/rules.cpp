@@ -289,7 +289,7 @@ void add_rule(RuleSet &set, Verdict verdict, std::string_view cidr, std::uint32_
     std::string option = std::string("--") + std::string(verdict_word(verdict));
     if (cidr.empty()) throw Error(option + ": the address is empty; give a CIDR such as 10.0.0.0/8 or 2001:db8::/32");
     bool host_bits = false;
-    Rule rule = with_context(option + " " + std::string(cidr), [&] { return parse_rule_prefix(cidr, host_bits); });
+    Rule rule = with_context(option + " " + quote_input(cidr), [&] { return parse_rule_prefix(cidr, host_bits); });
     rule.verdict = verdict;
     rule.line = line;
     rule.source = 0;

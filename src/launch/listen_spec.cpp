@@ -1,6 +1,7 @@
 #include "launch/listen_spec.hpp"
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "common/net_address.hpp"
 
 #include <algorithm>
@@ -14,7 +15,7 @@ constexpr std::size_t unix_path_max = 107;   // sizeof(sockaddr_un::sun_path) - 
 constexpr std::size_t interface_name_max = 15;  // IFNAMSIZ - 1
 constexpr std::size_t fd_name_max = 255;
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) { return "'" + quote_input(text) + "'"; }
 
 struct Protocol {
     std::string_view word;

@@ -211,3 +211,11 @@ class HostileInput(AlfTestCase):
         self.assertIn("--system-call-filter=bpf", r.stderr)
         self.assertIn("SystemCallFilter=bpf", r.stderr)
         self.assertNotIn("setcap", r.stderr)
+
+    def test_a_newline_inside_an_argument_is_shown_escaped(self):
+        for args in (["--port", "12\n34", "-f", "private"], ["-l", "tcp:80\nfoo", "-f", "private"],
+                     ["--allow", "10.0.0.0/8\nx"]):
+            with self.subTest(args=args):
+                r = self.refused(*args)
+                self.assertEqual(r.stderr.count("\n"), 1, f"one line: {r.stderr!r}")
+                self.assertIn("\\n", r.stderr)
