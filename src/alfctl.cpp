@@ -6,6 +6,7 @@
 #include "launch/sockets.hpp"
 #include "live/filter_list.hpp"
 #include "pipeline/filter_pipeline.hpp"
+#include "tools.hpp"
 #include "workbench/pcap_reader.hpp"
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"
@@ -230,7 +231,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int alf::alfctl_main(int argc, char **argv) {
     alf::Reporter report{.program = "alfctl"};
     return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }

@@ -9,6 +9,7 @@
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
 #include "pipeline/service_name.hpp"
+#include "tools.hpp"
 
 #include <unistd.h>
 
@@ -82,7 +83,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int alf::alfwrapper_main(int argc, char **argv) {
     alf::Reporter report{.program = "alfwrapper"};
     return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }
