@@ -6,6 +6,7 @@
 #include "launch/handoff.hpp"
 #include "launch/privileges.hpp"
 #include "launch/socket_set.hpp"
+#include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
 #include "pipeline/service_name.hpp"
@@ -28,6 +29,11 @@ int run(int argc, char **argv, alf::Reporter &report) {
     }
     if (config.version) {
         std::cout << "alfwrapper " << ALF_VERSION << "\n";
+        return 0;
+    }
+    if (config.list_filters) {
+        std::cout << "The built-in filters (-f NAME; -f NAME --list-maps for their maps' types):\n"
+                  << alf::describe_builtin_filters();
         return 0;
     }
     alf::FilterPipeline filter(config, report);
