@@ -1,7 +1,8 @@
 # What `cmake --install build` puts where (GNUInstallDirs): the one executable
 # and its alfctl link in bin/, the filter library and the runtime headers
 # (the ones embedded in the executable) in share/alfwrapper/, the examples in
-# share/doc/alfwrapper/examples/.
+# share/doc/alfwrapper/examples/, bash completion where bash-completion looks
+# for it by the command's name; the man pages are installed by Manual.cmake.
 #
 # `cmake --install build --strip` keeps the debug info apart, under
 # lib/debug/.build-id/, where debuggers look it up by the executable's build
@@ -45,3 +46,12 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/filters/ DESTINATION ${ALF_INSTALL_DATADIR
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/runtime-headers/ DESTINATION ${ALF_INSTALL_DATADIR}/include)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
         USE_SOURCE_PERMISSIONS)
+
+# One script completes both tools; bash-completion loads it by the name typed.
+install(FILES ${CMAKE_SOURCE_DIR}/completion/alfwrapper.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME alfwrapper)
+install(CODE [[
+  set(completions "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/share/bash-completion/completions")
+  message(STATUS "Installing: ${completions}/alfctl -> alfwrapper")
+  file(CREATE_LINK alfwrapper "${completions}/alfctl" SYMBOLIC)
+]])
