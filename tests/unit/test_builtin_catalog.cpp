@@ -1,21 +1,10 @@
-#include "cli/ctl_cli.hpp"
 #include "cli/wrapper_cli.hpp"
-#include "common/error.hpp"
 #include "compile/builtin_filters.hpp"
 #include "pipeline/builtin_catalog.hpp"
 
 #include <doctest/doctest.h>
 
-#include <vector>
-
 using namespace alf;
-
-namespace {
-CtlCommand parse_ctl(std::vector<const char *> args) {
-    args.insert(args.begin(), "alfctl");
-    return parse_ctl_command_line(static_cast<int>(args.size()), args.data());
-}
-}  // namespace
 
 TEST_CASE("every built-in filter says what it does, in one line") {
     auto names = builtin_filter_names();
@@ -42,18 +31,4 @@ TEST_CASE("the list of built-in filters names each with its maps, read from its 
 TEST_CASE("alfwrapper --list-filters needs no filter nor program") {
     const char *argv[] = {"alfwrapper", "--list-filters"};
     CHECK(parse_wrapper_command_line(2, argv).list_filters);
-}
-
-TEST_CASE("alfctl filters and headers") {
-    CHECK(parse_ctl({"filters"}).verb == CtlVerb::filters);
-    CHECK_THROWS_WITH_AS(parse_ctl({"filters", "private"}), doctest::Contains("unexpected argument 'private'"), Error);
-    CHECK_THROWS_WITH_AS(parse_ctl({"filters", "-v"}), doctest::Contains("does not apply here"), Error);
-    CHECK(parse_ctl({"filters", "--help"}).help);
-
-    auto o = parse_ctl({"headers"});
-    CHECK(o.verb == CtlVerb::headers);
-    CHECK(o.output.empty());
-    CHECK(parse_ctl({"headers", "src/filters"}).output == "src/filters");
-    CHECK_THROWS_WITH_AS(parse_ctl({"headers", "a", "b"}), doctest::Contains("unexpected argument 'b'"), Error);
-    CHECK_THROWS_WITH_AS(parse_ctl({"frob"}), doctest::Contains("compile, check, test, filters or headers"), Error);
 }
