@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import harness
 from harness import AlfTestCase, Peer, Run, Service, require, sh, source_path
@@ -41,27 +42,39 @@ def clangd_errors(path):
     return int(summary.group(1)), [line for line in r.stderr.splitlines() if line.startswith("E[")]
 
 
+def build_package(directory):
+    """The package of this build tree (debian/rules' ALF_BUILD_TREE), built
+    in `directory`: the source tree is not touched."""
+    tree = os.path.join(directory, "alfwrapper")
+    shutil.copytree(source_path("debian"), os.path.join(tree, "debian"))
+    env = dict(os.environ, ALF_BUILD_TREE=os.path.abspath(BUILD_DIR), DEB_BUILD_OPTIONS="noautodbgsym nocheck")
+    r = subprocess.run(["dpkg-buildpackage", "-b", "-uc", "-us"], cwd=tree, env=env, capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise AssertionError(f"dpkg-buildpackage failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+    (deb,) = glob.glob(os.path.join(directory, "alfwrapper_*.deb"))
+    return deb
+
+
 class DebianPackage(AlfTestCase):
-    def setUp(self):
-        super().setUp()
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
         for tool in ("dpkg-buildpackage", "dh", "lintian", "apt-get", "man"):
             require(shutil.which(tool), f"needs {tool} (scripts/setup installs it)")
         require(shutil.which("clangd-14") or shutil.which("clangd"), "needs clangd (scripts/setup installs it)")
         require(not package_installed("alfwrapper") and not os.path.lexists(f"{BIN}/alfwrapper"),
                 "alfwrapper is installed on this machine: the test would replace it")
-        self.deb = self.build_package()
+        cls.package_dir = tempfile.mkdtemp(prefix="alf-package-")
+        try:
+            cls.deb = build_package(cls.package_dir)
+        except BaseException:
+            shutil.rmtree(cls.package_dir, ignore_errors=True)
+            raise
 
-    def build_package(self):
-        """The package of this build tree (debian/rules' ALF_BUILD_TREE), built
-        in the test's directory: the source tree is not touched."""
-        tree = self.path("alfwrapper")
-        shutil.copytree(source_path("debian"), os.path.join(tree, "debian"))
-        env = dict(os.environ, ALF_BUILD_TREE=os.path.abspath(BUILD_DIR), DEB_BUILD_OPTIONS="noautodbgsym nocheck")
-        r = subprocess.run(["dpkg-buildpackage", "-b", "-uc", "-us"], cwd=tree, env=env, capture_output=True,
-                           text=True, timeout=600)
-        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
-        (deb,) = glob.glob(self.path("alfwrapper_*.deb"))
-        return deb
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.package_dir, ignore_errors=True)
 
     def install(self):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
