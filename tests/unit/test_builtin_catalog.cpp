@@ -1,8 +1,12 @@
+#include "cli/ctl_cli.hpp"
 #include "cli/wrapper_cli.hpp"
 #include "compile/builtin_filters.hpp"
 #include "pipeline/builtin_catalog.hpp"
 
 #include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
 
 using namespace alf;
 
@@ -31,4 +35,15 @@ TEST_CASE("the list of built-in filters names each with its maps, read from its 
 TEST_CASE("alfwrapper --list-filters needs no filter nor program") {
     const char *argv[] = {"alfwrapper", "--list-filters"};
     CHECK(parse_wrapper_command_line(2, argv).list_filters);
+}
+
+TEST_CASE("help names no file of the source tree: it is read where only the installed files are") {
+    std::vector<std::string> texts = {wrapper_usage_text()};
+    for (CtlVerb verb : {CtlVerb::none, CtlVerb::compile, CtlVerb::check, CtlVerb::test, CtlVerb::filters,
+                         CtlVerb::headers})
+        texts.push_back(ctl_usage_text(verb));
+    for (const auto &text : texts)
+        for (const char *tree_path : {"filters/", "examples/", "runtime-headers", "README", "build/"})
+            CHECK_MESSAGE(text.find(tree_path) == std::string::npos, tree_path << " in:\n" << text);
+    CHECK(wrapper_usage_text().find("--list-filters") != std::string::npos);
 }
