@@ -18,6 +18,7 @@ BIN = "/usr/bin"
 DATA = "/usr/share/alfwrapper"
 EXAMPLES = "/usr/share/doc/alfwrapper/examples"
 INSTALLED_SIZE_GOAL_KIB = 70 * 1024
+DPKG_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=120"]  # another apt or dpkg may be at work on the machine
 
 
 def dpkg_state():
@@ -78,9 +79,9 @@ class DebianPackage(AlfTestCase):
 
     def install(self):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", self.deb],
+        r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *DPKG_LOCK_WAIT, self.deb],
                            env=env, capture_output=True, text=True, timeout=300)
-        self.addCleanup(sh, "dpkg", "--purge", "alfwrapper", check=False)
+        self.addCleanup(sh, "apt-get", "purge", "-y", *DPKG_LOCK_WAIT, "alfwrapper", check=False)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
 
     def test_lintian_is_clean(self):
@@ -107,7 +108,7 @@ class DebianPackage(AlfTestCase):
         self.check_man_pages()
         self.check_completion()
 
-        sh("dpkg", "--purge", "alfwrapper")
+        sh("apt-get", "purge", "-y", *DPKG_LOCK_WAIT, "alfwrapper")
         self.assertFalse(package_installed("alfwrapper"))
         self.assertEqual(dpkg_state(), before, "the packages on the machine are as they were")
         left = [path for path in contents if path not in existed and os.path.lexists(path)]
