@@ -102,7 +102,7 @@ _alfwrapper() {
 
 _alfctl() {
     local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} verb=${COMP_WORDS[1]}
-    local verbs="compile check test filters headers help"
+    local verbs="compile check test list filters headers help"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
         return
@@ -110,6 +110,11 @@ _alfctl() {
     case $verb in
         help) ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$verbs" -- "$cur")); return ;;
         filters) COMPREPLY=($(compgen -W "--help" -- "$cur")); return ;;
+        list)
+            # The running services' names, as alfctl list shows them (root only).
+            COMPREPLY=($(compgen -W "--json --help $("$tool" list 2>/dev/null | awk '/^[^ ]/ && !/^no running/ { print $1 }')" -- "$cur"))
+            return
+            ;;
         headers) COMPREPLY=($(compgen -W "--help" -- "$cur") $(compgen -d -- "$cur")); return ;;
     esac
     _alfwrapper_option_value "$tool" "$prev" "$cur" && return

@@ -39,7 +39,7 @@ TEST_CASE("alfwrapper --list-filters needs no filter nor program") {
 
 TEST_CASE("help names no file of the source tree: it is read where only the installed files are") {
     std::vector<std::string> texts = {wrapper_usage_text()};
-    for (CtlVerb verb : {CtlVerb::none, CtlVerb::compile, CtlVerb::check, CtlVerb::test, CtlVerb::filters,
+    for (CtlVerb verb : {CtlVerb::none, CtlVerb::compile, CtlVerb::check, CtlVerb::test, CtlVerb::list, CtlVerb::filters,
                          CtlVerb::headers})
         texts.push_back(ctl_usage_text(verb));
     for (const auto &text : texts)
