@@ -2,12 +2,24 @@
 # The demo: an echo service on port 4242 behind a filter that admits 127.0.0.1
 # only. A client from 127.0.0.1 gets its echo; a client from 127.0.0.2 is
 # refused (its SYN is dropped by the kernel, so it times out).
+#
+# It runs from the source tree after ./scripts/build, or installed (in
+# share/doc/alfwrapper/examples/, the filter library in share/alfwrapper/).
 set -eu
-cd "$(dirname "$0")/.."
-alfwrapper=${ALFWRAPPER:-build/alfwrapper}
+examples=$(cd "$(dirname "$0")" && pwd)
+if [ -x "$examples/../build/alfwrapper" ]; then
+    cd "$examples/.."
+    alfwrapper=${ALFWRAPPER:-build/alfwrapper}
+    filter=filters/whitelist.c
+    echod=examples/echod.sh
+else
+    alfwrapper=${ALFWRAPPER:-alfwrapper}
+    filter=$(cd "$examples/../../../alfwrapper/filters" && pwd)/whitelist.c
+    echod=$examples/echod.sh
+fi
 
-echo "$ $alfwrapper --port 4242 --set allow4,0,127.0.0.1/32 filters/whitelist.c examples/echod.sh &"
-"$alfwrapper" --port 4242 --set allow4,0,127.0.0.1/32 filters/whitelist.c examples/echod.sh 2>/dev/null &
+echo "$ $alfwrapper --port 4242 --set allow4,0,127.0.0.1/32 $filter $echod &"
+"$alfwrapper" --port 4242 --set allow4,0,127.0.0.1/32 "$filter" "$echod" 2>/dev/null &
 service=$!
 trap 'kill $service 2>/dev/null || true' EXIT
 

@@ -1,5 +1,5 @@
-/* interfaces: admit only packets that arrived on one of the listed network
- * interfaces; drop everything else (everything when the list is empty).
+/* interfaces: admit only packets that arrived on a listed network interface.
+ * Everything else is dropped (everything when the list is empty).
  *
  * Map:
  *   interfaces  array, __u32 slot -> alf_ifindex_t, 32 slots

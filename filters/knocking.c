@@ -1,7 +1,7 @@
-/* knocking: port knocking. A source address is admitted for `open_ms` after
- * it has knocked the configured sequence, in order, within `window_ms`; until
- * then its new flows are dropped, so the service looks closed (a dropped SYN
- * is never answered).
+/* knocking: port knocking: admit a source that knocked a sequence of ports.
+ * A source address is admitted for `open_ms` after it has knocked the
+ * configured sequence, in order, within `window_ms`; until then its new flows
+ * are dropped, so the service looks closed (a dropped SYN is never answered).
  *
  * The knock design: knocks arrive on the service's own port and are told
  * apart by the client's SOURCE port. A knock is a TCP SYN (or, on a UDP

@@ -1,5 +1,6 @@
-/* ports: admit by source port range and by destination port range; drop
- * everything else (everything when no rule is set, and packets without ports).
+/* ports: admit packets by ranges of source and destination ports.
+ * Everything else is dropped (everything when no rule is set, and packets
+ * without ports).
  *
  * Map:
  *   rules  array, __u32 slot -> struct ports_rule, 64 slots

@@ -1,8 +1,8 @@
-/* ratelimit: limit how often each source network may open a flow: new TCP
- * connections (SYNs) or UDP datagrams, at `rate` per `period_ms` with bursts
- * of up to `burst`. Everything else passes: packets of established TCP
- * connections are never counted nor cut, so a client that got in keeps its
- * connection however busy it is.
+/* ratelimit: limit how often each source network may open a new flow.
+ * New flows are TCP connections (SYNs) or UDP datagrams, at most `rate` per
+ * `period_ms` with bursts of up to `burst`. Everything else passes: packets
+ * of established TCP connections are never counted nor cut, so a client that
+ * got in keeps its connection however busy it is.
  *
  * Each source network (the source address cut to /prefix4 for IPv4, IPv4-mapped
  * included, /prefix6 for IPv6) has a token bucket holding up to `burst`

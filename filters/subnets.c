@@ -1,5 +1,5 @@
-/* subnets: admit or refuse peers by their source address, following the
- * rules given on the command line; no C to write.
+/* subnets: admit or refuse peers by source address, by --allow/--deny rules.
+ * The rules are given on the command line; no C to write.
  *
  *   alfwrapper --allow 10.0.0.0/8 --deny 10.9.0.0/16 --allow 2001:db8::/32 ...
  *   alfwrapper --rules-file networks.txt ...      (lines "allow CIDR" / "deny CIDR")

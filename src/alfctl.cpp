@@ -5,7 +5,10 @@
 #include "common/util.hpp"
 #include "launch/sockets.hpp"
 #include "live/filter_list.hpp"
+#include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
+#include "tools.hpp"
+#include "workbench/editor_setup.hpp"
 #include "workbench/pcap_reader.hpp"
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"
@@ -205,6 +208,19 @@ int run_list(const alf::CtlCommand &command) {
     return 0;
 }
 
+int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
+    std::string include_dir = alf::installed_headers_dir();
+    for (const auto &header : alf::headers_differing(include_dir))
+        report.warning(include_dir + "/" + header + " is not the header built into " + report.program +
+                       ": an editor would check filters against other headers than alfwrapper compiles them with");
+    std::string written = alf::write_compile_flags(options.output.empty() ? "." : options.output, include_dir);
+    std::cout << include_dir << "\n";
+    if (!report.quiet)
+        std::cerr << report.program << ": wrote " << written
+                  << ": clangd checks the filters beside it with these headers and alfwrapper's flags\n";
+    return 0;
+}
+
 int run(int argc, char **argv, alf::Reporter &report) {
     alf::CtlCommand options = alf::parse_ctl_command_line(argc, argv);
     report.verbose = options.verbose;
@@ -222,6 +238,8 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::check: return run_check(options, report);
     case alf::CtlVerb::test: return run_test(options, report);
     case alf::CtlVerb::list: return run_list(options);
+    case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
+    case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;
     }
     std::cout << alf::ctl_usage_text(alf::CtlVerb::none);
@@ -230,7 +248,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int alf::alfctl_main(int argc, char **argv) {
     alf::Reporter report{.program = "alfctl"};
     return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }

@@ -6,9 +6,11 @@
 #include "launch/handoff.hpp"
 #include "launch/privileges.hpp"
 #include "launch/socket_set.hpp"
+#include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
 #include "pipeline/service_name.hpp"
+#include "tools.hpp"
 
 #include <unistd.h>
 
@@ -27,6 +29,11 @@ int run(int argc, char **argv, alf::Reporter &report) {
     }
     if (config.version) {
         std::cout << "alfwrapper " << ALF_VERSION << "\n";
+        return 0;
+    }
+    if (config.list_filters) {
+        std::cout << "The built-in filters (-f NAME; -f NAME --list-maps for their maps' types):\n"
+                  << alf::describe_builtin_filters();
         return 0;
     }
     alf::FilterPipeline filter(config, report);
@@ -82,7 +89,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int alf::alfwrapper_main(int argc, char **argv) {
     alf::Reporter report{.program = "alfwrapper"};
     return alf::run_reporting_errors(report, [&] { return run(argc, argv, report); });
 }

@@ -77,6 +77,18 @@ const VerbDef verb_table[] = {
      "the sockets, the entries in each map, and when the filter was loaded. With\n"
      "NAME, only the services of that name. Needs root (CAP_SYS_ADMIN and CAP_BPF\n"
      "to find programs by id).\n"},
+    {CtlVerb::filters, "filters", "alfctl filters", "list the built-in filters, what each does and its maps",
+     "The filters built into alfwrapper (its filter library), each with its maps;\n"
+     "alfwrapper -f NAME --list-maps shows a map's key and value types. Their\n"
+     "sources are installed with alfwrapper, to read or to copy and change.\n"},
+    {CtlVerb::headers, "headers", "alfctl headers [DIRECTORY]",
+     "set up an editor for filters: the headers' path, and compile_flags.txt",
+     "Prints the directory of the installed filter headers (<alfwrapper/filter.h>\n"
+     "and the libbpf-style names), the ones built into alfwrapper, and writes\n"
+     "compile_flags.txt into DIRECTORY (default: here) with the flags alfwrapper\n"
+     "compiles filters with, so that clangd (and editors using it) completes and\n"
+     "checks the filters there as alfwrapper would compile them. An existing\n"
+     "compile_flags.txt with other content is left alone: remove it first.\n"},
 };
 
 const VerbDef *find_verb(std::string_view name) {
@@ -97,9 +109,19 @@ unsigned tool_of(CtlVerb verb) {
     case CtlVerb::check: return for_check;
     case CtlVerb::test: return for_test;
     case CtlVerb::list: return for_list;
+    case CtlVerb::filters: return for_filters;
+    case CtlVerb::headers: return for_headers;
     case CtlVerb::none: break;
     }
     return 0;
+}
+
+// "compile, check, test, filters or headers"
+std::string verb_names() {
+    std::string names;
+    for (std::size_t i = 0; i < std::size(verb_table); ++i)
+        names += (i == 0 ? "" : i + 1 == std::size(verb_table) ? " or " : ", ") + std::string(verb_table[i].name);
+    return names;
 }
 
 // A packet's first word is its protocol; a filter is a path or a name.
@@ -127,11 +149,12 @@ std::string ctl_usage_text(CtlVerb verb) {
             "  alfctl VERB --help     the verb's options\n"
             "  alfctl --version       the version\n"
             "\nExamples:\n"
-            "  alfctl compile filters/whitelist.c -o whitelist.o\n"
-            "  alfctl check filters/whitelist.c --set allow4,0,10.0.0.0/8\n"
-            "  alfctl test filters/whitelist-private.c 'tcp 10.1.2.3:40000 > [::]:4242' "
-            "'udp [2001:db8::1]:53000 > [::]:53'\n"
-            "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n";
+            "  alfctl compile myfilter.c -o myfilter.o\n"
+            "  alfctl check -f whitelist --set allow4,0,10.0.0.0/8\n"
+            "  alfctl test -f private 'tcp 10.1.2.3:40000 > [::]:4242' 'udp [2001:db8::1]:53000 > [::]:53'\n"
+            "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n"
+            "  alfctl headers ~/myfilters\n"
+            "\nThe manual: man alfctl; writing a filter: man alfwrapper-filter.\n";
         return text;
     }
     const VerbDef &def = verb_def(verb);
@@ -141,7 +164,7 @@ std::string ctl_usage_text(CtlVerb verb) {
 
 CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
     CtlCommand options;
-    if (argc < 2) throw Error("no verb given: compile, check, test or list (see alfctl --help)");
+    if (argc < 2) throw Error("no verb given: " + verb_names() + " (see alfctl --help)");
     std::string_view first = argv[1];
     if (first == "--help" || first == "-h") {
         options.help = true;
@@ -161,7 +184,7 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         return options;
     }
     const VerbDef *verb = find_verb(first);
-    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected compile, check, test or list (see alfctl --help)");
+    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected " + verb_names() + " (see alfctl --help)");
     options.verb = verb->verb;
     std::string usage_hint = std::string("see alfctl ") + verb->name + " --help";
 
@@ -178,6 +201,12 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
     if (options.verb == CtlVerb::list) {
         if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");
         if (!arguments.empty()) options.service = arguments.front();
+        return options;
+    }
+    if (options.verb == CtlVerb::filters || options.verb == CtlVerb::headers) {
+        std::size_t most = options.verb == CtlVerb::headers ? 1 : 0;
+        if (arguments.size() > most) throw Error("unexpected argument '" + arguments[most] + "' (" + usage_hint + ")");
+        if (!arguments.empty()) options.output = arguments.front();
         return options;
     }
 

@@ -10,13 +10,13 @@
 
 namespace alf {
 
-enum class CtlVerb { none, compile, check, test, list };
+enum class CtlVerb { none, compile, check, test, list, filters, headers };
 
 // What alfctl is asked to do: the configuration alfwrapper would run the
 // same filter with, and what the verb adds.
 struct CtlCommand : Configuration {
     CtlVerb verb = CtlVerb::none;
-    std::string output;                 // compile: -o
+    std::string output;                 // compile: -o; headers: the directory for compile_flags.txt
     std::vector<std::string> packets;   // test: the words after FILTER
     std::string pcap;                   // test: --pcap
     std::optional<std::string> expect;  // test: --expect pass|drop

@@ -10,7 +10,7 @@ namespace {
 const OptionDef options[] = {
     {"f", "filter", "FILE|NAME", false, for_all & ~for_list,
      "the filter: a C source (.c), a compiled BPF object (.o), or the name of a built-in filter (private, "
-     "ratelimit, knocking, ...)"},
+     "ratelimit, knocking, ...: see --list-filters)"},
     {"o", "output", "FILE", false, for_compile, "where to write the object (default: the source's name with .o, here)"},
     {"", "address", "ADDR", false, for_wrapper, "address to listen on (default ::, IPv4 and IPv6)"},
     {"", "port", "PORT", false, for_wrapper, "port to listen on (default 4242)"},
@@ -54,6 +54,8 @@ const OptionDef options[] = {
      "the program in the object to attach (default: 'filter', or the only socket program)"},
     {"", "list-maps", nullptr, false, for_wrapper,
      "print the filter's maps as C declarations, with their types and sizes, and exit"},
+    {"", "list-filters", nullptr, false, for_wrapper,
+     "print the built-in filters (the filter library), what each does and its maps, and exit"},
     {"", "pcap", "FILE", false, for_test, "also run the filter on every packet of a capture (pcap or pcapng)"},
     {"", "expect", "VERDICT", false, for_test,
      "pass or drop: exit with status 3 unless every packet gets this verdict (a packet's own expect= wins)"},
@@ -66,7 +68,7 @@ const OptionDef options[] = {
     {"", "json", nullptr, false, for_test | for_list, "print JSON"},
     {"v", "verbose", nullptr, false, for_all, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, false, for_all, "print only errors"},
-    {"h", "help", nullptr, false, for_all, "show this help and exit"},
+    {"h", "help", nullptr, false, for_all | for_filters | for_headers, "show this help and exit"},
     {"", "version", nullptr, false, for_wrapper, "show the version and exit"},
 };
 
@@ -194,6 +196,7 @@ void read_configuration(const ParsedOptions &options, Configuration &config) {
     const std::pair<const char *, bool *> flags[] = {
         {"no-cache", &config.no_cache}, {"classic", &config.classic}, {"ebpf", &config.ebpf},
         {"inherit", &sockets.inherit}, {"dry-run", &config.dry_run}, {"list-maps", &config.list_maps},
+        {"list-filters", &config.list_filters},
         {"json", &config.json}, {"verbose", &config.verbose}, {"quiet", &config.quiet},
         {"help", &config.help}, {"version", &config.version},
     };

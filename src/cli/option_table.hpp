@@ -20,6 +20,8 @@ enum ToolMask : unsigned {
     for_check = 1u << 2,
     for_test = 1u << 3,
     for_list = 1u << 4,
+    for_filters = 1u << 5,  // alfctl filters
+    for_headers = 1u << 6,  // alfctl headers
     for_loading = for_check | for_test,
     for_ctl = for_compile | for_check | for_test | for_list,
     for_all = for_wrapper | for_ctl,

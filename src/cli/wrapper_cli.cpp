@@ -14,7 +14,8 @@ bool is_filter_file(const std::string &arg) { return arg.ends_with(".c") || arg.
 // What a config file key may be: every long option of alfwrapper but these.
 OptionKind config_option_kind(std::string_view name) {
     const OptionDef *def = find_long_option(name, for_wrapper);
-    if (!def || name == "config" || name == "help" || name == "version") return OptionKind::unknown;
+    if (!def || name == "config" || name == "help" || name == "version" || name == "list-filters")
+        return OptionKind::unknown;
     if (!def->argument) return OptionKind::flag;
     return def->repeatable ? OptionKind::list : OptionKind::value;
 }
@@ -41,13 +42,16 @@ std::string wrapper_usage_text() {
         "mode=0660 for Unix socket files. Without --listen and --inherit alfwrapper listens on\n"
         "--address/--port (default [::]:4242); --fdname names that socket.\n"
         "\nExamples:\n"
-        "  alfwrapper --port 4242 filters/whitelist-private.c examples/echod.sh\n"
-        "  alfwrapper --set allow4,0,10.0.0.0/8 --set allow6,0,::1/128 filters/whitelist.c -- myserver --flag\n"
+        "  alfwrapper --port 4242 -f private -- myserver\n"
+        "  alfwrapper -f whitelist --set allow4,0,10.0.0.0/8 --set allow6,0,::1/128 -- myserver --flag\n"
         "  alfwrapper -l tcp:80,name=http -l tcp:443,name=https -l udp4:127.0.0.1:53 -u www-data \\\n"
-        "      filters/whitelist-private.c -- myserver\n"
-        "  systemd-socket-activate -l 8080 alfwrapper --inherit filters/whitelist-private.c -- myserver\n"
+        "      -f private -- myserver\n"
+        "  systemd-socket-activate -l 8080 alfwrapper --inherit -f private -- myserver\n"
         "  alfwrapper --allow 10.0.0.0/8 --deny 10.9.0.0/16 --allow 2001:db8::/32 -- myserver\n"
+        "  alfwrapper --port 8080 myfilter.c -- myserver\n"
         "  alfwrapper --config myserver.json\n"
+        "\nThe filter library: alfwrapper --list-filters. Writing a filter: man alfwrapper-filter.\n"
+        "The whole manual: man alfwrapper; the workbench for filters: alfctl --help.\n"
         "\nExit status: PROGRAM's own once started; before that 0 for --dry-run, --help and\n"
         "--version, 1 for a usage or input error, 2 for a system error, 126 if PROGRAM\n"
         "cannot be executed, 127 if it is not found. PROGRAM is never started unfiltered.\n";
@@ -111,7 +115,7 @@ Configuration parse_wrapper_command_line(int argc, const char *const argv[]) {
         config.filter = std::move(positional_filter);
     }
 
-    if (config.help || config.version) return config;
+    if (config.help || config.version || config.list_filters) return config;
     if (parsed.has("program") && config.program.empty())
         throw Error("--program: give the name of the program to attach (" + usage_hint + ")");
     const SocketSettings &sockets = config.sockets;
@@ -123,12 +127,12 @@ Configuration parse_wrapper_command_line(int argc, const char *const argv[]) {
     if (rules_only) config.filter = "subnets";
     if (config.filter.empty())
         throw Error("no filter given: name a .c or .o file or a built-in filter (-f private), or give "
-                    "--allow/--deny rules, e.g. alfwrapper filters/whitelist-private.c PROGRAM "
+                    "--allow/--deny rules, e.g. alfwrapper -f private PROGRAM "
                     "(" + usage_hint + ")");
     if (config.command.empty() && !config.list_maps)
         throw Error("no PROGRAM given: name the service to start after the filter, e.g. alfwrapper " +
-                    std::string(rules_only ? "--allow 10.0.0.0/8 --" : config.filter) +
-                    " examples/echod.sh (" + usage_hint + ")");
+                    (rules_only ? std::string("--allow 10.0.0.0/8") : "-f " + config.filter) +
+                    " -- myserver (" + usage_hint + ")");
     return config;
 }
 

@@ -15,4 +15,13 @@ std::optional<std::span<const std::uint8_t>> find_builtin_filter(const std::stri
 
 std::vector<std::string> builtin_filter_names();
 
+struct BuiltinFilterDescription {
+    const char *name;
+    const char *description;
+};
+
+// What the built-in filter does, in one line: the first line of its source,
+// "/* NAME: DESCRIPTION". Empty for an unknown name.
+std::string builtin_filter_description(const std::string &name);
+
 }  // namespace alf

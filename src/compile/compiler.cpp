@@ -345,6 +345,7 @@ private:
     std::set<std::pair<unsigned, std::string>> reported_;
 };
 
+// editor_flags() says the same for an editor's clang: keep them in step.
 std::vector<std::string> frontend_arguments(const CompileRequest &request) {
     std::vector<std::string> args = {
         // -O2 shapes the IR (no optnone, lifetime markers); the passes are ours.
@@ -543,6 +544,12 @@ CompileResult compile_filter(const CompileRequest &request) {
     result.ok = ok && !object.empty();
     if (result.ok) result.object.assign(object.begin(), object.end());
     return result;
+}
+
+// frontend_arguments()' target, language and warnings, spelled for the driver.
+std::vector<std::string> editor_flags(const std::string &include_dir) {
+    return {"--target=bpf", "-O2", "-nostdinc", "-ffreestanding", "-fgnuc-version=4.2.1",
+            "-Wall", "-Wno-unused-function", "-Werror=implicit-function-declaration", "-I" + include_dir};
 }
 
 }  // namespace alf

@@ -62,6 +62,10 @@ inline constexpr const char *runtime_include_dir = "/alfwrapper/include";
 
 CompileResult compile_filter(const CompileRequest &request);
 
+// The compiler driver's flags that make an editor's clang (clangd) parse a
+// filter as compile_filter() does, with the runtime headers in `include_dir`.
+std::vector<std::string> editor_flags(const std::string &include_dir);
+
 // Identifies everything in the compiler that shapes an object: clang's
 // version and the options and passes chosen here. Part of the cache key.
 std::string compiler_version();

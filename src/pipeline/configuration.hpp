@@ -33,6 +33,7 @@ struct Configuration {
     std::string config_file;                // --config FILE.json (already merged in)
     bool dry_run = false;
     bool list_maps = false;
+    bool list_filters = false;
     bool json = false;
     bool verbose = false;
     bool quiet = false;

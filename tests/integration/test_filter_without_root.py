@@ -183,6 +183,19 @@ class WithCapBpfFromTheFile(AsNobody):
                 prefix=AS_NOBODY, binary=self.copies.alfwrapper, cwd="/")
         self.assertEqual(r.returncode, 0, r)
 
+    def test_alfctl_through_the_capable_file_has_only_the_callers_privileges(self):
+        # alfctl is the same executable under another name; the file's
+        # capability is for alfwrapper, which checks what it loads with it.
+        alfctl = os.path.join(self.dir, "alfctl")
+        os.symlink("alfwrapper", alfctl)
+        r = Run(["check", "-f", "private"], binary=alfctl, prefix=AS_NOBODY, cwd="/")
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("loading eBPF needs CAP_BPF, which alfctl (uid", r.stderr)
+        port = free_port()
+        r = Run(["-f", "private", "-l", f"tcp:127.0.0.1:{port}", "--dry-run", "--", "true"], prefix=AS_NOBODY,
+                binary=self.copies.alfwrapper, cwd="/")
+        self.assertEqual(r.returncode, 0, r)
+
 
 class WithAmbientCapBpf(AsNobody):
     """As a unit with User= and AmbientCapabilities=CAP_BPF runs it: the

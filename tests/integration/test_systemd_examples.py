@@ -1,8 +1,10 @@
 """The units in examples/systemd, run as systemd would run them (these machines
 do not run systemd as PID 1): the socket unit through systemd-socket-activate,
 User=/AmbientCapabilities= through setpriv. Each runs in a network namespace
-of its own, so the units' ports are used as written. Install paths map to
-this tree; the service program becomes the probe, which reports what it got."""
+of its own, so the units' ports are used as written. The units name the
+installed alfwrapper (the Debian package's) and built-in filters; installed
+paths map to this tree; the service program becomes the probe, which reports
+what it got."""
 
 import errno
 import os
@@ -14,8 +16,8 @@ import harness
 from harness import RESET, AlfTestCase, source_path
 
 UNITS = source_path("examples", "systemd")
-INSTALLED_ALFWRAPPER = "/usr/local/bin/alfwrapper"
-INSTALLED_DATA = "/usr/local/share/alfwrapper/"
+INSTALLED_ALFWRAPPER = "/usr/bin/alfwrapper"
+INSTALLED_DATA = "/usr/share/alfwrapper/"
 NO_CAPABILITIES = "0000000000000000"
 
 

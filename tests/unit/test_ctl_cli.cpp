@@ -109,3 +109,17 @@ TEST_CASE("alfctl usage errors") {
         CHECK_THROWS_AS(parse(args), Error);
     }
 }
+
+TEST_CASE("alfctl filters and headers") {
+    CHECK(parse({"filters"}).verb == CtlVerb::filters);
+    CHECK_THROWS_WITH_AS(parse({"filters", "private"}), doctest::Contains("unexpected argument 'private'"), Error);
+    CHECK_THROWS_WITH_AS(parse({"filters", "-v"}), doctest::Contains("does not apply here"), Error);
+    CHECK(parse({"filters", "--help"}).help);
+
+    auto o = parse({"headers"});
+    CHECK(o.verb == CtlVerb::headers);
+    CHECK(o.output.empty());
+    CHECK(parse({"headers", "src/filters"}).output == "src/filters");
+    CHECK_THROWS_WITH_AS(parse({"headers", "a", "b"}), doctest::Contains("unexpected argument 'b'"), Error);
+    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, filters or headers"), Error);
+}
