@@ -2,6 +2,7 @@
 
 #include "bpf/map_listing.hpp"
 #include "common/error.hpp"
+#include "pipeline/service_name.hpp"
 #include "pipeline/delegated_limits.hpp"
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"
@@ -140,7 +141,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
                             format_tag(running.tag) + "), and this run builds a different program (tag " +
                             format_tag(tag) + (tag == running.tag ? ", other constants" : "") +
                             "): a socket takes one locked filter for its lifetime; restart the socket unit so that "
-                            "systemd creates it anew (systemctl restart NAME.socket NAME.service)",
+                            "systemd creates it anew (" + restart_socket_command() + ")",
                         exit_usage);
         report_.info("keeping the filter of the earlier run (pid " + std::to_string(running.metadata.pid) +
                      ", tag " + format_tag(tag) + ") on the inherited sockets; its maps take this run's entries");

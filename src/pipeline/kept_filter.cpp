@@ -1,6 +1,7 @@
 #include "pipeline/kept_filter.hpp"
 
 #include "common/error.hpp"
+#include "pipeline/service_name.hpp"
 
 #include <bpf/bpf.h>
 #include <sys/socket.h>
@@ -18,9 +19,10 @@ bool carries_locked_filter(const Socket &socket) {
     return getsockopt(socket.fd.get(), SOL_SOCKET, SO_LOCK_FILTER, &locked, &size) == 0 && locked;
 }
 
-const std::string restart_the_socket =
-    "a socket takes one locked filter for its lifetime: restart the socket unit so that systemd creates it anew "
-    "(systemctl restart NAME.socket NAME.service)";
+std::string restart_the_socket() {
+    return "a socket takes one locked filter for its lifetime: restart the socket unit so that systemd creates it "
+           "anew (" + restart_socket_command() + ")";
+}
 
 }  // namespace
 
@@ -54,7 +56,7 @@ KeptFilter find_kept_filter(const std::vector<Socket> &sockets) {
                 running = find_running_filters();
             } catch (const Error &e) {
                 throw Error(socket.description + ": the socket already carries a locked filter, and the filter that "
-                            "carries it cannot be looked up (" + e.what() + "); " + restart_the_socket,
+                            "carries it cannot be looked up (" + e.what() + "); " + restart_the_socket(),
                             exit_system);
             }
         }
@@ -65,10 +67,10 @@ KeptFilter find_kept_filter(const std::vector<Socket> &sockets) {
                 if (record.inode == inode) found = &filter;
         if (!found)
             throw Error(socket.description + ": the socket already carries a locked filter that no alfwrapper "
-                        "attached (or one from before this version); " + restart_the_socket, exit_system);
+                        "attached (or one from before this version); " + restart_the_socket(), exit_system);
         if (kept.running && kept.running->program_id != found->program_id)
             throw Error(socket.description + ": the inherited sockets carry the filters of different earlier runs; " +
-                        restart_the_socket, exit_system);
+                        restart_the_socket(), exit_system);
         kept.running = *found;
         kept.socket_inodes.insert(inode);
     }

@@ -19,6 +19,12 @@ std::string systemd_unit() {
 
 }  // namespace
 
+std::string restart_socket_command() {
+    std::string unit = systemd_unit();
+    std::string base = unit.empty() ? "NAME" : unit.substr(0, unit.size() - 8);
+    return "systemctl restart " + base + ".socket " + base + ".service";
+}
+
 std::string service_name(const std::string &given, const std::vector<std::string> &command) {
     if (!given.empty()) return given;
     if (std::string unit = systemd_unit(); !unit.empty()) return unit.substr(0, unit.size() - 8);

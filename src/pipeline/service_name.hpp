@@ -10,4 +10,8 @@ namespace alf {
 // component of its cgroup, when it ends in .service); else PROGRAM's base name.
 std::string service_name(const std::string &given, const std::vector<std::string> &command);
 
+// "systemctl restart alf-echo.socket alf-echo.service" when the process runs
+// in a systemd service, else the same with NAME: how a socket is made anew.
+std::string restart_socket_command();
+
 }  // namespace alf
