@@ -96,8 +96,17 @@ std::uint64_t bounded_memory_mib = 0;
 
 void report_llvm_out_of_memory(void *, const char *, bool) { report_out_of_memory(); }
 
+// ASan reserves terabytes of shadow. GCC says so with __SANITIZE_ADDRESS__,
+// clang (before 16) only through __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_space_bounded = false;  // ASan reserves terabytes of shadow
+#define ALF_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALF_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifdef ALF_ADDRESS_SANITIZER
+constexpr bool address_space_bounded = false;
 #else
 constexpr bool address_space_bounded = true;
 #endif
