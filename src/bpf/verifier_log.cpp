@@ -93,11 +93,15 @@ std::string describe_limit(const std::string &reason, const std::vector<std::str
 }  // namespace
 
 std::string last_lines(const std::string &text, std::size_t count) {
-    std::size_t pos = text.size();
-    if (pos && text[pos - 1] == '\n') --pos;
-    for (std::size_t i = 0; i < count && pos != std::string::npos && pos > 0; ++i)
-        pos = text.rfind('\n', pos - 1);
-    return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+    if (count == 0) return {};
+    std::size_t start = text.size();
+    if (start && text[start - 1] == '\n') --start;  // the final newline ends the last line, it starts none
+    for (std::size_t i = 0; i < count; ++i) {
+        std::size_t newline = start == 0 ? std::string::npos : text.rfind('\n', start - 1);
+        if (newline == std::string::npos) return text;
+        start = newline;
+    }
+    return text.substr(start + 1);
 }
 
 VerifierSummary summarize_verifier_log(const std::string &log) {

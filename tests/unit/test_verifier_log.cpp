@@ -57,4 +57,11 @@ TEST_CASE("a log without instructions: the last words are the reason") {
 TEST_CASE("last_lines") {
     CHECK(last_lines("a\nb\nc\n", 2) == "b\nc\n");
     CHECK(last_lines("a\nb\n", 5) == "a\nb\n");
+    // Found by the verifier_log fuzzer: no line of a log without a final newline threw out_of_range.
+    CHECK(last_lines("a\nb", 0).empty());
+    CHECK(last_lines("a\nb\n", 0).empty());
+    CHECK(last_lines("a\nb", 1) == "b");
+    CHECK(last_lines("\nb", 1) == "b");
+    CHECK(last_lines("\nb", 2) == "\nb");
+    CHECK(last_lines("", 3).empty());
 }
