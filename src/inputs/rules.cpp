@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -307,7 +308,8 @@ void read_rules_file(RuleSet &set, const std::string &path) {
         throw Error("rules file " + path + ": too many rules files (at most 255)");
     UniqueFd fd(open_file(path, "rules file"));
     struct stat st;
-    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode))
+    bool regular = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+    if (regular)
         // An upper bound ("deny ::" and a newline is the shortest rule line);
         // pages never written are never backed, so the reserve costs address
         // space only and the vector is never copied while it grows.
@@ -316,15 +318,20 @@ void read_rules_file(RuleSet &set, const std::string &path) {
     set.sources.push_back(path);
 
     HostBitsNote host_bits;
-    std::vector<char> buffer(1 << 20);
+    // Read in chunks of up to 1 MiB, not zero-filled: a small file (or one of
+    // many) costs only what it holds.
+    constexpr std::size_t chunk_max = std::size_t(1) << 20;
+    std::size_t chunk_size = regular ? std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size) + 1, 4096, chunk_max)
+                                     : chunk_max;
+    std::unique_ptr<char[]> buffer(new char[chunk_size]);
     std::string carry;  // a line cut by the end of a chunk
     std::uint32_t line_number = 0;
     for (;;) {
-        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+        ssize_t n = ::read(fd.get(), buffer.get(), chunk_size);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw Error("rules file " + path + ": cannot read: " + std::strerror(errno));
         if (n == 0) break;
-        std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
+        std::string_view chunk(buffer.get(), static_cast<std::size_t>(n));
         for (;;) {
             auto newline = chunk.find('\n');
             if (newline == std::string_view::npos) {
