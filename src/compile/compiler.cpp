@@ -40,7 +40,6 @@
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -96,51 +95,15 @@ std::uint64_t bounded_memory_mib = 0;
 
 void report_llvm_out_of_memory(void *, const char *, bool) { report_out_of_memory(); }
 
-// ASan reserves terabytes of shadow. GCC says so with __SANITIZE_ADDRESS__,
-// clang (before 16) only through __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define ALF_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ALF_ADDRESS_SANITIZER 1
-#endif
-#endif
-#ifdef ALF_ADDRESS_SANITIZER
-constexpr bool address_space_bounded = false;
-#else
-constexpr bool address_space_bounded = true;
-#endif
-
-// Bounds around one compile: a filter is a few hundred lines, so a compile
-// that runs for a minute or grows by gigabytes is a macro or an unrolled loop
-// that expands without end. Either ends the process with a message that says
-// which bound was hit; nothing has been started and nothing is bound yet.
 class CompileBounds {
 public:
-    explicit CompileBounds(const CompileRequest &request) {
+    explicit CompileBounds(const CompileRequest &request)
+        : time_limit_(std::chrono::seconds(request.time_limit_seconds)),
+          memory_limit_(request.memory_limit_mib << 20), resident_at_start_(resident_bytes()) {
         bounded_source = request.source_path;
         bounded_memory_mib = request.memory_limit_mib;
-        if (address_space_bounded && request.memory_limit_mib &&
-            getrlimit(RLIMIT_AS, &saved_) == 0) {
-            rlimit bounded = saved_;
-            std::uint64_t limit = address_space_in_use() + (request.memory_limit_mib << 20);
-            if (saved_.rlim_cur == RLIM_INFINITY || limit < saved_.rlim_cur) {
-                bounded.rlim_cur = limit;
-                restore_ = setrlimit(RLIMIT_AS, &bounded) == 0;
-            }
-        }
         previous_new_handler_ = std::set_new_handler(report_out_of_memory);
-        if (request.time_limit_seconds)
-            watchdog_ = std::thread([this, seconds = request.time_limit_seconds, source = request.source_path] {
-                std::unique_lock lock(mutex_);
-                if (done_cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) return;
-                std::fprintf(stderr,
-                             "%s: filter %s: compiling it took longer than %u s (a macro or loop that expands "
-                             "without end?); nothing was started\n",
-                             program_invocation_short_name, source.c_str(), seconds);
-                std::fflush(stderr);
-                std::_Exit(1);
-            });
+        if (request.time_limit_seconds || request.memory_limit_mib) watchdog_ = std::thread([this] { watch(); });
     }
     ~CompileBounds() {
         if (watchdog_.joinable()) {
@@ -152,20 +115,42 @@ public:
             watchdog_.join();
         }
         std::set_new_handler(previous_new_handler_);
-        if (restore_) setrlimit(RLIMIT_AS, &saved_);
     }
     CompileBounds(const CompileBounds &) = delete;
     CompileBounds &operator=(const CompileBounds &) = delete;
 
 private:
-    static std::uint64_t address_space_in_use() {
+    // Resident memory, sampled: an address-space limit (RLIMIT_AS) would
+    // also catch the compile, but not under AddressSanitizer, which reserves
+    // terabytes of shadow; what a runaway compile really grows is resident.
+    static std::uint64_t resident_bytes() {
         std::ifstream statm("/proc/self/statm");
-        std::uint64_t pages = 0;
-        statm >> pages;
-        return pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+        std::uint64_t size = 0, resident = 0;
+        statm >> size >> resident;
+        return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
     }
-    rlimit saved_{};
-    bool restore_ = false;
+
+    void watch() {
+        auto started = std::chrono::steady_clock::now();
+        std::unique_lock lock(mutex_);
+        // Every 10 ms: a compile that grows by gigabytes does so over seconds.
+        while (!done_cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return done_; })) {
+            if (memory_limit_ && resident_bytes() > resident_at_start_ + memory_limit_) report_out_of_memory();
+            if (time_limit_.count() && std::chrono::steady_clock::now() - started > time_limit_) {
+                std::fprintf(stderr,
+                             "%s: filter %s: compiling it took longer than %lld s (a macro or loop that expands "
+                             "without end?); nothing was started\n",
+                             program_invocation_short_name, bounded_source.c_str(),
+                             static_cast<long long>(time_limit_.count()));
+                std::fflush(stderr);
+                std::_Exit(1);
+            }
+        }
+    }
+
+    std::chrono::seconds time_limit_;
+    std::uint64_t memory_limit_;
+    std::uint64_t resident_at_start_;
     std::new_handler previous_new_handler_ = nullptr;
     std::thread watchdog_;
     std::mutex mutex_;
