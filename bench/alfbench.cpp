@@ -23,6 +23,7 @@
 #include <dirent.h>
 
 #include "common/net_address.hpp"
+#include "cpu_model.hpp"
 #include "workbench/test_run.hpp"
 
 #include <algorithm>
@@ -568,20 +569,13 @@ void run_filter_costs(const Settings &s, std::vector<std::string> &lines) {
 }
 
 std::string machine_description() {
-    std::ifstream cpu("/proc/cpuinfo");
-    std::string line, model;
-    int cpus = 0;
-    while (std::getline(cpu, line)) {
-        if (line.rfind("model name", 0) == 0 && model.empty()) model = line.substr(line.find(':') + 2);
-        if (line.rfind("processor", 0) == 0) ++cpus;
-    }
     std::ifstream mem("/proc/meminfo");
     std::string memline;
     std::getline(mem, memline);
     utsname u{};
     uname(&u);
     std::ostringstream s;
-    s << cpus << " x " << model << "; " << memline.substr(memline.find_first_of("0123456789")) << " RAM; Linux "
+    s << alf::bench::cpu_description() << "; " << memline.substr(memline.find_first_of("0123456789")) << " RAM; Linux "
       << u.release;
     return s.str();
 }

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "../cpu_model.hpp"
 #include "namespaces.hpp"
 #include "syn_flood.hpp"
 
@@ -337,16 +338,9 @@ std::string load_average() {
 }
 
 std::string machine() {
-    std::ifstream cpu("/proc/cpuinfo");
-    std::string line, model;
-    int cpus = 0;
-    while (std::getline(cpu, line)) {
-        if (line.rfind("model name", 0) == 0 && model.empty()) model = line.substr(line.find(':') + 2);
-        if (line.rfind("processor", 0) == 0) ++cpus;
-    }
     utsname u{};
     uname(&u);
-    return std::to_string(cpus) + " x " + model + "; Linux " + u.release;
+    return alf::bench::cpu_description() + "; Linux " + u.release;
 }
 
 std::string fixed(double v, int decimals) {
