@@ -86,6 +86,30 @@ std::string format_tag(const ProgramTag &tag) {
     return text;
 }
 
+std::vector<BoundMap> program_maps(int program_fd) {
+    bpf_prog_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) throw system_error("program info", errno);
+    std::vector<std::uint32_t> map_ids(info.nr_map_ids);
+    bpf_prog_info with_maps{};
+    with_maps.nr_map_ids = info.nr_map_ids;
+    with_maps.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
+    length = sizeof with_maps;
+    if (info.nr_map_ids && bpf_obj_get_info_by_fd(program_fd, &with_maps, &length) != 0)
+        throw system_error("program info", errno);
+    std::vector<BoundMap> maps;
+    for (std::uint32_t i = 0; i < with_maps.nr_map_ids && i < map_ids.size(); ++i) {
+        BoundMap map;
+        map.fd = UniqueFd(bpf_map_get_fd_by_id(map_ids[i]));
+        if (!map.fd) continue;  // gone meanwhile
+        std::uint32_t map_length = sizeof map.info;
+        if (bpf_obj_get_info_by_fd(map.fd.get(), &map.info, &map_length) != 0) continue;
+        map.id = map_ids[i];
+        maps.push_back(std::move(map));
+    }
+    return maps;
+}
+
 std::vector<RunningFilter> find_running_filters() {
     std::vector<RunningFilter> found;
     std::uint32_t id = 0;
@@ -101,33 +125,28 @@ std::vector<RunningFilter> find_running_filters() {
         if (bpf_obj_get_info_by_fd(program.get(), &info, &length) != 0 || info.type != BPF_PROG_TYPE_SOCKET_FILTER ||
             info.nr_map_ids == 0)
             continue;
-        std::vector<std::uint32_t> map_ids(info.nr_map_ids);
-        bpf_prog_info with_maps{};
-        with_maps.nr_map_ids = info.nr_map_ids;
-        with_maps.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
-        length = sizeof with_maps;
-        if (bpf_obj_get_info_by_fd(program.get(), &with_maps, &length) != 0) continue;
+        std::vector<BoundMap> maps;
+        try {
+            maps = program_maps(program.get());
+        } catch (const Error &) {
+            continue;  // gone meanwhile
+        }
         RunningFilter filter;
         filter.program_id = id;
         std::memcpy(filter.tag.data(), info.tag, filter.tag.size());
         bool ours = false;
-        for (std::uint32_t i = 0; i < with_maps.nr_map_ids && i < map_ids.size(); ++i) {
-            UniqueFd map(bpf_map_get_fd_by_id(map_ids[i]));
-            if (!map) continue;
-            bpf_map_info map_info{};
-            std::uint32_t map_length = sizeof map_info;
-            if (bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) != 0) continue;
-            if (std::strcmp(map_info.name, metadata_map_name) == 0 && map_info.value_size == metadata_size) {
+        for (const auto &map : maps) {
+            if (std::strcmp(map.info.name, metadata_map_name) == 0 && map.info.value_size == metadata_size) {
                 std::uint32_t key = 0;
                 std::vector<std::uint8_t> value(metadata_size);
-                if (bpf_map_lookup_elem(map.get(), &key, value.data()) != 0) continue;
+                if (bpf_map_lookup_elem(map.fd.get(), &key, value.data()) != 0) continue;
                 if (auto metadata = decode(value)) {
                     filter.metadata = std::move(*metadata);
-                    filter.metadata_map_id = map_ids[i];
+                    filter.metadata_map_id = map.id;
                     ours = true;
                 }
             } else {
-                filter.maps.emplace_back(map_info.name, map_ids[i]);
+                filter.maps.emplace_back(map.info.name, map.id);
             }
         }
         if (ours) found.push_back(std::move(filter));

@@ -6,6 +6,10 @@
 // the record. Finding programs by id needs root (CAP_SYS_ADMIN and CAP_BPF).
 #pragma once
 
+#include "common/unique_fd.hpp"
+
+#include <bpf/bpf.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -42,6 +46,16 @@ struct RunningFilter {
     std::vector<std::pair<std::string, std::uint32_t>> maps;  // name, id (alf_meta left out)
     std::uint32_t metadata_map_id = 0;
 };
+
+// A map a program uses or has bound (BPF_PROG_BIND_MAP), opened.
+struct BoundMap {
+    std::uint32_t id = 0;
+    UniqueFd fd;
+    bpf_map_info info{};
+};
+
+// The maps of a program. Throws Error when the program's info cannot be read.
+std::vector<BoundMap> program_maps(int program_fd);
 
 // Every loaded program that carries alfwrapper's metadata. Throws Error
 // (exit status 2) when programs cannot be listed (needs CAP_SYS_ADMIN).

@@ -61,8 +61,15 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
 }
 
 void FilterInputs::apply_sizes(FilterObject &filter) const {
-    if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
+    if (takes_rules_ && kept_tables_) size_rule_tables_as(filter, rules_.compiled, *kept_tables_);
+    else if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
+}
+
+void FilterInputs::keep_rule_tables(const RuleMaps &running, int running_program_fd) {
+    if (!takes_rules_) return;
+    kept_tables_ = running;
+    kept_program_fd_ = running_program_fd;
 }
 
 void FilterInputs::remove_earlier_entries(FilterObject &filter) const {
@@ -72,7 +79,7 @@ void FilterInputs::remove_earlier_entries(FilterObject &filter) const {
 void FilterInputs::write(FilterObject &filter, const Reporter &report) const {
     if (takes_rules_) {
         Stopwatch writing;
-        write_rule_tables(filter, rules_.rules, rules_.compiled);
+        write_rule_tables(filter, rules_.rules, rules_.compiled, kept_program_fd_);
         report.info("rules: tables written in " + writing.text());
     }
     write_map_entries(filter, entries_);

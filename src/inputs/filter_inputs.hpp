@@ -6,8 +6,10 @@
 
 #include "common/report.hpp"
 #include "inputs/map_entries.hpp"
+#include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +52,11 @@ public:
     // compiled anew before load: the fast optimizer's program was rejected).
     void apply_sizes(FilterObject &filter) const;
 
+    // For maps taken over from a running filter: its rule tables, whose
+    // sizes apply_sizes() then gives the object (the program stays the same),
+    // and the program they belong to, to which write() binds the rule list.
+    void keep_rule_tables(const RuleMaps &running, int running_program_fd);
+
     // After write, for maps taken over from a running filter: removes from
     // every map this run gives entries to the entries it does not give (an
     // entry dropped from the command line is gone, not kept from the
@@ -62,6 +69,8 @@ public:
 private:
     CompiledRuleSet rules_;
     bool takes_rules_ = false;
+    std::optional<RuleMaps> kept_tables_;
+    int kept_program_fd_ = -1;
     std::set<std::string> user_sized_;
     std::vector<std::pair<std::string, std::uint32_t>> map_entries_max_;
     std::vector<EncodedMap> entries_;

@@ -2,15 +2,22 @@
 
 #include "common/error.hpp"
 #include "bpf/filter_object.hpp"
+#include "bpf/program_metadata.hpp"
+#include "common/unique_fd.hpp"
 #include "inputs/rules.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -62,14 +69,26 @@ std::size_t round_to_pages(std::size_t bytes) {
     return (bytes + page - 1) / page * page;
 }
 
+struct ArrayGeometry {
+    std::uint32_t value_size = 0, max_entries = 0, id = 0;
+};
+
+ArrayGeometry geometry(int map_fd, const char *what) {
+    bpf_map_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
+        throw system_error(std::string("map ") + what + ": cannot read its size", errno);
+    return {info.value_size, info.max_entries, info.id};
+}
+
 // A shared, writable mapping of an array map's values.
 class MappedArray {
 public:
-    explicit MappedArray(bpf_map *map)
-        : size_(round_to_pages(std::size_t(bpf_map__max_entries(map)) * ((bpf_map__value_size(map) + 7) & ~7u))) {
-        void *address = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-        if (address == MAP_FAILED)
-            throw system_error(std::string("map ") + bpf_map__name(map) + ": cannot map it into memory", errno);
+    MappedArray(int map_fd, const char *what) {
+        ArrayGeometry g = geometry(map_fd, what);
+        size_ = round_to_pages(std::size_t(g.max_entries) * ((g.value_size + 7) & ~7u));
+        void *address = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+        if (address == MAP_FAILED) throw system_error(std::string("map ") + what + ": cannot map it into memory", errno);
         bytes_ = static_cast<std::uint8_t *>(address);
     }
     ~MappedArray() { munmap(bytes_, size_); }
@@ -79,7 +98,7 @@ public:
     std::uint8_t *bytes() const { return bytes_; }
 
 private:
-    std::size_t size_;
+    std::size_t size_ = 0;
     std::uint8_t *bytes_ = nullptr;
 };
 
@@ -95,25 +114,37 @@ void set_u32_global(FilterObject &filter, const char *variable, std::uint32_t va
     filter.set_global_value(variable, bytes);
 }
 
+// Room a table of two slots leaves for rules added while the service runs:
+// half again, and at least 1024 ranges (512 rules).
+std::size_t ranges_with_room(std::size_t ranges, unsigned slots) {
+    return slots < max_slots ? ranges : ranges + ranges / 2 + 1024;
+}
+
 template <typename Word>
-void size_table(FilterObject &filter, const TableKind<Word> &kind, const CompiledRules &compiled,
-                const std::set<std::string> &user_sized) {
+void apply_layout(FilterObject &filter, const TableKind<Word> &kind, const RuleTableLayout &layout, unsigned slots) {
     bpf_map *map = checked_map(filter, kind.map, true);
-    std::size_t ranges = compiled.*kind.ranges;
-    RuleTableLayout layout = rule_table_layout(kind.start_bytes(), ranges);
     // The verifier follows offsets into a map value up to 512 MiB.
     if (layout.slot_bytes >= (std::size_t(1) << 29))
-        throw Error("rules: " + std::to_string(ranges) + " " + kind.family +
-                    " address ranges need a table of " + std::to_string(layout.slot_bytes >> 20) +
+        throw Error(std::string("rules: a table of ") + std::to_string(layout.capacity()) + " " + kind.family +
+                    " address ranges takes " + std::to_string(layout.slot_bytes >> 20) +
                     " MiB, more than a filter can search (512 MiB); merge or drop rules");
-    if (user_sized.count(kind.map) && bpf_map__max_entries(map) > max_slots)
-        throw Error(std::string("--map-size ") + kind.map + "=" + std::to_string(bpf_map__max_entries(map)) +
-                    ": the map holds 1 rule set, or 2 to leave room for swapping in a new one");
-    if (!user_sized.count(kind.map)) filter.set_map_size(kind.map, 1);
+    filter.set_map_size(kind.map, slots);
     if (int err = bpf_map__set_value_size(map, static_cast<std::uint32_t>(layout.slot_bytes)); err)
         throw system_error(std::string("map ") + kind.map + ": cannot size it for the rules", -err);
     set_u32_global(filter, kind.index_bits_variable, layout.index_bits);
     set_u32_global(filter, kind.capacity_bits_variable, layout.capacity_bits);
+}
+
+// The layout whose slot is value_size bytes (the layout follows from the
+// capacity alone).
+RuleTableLayout layout_of_slot(std::size_t start_bytes, std::size_t value_size, const char *map) {
+    for (unsigned bits = 0; bits < 32; ++bits) {
+        RuleTableLayout layout = rule_table_layout(start_bytes, std::size_t(1) << bits);
+        if (layout.slot_bytes == value_size) return layout;
+        if (layout.slot_bytes > value_size) break;
+    }
+    throw Error(std::string("map ") + map + ": its value size (" + std::to_string(value_size) +
+                ") is not that of a rule table of <alfwrapper/rules.h>");
 }
 
 // The window the index cuts: the leading bits that the starts after 0 (the
@@ -153,9 +184,9 @@ void write_index(std::uint8_t *slot, const RuleTableLayout &layout, const RulesW
 // range repeats (a search never lands there, but the capacity is a power of
 // two); then the window and the index.
 template <typename Word>
-void write_table(std::uint8_t *slot, const TableKind<Word> &kind, const RuleSet &set, const CompiledRules &compiled) {
+void write_table(std::uint8_t *slot, const TableKind<Word> &kind, const RuleTableLayout &layout, const RuleSet &set,
+                 const CompiledRules &compiled) {
     std::size_t n = compiled.*kind.ranges, words = kind.words;
-    RuleTableLayout layout = rule_table_layout(kind.start_bytes(), n);
     auto starts = view<Word>(slot, layout.starts_offset, words * layout.capacity());
     auto verdicts = view<std::uint8_t>(slot, layout.verdicts_offset, layout.capacity());
     kind.write_ranges(set, compiled, starts.first(words * n), verdicts.first(n));
@@ -198,27 +229,184 @@ bool filter_takes_rules(const FilterObject &filter) {
 
 void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized) {
     checked_map(filter, state_name, false);
-    size_table(filter, ipv4_table, compiled, user_sized);
-    size_table(filter, ipv6_table, compiled, user_sized);
+    unsigned slots = max_slots;
+    for (const char *map : {ipv4_table.map, ipv6_table.map}) {
+        if (!user_sized.count(map)) continue;
+        std::uint32_t given = bpf_map__max_entries(checked_map(filter, map, true));
+        if (given > max_slots)
+            throw Error(std::string("--map-size ") + map + "=" + std::to_string(given) +
+                        ": the map holds 1 rule set, or 2 so that the rules can change while the service runs");
+        slots = std::min<unsigned>(slots, given);
+    }
+    apply_layout(filter, ipv4_table,
+                 rule_table_layout(ipv4_table.start_bytes(), ranges_with_room(compiled.ipv4_ranges, slots)), slots);
+    apply_layout(filter, ipv6_table,
+                 rule_table_layout(ipv6_table.start_bytes(), ranges_with_room(compiled.ipv6_ranges, slots)), slots);
 }
 
-void write_rule_tables(FilterObject &filter, const RuleSet &set, const CompiledRules &compiled) {
+RuleCapacity rule_capacity(const RuleMaps &maps) {
+    ArrayGeometry v4 = geometry(maps.ipv4, ipv4_table.map), v6 = geometry(maps.ipv6, ipv6_table.map);
+    RuleCapacity capacity;
+    capacity.slots = std::min(v4.max_entries, v6.max_entries);
+    capacity.ipv4 = layout_of_slot(ipv4_table.start_bytes(), v4.value_size, ipv4_table.map);
+    capacity.ipv6 = layout_of_slot(ipv6_table.start_bytes(), v6.value_size, ipv6_table.map);
+    if (maps.list >= 0) {
+        ArrayGeometry list = geometry(maps.list, rule_list_map);
+        capacity.rules = list.max_entries ? list.max_entries - 1 : 0;
+    }
+    return capacity;
+}
+
+namespace {
+
+void require_fit(const RuleCapacity &capacity, const CompiledRules &compiled, std::size_t rules, bool has_list) {
+    auto fits = [](const char *family, std::size_t ranges, const RuleTableLayout &layout) {
+        if (ranges > layout.capacity())
+            throw Error(std::string("rules: the ") + family + " rules make " + std::to_string(ranges) +
+                        " address ranges, and the running table holds " + std::to_string(layout.capacity()) +
+                        " (sized when the service started); nothing was changed. Restart the service with "
+                        "these rules (under a socket unit, restart the socket too)");
+    };
+    fits("IPv4", compiled.ipv4_ranges, capacity.ipv4);
+    fits("IPv6", compiled.ipv6_ranges, capacity.ipv6);
+    if (has_list && rules > capacity.rules)
+        throw Error("rules: " + std::to_string(rules) + " rules, and the running filter's rule list holds " +
+                    std::to_string(capacity.rules) + " (sized when the service started); nothing was changed. "
+                    "Restart the service with these rules (under a socket unit, restart the socket too)");
+}
+
+UniqueFd create_rule_list(std::size_t rules, int program_fd) {
+    LIBBPF_OPTS(bpf_map_create_opts, options, .map_flags = BPF_F_MMAPABLE);
+    std::size_t entries = 1 + rules;
+    if (entries > 0xffffffffu) throw Error("rules: too many rules to list");
+    UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, rule_list_map, sizeof(std::uint32_t), sizeof(RuleRecord),
+                                static_cast<std::uint32_t>(entries), &options));
+    if (!map) throw system_error(std::string("map ") + rule_list_map + ": cannot create it", errno);
+    if (bpf_prog_bind_map(program_fd, map.get(), nullptr) != 0)
+        throw system_error(std::string("map ") + rule_list_map + ": cannot bind it to the program", errno);
+    return map;
+}
+
+}  // namespace
+
+void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running) {
+    checked_map(filter, state_name, false);
+    RuleCapacity capacity = rule_capacity(running);
+    require_fit(capacity, compiled, 0, false);
+    apply_layout(filter, ipv4_table, capacity.ipv4, capacity.slots);
+    apply_layout(filter, ipv6_table, capacity.ipv6, capacity.slots);
+}
+
+std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const CompiledRules &compiled,
+                                int owner_program_fd) {
     if (compiled.ipv4_ranges == 0 || compiled.ipv6_ranges == 0)
         throw Error("internal error: rule tables written before the rules were compiled");
-    {
-        MappedArray table(checked_map(filter, ipv4_table.map, true));
-        write_table(table.bytes(), ipv4_table, set, compiled);
-    }
-    {
-        MappedArray table(checked_map(filter, ipv6_table.map, true));
-        write_table(table.bytes(), ipv6_table, set, compiled);
-    }
-    RulesState state{};
-    state.generation = 1;
-    state.default_verdict[0] = state.default_verdict[1] = static_cast<std::uint32_t>(compiled.default_verdict);
-    std::uint32_t zero = 0;
-    if (bpf_map_update_elem(bpf_map__fd(checked_map(filter, state_name, false)), &zero, &state, BPF_ANY) != 0)
-        throw system_error(std::string("map ") + state_name + ": cannot write the rule set's state", errno);
+    if (owner_program_fd < 0) owner_program_fd = filter.program_fd();
+    RuleMaps maps{bpf_map__fd(checked_map(filter, ipv4_table.map, true)),
+                  bpf_map__fd(checked_map(filter, ipv6_table.map, true)),
+                  bpf_map__fd(checked_map(filter, state_name, false)), -1};
+    UniqueFd list;
+    for (auto &map : program_maps(owner_program_fd))
+        if (std::strcmp(map.info.name, rule_list_map) == 0 && map.info.value_size == sizeof(RuleRecord))
+            list = std::move(map.fd);
+    if (!list) list = create_rule_list(ranges_with_room(set.rules.size(), rule_capacity(maps).slots), owner_program_fd);
+    maps.list = list.get();
+    RulesLock lock(maps);
+    return publish_rules(maps, set, compiled);
 }
+
+std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const CompiledRules &compiled) {
+    RuleCapacity capacity = rule_capacity(maps);
+    require_fit(capacity, compiled, set.rules.size(), maps.list >= 0);
+    MappedArray state_map(maps.state, state_name);
+    auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
+    std::atomic_ref<std::uint32_t> active(state->active), generation(state->generation);
+    std::uint32_t was = generation.load(std::memory_order_acquire);
+    // The first set goes into slot 0; later ones into the slot not in use.
+    std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (active.load(std::memory_order_acquire) & 1) ^ 1;
+    {
+        MappedArray table(maps.ipv4, ipv4_table.map);
+        write_table(table.bytes() + slot * capacity.ipv4.slot_bytes, ipv4_table, capacity.ipv4, set, compiled);
+    }
+    {
+        MappedArray table(maps.ipv6, ipv6_table.map);
+        write_table(table.bytes() + slot * capacity.ipv6.slot_bytes, ipv6_table, capacity.ipv6, set, compiled);
+    }
+    std::atomic_ref<std::uint32_t>(state->default_verdict[slot])
+        .store(static_cast<std::uint32_t>(compiled.default_verdict), std::memory_order_relaxed);
+    // The one store that switches every packet after it to the new set.
+    active.store(slot, std::memory_order_release);
+    std::uint32_t now = was + 1 == 0 ? 1 : was + 1;
+    generation.store(now, std::memory_order_release);
+    if (maps.list >= 0) {
+        MappedArray list(maps.list, rule_list_map);
+        auto records = view<RuleRecord>(list.bytes(), sizeof(RuleRecord), set.rules.size());
+        for (std::size_t i = 0; i < set.rules.size(); ++i) {
+            const Rule &rule = set.rules[i];
+            records[i] = RuleRecord{rule.hi, rule.lo, rule.prefix_len, static_cast<std::uint8_t>(rule.verdict), {}};
+        }
+        RuleListHeader header{set.rules.size(), now, 0, 0};
+        std::memcpy(list.bytes(), &header, sizeof header);
+    }
+    return now;
+}
+
+RulesState read_rules_state(const RuleMaps &maps) {
+    MappedArray state_map(maps.state, state_name);
+    RulesState state;
+    std::memcpy(&state, state_map.bytes(), sizeof state);
+    return state;
+}
+
+RuleSet read_rule_list(const RuleMaps &maps) {
+    if (maps.list < 0) throw Error(std::string("the filter has no ") + rule_list_map + " (it was started by an alfwrapper "
+                                   "before live rules); restart the service to change its rules");
+    RulesState state = read_rules_state(maps);
+    MappedArray list(maps.list, rule_list_map);
+    RuleListHeader header;
+    std::memcpy(&header, list.bytes(), sizeof header);
+    std::size_t room = geometry(maps.list, rule_list_map).max_entries - 1;
+    if (header.generation != state.generation || header.count > room)
+        throw Error("the running filter's list of rules does not describe the rules in force (generation " +
+                    std::to_string(header.generation) + ", in force " + std::to_string(state.generation) +
+                    ": a change was interrupted); set them anew with alfctl rules NAME replace");
+    RuleSet set;
+    set.sources = {"running rules"};
+    auto records = view<const RuleRecord>(list.bytes(), sizeof(RuleRecord), header.count);
+    for (const auto &record : records) {
+        Rule rule;
+        rule.hi = record.hi;
+        rule.lo = record.lo;
+        rule.prefix_len = record.prefix_len;
+        rule.verdict = static_cast<Verdict>(record.verdict);
+        set.rules.push_back(rule);
+    }
+    return set;
+}
+
+RulesLock::RulesLock(const RuleMaps &maps) {
+    // An abstract socket address: taken while this process holds it, free
+    // the moment it exits, nothing on disk.
+    std::string name = "alfwrapper-rules-" + std::to_string(geometry(maps.state, state_name).id);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path + 1, name.data(), name.size());
+    socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw system_error("rules: cannot create the lock socket", errno);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (bind(fd_, reinterpret_cast<sockaddr *>(&address), length) != 0) {
+        int err = errno;
+        if (err != EADDRINUSE || std::chrono::steady_clock::now() > deadline) {
+            ::close(fd_);
+            if (err == EADDRINUSE)
+                throw Error("rules: another process has been changing this filter's rules for 30 s; try again");
+            throw system_error("rules: cannot take the lock", err);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+RulesLock::~RulesLock() { ::close(fd_); }
 
 }  // namespace alf

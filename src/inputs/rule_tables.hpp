@@ -46,6 +46,24 @@ struct RuleTableLayout {
 // The layout of a table holding `ranges` ranges with starts of start_bytes.
 RuleTableLayout rule_table_layout(std::size_t start_bytes, std::size_t ranges);
 
+// The list of rules in force, kept beside the tables so that a rule can be
+// added or removed later (the tables hold ranges, from which the rules
+// cannot be told apart): a map named alf_rule_list that alfwrapper creates
+// and binds to the program, so it lives as long as the program. Element 0
+// is the header, then one element a rule.
+struct RuleListHeader {
+    std::uint64_t count;
+    std::uint32_t generation;  // the state's generation the list describes
+    std::uint32_t reserved;
+    std::uint64_t reserved2;
+};
+struct RuleRecord {
+    std::uint64_t hi, lo;  // as Rule: host order, IPv4 as IPv4-mapped
+    std::uint8_t prefix_len, verdict, reserved[6];
+};
+static_assert(sizeof(RuleListHeader) == 24 && sizeof(RuleRecord) == 24, "one element of alf_rule_list");
+inline constexpr const char *rule_list_map = "alf_rule_list";
+
 class FilterObject;
 struct RuleSet;
 struct CompiledRules;
@@ -53,13 +71,63 @@ struct CompiledRules;
 // Whether the filter includes <alfwrapper/rules.h> (declares the rule maps).
 bool filter_takes_rules(const FilterObject &filter);
 
-// Before load: sizes the range tables to hold `compiled`. A table the user
-// sized (`user_sized`, from --map-size) is checked instead: too small is an
-// error, larger leaves room to swap in a new rule set later.
+// Before load: sizes the range tables to hold `compiled`, with two slots
+// (one to publish a changed set into) and room to grow. A table the user
+// sized (`user_sized`, from --map-size) keeps its slot count: 1 saves the
+// memory of the second slot and of the room, and the rules cannot change
+// while the service runs.
 void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized);
 
-// After load: writes the ranges into the tables (mmap, no copy in between)
-// and publishes them, with the default verdict, in slot 0 of the state.
-void write_rule_tables(FilterObject &filter, const RuleSet &set, const CompiledRules &compiled);
+// The rule maps of a loaded or running filter, as descriptors it owns or
+// borrows (-1: absent).
+struct RuleMaps {
+    int ipv4 = -1, ipv6 = -1, state = -1, list = -1;
+};
+
+// What the tables of `maps` hold: slots, and ranges and rules each can take.
+struct RuleCapacity {
+    unsigned slots = 0;
+    RuleTableLayout ipv4, ipv6;
+    std::size_t rules = 0;  // the list's room (0 without a list)
+};
+RuleCapacity rule_capacity(const RuleMaps &maps);
+
+// Before load, for maps taken over from a running filter: sizes the tables
+// (and their layout globals) as the running ones are, so that the program
+// is the same; throws Error when `compiled` does not fit them.
+void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running);
+
+// After load: publishes the rule set. `owner_program_fd` is the program the
+// sockets carry (this run's, or the running one it keeps), to which the rule
+// list is bound (found there, or created). Returns the generation.
+std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const CompiledRules &compiled,
+                                int owner_program_fd = -1);
+
+// Publishes a rule set into running tables: written into the slot not in
+// use (or, with one slot, the only one, which packets may see half-written),
+// made the active one by one aligned store, then recorded in the list.
+// Nothing changes when it does not fit (Error, naming the capacity). Returns
+// the new generation.
+std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const CompiledRules &compiled);
+
+// The rules in force, from the list. Throws Error when the list does not
+// describe the tables in force (a change was interrupted).
+RuleSet read_rule_list(const RuleMaps &maps);
+
+// The state in force: active slot, generation and each slot's default.
+RulesState read_rules_state(const RuleMaps &maps);
+
+// Serializes changes to one filter's rules among processes (alfctl, a
+// restarted alfwrapper): held while alive, released when the process dies.
+class RulesLock {
+public:
+    explicit RulesLock(const RuleMaps &maps);
+    ~RulesLock();
+    RulesLock(const RulesLock &) = delete;
+    RulesLock &operator=(const RulesLock &) = delete;
+
+private:
+    int fd_ = -1;
+};
 
 }  // namespace alf

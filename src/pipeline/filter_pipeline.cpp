@@ -112,6 +112,11 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
     if (access_.delegated())
         require_within_limits(opened.maps(), read_delegated_limits(), libbpf_num_possible_cpus(), access_.tool);
 
+    if (kept && kept->running) {
+        RuleMaps running{kept->map_fd("alf_rules4"), kept->map_fd("alf_rules6"), kept->map_fd("alf_rules_state"), -1};
+        if (running.ipv4 >= 0 && running.ipv6 >= 0 && running.state >= 0)
+            inputs.keep_rule_tables(running, kept->program.get());
+    }
     auto load_object = [&](FilterObject filter) {
         inputs.apply_sizes(filter);
         if (kept && kept->running)

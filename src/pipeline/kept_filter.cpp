@@ -26,6 +26,11 @@ std::string restart_the_socket() {
 
 }  // namespace
 
+int KeptFilter::map_fd(const std::string &name) const {
+    auto found = maps.find(name);
+    return found == maps.end() ? -1 : found->second.get();
+}
+
 bool KeptFilter::keeps(const Socket &socket) const { return socket_inodes.count(socket_inode(socket)) > 0; }
 
 std::uint64_t socket_inode(const Socket &socket) {
@@ -73,6 +78,10 @@ KeptFilter find_kept_filter(const std::vector<Socket> &sockets) {
                         restart_the_socket(), exit_system);
         kept.running = *found;
         kept.socket_inodes.insert(inode);
+    }
+    if (kept.running) {
+        kept.program = UniqueFd(bpf_prog_get_fd_by_id(kept.running->program_id));
+        if (!kept.program) throw system_error("the running filter's program is gone", errno);
     }
     if (kept.running)
         for (const auto &[name, id] : kept.running->maps) {

@@ -23,6 +23,10 @@ struct KeptFilter {
     std::optional<RunningFilter> running;     // empty: no socket carries a filter yet
     std::set<std::uint64_t> socket_inodes;    // the sockets that keep it
     std::map<std::string, UniqueFd> maps;     // its maps, by name, for the new object to take over
+    UniqueFd program;                         // the running program
+
+    // A map taken over, or -1.
+    int map_fd(const std::string &name) const;
 
     bool keeps(const Socket &socket) const;
 };
