@@ -5,6 +5,8 @@
 #include "common/util.hpp"
 #include "launch/sockets.hpp"
 #include "live/filter_list.hpp"
+#include "live/live_rules.hpp"
+#include "live/service.hpp"
 #include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "tools.hpp"
@@ -208,6 +210,20 @@ int run_list(const alf::CtlCommand &command) {
     return 0;
 }
 
+int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
+    alf::RulesChange change = alf::parse_rules_change(command.action, command.inputs);
+    alf::RunningFilter service = alf::find_service(command.service);
+    alf::Stopwatch taking;
+    alf::RulesOutcome outcome = alf::apply_rules_change(service, change);
+    for (const auto &warning : outcome.warnings) report.warning(warning);
+    if (command.json) std::cout << alf::rules_json(outcome).dump(2) << "\n";
+    else if (!outcome.changed) std::cout << alf::format_rules(outcome);
+    if (outcome.changed)
+        report.info(outcome.service + ": " + std::to_string(outcome.rules.rules.size()) + " rules in force (generation " +
+                    std::to_string(outcome.generation) + "), changed in " + taking.text());
+    return 0;
+}
+
 int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
     std::string include_dir = alf::installed_headers_dir();
     for (const auto &header : alf::headers_differing(include_dir))
@@ -238,6 +254,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::check: return run_check(options, report);
     case alf::CtlVerb::test: return run_test(options, report);
     case alf::CtlVerb::list: return run_list(options);
+    case alf::CtlVerb::rules: return run_rules(options, report);
     case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
     case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;

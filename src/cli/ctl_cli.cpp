@@ -77,6 +77,34 @@ const VerbDef verb_table[] = {
      "the sockets, the entries in each map, and when the filter was loaded. With\n"
      "NAME, only the services of that name. Needs root (CAP_SYS_ADMIN and CAP_BPF\n"
      "to find programs by id).\n"},
+    {CtlVerb::rules, "rules",
+     "alfctl rules NAME show | allow CIDR... | deny CIDR... | remove CIDR... | replace [--rules-file F]... "
+     "[--allow CIDR]... [--deny CIDR]...",
+     "show or change the rules of a running service, without restarting it",
+     "NAME is the service's name or pid, as alfctl list shows them. The rules are\n"
+     "those of --allow, --deny and --rules-file (the built-in filter 'subnets', or\n"
+     "any filter that includes <alfwrapper/rules.h>):\n"
+     "\n"
+     "  show            the rules in force, the default for peers no rule covers,\n"
+     "                  and how full the tables are\n"
+     "  allow CIDR...   admit these networks (a rule of the same prefix is replaced)\n"
+     "  deny CIDR...    refuse these networks (likewise)\n"
+     "  remove CIDR...  take out the rules of exactly these prefixes\n"
+     "  replace         put the rules of --rules-file, --allow and --deny in place of\n"
+     "                  all of them\n"
+     "\n"
+     "Every change is atomic: the new rule set is compiled and written beside the\n"
+     "one in force, then published by one store, so each packet is judged by the\n"
+     "old set or the new one, never a mixture, and no connection is reset. When\n"
+     "anything is wrong (a CIDR that does not parse, a remove of a rule that is not\n"
+     "there, a set larger than the tables sized at launch) nothing changes.\n"
+     "Changes last while the service's filter does: put them into the service's\n"
+     "rules file too, or they are gone when its socket is created anew. A classic\n"
+     "BPF filter cannot change once attached: restart the service instead. Needs\n"
+     "root (CAP_SYS_ADMIN and CAP_BPF).\n"
+     "\n"
+     "  alfctl rules web deny 203.0.113.7\n"
+     "  alfctl rules web replace --rules-file /etc/web/rules.txt\n"},
     {CtlVerb::filters, "filters", "alfctl filters", "list the built-in filters, what each does and its maps",
      "The filters built into alfwrapper (its filter library), each with its maps;\n"
      "alfwrapper -f NAME --list-maps shows a map's key and value types. Their\n"
@@ -109,6 +137,7 @@ unsigned tool_of(CtlVerb verb) {
     case CtlVerb::check: return for_check;
     case CtlVerb::test: return for_test;
     case CtlVerb::list: return for_list;
+    case CtlVerb::rules: return for_rules;
     case CtlVerb::filters: return for_filters;
     case CtlVerb::headers: return for_headers;
     case CtlVerb::none: break;
@@ -153,6 +182,7 @@ std::string ctl_usage_text(CtlVerb verb) {
             "  alfctl check -f whitelist --set allow4,0,10.0.0.0/8\n"
             "  alfctl test -f private 'tcp 10.1.2.3:40000 > [::]:4242' 'udp [2001:db8::1]:53000 > [::]:53'\n"
             "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n"
+            "  alfctl rules web deny 203.0.113.0/24\n"
             "  alfctl headers ~/myfilters\n"
             "\nThe manual: man alfctl; writing a filter: man alfwrapper-filter.\n";
         return text;
@@ -201,6 +231,13 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
     if (options.verb == CtlVerb::list) {
         if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");
         if (!arguments.empty()) options.service = arguments.front();
+        return options;
+    }
+    if (options.verb == CtlVerb::rules) {
+        if (arguments.empty()) throw Error("no service named: alfctl rules NAME ACTION (" + usage_hint + ")");
+        options.service = arguments.front();
+        options.action.assign(arguments.begin() + 1, arguments.end());
+        if (options.action.empty()) options.action.push_back("show");
         return options;
     }
     if (options.verb == CtlVerb::filters || options.verb == CtlVerb::headers) {

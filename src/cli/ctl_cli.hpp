@@ -10,7 +10,7 @@
 
 namespace alf {
 
-enum class CtlVerb { none, compile, check, test, list, filters, headers };
+enum class CtlVerb { none, compile, check, test, list, rules, filters, headers };
 
 // What alfctl is asked to do: the configuration alfwrapper would run the
 // same filter with, and what the verb adds.
@@ -20,7 +20,8 @@ struct CtlCommand : Configuration {
     std::vector<std::string> packets;   // test: the words after FILTER
     std::string pcap;                   // test: --pcap
     std::optional<std::string> expect;  // test: --expect pass|drop
-    std::string service;                // list: only the services of this name
+    std::string service;                // list: only the services of this name; rules: the service
+    std::vector<std::string> action;    // rules: the action and its arguments
 };
 
 // Parses argv; throws Error (exit status 1) naming the problem.

@@ -32,13 +32,13 @@ const OptionDef options[] = {
      "put many entries into a map: lines 'KEY [VALUE]' ('#' comments) or a JSON array of [key, value] pairs or "
      "{\"key\":..,\"value\":..} objects"},
     {"", "map-size", "MAP=N", true, for_wrapper | for_loading, "set a map's max entries before the filter is loaded"},
-    {"", "allow", "CIDR", true, for_wrapper | for_loading,
+    {"", "allow", "CIDR", true, for_wrapper | for_loading | for_rules,
      "admit peers from this network (IPv4 or IPv6, a bare address is a host); selects the built-in filter "
      "'subnets' when no filter is named"},
-    {"", "deny", "CIDR", true, for_wrapper | for_loading,
+    {"", "deny", "CIDR", true, for_wrapper | for_loading | for_rules,
      "refuse peers from this network; the most specific rule wins, a tie denies, and when any allow rule exists "
      "unmatched peers are refused"},
-    {"", "rules-file", "PATH", true, for_wrapper | for_loading,
+    {"", "rules-file", "PATH", true, for_wrapper | for_loading | for_rules,
      "read rules from a file: lines 'allow CIDR' or 'deny CIDR', '#' comments"},
     {"", "classic", nullptr, false, for_wrapper | for_loading,
      "compile the rules to classic BPF, which needs no privileges (datagram and Unix sockets; about 1400 rules "
@@ -65,10 +65,10 @@ const OptionDef options[] = {
      "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or ~/.cache/alfwrapper)"},
     {"", "dry-run", nullptr, false, for_wrapper, "do everything but start PROGRAM; print what would be handed over"},
     {"", "json", nullptr, false, for_wrapper, "with --dry-run: print JSON"},
-    {"", "json", nullptr, false, for_test | for_list, "print JSON"},
-    {"v", "verbose", nullptr, false, for_all, "say what happens at each step (and show whole verifier logs)"},
-    {"q", "quiet", nullptr, false, for_all, "print only errors"},
-    {"h", "help", nullptr, false, for_all | for_filters | for_headers, "show this help and exit"},
+    {"", "json", nullptr, false, for_test | for_list | for_rules, "print JSON"},
+    {"v", "verbose", nullptr, false, for_all | for_rules, "say what happens at each step (and show whole verifier logs)"},
+    {"q", "quiet", nullptr, false, for_all | for_rules, "print only errors"},
+    {"h", "help", nullptr, false, for_all | for_filters | for_headers | for_rules, "show this help and exit"},
     {"", "version", nullptr, false, for_wrapper, "show the version and exit"},
 };
 

@@ -22,6 +22,7 @@ enum ToolMask : unsigned {
     for_list = 1u << 4,
     for_filters = 1u << 5,  // alfctl filters
     for_headers = 1u << 6,  // alfctl headers
+    for_rules = 1u << 7,    // alfctl rules
     for_loading = for_check | for_test,
     for_ctl = for_compile | for_check | for_test | for_list,
     for_all = for_wrapper | for_ctl,

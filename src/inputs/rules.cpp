@@ -24,8 +24,6 @@ __extension__ typedef unsigned __int128 u128;
 constexpr std::uint64_t ipv4_mapped_prefix = 0xffff00000000ull;
 constexpr std::size_t max_examples = 3;  // per kind, in the verbose report
 
-std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
-
 std::uint64_t load_be64(const std::uint8_t *bytes) {
     std::uint64_t value = 0;
     for (int i = 0; i < 8; ++i) value = value << 8 | bytes[i];
@@ -62,22 +60,6 @@ Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
     return rule;
 }
 
-std::string format_rule_prefix(const Rule &rule) {
-    Subnet subnet;
-    if (rule.is_ipv4()) {
-        subnet.address.family = Family::ipv4;
-        for (int i = 0; i < 4; ++i) subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.lo >> (24 - 8 * i));
-        subnet.prefix_len = rule.prefix_len - 96u;
-    } else {
-        subnet.address.family = Family::ipv6;
-        for (int i = 0; i < 8; ++i) {
-            subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.hi >> (56 - 8 * i));
-            subnet.address.bytes[8 + i] = static_cast<std::uint8_t>(rule.lo >> (56 - 8 * i));
-        }
-        subnet.prefix_len = rule.prefix_len;
-    }
-    return format_subnet(subnet);
-}
 
 // Host-bit warnings of one file: the first example and how many more.
 struct HostBitsNote {
@@ -285,6 +267,25 @@ void write_ranges(const RuleSet &set, const CompiledRules &compiled, std::span<t
 }
 
 }  // namespace
+
+std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
+
+std::string format_rule_prefix(const Rule &rule) {
+    Subnet subnet;
+    if (rule.is_ipv4()) {
+        subnet.address.family = Family::ipv4;
+        for (int i = 0; i < 4; ++i) subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.lo >> (24 - 8 * i));
+        subnet.prefix_len = rule.prefix_len - 96u;
+    } else {
+        subnet.address.family = Family::ipv6;
+        for (int i = 0; i < 8; ++i) {
+            subnet.address.bytes[i] = static_cast<std::uint8_t>(rule.hi >> (56 - 8 * i));
+            subnet.address.bytes[8 + i] = static_cast<std::uint8_t>(rule.lo >> (56 - 8 * i));
+        }
+        subnet.prefix_len = rule.prefix_len;
+    }
+    return format_subnet(subnet);
+}
 
 void add_rule(RuleSet &set, Verdict verdict, std::string_view cidr, std::uint32_t line) {
     std::string option = std::string("--") + std::string(verdict_word(verdict));

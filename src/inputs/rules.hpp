@@ -89,6 +89,12 @@ Verdict lookup_ranges4(std::span<const std::uint32_t> starts, std::span<const st
 Verdict lookup_ranges6(std::span<const std::uint64_t> starts, std::span<const std::uint8_t> verdicts,
                        std::uint64_t hi, std::uint64_t lo);
 
+// "allow" or "deny".
+std::string_view verdict_word(Verdict verdict);
+
+// The rule's prefix as CIDR text: "10.0.0.0/8", "2001:db8::/32".
+std::string format_rule_prefix(const Rule &rule);
+
 // "allow 10.0.0.0/8" and where it came from ("rules.txt:12", "--allow").
 std::string describe_rule(const RuleSet &set, const Rule &rule);
 

@@ -270,6 +270,67 @@ def exchange_all(peers, timeout=CONNECT_TIMEOUT, payloads=None):
     return outcomes
 
 
+class Attempt:
+    def __init__(self, peer, started):
+        self.peer, self.started = peer, started
+        self.outcome, self.took = None, None
+
+    def __str__(self):
+        return f"{self.peer}, made at {self.started:.2f} s (monotonic): {self.outcome} after {self.took:.2f} s"
+
+
+class Load:
+    """Admitted clients, one new connection every `interval` seconds (the
+    load's pace) from each peer in turn, each waiting for its echo on its
+    own (as long as `timeout`): every attempt is counted."""
+
+    def __init__(self, peers, interval=0.02, timeout=10.0):
+        self.peers, self.interval, self.timeout = peers, interval, timeout
+        self.attempts, self.threads = [], []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.pacer = threading.Thread(target=self._pace)
+
+    def start(self):
+        self.pacer.start()
+
+    def _pace(self):
+        i = 0
+        while not self.stopping.is_set():
+            attempt = Attempt(self.peers[i % len(self.peers)], time.monotonic())
+            thread = threading.Thread(target=self._attempt, args=(attempt, i))
+            with self.lock:
+                self.attempts.append(attempt)
+                self.threads.append(thread)
+            thread.start()
+            i += 1
+            self.stopping.wait(self.interval)
+
+    def _attempt(self, attempt, i):
+        try:
+            attempt.outcome = attempt.peer.exchange(f"load {i}\n".encode(), timeout=self.timeout)
+        except Exception as e:  # noqa: B902 - reported with the others
+            attempt.outcome = Outcome(ERROR, detail=f"client failed: {e!r}")
+        attempt.took = time.monotonic() - attempt.started
+
+    def count(self):
+        with self.lock:
+            return sum(1 for a in self.attempts if a.outcome is not None)
+
+    def count_started_after(self, moment):
+        with self.lock:
+            return sum(1 for a in self.attempts if a.outcome is not None and a.started > moment)
+
+    def stop(self):
+        self.stopping.set()
+        self.pacer.join()
+        for thread in self.threads:
+            thread.join()
+
+    def results(self):
+        return list(self.attempts)
+
+
 class Connection:
     """An established TCP connection that stays open, for showing that a
     filter does not cut connections it let in. exchange() gives the Outcome

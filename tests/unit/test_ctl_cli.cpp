@@ -1,5 +1,6 @@
 #include "cli/ctl_cli.hpp"
 #include "common/error.hpp"
+#include "live/live_rules.hpp"
 
 #include <doctest/doctest.h>
 
@@ -121,5 +122,35 @@ TEST_CASE("alfctl filters and headers") {
     CHECK(o.output.empty());
     CHECK(parse({"headers", "src/filters"}).output == "src/filters");
     CHECK_THROWS_WITH_AS(parse({"headers", "a", "b"}), doctest::Contains("unexpected argument 'b'"), Error);
-    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, filters or headers"), Error);
+    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, rules, filters or headers"), Error);
+}
+
+TEST_CASE("alfctl rules: the service, the action and its arguments") {
+    auto o = parse({"rules", "web", "deny", "192.0.2.7", "10.0.0.0/8"});
+    CHECK(o.verb == CtlVerb::rules);
+    CHECK(o.service == "web");
+    RulesChange change = parse_rules_change(o.action, o.inputs);
+    CHECK(change.action == RulesAction::deny);
+    CHECK(change.cidrs == std::vector<std::string>{"192.0.2.7", "10.0.0.0/8"});
+
+    o = parse({"rules", "web"});
+    CHECK(parse_rules_change(o.action, o.inputs).action == RulesAction::show);
+    o = parse({"rules", "1234", "replace", "--rules-file", "r.txt", "--deny", "::1"});
+    change = parse_rules_change(o.action, o.inputs);
+    CHECK(change.action == RulesAction::replace);
+    CHECK(change.replacement.rules_files == std::vector<std::string>{"r.txt"});
+    CHECK(change.replacement.deny == std::vector<std::string>{"::1"});
+
+    auto refused = [](std::vector<const char *> args, const char *message) {
+        auto command = parse(std::move(args));
+        CHECK_THROWS_WITH_AS(parse_rules_change(command.action, command.inputs), doctest::Contains(message), Error);
+    };
+    refused({"rules", "web", "allow"}, "allow needs at least one CIDR");
+    refused({"rules", "web", "show", "x"}, "show takes no arguments");
+    refused({"rules", "web", "replace"}, "replace needs the new rules");
+    refused({"rules", "web", "replace", "10.0.0.0/8"}, "not 10.0.0.0/8");
+    refused({"rules", "web", "remove", "10.0.0.0/8", "--allow", "::1"}, "go with replace");
+    refused({"rules", "web", "ban", "10.0.0.0/8"}, "unknown action ban");
+    CHECK_THROWS_WITH_AS(parse({"rules"}), doctest::Contains("no service named"), Error);
+    CHECK_THROWS_WITH_AS(parse({"rules", "web", "--set", "m,1,2"}), doctest::Contains("--set"), Error);
 }

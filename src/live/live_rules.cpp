@@ -1,0 +1,157 @@
+#include "live/live_rules.hpp"
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "inputs/rule_tables.hpp"
+#include "live/service.hpp"
+
+#include <algorithm>
+
+namespace alf {
+
+namespace {
+
+struct RuleMapFds {
+    UniqueFd ipv4, ipv6, state, list;
+
+    RuleMaps maps() const { return {ipv4.get(), ipv6.get(), state.get(), list ? list.get() : -1}; }
+};
+
+RuleMapFds open_rule_maps(const RunningFilter &service) {
+    RuleMapFds fds{open_service_map(service, "alf_rules4"), open_service_map(service, "alf_rules6"),
+                   open_service_map(service, "alf_rules_state"), open_service_map(service, rule_list_map)};
+    if (!fds.ipv4 || !fds.ipv6 || !fds.state)
+        throw Error(describe_service(service) + ": its filter (" + service.metadata.filter +
+                    ") takes no rules; its maps change with alfctl map " + service.metadata.name);
+    return fds;
+}
+
+bool same_prefix(const Rule &a, const Rule &b) { return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len; }
+
+RuleSet parsed_prefixes(const std::vector<std::string> &cidrs, Verdict verdict) {
+    RuleSet set;
+    for (const auto &cidr : cidrs) add_rule(set, verdict, cidr);
+    return set;
+}
+
+// The running set with the change made: allow and deny replace a rule of the
+// same prefix (whatever its verdict), remove takes it out.
+RuleSet changed_set(RuleSet running, const RulesChange &change, std::vector<std::string> &warnings) {
+    if (change.action == RulesAction::replace) {
+        const InputSettings &r = change.replacement;
+        RuleSet set = read_rules(r.allow, r.deny, r.rules_files);
+        warnings = set.warnings;
+        return set;
+    }
+    RuleSet given = parsed_prefixes(change.cidrs, change.action == RulesAction::deny ? Verdict::deny : Verdict::allow);
+    warnings = given.warnings;
+    auto &rules = running.rules;
+    for (const auto &rule : given.rules) {
+        auto matches = [&](const Rule &r) { return same_prefix(r, rule); };
+        if (change.action == RulesAction::remove && std::none_of(rules.begin(), rules.end(), matches))
+            throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
+                        "(alfctl rules NAME show lists the rules)");
+        rules.erase(std::remove_if(rules.begin(), rules.end(), matches), rules.end());
+        if (change.action != RulesAction::remove) rules.push_back(rule);
+    }
+    for (auto &rule : rules) rule.source = 0;
+    running.sources = {"command line"};
+    return running;
+}
+
+}  // namespace
+
+RulesChange parse_rules_change(const std::vector<std::string> &words, const InputSettings &options) {
+    RulesChange change;
+    if (words.empty()) throw Error("no action given: show, allow, deny, remove or replace (see alfctl rules --help)");
+    const std::string &action = words.front();
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    bool replacing = action == "replace";
+    if (options.has_rules() && !replacing)
+        throw Error("--allow, --deny and --rules-file go with replace; " + action + " takes CIDR arguments");
+    if (action == "show") {
+        if (!rest.empty()) throw Error("show takes no arguments, got " + quote_input(rest.front()));
+    } else if (action == "allow" || action == "deny" || action == "remove") {
+        change.action = action == "allow" ? RulesAction::allow : action == "deny" ? RulesAction::deny : RulesAction::remove;
+        if (rest.empty()) throw Error(action + " needs at least one CIDR, such as 192.0.2.7 or 10.0.0.0/8");
+        change.cidrs = std::move(rest);
+    } else if (replacing) {
+        change.action = RulesAction::replace;
+        if (!rest.empty())
+            throw Error("replace takes its rules from --allow, --deny and --rules-file, not " + quote_input(rest.front()));
+        if (!options.has_rules())
+            throw Error("replace needs the new rules: --rules-file PATH, --allow CIDR or --deny CIDR (an empty "
+                        "--rules-file clears them)");
+        change.replacement = options;
+    } else {
+        throw Error("unknown action " + quote_input(action) + ": expected show, allow, deny, remove or replace");
+    }
+    return change;
+}
+
+RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange &change) {
+    RuleMapFds fds = open_rule_maps(service);
+    RuleMaps maps = fds.maps();
+    RulesOutcome outcome;
+    outcome.service = describe_service(service);
+    outcome.name = service.metadata.name;
+    outcome.pid = service.metadata.pid;
+    RuleCapacity capacity = rule_capacity(maps);
+    outcome.ipv4_capacity = capacity.ipv4.capacity();
+    outcome.ipv6_capacity = capacity.ipv6.capacity();
+    outcome.rule_capacity = capacity.rules;
+    outcome.slots = capacity.slots;
+    if (change.action == RulesAction::show) {
+        outcome.rules = read_rule_list(maps);
+        outcome.generation = read_rules_state(maps).generation;
+        outcome.compiled = compile_rules(outcome.rules);
+        return outcome;
+    }
+    if (capacity.slots < 2)
+        throw Error(outcome.service + ": its rule tables hold one rule set (started with --map-size alf_rules4=1 or "
+                    "alf_rules6=1), so its rules cannot change while it runs; restart it with the new rules");
+    // Parsed before the lock: bad input fails at once and changes nothing.
+    RulesChange checked = change;
+    if (change.action != RulesAction::replace) parsed_prefixes(change.cidrs, Verdict::allow);
+    RulesLock lock(maps);
+    RuleSet running = change.action == RulesAction::replace ? RuleSet{} : read_rule_list(maps);
+    outcome.rules = changed_set(std::move(running), checked, outcome.warnings);
+    outcome.compiled = compile_rules(outcome.rules);
+    outcome.generation = publish_rules(maps, outcome.rules, outcome.compiled);
+    outcome.changed = true;
+    return outcome;
+}
+
+std::string format_rules(const RulesOutcome &outcome) {
+    std::string text;
+    for (const auto &rule : outcome.rules.rules)
+        text += std::string(verdict_word(rule.verdict)) + " " + format_rule_prefix(rule) + "\n";
+    const CompiledRules &c = outcome.compiled;
+    text += "# " + outcome.service + ": " + std::to_string(c.ipv4_rules) + " IPv4 and " +
+            std::to_string(c.ipv6_rules) + " IPv6 rules; peers no rule covers: " +
+            std::string(verdict_word(c.default_verdict)) + "; tables hold " + std::to_string(c.ipv4_ranges) + "/" +
+            std::to_string(outcome.ipv4_capacity) + " IPv4 and " + std::to_string(c.ipv6_ranges) + "/" +
+            std::to_string(outcome.ipv6_capacity) + " IPv6 ranges\n";
+    return text;
+}
+
+nlohmann::json rules_json(const RulesOutcome &outcome) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto &rule : outcome.rules.rules)
+        rules.push_back({{"verdict", verdict_word(rule.verdict)},
+                         {"prefix", format_rule_prefix(rule)}});
+    const CompiledRules &c = outcome.compiled;
+    return {{"name", outcome.name},
+            {"pid", outcome.pid},
+            {"changed", outcome.changed},
+            {"generation", outcome.generation},
+            {"rules", rules},
+            {"default", verdict_word(c.default_verdict)},
+            {"ipv4", {{"rules", c.ipv4_rules}, {"ranges", c.ipv4_ranges}, {"capacity", outcome.ipv4_capacity}}},
+            {"ipv6", {{"rules", c.ipv6_rules}, {"ranges", c.ipv6_ranges}, {"capacity", outcome.ipv6_capacity}}},
+            {"rule_capacity", outcome.rule_capacity},
+            {"slots", outcome.slots},
+            {"warnings", outcome.warnings}};
+}
+
+}  // namespace alf

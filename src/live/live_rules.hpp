@@ -1,0 +1,48 @@
+// alfctl rules: the rules of a running service's filter, shown and changed
+// while it runs. A change is compiled and checked in full first, then
+// written into the tables' spare slot and published by one store
+// (inputs/rule_tables.hpp): every packet is judged by the old set or the new
+// one, and an error changes nothing.
+#pragma once
+
+#include "bpf/program_metadata.hpp"
+#include "inputs/filter_inputs.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace alf {
+
+enum class RulesAction { show, allow, deny, remove, replace };
+
+struct RulesChange {
+    RulesAction action = RulesAction::show;
+    std::vector<std::string> cidrs;  // allow, deny, remove
+    InputSettings replacement;       // replace: --allow, --deny, --rules-file
+};
+
+// Parses "show", "allow CIDR...", ...; throws Error naming the problem.
+RulesChange parse_rules_change(const std::vector<std::string> &words, const InputSettings &options);
+
+struct RulesOutcome {
+    std::string service;  // describe_service()
+    std::string name;
+    long pid = 0;
+    RuleSet rules;        // in force after the action
+    CompiledRules compiled;
+    std::uint32_t generation = 0;
+    std::size_t ipv4_capacity = 0, ipv6_capacity = 0, rule_capacity = 0;
+    unsigned slots = 0;
+    bool changed = false;
+    std::vector<std::string> warnings;
+};
+
+// Applies the change to the service's filter (show: reads only).
+RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange &change);
+
+std::string format_rules(const RulesOutcome &outcome);
+nlohmann::json rules_json(const RulesOutcome &outcome);
+
+}  // namespace alf
