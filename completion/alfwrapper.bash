@@ -36,6 +36,11 @@ _alfwrapper_maps() {
     "$tool" -f "$filter" --list-maps 2>/dev/null | sed -n 's/^} \([A-Za-z_0-9]*\);.*$/\1/p'
 }
 
+# The running services' names, as alfctl list shows them (root only).
+_alfwrapper_services() {
+    "$1" list 2>/dev/null | awk '/^[^ ]/ && !/^no running/ { print $1 }'
+}
+
 # Completes the value of option $2 for tool $1; returns 1 when it takes none.
 _alfwrapper_option_value() {
     local tool=$1 option=$2 cur=$3
@@ -102,7 +107,7 @@ _alfwrapper() {
 
 _alfctl() {
     local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} verb=${COMP_WORDS[1]}
-    local verbs="compile check test list filters headers help"
+    local verbs="compile check test list rules stats log filters headers help"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
         return
@@ -110,9 +115,19 @@ _alfctl() {
     case $verb in
         help) ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$verbs" -- "$cur")); return ;;
         filters) COMPREPLY=($(compgen -W "--help" -- "$cur")); return ;;
-        list)
-            # The running services' names, as alfctl list shows them (root only).
-            COMPREPLY=($(compgen -W "--json --help $("$tool" list 2>/dev/null | awk '/^[^ ]/ && !/^no running/ { print $1 }')" -- "$cur"))
+        list | stats | log)
+            COMPREPLY=($(compgen -W "$(_alfwrapper_options "$tool" "$verb" --help) $(_alfwrapper_services "$tool")" -- "$cur"))
+            return
+            ;;
+        rules)
+            if ((COMP_CWORD == 2)); then
+                COMPREPLY=($(compgen -W "--help $(_alfwrapper_services "$tool")" -- "$cur"))
+            elif ((COMP_CWORD == 3)); then
+                COMPREPLY=($(compgen -W "show allow deny remove replace" -- "$cur"))
+            elif [[ ${COMP_WORDS[3]} == replace ]]; then
+                _alfwrapper_option_value "$tool" "$prev" "$cur" ||
+                    COMPREPLY=($(compgen -W "--rules-file --allow --deny --json" -- "$cur"))
+            fi
             return
             ;;
         headers) COMPREPLY=($(compgen -W "--help" -- "$cur") $(compgen -d -- "$cur")); return ;;

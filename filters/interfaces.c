@@ -54,7 +54,7 @@ int filter(struct __sk_buff *skb)
 	struct search search = {.ifindex = skb->ifindex, .found = false};
 
 	bpf_loop(INTERFACES_MAX, check_slot, &search, 0);
-	return search.found ? ALF_PASS : ALF_DROP;
+	return alf_verdict_skb(skb, search.found ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

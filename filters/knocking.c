@@ -96,25 +96,22 @@ static __always_inline __u16 knock_port(const struct knocking_config *cfg, __u32
 	return bpf_ntohs(port);
 }
 
-SEC("socket")
-int filter(struct __sk_buff *skb)
+/* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
+static __always_inline int judge(struct alf_packet *p)
 {
 	const __u32 zero = 0;
 	const struct knocking_config *cfg;
 	struct knock_state *state;
-	struct alf_packet packet;
 	struct alf_addr_key source;
 	__u64 now, window_ns;
 	__u32 next;
 
-	if (alf_packet_parse(skb, &packet) < 0)
-		return ALF_DROP;
-	if (!alf_packet_is_new_flow(&packet))
+	if (!alf_packet_is_new_flow(p))
 		return ALF_PASS;
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg || knock_port(cfg, 0) == 0)
 		return ALF_DROP;
-	if (!alf_packet_source_key(&packet, 32, 128, &source))
+	if (!alf_packet_source_key(p, 32, 128, &source))
 		return ALF_DROP;
 
 	now = bpf_ktime_get_ns();
@@ -123,7 +120,7 @@ int filter(struct __sk_buff *skb)
 	if (!state) {
 		const struct knock_state fresh = {0};
 
-		if (packet.sport != knock_port(cfg, 0))
+		if (p->sport != knock_port(cfg, 0))
 			return ALF_DROP;
 		bpf_map_update_elem(&knocks, &source, &fresh, BPF_NOEXIST);
 		state = bpf_map_lookup_elem(&knocks, &source);
@@ -136,14 +133,14 @@ int filter(struct __sk_buff *skb)
 	next = state->next;
 	if (next != 0 && now - state->started_ns > window_ns)
 		next = 0;
-	if (next != 0 && packet.sport == state->last_port) {
+	if (next != 0 && p->sport == state->last_port) {
 		state->next = next;
 		return ALF_DROP;
 	}
-	if (packet.sport != knock_port(cfg, next)) {
+	if (p->sport != knock_port(cfg, next)) {
 		/* A wrong knock starts over; it may itself be the first knock. */
 		next = 0;
-		if (packet.sport != knock_port(cfg, 0)) {
+		if (p->sport != knock_port(cfg, 0)) {
 			state->next = 0;
 			return ALF_DROP;
 		}
@@ -151,7 +148,7 @@ int filter(struct __sk_buff *skb)
 	if (next == 0)
 		state->started_ns = now;
 	next++;
-	state->last_port = packet.sport;
+	state->last_port = p->sport;
 	if (knock_port(cfg, next) == 0) {
 		state->open_until_ns = now + (cfg->open_ms ? cfg->open_ms : 30000) * MS;
 		next = 0;
@@ -159,5 +156,7 @@ int filter(struct __sk_buff *skb)
 	state->next = next;
 	return ALF_DROP;
 }
+
+ALF_FILTER_JUDGING(judge)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

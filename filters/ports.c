@@ -80,12 +80,14 @@ int filter(struct __sk_buff *skb)
 	struct alf_packet packet;
 	struct search search = {.found = false};
 
-	if (alf_packet_parse(skb, &packet) < 0 || packet.sport == 0 || packet.dport == 0)
-		return ALF_DROP;
+	if (alf_packet_parse(skb, &packet) < 0)
+		return alf_verdict_skb(skb, ALF_DROP);
+	if (packet.sport == 0 || packet.dport == 0)
+		return alf_verdict(skb, &packet, ALF_DROP);
 	search.sport = packet.sport;
 	search.dport = packet.dport;
 	bpf_loop(PORTS_RULES_MAX, check_rule, &search, 0);
-	return search.found ? ALF_PASS : ALF_DROP;
+	return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -22,8 +22,8 @@ int filter(struct __sk_buff *skb)
 	struct alf_packet packet;
 
 	if (alf_packet_parse(skb, &packet) < 0)
-		return ALF_DROP;
-	return alf_is_private_source(&packet) ? ALF_PASS : ALF_DROP;
+		return alf_verdict_skb(skb, ALF_DROP);
+	return alf_verdict(skb, &packet, alf_is_private_source(&packet) ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -70,19 +70,16 @@ static __always_inline __u64 or_default(__u32 value, __u64 fallback)
 	return value ? value : fallback;
 }
 
-SEC("socket")
-int filter(struct __sk_buff *skb)
+/* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
+static __always_inline int judge(struct alf_packet *p)
 {
 	const __u32 zero = 0;
 	const struct ratelimit_config *cfg;
 	struct ratelimit_bucket *bucket;
-	struct alf_packet packet;
 	struct alf_addr_key source;
 	__u64 now, token_ns, capacity_ns, rate, full_at;
 
-	if (alf_packet_parse(skb, &packet) < 0)
-		return ALF_DROP;
-	if (!alf_packet_is_new_flow(&packet))
+	if (!alf_packet_is_new_flow(p))
 		return ALF_PASS;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
@@ -91,7 +88,7 @@ int filter(struct __sk_buff *skb)
 	rate = or_default(cfg->rate, 10);
 	token_ns = or_default(cfg->period_ms, 1000) * 1000000 / rate;
 	capacity_ns = or_default(cfg->burst, 2 * rate) * token_ns;
-	if (!alf_packet_source_key(&packet, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64), &source))
+	if (!alf_packet_source_key(p, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64), &source))
 		return ALF_DROP;
 
 	now = bpf_ktime_get_ns();
@@ -110,5 +107,7 @@ int filter(struct __sk_buff *skb)
 	bucket->full_at_ns = full_at + token_ns;
 	return ALF_PASS;
 }
+
+ALF_FILTER_JUDGING(judge)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

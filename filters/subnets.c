@@ -25,7 +25,10 @@
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	return alf_rules_decide_skb(skb) == ALF_RULE_ALLOW ? ALF_PASS : ALF_DROP;
+	__u8 protocol;
+	int rule = alf_rules_decide_skb_protocol(skb, &protocol);
+
+	return alf_verdict_protocol(skb, protocol, rule == ALF_RULE_ALLOW ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

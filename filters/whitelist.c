@@ -80,7 +80,7 @@ int filter(struct __sk_buff *skb)
 	const __u8 *ipv4_source;
 
 	if (alf_packet_parse(skb, &packet) < 0)
-		return ALF_DROP;
+		return alf_verdict_skb(skb, ALF_DROP);
 
 	ipv4_source = alf_packet_ipv4_source(&packet);
 	if (ipv4_source) {
@@ -88,16 +88,16 @@ int filter(struct __sk_buff *skb)
 
 		__builtin_memcpy(search.addr, ipv4_source, sizeof(search.addr));
 		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, &search, 0);
-		return search.found ? ALF_PASS : ALF_DROP;
+		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
 	}
 	if (packet.family == ALF_AF_INET6) {
 		struct search_ipv6 search = { .found = false };
 
 		__builtin_memcpy(search.addr, packet.saddr, sizeof(search.addr));
 		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &search, 0);
-		return search.found ? ALF_PASS : ALF_DROP;
+		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
 	}
-	return ALF_DROP;
+	return alf_verdict(skb, &packet, ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

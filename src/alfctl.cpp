@@ -7,6 +7,7 @@
 #include "live/filter_list.hpp"
 #include "live/live_rules.hpp"
 #include "live/service.hpp"
+#include "live/traffic.hpp"
 #include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "tools.hpp"
@@ -19,8 +20,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 namespace {
 
@@ -224,6 +230,68 @@ int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
     return 0;
 }
 
+// --watch SECONDS: a positive number, at most a day.
+double watch_interval(const std::string &text) {
+    char *end = nullptr;
+    errno = 0;
+    double seconds = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (text.empty() || errno != 0 || *end != '\0' || !(seconds >= 0.1 && seconds <= 86400))
+        throw alf::Error("--watch " + alf::quote_input(text) + ": give the seconds between prints, 0.1 to 86400");
+    return seconds;
+}
+
+int run_stats(const alf::CtlCommand &command) {
+    std::optional<double> interval;
+    if (!command.watch.empty()) interval = watch_interval(command.watch);
+    alf::RunningFilter service = alf::find_service(command.service);
+    alf::TrafficCounters counters = alf::read_counters(service);
+    if (command.json) std::cout << alf::counters_json(service, counters).dump(interval ? -1 : 2) << std::endl;
+    else std::cout << alf::format_counters(service, counters) << std::flush;
+    while (interval) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(*interval));
+        alf::TrafficCounters now;
+        try {
+            now = alf::read_counters(service);
+        } catch (const alf::Error &) {
+            throw alf::Error(alf::describe_service(service) + " is gone: its filter was unloaded");
+        }
+        if (command.json) std::cout << alf::counters_json(service, now).dump() << std::endl;
+        else std::cout << "\n" << alf::format_counters(service, now, &counters, *interval) << std::flush;
+        counters = now;
+    }
+    return 0;
+}
+
+int run_log(const alf::CtlCommand &command) {
+    alf::RunningFilter service = alf::find_service(command.service);
+    alf::DropLog log(service);
+    std::uint64_t suppressed = alf::read_counters(service).suppressed, reported = 0;
+    auto print = [&] {
+        for (const auto &event : log.read_new()) {
+            std::string rule = log.deciding_rule(event);
+            if (command.json) std::cout << alf::event_json(event, rule).dump() << "\n";
+            else std::cout << alf::format_event(event, rule);
+        }
+        if (suppressed > reported) {
+            if (command.json) std::cout << nlohmann::json{{"not_logged", suppressed - reported}}.dump() << "\n";
+            else std::cout << "# " << suppressed - reported << " drops over the log's rate, counted but not logged\n";
+            reported = suppressed;
+        }
+        std::cout << std::flush;
+    };
+    print();
+    while (command.follow) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        try {
+            suppressed = alf::read_counters(service).suppressed;
+        } catch (const alf::Error &) {
+            throw alf::Error(alf::describe_service(service) + " is gone: its filter was unloaded");
+        }
+        print();
+    }
+    return 0;
+}
+
 int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
     std::string include_dir = alf::installed_headers_dir();
     for (const auto &header : alf::headers_differing(include_dir))
@@ -255,6 +323,8 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::test: return run_test(options, report);
     case alf::CtlVerb::list: return run_list(options);
     case alf::CtlVerb::rules: return run_rules(options, report);
+    case alf::CtlVerb::stats: return run_stats(options);
+    case alf::CtlVerb::log: return run_log(options);
     case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
     case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;

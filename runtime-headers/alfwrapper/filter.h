@@ -10,7 +10,7 @@
  *
  *         if (alf_packet_parse(skb, &p) < 0)
  *             return ALF_DROP;
- *         return alf_is_private_source(&p) ? ALF_PASS : ALF_DROP;
+ *         return alf_verdict(skb, &p, alf_is_private_source(&p) ? ALF_PASS : ALF_DROP);
  *     }
  *
  *     char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -25,5 +25,6 @@
 #include <alfwrapper/addr.h>    /* alf_ipv4/6_addr/subnet, alf_port_t, alf_ifindex_t, address tests */
 #include <alfwrapper/packet.h>  /* ALF_PASS/ALF_DROP, struct alf_packet, alf_packet_parse */
 #include <alfwrapper/maps.h>    /* ALF_MAP_DEFAULT_VALUE, ALF_MAP_RESIZABLE, ALF_MAP_SLOTS */
+#include <alfwrapper/stats.h>   /* alf_verdict(): counters (alfctl stats) and the drop log (alfctl log) */
 
 #endif /* ALFWRAPPER_FILTER_H */

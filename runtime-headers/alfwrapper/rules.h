@@ -328,32 +328,45 @@ unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__
 #define ALF_SKB_PROTOCOL_IPV4 bpf_htons(0x0800)
 #define ALF_SKB_PROTOCOL_IPV6 bpf_htons(0x86dd)
 
+/* The legacy byte load (BPF_LD | BPF_ABS | BPF_B), as alf_ld_abs_word(). */
+unsigned long long alf_ld_abs_byte(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.byte");
+
 /* alf_rules_decide() reading nothing but the source address from the packet
  * (instead of alf_packet_parse()'s several loads): the fast path of the
  * rules filter. The family comes from skb->protocol, which the stack sets
  * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
  * other protocols, and truncated ones, are denied. It reads with
  * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
- * callbacks, __noinline functions) uses alf_rules_decide() instead. */
-static __always_inline int alf_rules_decide_skb(struct __sk_buff *skb)
+ * callbacks, __noinline functions) uses alf_rules_decide() instead.
+ * With `protocol` (not NULL), it also stores the IP header's protocol
+ * (IPv6: its next header) there, for alf_verdict_protocol() of
+ * <alfwrapper/stats.h>: nearly free, from the loads it makes anyway
+ * (0 for packets that are neither IPv4 nor IPv6). */
+static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, __u8 *protocol)
 {
 	const struct alf_rules_state *state = alf_rules_state_now();
 	__u32 slot, addr4;
 	int verdict;
 
+	if (protocol)
+		*protocol = 0;
 	if (!state)
 		return ALF_RULE_DENY;
 	slot = alf_rules_active_slot(state);
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
 		addr4 = (__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12);
+		if (protocol)
+			*protocol = (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
 	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
-		__u64 source[2]; /* bytes 8..23 of the IPv6 header */
+		__u64 header[3]; /* bytes 0..23 of the IPv6 header: the source is 8..23 */
 		__u64 hi, lo;
 
-		if (alf_load_net(skb, 8, source, sizeof(source)) < 0)
+		if (alf_load_net(skb, 0, header, sizeof(header)) < 0)
 			return ALF_RULE_DENY;
-		hi = bpf_be64_to_cpu(source[0]);
-		lo = bpf_be64_to_cpu(source[1]);
+		if (protocol)
+			*protocol = ((const __u8 *)header)[6];
+		hi = bpf_be64_to_cpu(header[1]);
+		lo = bpf_be64_to_cpu(header[2]);
 		addr4 = (__u32)lo;
 		/* An IPv4-mapped source is an IPv4 peer. */
 		if (hi != 0 || (lo >> 32) != 0xffff) {
@@ -368,6 +381,11 @@ decide:
 	if (verdict != ALF_RULE_NONE)
 		return verdict;
 	return state->default_verdict[slot] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
+}
+
+static __always_inline int alf_rules_decide_skb(struct __sk_buff *skb)
+{
+	return alf_rules_decide_skb_protocol(skb, 0);
 }
 
 #endif /* ALFWRAPPER_RULES_H */

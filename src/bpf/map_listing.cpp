@@ -148,8 +148,9 @@ std::string describe_maps(const FilterObject &filter) {
     std::ostringstream maps;
     std::size_t count = 0;
     for (bpf_map *map : filter.declared_maps()) {
-        ++count;
         std::string name = bpf_map__name(map);
+        if (is_stats_map(name)) continue;  // alfctl stats and log show them
+        ++count;
         std::uint32_t key_type = bpf_map__btf_key_type_id(map), value_type = bpf_map__btf_value_type_id(map);
         if (btf && key_type) types.define(key_type);
         if (btf && value_type) types.define(value_type);
@@ -179,5 +180,7 @@ std::string describe_maps(const FilterObject &filter) {
     std::string header = "/* filter " + filter.name() + ": " + std::to_string(count) + (count == 1 ? " map" : " maps") + " */\n";
     return header + type_text + (type_text.empty() ? "" : "\n") + maps.str();
 }
+
+bool is_stats_map(std::string_view name) { return name == "alf_stats" || name == "alf_log" || name == "alf_log_state"; }
 
 }  // namespace alf

@@ -105,6 +105,28 @@ const VerbDef verb_table[] = {
      "\n"
      "  alfctl rules web deny 203.0.113.7\n"
      "  alfctl rules web replace --rules-file /etc/web/rules.txt\n"},
+    {CtlVerb::stats, "stats", "alfctl stats NAME [--watch SECONDS] [--json]",
+     "show what a running service's filter passed and dropped",
+     "Packets and bytes passed and dropped, for IPv4 and IPv6, TCP and UDP (and\n"
+     "other), counted by the filter itself since it was loaded, and how many drops\n"
+     "its log took or left out over its rate. NAME is the service's name or pid,\n"
+     "as alfctl list shows them. The built-in filters count; a filter of your own\n"
+     "counts by returning its verdicts through alf_verdict() (man\n"
+     "alfwrapper-filter). Bytes are as the socket sees them: on a TCP or UDP\n"
+     "socket the transport segment, without the IP header. With --watch, the\n"
+     "counts again every SECONDS, each time what changed since the last.\n"
+     "Needs root (CAP_SYS_ADMIN and CAP_BPF).\n"},
+    {CtlVerb::log, "log", "alfctl log NAME [--follow] [--json]",
+     "show the drops a running service's filter logged",
+     "Each logged drop: the time, the verdict, the protocol, the peer's address\n"
+     "and port, the local address and port, and for a filter with rules the rule\n"
+     "that decides for that peer now (or the default). The filter keeps the\n"
+     "latest 256 drops of each CPU and logs at most --log-rate drops a second\n"
+     "(alfwrapper's option, default 100; drops over it are only counted, and\n"
+     "alfctl log prints how many). Reading the log takes nothing from it: two\n"
+     "readers see the same drops. With --follow, new drops as they come, until\n"
+     "interrupted; with --json, one JSON object a line.\n"
+     "Needs root (CAP_SYS_ADMIN and CAP_BPF).\n"},
     {CtlVerb::filters, "filters", "alfctl filters", "list the built-in filters, what each does and its maps",
      "The filters built into alfwrapper (its filter library), each with its maps;\n"
      "alfwrapper -f NAME --list-maps shows a map's key and value types. Their\n"
@@ -138,6 +160,8 @@ unsigned tool_of(CtlVerb verb) {
     case CtlVerb::test: return for_test;
     case CtlVerb::list: return for_list;
     case CtlVerb::rules: return for_rules;
+    case CtlVerb::stats: return for_stats;
+    case CtlVerb::log: return for_log;
     case CtlVerb::filters: return for_filters;
     case CtlVerb::headers: return for_headers;
     case CtlVerb::none: break;
@@ -164,9 +188,11 @@ bool starts_a_packet(std::string_view argument) {
 std::string ctl_usage_text(CtlVerb verb) {
     if (verb == CtlVerb::none) {
         std::string text =
-            "Usage: alfctl VERB [OPTION]... FILTER [ARGUMENT]...\n"
-            "The workbench for alfwrapper's socket filters: compile them, check what the\n"
-            "kernel makes of them, and run them on packets.\n\n"
+            "Usage: alfctl VERB [OPTION]... [FILTER|NAME] [ARGUMENT]...\n"
+            "The workbench for alfwrapper's socket filters (compile them, check what the\n"
+            "kernel makes of them, run them on packets) and the operator's tool for the\n"
+            "services running under alfwrapper (list them, see what their filters count\n"
+            "and drop, change their rules while they run).\n\n"
             "Verbs:\n";
         for (const auto &def : verb_table) {
             std::string left = std::string("  ") + def.name;
@@ -183,6 +209,8 @@ std::string ctl_usage_text(CtlVerb verb) {
             "  alfctl test -f private 'tcp 10.1.2.3:40000 > [::]:4242' 'udp [2001:db8::1]:53000 > [::]:53'\n"
             "  alfctl test --classic --allow 10.0.0.0/8 'udp 10.1.2.3:5000 > 0.0.0.0:53'\n"
             "  alfctl rules web deny 203.0.113.0/24\n"
+            "  alfctl stats web --watch 1\n"
+            "  alfctl log web --follow\n"
             "  alfctl headers ~/myfilters\n"
             "\nThe manual: man alfctl; writing a filter: man alfwrapper-filter.\n";
         return text;
@@ -238,6 +266,14 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         options.service = arguments.front();
         options.action.assign(arguments.begin() + 1, arguments.end());
         if (options.action.empty()) options.action.push_back("show");
+        return options;
+    }
+    if (options.verb == CtlVerb::stats || options.verb == CtlVerb::log) {
+        parsed.get("watch", options.watch);
+        options.follow = parsed.has("follow");
+        if (arguments.empty()) throw Error(std::string("no service named: alfctl ") + verb->name + " NAME (" + usage_hint + ")");
+        if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");
+        options.service = arguments.front();
         return options;
     }
     if (options.verb == CtlVerb::filters || options.verb == CtlVerb::headers) {

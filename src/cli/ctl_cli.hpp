@@ -10,7 +10,7 @@
 
 namespace alf {
 
-enum class CtlVerb { none, compile, check, test, list, rules, filters, headers };
+enum class CtlVerb { none, compile, check, test, list, rules, stats, log, filters, headers };
 
 // What alfctl is asked to do: the configuration alfwrapper would run the
 // same filter with, and what the verb adds.
@@ -22,6 +22,8 @@ struct CtlCommand : Configuration {
     std::optional<std::string> expect;  // test: --expect pass|drop
     std::string service;                // list: only the services of this name; rules: the service
     std::vector<std::string> action;    // rules: the action and its arguments
+    std::string watch;                  // stats: --watch SECONDS
+    bool follow = false;                // log: --follow
 };
 
 // Parses argv; throws Error (exit status 1) naming the problem.

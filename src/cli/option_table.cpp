@@ -40,6 +40,8 @@ const OptionDef options[] = {
      "unmatched peers are refused"},
     {"", "rules-file", "PATH", true, for_wrapper | for_loading | for_rules,
      "read rules from a file: lines 'allow CIDR' or 'deny CIDR', '#' comments"},
+    {"", "log-rate", "N", false, for_wrapper | for_loading,
+     "drops the filter writes into its log a second at most, for alfctl log (default 100; 0: no log)"},
     {"", "classic", nullptr, false, for_wrapper | for_loading,
      "compile the rules to classic BPF, which needs no privileges (datagram and Unix sockets; about 1400 rules "
      "fit); without --classic or --ebpf the back end is what the privileges allow"},
@@ -65,10 +67,12 @@ const OptionDef options[] = {
      "keep compiled filters in DIR (default $XDG_CACHE_HOME/alfwrapper or ~/.cache/alfwrapper)"},
     {"", "dry-run", nullptr, false, for_wrapper, "do everything but start PROGRAM; print what would be handed over"},
     {"", "json", nullptr, false, for_wrapper, "with --dry-run: print JSON"},
-    {"", "json", nullptr, false, for_test | for_list | for_rules, "print JSON"},
-    {"v", "verbose", nullptr, false, for_all | for_rules, "say what happens at each step (and show whole verifier logs)"},
-    {"q", "quiet", nullptr, false, for_all | for_rules, "print only errors"},
-    {"h", "help", nullptr, false, for_all | for_filters | for_headers | for_rules, "show this help and exit"},
+    {"", "json", nullptr, false, for_test | for_list | for_live, "print JSON (alfctl log: one object a line)"},
+    {"", "watch", "SECONDS", false, for_stats, "print the counters again every SECONDS, as the change since the last print"},
+    {"", "follow", nullptr, false, for_log, "go on printing drops as they are logged, until interrupted"},
+    {"v", "verbose", nullptr, false, for_all | for_live, "say what happens at each step (and show whole verifier logs)"},
+    {"q", "quiet", nullptr, false, for_all | for_live, "print only errors"},
+    {"h", "help", nullptr, false, for_all | for_filters | for_headers | for_live, "show this help and exit"},
     {"", "version", nullptr, false, for_wrapper, "show the version and exit"},
 };
 
@@ -186,6 +190,7 @@ void read_configuration(const ParsedOptions &options, Configuration &config) {
         {"filter", &config.filter}, {"program", &config.program}, {"cache-dir", &config.cache_dir},
         {"address", &sockets.address}, {"port", &sockets.port}, {"type", &sockets.type},
         {"user", &config.user}, {"group", &config.group}, {"name", &config.name},
+        {"log-rate", &inputs.log_rate},
     };
     const std::pair<const char *, std::vector<std::string> *> lists[] = {
         {"define", &config.defines}, {"include", &config.include_dirs}, {"set", &inputs.sets},

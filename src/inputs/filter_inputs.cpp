@@ -1,10 +1,16 @@
 #include "inputs/filter_inputs.hpp"
 
 #include "common/error.hpp"
+#include "common/net_address.hpp"
 #include "common/util.hpp"
 #include "bpf/filter_object.hpp"
 #include "inputs/map_file.hpp"
 #include "inputs/rule_tables.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cstring>
 
 
 namespace alf {
@@ -30,6 +36,31 @@ CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Repo
     return set;
 }
 
+namespace {
+
+constexpr const char *log_rate_variable = "alf_log_rate_per_cpu";
+constexpr std::uint64_t default_log_rate = 100, max_log_rate = 1000000;
+
+// The drop log's budget (<alfwrapper/stats.h>), a second for the whole
+// filter, spread over the CPUs (each keeps its own window).
+void set_log_rate(FilterObject &filter, const std::string &filter_name, const std::string &text) {
+    std::vector<std::uint8_t> current = filter.global_value(log_rate_variable);
+    if (current.size() != sizeof(std::uint32_t)) {
+        if (!text.empty())
+            throw Error("--log-rate " + quote_input(text) + ": filter " + filter_name + " keeps no drop log; a filter "
+                        "logs by returning its verdicts through alf_verdict() of <alfwrapper/stats.h>");
+        return;
+    }
+    std::uint64_t rate = text.empty() ? default_log_rate : parse_unsigned(text, max_log_rate, "--log-rate");
+    int cpus = libbpf_num_possible_cpus();
+    std::uint32_t per_cpu = rate == 0 ? 0 : static_cast<std::uint32_t>((rate + cpus - 1) / std::max(cpus, 1));
+    std::uint8_t bytes[sizeof per_cpu];
+    std::memcpy(bytes, &per_cpu, sizeof per_cpu);
+    filter.set_global_value(log_rate_variable, bytes);
+}
+
+}  // namespace
+
 FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filter_name,
                                    const InputSettings &settings, CompiledRuleSet rules, const Reporter &report) {
     FilterInputs inputs;
@@ -42,6 +73,7 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
                     "built-in 'subnets'");
     if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized);
     inputs.rules_ = std::move(rules);
+    set_log_rate(filter, filter_name, settings.log_rate);
 
     // In this order, so that a later entry for the same key wins: the config
     // file's, then the files', then each --set.

@@ -26,6 +26,7 @@ struct InputSettings {
     std::vector<MapSetting> map_entries;   // the config file's "maps"
     std::vector<std::string> allow, deny;  // --allow CIDR, --deny CIDR
     std::vector<std::string> rules_files;  // --rules-file PATH
+    std::string log_rate;                  // --log-rate N: drops logged a second (<alfwrapper/stats.h>)
 
     bool has_rules() const { return !(allow.empty() && deny.empty() && rules_files.empty()); }
     bool has_map_inputs() const {

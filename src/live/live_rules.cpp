@@ -122,6 +122,53 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
     return outcome;
 }
 
+std::optional<RunningRules> running_rules(const RunningFilter &service) {
+    UniqueFd list = open_service_map(service, rule_list_map);
+    if (!list) return std::nullopt;
+    RuleMapFds fds = open_rule_maps(service);
+    RunningRules running;
+    running.rules = read_rule_list(fds.maps());
+    running.generation = read_rules_state(fds.maps()).generation;
+    running.compiled = compile_rules(running.rules);
+    return running;
+}
+
+std::uint32_t rules_generation(const RunningFilter &service) {
+    UniqueFd state = open_service_map(service, "alf_rules_state");
+    if (!state) return 0;
+    RuleMaps maps;
+    maps.state = state.get();
+    return read_rules_state(maps).generation;
+}
+
+std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uint8_t *address) {
+    std::uint64_t hi = 0, lo = 0;
+    if (ipv6) {
+        for (int i = 0; i < 8; ++i) hi = hi << 8 | address[i];
+        for (int i = 8; i < 16; ++i) lo = lo << 8 | address[i];
+    } else {
+        lo = 0xffff00000000ull | std::uint64_t(address[0]) << 24 | std::uint64_t(address[1]) << 16 |
+             std::uint64_t(address[2]) << 8 | address[3];
+    }
+    // An IPv4-mapped IPv6 peer is an IPv4 peer, as the filter judges it;
+    // IPv6 rules (::/0 too) apply to IPv6 peers only.
+    bool peer_ipv4 = hi == 0 && (lo >> 32) == 0xffff;
+    const Rule *best = nullptr;
+    for (const auto &rule : running.rules.rules) {
+        if (rule.is_ipv4() != peer_ipv4) continue;
+        unsigned length = rule.prefix_len;
+        auto mask = [](unsigned bits) { return bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits); };
+        bool covers = (hi & mask(std::min(length, 64u))) == rule.hi &&
+                      (lo & mask(length > 64 ? length - 64 : 0)) == rule.lo;
+        if (!covers) continue;
+        if (!best || rule.prefix_len > best->prefix_len ||
+            (rule.prefix_len == best->prefix_len && rule.verdict == Verdict::deny))
+            best = &rule;
+    }
+    if (best) return std::string(verdict_word(best->verdict)) + " " + format_rule_prefix(*best);
+    return "no rule: default " + std::string(verdict_word(running.compiled.default_verdict));
+}
+
 std::string format_rules(const RulesOutcome &outcome) {
     std::string text;
     for (const auto &rule : outcome.rules.rules)

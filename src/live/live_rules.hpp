@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,23 @@ struct RulesOutcome {
 
 // Applies the change to the service's filter (show: reads only).
 RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange &change);
+
+// The rules in force and their generation, or nullopt when the service's
+// filter takes no rules.
+struct RunningRules {
+    RuleSet rules;
+    CompiledRules compiled;
+    std::uint32_t generation = 0;
+};
+std::optional<RunningRules> running_rules(const RunningFilter &service);
+
+// The generation of the rules in force (0 without rules): cheap, to tell
+// whether running_rules() must be read again.
+std::uint32_t rules_generation(const RunningFilter &service);
+
+// The rule that decides for an address (IPv4 as 4 bytes, IPv6 as 16, network
+// order): "deny 10.0.0.0/8", or "no rule: default deny".
+std::string deciding_rule(const RunningRules &rules, bool ipv6, const std::uint8_t *address);
 
 std::string format_rules(const RulesOutcome &outcome);
 nlohmann::json rules_json(const RulesOutcome &outcome);

@@ -122,7 +122,7 @@ TEST_CASE("alfctl filters and headers") {
     CHECK(o.output.empty());
     CHECK(parse({"headers", "src/filters"}).output == "src/filters");
     CHECK_THROWS_WITH_AS(parse({"headers", "a", "b"}), doctest::Contains("unexpected argument 'b'"), Error);
-    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, rules, filters or headers"), Error);
+    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, rules, stats, log, filters or headers"), Error);
 }
 
 TEST_CASE("alfctl rules: the service, the action and its arguments") {

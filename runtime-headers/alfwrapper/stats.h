@@ -1,0 +1,243 @@
+/* Counters and the drop log: what `alfctl stats` and `alfctl log` show of a
+ * running filter. A filter opts in by returning its verdict through
+ * alf_verdict() (or alf_verdict_skb() where it has not parsed the packet):
+ *
+ *     #include <alfwrapper/filter.h>
+ *     #include <alfwrapper/stats.h>
+ *
+ *     SEC("socket") int filter(struct __sk_buff *skb)
+ *     {
+ *         struct alf_packet p;
+ *
+ *         if (alf_packet_parse(skb, &p) < 0)
+ *             return alf_verdict_skb(skb, ALF_DROP);
+ *         return alf_verdict(skb, &p, alf_is_private_source(&p) ? ALF_PASS : ALF_DROP);
+ *     }
+ *
+ * Counters: packets and bytes passed and dropped, per family (IPv4, IPv6,
+ * other) and transport protocol (TCP, UDP, other), in a per-CPU array, so
+ * counting takes no lock and no atomic instruction (bench/RESULTS.md has
+ * the cost). Bytes are skb->len: on a live socket the transport segment
+ * (header and payload), not the IP header.
+ *
+ * Drop log: each dropped packet is written, while the rate allows, into a
+ * ring of recent events per CPU that `alfctl log` reads (the oldest are
+ * overwritten; nothing waits for a reader). The rate is a budget of events
+ * a second, spread over the CPUs (alfwrapper --log-rate, default 100; 0
+ * turns the log off and its cost with it: the verifier drops the code).
+ * Drops beyond the budget are counted as suppressed.
+ */
+#ifndef ALFWRAPPER_STATS_H
+#define ALFWRAPPER_STATS_H
+
+#include <alfwrapper/types.h>
+#include <alfwrapper/bpf_abi.h>
+#include <alfwrapper/helpers.h>
+#include <alfwrapper/packet.h>
+
+/* One counter: packets and their bytes. */
+struct alf_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* alf_stats's keys: ((family * 3) + protocol) * 2 + dropped for the packet
+ * counters, then the log's own. */
+#define ALF_STATS_IPV4 0
+#define ALF_STATS_IPV6 1
+#define ALF_STATS_OTHER_FAMILY 2
+#define ALF_STATS_TCP 0
+#define ALF_STATS_UDP 1
+#define ALF_STATS_OTHER_PROTOCOL 2
+#define ALF_STATS_PACKET_KEYS 18
+#define ALF_STATS_LOGGED 18     /* drops written into the log */
+#define ALF_STATS_SUPPRESSED 19 /* drops over the log's rate */
+#define ALF_STATS_KEYS 20
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct alf_counter);
+	__uint(max_entries, ALF_STATS_KEYS);
+} alf_stats SEC(".maps");
+
+/* One logged drop. Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns);
+ * addresses in network order (IPv4 in the first 4 bytes); ports in host
+ * order; seq counts the CPU's events from 1 (0: an empty slot). */
+struct alf_log_event {
+	__u64 seq;
+	__u64 time_ns;
+	__u8 verdict;  /* ALF_PASS or ALF_DROP */
+	__u8 family;   /* ALF_AF_INET, ALF_AF_INET6, 0 when unparsed */
+	__u8 protocol; /* ALF_IPPROTO_* */
+	__u8 _pad;
+	__u16 sport;
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* Events kept per CPU (a power of two). */
+#define ALF_LOG_SLOTS 256
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct alf_log_event);
+	__uint(max_entries, ALF_LOG_SLOTS);
+} alf_log SEC(".maps");
+
+/* Per CPU: the rate window and the next event's number. */
+struct alf_log_state {
+	__u64 window_start_ns;
+	__u64 in_window;
+	__u64 seq;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct alf_log_state);
+	__uint(max_entries, 1);
+} alf_log_state SEC(".maps");
+
+/* Events a second each CPU may log, set by alfwrapper (--log-rate spread
+ * over the CPUs); 0: no log. */
+const volatile __u32 alf_log_rate_per_cpu = 0;
+
+static __always_inline void alf_stats_add(__u32 key, __u32 bytes)
+{
+	struct alf_counter *counter = bpf_map_lookup_elem(&alf_stats, &key);
+
+	if (counter) {
+		counter->packets++;
+		counter->bytes += bytes;
+	}
+}
+
+/* Whether the rate lets this CPU log one more event now; counts the
+ * suppressed ones. */
+static __always_inline struct alf_log_state *alf_log_admit(void)
+{
+	__u32 zero = 0;
+	struct alf_log_state *state = bpf_map_lookup_elem(&alf_log_state, &zero);
+	__u64 now;
+
+	if (!state)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	if (now - state->window_start_ns >= 1000000000ULL) {
+		state->window_start_ns = now;
+		state->in_window = 0;
+	}
+	if (state->in_window >= alf_log_rate_per_cpu) {
+		alf_stats_add(ALF_STATS_SUPPRESSED, 0);
+		return 0;
+	}
+	state->in_window++;
+	return state;
+}
+
+static __always_inline void alf_log_write(struct alf_log_state *state, const struct alf_packet *p, int verdict)
+{
+	__u32 slot = (__u32)state->seq & (ALF_LOG_SLOTS - 1);
+	struct alf_log_event *event = bpf_map_lookup_elem(&alf_log, &slot);
+
+	if (!event)
+		return;
+	event->seq = 0; /* a reader skips the slot while it is rewritten */
+	event->time_ns = bpf_ktime_get_ns();
+	event->verdict = (__u8)verdict;
+	event->family = p->family;
+	event->protocol = p->protocol;
+	event->sport = p->sport;
+	event->dport = p->dport;
+	__builtin_memcpy(event->saddr, p->saddr, sizeof(event->saddr));
+	__builtin_memcpy(event->daddr, p->daddr, sizeof(event->daddr));
+	event->seq = ++state->seq;
+	alf_stats_add(ALF_STATS_LOGGED, 0);
+}
+
+static __always_inline __u32 alf_stats_key(__u32 family, __u32 protocol, int verdict)
+{
+	return ((family * 3) + protocol) * 2 + (verdict == ALF_DROP);
+}
+
+static __always_inline __u32 alf_stats_protocol(__u8 protocol)
+{
+	return protocol == ALF_IPPROTO_TCP ? ALF_STATS_TCP
+	       : protocol == ALF_IPPROTO_UDP ? ALF_STATS_UDP
+					     : ALF_STATS_OTHER_PROTOCOL;
+}
+
+/* Counts p (parsed by alf_packet_parse) with its verdict, logs it when it
+ * is dropped and the rate allows, and returns the verdict. */
+static __always_inline int alf_verdict(struct __sk_buff *skb, const struct alf_packet *p, int verdict)
+{
+	__u32 family = p->family == ALF_AF_INET ? ALF_STATS_IPV4
+		       : p->family == ALF_AF_INET6 ? ALF_STATS_IPV6
+						   : ALF_STATS_OTHER_FAMILY;
+
+	alf_stats_add(alf_stats_key(family, alf_stats_protocol(p->protocol), verdict), skb->len);
+	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
+		struct alf_log_state *state = alf_log_admit();
+
+		if (state)
+			alf_log_write(state, p, verdict);
+	}
+	return verdict;
+}
+
+/* alf_verdict() for a filter that has not parsed the packet but knows its
+ * transport protocol (the IP header's protocol byte, e.g. from
+ * alf_rules_decide_skb_protocol() of <alfwrapper/rules.h>); the family
+ * comes from skb->protocol. A dropped packet is parsed only when it is
+ * logged. */
+static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 header_protocol, int verdict)
+{
+	__u32 family = skb->protocol == bpf_htons(0x0800)   ? ALF_STATS_IPV4
+		       : skb->protocol == bpf_htons(0x86dd) ? ALF_STATS_IPV6
+							    : ALF_STATS_OTHER_FAMILY;
+
+	alf_stats_add(alf_stats_key(family, alf_stats_protocol(header_protocol), verdict), skb->len);
+	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
+		struct alf_log_state *state = alf_log_admit();
+		struct alf_packet p;
+
+		if (state) {
+			if (alf_packet_parse(skb, &p) < 0)
+				__builtin_memset(&p, 0, sizeof(p));
+			alf_log_write(state, &p, verdict);
+		}
+	}
+	return verdict;
+}
+
+/* alf_verdict() for a filter that has not parsed the packet at all: reads
+ * the protocol byte (a helper call, ~30 ns: where a filter has parsed the
+ * packet, alf_verdict() costs less). */
+static __always_inline int alf_verdict_skb(struct __sk_buff *skb, int verdict)
+{
+	__u8 header_protocol = 0;
+
+	if (skb->protocol == bpf_htons(0x0800))
+		bpf_skb_load_bytes_relative(skb, 9, &header_protocol, 1, BPF_HDR_START_NET);
+	else if (skb->protocol == bpf_htons(0x86dd))
+		bpf_skb_load_bytes_relative(skb, 6, &header_protocol, 1, BPF_HDR_START_NET);
+	return alf_verdict_protocol(skb, header_protocol, verdict);
+}
+
+/* Defines the filter's program from a function that judges a parsed packet,
+ * int judge(struct alf_packet *p): every packet parsed (one that cannot be
+ * is dropped), judged, counted and, when dropped, logged. */
+#define ALF_FILTER_JUDGING(judge)                                        \
+	SEC("socket") int filter(struct __sk_buff *skb)                  \
+	{                                                                \
+		struct alf_packet packet;                                \
+									 \
+		if (alf_packet_parse(skb, &packet) < 0)                  \
+			return alf_verdict_skb(skb, ALF_DROP);           \
+		return alf_verdict(skb, &packet, judge(&packet));        \
+	}
+
+#endif /* ALFWRAPPER_STATS_H */
