@@ -39,15 +39,15 @@
  * verifier treats as constants. Measured per packet with BPF_PROG_TEST_RUN:
  * see bench/RESULTS.md.
  *
- * Changing rules while the service runs: the tables are arrays of two
- * elements at most, each a complete table (a "slot"). A new rule set is
- * written into the slot not in use (mmap; the table keeps its index bits
- * and its capacity, ranges beyond the count repeat the last one; the window
- * is the slot's own) and
- * published by one aligned 4-byte store of alf_rules_state.active. A packet
- * reads `active` once, so it is judged by the old set or the new one, never
- * a mixture. The second slot exists when the tables were sized for it
- * (--map-size alf_rules4=2 and alf_rules6=2).
+ * Changing rules while the service runs (alfctl rules): the tables are
+ * arrays of two elements, each a complete table (a "slot") with room to
+ * grow. A new rule set is written into the slot not in use (mmap; the table
+ * keeps its index bits and its capacity, ranges beyond the count repeat the
+ * last one; the window is the slot's own) and published by one aligned
+ * 4-byte store of alf_rules_state.active. A packet reads `active` once, so
+ * it is judged by the old set or the new one, never a mixture. Tables sized
+ * to one slot (--map-size alf_rules4=1 and alf_rules6=1) save the memory
+ * and cannot change.
  */
 #ifndef ALFWRAPPER_RULES_H
 #define ALFWRAPPER_RULES_H
