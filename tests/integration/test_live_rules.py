@@ -4,7 +4,7 @@ restart, atomically, with real clients before and after each change."""
 import json
 import time
 
-from harness import ECHO, AlfTestCase, Load, Peer, alfctl, free_port, wait_until
+from harness import ALFCTL, AS_NOBODY, ECHO, AlfTestCase, Load, Peer, Run, alfctl, free_port, wait_until
 
 
 class LiveRules(AlfTestCase):
@@ -96,6 +96,17 @@ class LiveRules(AlfTestCase):
         r = alfctl("rules", "live-whitelist", "allow", "127.0.0.2")
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("takes no rules; its maps change with alfctl map live-whitelist", r.stderr)
+
+    def test_without_root_every_live_verb_says_what_it_needs(self):
+        self.start("--allow", "127.0.0.1")
+        before = self.shown()
+        for args in (["rules", self.name, "allow", "127.0.0.2"], ["rules", self.name], ["stats", self.name],
+                     ["log", self.name], ["list"]):
+            r = Run(args, binary=ALFCTL, prefix=AS_NOBODY, cwd="/")
+            self.assertEqual(r.returncode, 2, r)
+            self.assertIn("needs root: CAP_SYS_ADMIN and CAP_BPF", r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r)
+        self.assertEqual(self.shown(), before)
 
     def test_a_filter_started_with_one_slot_cannot_change(self):
         self.start("--allow", "127.0.0.1", "--map-size", "alf_rules4=1")
