@@ -383,8 +383,20 @@ CompiledRules compile_rules(RuleSet &set) {
         if (a.prefix_len != b.prefix_len) return a.prefix_len < b.prefix_len;
         return a.verdict < b.verdict;  // allow first: ties are reported against an allow rule
     };
-    std::sort(set.rules.begin(), split, by_prefix);
-    std::sort(split, set.rules.end(), by_prefix);
+    // A set read back from a running filter is sorted, and a live change
+    // appends a few rules: sort the tail and merge, in linear time.
+    auto sort = [&](auto first, auto last) {
+        auto sorted_until = std::is_sorted_until(first, last, by_prefix);
+        if (sorted_until == last) return;
+        if ((last - sorted_until) * 16 > (last - first)) {
+            std::sort(first, last, by_prefix);
+            return;
+        }
+        std::sort(sorted_until, last, by_prefix);
+        std::inplace_merge(first, sorted_until, last, by_prefix);
+    };
+    sort(set.rules.begin(), split);
+    sort(split, set.rules.end());
     compiled.ipv4_rules = static_cast<std::size_t>(split - set.rules.begin());
     compiled.ipv6_rules = set.rules.size() - compiled.ipv4_rules;
     compiled.default_verdict = std::any_of(set.rules.begin(), set.rules.end(),
