@@ -2,6 +2,8 @@
 
 #include "common/unique_fd.hpp"
 #include "common/util.hpp"
+#include "bpf/map_listing.hpp"
+#include "live/live_rules.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,7 +61,9 @@ std::vector<ListedFilter> list_running_filters(const std::string &name) {
         filter.service_alive = running.metadata.pid > 0 && (::kill(static_cast<pid_t>(running.metadata.pid), 0) == 0 ||
                                                               errno == EPERM);
         for (const auto &[map, id] : running.maps)
-            if (map.find('.') == std::string::npos) filter.maps.push_back(count_map(map, id));
+            if (map.find('.') == std::string::npos && !is_stats_map(map) && !is_rule_map(map))
+                filter.maps.push_back(count_map(map, id));
+        filter.rules = rules_in_force(running);
         filter.running = std::move(running);
         listed.push_back(std::move(filter));
     }
@@ -81,6 +85,7 @@ std::string format_filter_list(const std::vector<ListedFilter> &filters) {
         for (const auto &map : filter.maps)
             maps.push_back(map.name + " " + std::to_string(map.entries) + (map.entries >= count_max ? "+" : "") +
                            "/" + std::to_string(map.max_entries));
+        if (filter.rules) text += "  rules: " + std::to_string(*filter.rules) + " (alfctl rules " + m.name + ")\n";
         if (!maps.empty()) text += "  maps: " + join(maps) + "\n";
     }
     return text;
@@ -104,6 +109,7 @@ nlohmann::json filter_list_json(const std::vector<ListedFilter> &filters) {
                         {"tag", format_tag(filter.running.tag)},
                         {"loaded_at", m.loaded_at},
                         {"sockets", sockets},
+                        {"rules", filter.rules ? nlohmann::json(*filter.rules) : nlohmann::json(nullptr)},
                         {"maps", maps}});
     }
     return list;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ struct MapCount {
 struct ListedFilter {
     RunningFilter running;
     bool service_alive = false;  // the pid still runs
-    std::vector<MapCount> maps;
+    std::vector<MapCount> maps;           // the filter's own: not the rule tables, counters or log
+    std::optional<std::uint64_t> rules;  // rules in force, for a filter that takes rules
 };
 
 // The running filters, of the services called `name` when it is not empty.

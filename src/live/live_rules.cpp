@@ -5,6 +5,8 @@
 #include "inputs/rule_tables.hpp"
 #include "live/service.hpp"
 
+#include <bpf/bpf.h>
+
 #include <algorithm>
 
 namespace alf {
@@ -139,6 +141,19 @@ std::uint32_t rules_generation(const RunningFilter &service) {
     RuleMaps maps;
     maps.state = state.get();
     return read_rules_state(maps).generation;
+}
+
+std::optional<std::uint64_t> rules_in_force(const RunningFilter &service) {
+    UniqueFd list = open_service_map(service, rule_list_map);
+    if (!list) return std::nullopt;
+    RuleListHeader header{};
+    std::uint32_t key = 0;
+    if (bpf_map_lookup_elem(list.get(), &key, &header) != 0) return std::nullopt;
+    return header.count;
+}
+
+bool is_rule_map(const std::string &name) {
+    return name == "alf_rules4" || name == "alf_rules6" || name == "alf_rules_state" || name == rule_list_map;
 }
 
 std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uint8_t *address) {

@@ -44,6 +44,9 @@ class LiveRules(AlfTestCase):
                                          "deny 127.0.0.5/32"])
         self.assertEqual(state["default"], "deny")
         self.assertEqual(state["slots"], 2)
+        (listed,) = json.loads(alfctl("list", self.name, "--json").stdout)
+        self.assertEqual(listed["rules"], 4)
+        self.assertEqual(listed["maps"], [], "the rule tables, counters and log are alfwrapper's, not listed as maps")
         text = self.rules("show").stdout
         self.assertIn("allow 127.0.0.3/32\n", text)
         self.assertIn("peers no rule covers: deny", text)
