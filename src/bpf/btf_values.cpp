@@ -439,6 +439,7 @@ public:
         if (btf_is_any_enum(t)) return decode_enum(t, in);
         if (btf_is_array(t)) return is_char_array(t) ? decode_chars(t, in) : decode_array(t, in);
         if (btf_is_composite(t)) return decode_members(t, in);
+        if (btf_is_datasec(t)) return decode_variables(t, in);
         if (btf_is_float(t) && size == sizeof(double)) return read_as<double>(in);
         if (btf_is_float(t) && size == sizeof(float)) return read_as<float>(in);
         // Pointers and the rest: the bytes as a number.
@@ -543,6 +544,18 @@ private:
         for (std::size_t i = 0; i < a->nelems && elem_size > 0 && (i + 1) * elem_size <= in.size(); ++i)
             elements.push_back(decode(a->type, in.subspan(i * elem_size, elem_size)));
         return elements;
+    }
+
+    // A data section (a filter's .rodata, .data, .bss): its variables by name.
+    json decode_variables(const btf_type *t, std::span<const std::uint8_t> in) const {
+        json object = json::object();
+        const struct btf_var_secinfo *vars = btf_var_secinfos(t);
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            const btf_type *var = btf__type_by_id(btf_, vars[i].type);
+            if (!var || !btf_is_var(var) || vars[i].offset + vars[i].size > in.size()) continue;
+            object[name_of(var)] = decode(var->type, in.subspan(vars[i].offset, vars[i].size));
+        }
+        return object;
     }
 
     // Structs and unions: every field by name (a union's fields all read the

@@ -35,7 +35,8 @@ std::vector<std::uint8_t> encode_btf_value(const struct btf *btf, std::uint32_t 
 // their enumerator, addresses and subnets as text (10.0.0.0/8), ports as
 // numbers, interfaces by name (by index when none has it here), char arrays
 // holding a C string as strings, other arrays as arrays, structs and unions
-// as objects of their fields (bit fields as numbers). A value the encoder
+// as objects of their fields (bit fields as numbers), a data section
+// (.rodata) as an object of its variables. A value the encoder
 // wrote decodes to what, given back through setting_text(), encodes to the
 // same bytes. type_id 0 (no BTF): an unsigned integer of up to 8 bytes, else
 // an array of the bytes. Throws Error when the type is larger than `bytes`.

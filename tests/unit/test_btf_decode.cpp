@@ -4,6 +4,7 @@
 #include "bpf/btf_values.hpp"
 #include "bpf/filter_object.hpp"
 #include "common/util.hpp"
+#include "inputs/map_file.hpp"
 #include "test_support.hpp"
 
 #include <bpf/libbpf.h>
@@ -145,6 +146,23 @@ TEST_CASE("decoded values are what the encoder takes back") {
         CHECK(zero["peers"][0]["port"] == 0);
         CHECK(error_of([&] { maps.encode("records", value, R"({"bits": 1})"); }).find("bit fields cannot be set") !=
               std::string::npos);
+    }
+}
+
+TEST_CASE("decoded entries, as alfctl map dump --json lists them, are what --set-file reads") {
+    TypedMaps maps = TypedMaps::make();
+    const std::vector<std::pair<std::string, std::string>> given = {
+        {R"({"first": 22})", "true"}, {R"({"first": 8000, "last": 8099})", "0"}};
+    json entries = json::array();
+    for (const auto &[key_text, value_text] : given)
+        entries.push_back({{"key", maps.decode("ranges", key, maps.encode("ranges", key, key_text))},
+                           {"value", maps.decode("ranges", value, maps.encode("ranges", value, value_text))}});
+    auto settings = map_entries_from_json("ranges", "dump.json", entries);
+    REQUIRE(settings.size() == given.size());
+    for (std::size_t i = 0; i < given.size(); ++i) {
+        CHECK(maps.encode("ranges", key, settings[i].key) == maps.encode("ranges", key, given[i].first));
+        CHECK(maps.encode("ranges", value, settings[i].value) ==
+              maps.encode("ranges", value, given[i].second));
     }
 }
 
