@@ -283,12 +283,10 @@ Bytes running_constant(const RunningFilter &service, const std::string &variable
             const btf_type *var = btf__type_by_id(btf, vars[i].type);
             if (!var || variable != btf__name_by_offset(btf, var->name_off)) continue;
             if (vars[i].offset + vars[i].size > data.info().value_size) return {};
-            std::uint32_t key = 0;
-            Bytes value(data.info().value_size);
             // The section's map: an array of one element.
-            UniqueFd fd(bpf_map_get_fd_by_id(id));
-            if (!fd || bpf_map_lookup_elem(fd.get(), &key, value.data()) != 0) return {};
-            auto begin = value.begin() + vars[i].offset;
+            auto value = data.raw_value(Bytes(data.info().key_size, 0));
+            if (!value) return {};
+            auto begin = value->begin() + vars[i].offset;
             return Bytes(begin, begin + vars[i].size);
         }
     }

@@ -4,7 +4,7 @@ BTF types, with real clients before and after each change."""
 import json
 import subprocess
 
-from harness import ALFCTL, AlfTestCase, Peer, alfctl, free_port, source_path
+from harness import ALFCTL, AS_NOBODY, AlfTestCase, Peer, alfctl, free_port, source_path
 
 # A filter with the kinds of map the whitelist has not: per-CPU counters, an
 # LPM trie whose value may be left out, and a list of slots.
@@ -160,6 +160,10 @@ class AlfctlMap(AlfTestCase):
         r = alfctl("map", "no-such-service")
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("no running service is named no-such-service", r.stderr)
+        r = alfctl("map", self.name, "allow4", "delete", "0", prefix=AS_NOBODY)
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("needs root: CAP_SYS_ADMIN and CAP_BPF", r.stderr)
+        self.assertEqual(self.map("allow4", "get", "0").stdout, "127.0.0.1/32\n")
 
     def test_per_cpu_counters_default_values_slots_and_constants(self):
         self.start(self.write("counting.c", COUNTING_FILTER), "--set", "ports,0,80")
