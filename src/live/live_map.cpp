@@ -64,15 +64,38 @@ bool holds_entries(std::uint32_t type) {
     }
 }
 
-bool is_rule_map(const std::string &map) {
-    return map == "alf_rules4" || map == "alf_rules6" || map == "alf_rules_state" || map == "alf_rule_list";
+// The maps alfwrapper fills or reads itself, and the verb that shows or
+// changes them.
+struct ManagedMap {
+    const char *name;
+    const char *verb;
+    const char *what;
+};
+
+const ManagedMap managed_maps[] = {
+    {"alf_rules4", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rules6", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rules_state", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rule_list", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_stats", "stats", "the filter counts what it passed and dropped in it"},
+    {"alf_log", "log", "the filter logs its drops in it"},
+    {"alf_log_state", "log", "the filter keeps its drop log's place and rate in it"},
+};
+
+const ManagedMap *managed_map(const std::string &map) {
+    for (const auto &managed : managed_maps)
+        if (map == managed.name) return &managed;
+    return nullptr;
 }
 
 // Why alfctl map does not change `map`, and what does; empty when it may.
 std::string read_only_reason(const std::string &map, const std::string &service) {
-    if (is_rule_map(map))
-        return "alfwrapper keeps the service's rules in it, in its own layout: change them with alfctl rules " +
-               service + " allow|deny|remove|replace";
+    if (const ManagedMap *managed = managed_map(map)) {
+        std::string verb = managed->verb;
+        return std::string(managed->what) + ": " +
+               (verb == "rules" ? "change them with alfctl rules " + service + " allow|deny|remove|replace"
+                                : "alfctl " + verb + " " + service + " shows it");
+    }
     if (map == metadata_map) return "it is alfwrapper's record of the service (alfctl list shows it)";
     if (map.find(".rodata") != std::string::npos)
         return "it holds the filter's constants, which the verifier checked the program with: change them in the "
@@ -82,6 +105,40 @@ std::string read_only_reason(const std::string &map, const std::string &service)
             return std::string("it holds the program's own global variables (") + section +
                    "), which only the program changes";
     return "";
+}
+
+// Per-CPU values added up, when they are integers or structs and arrays of
+// them, field by field: what the CPUs counted together. nullopt otherwise.
+std::optional<json> sum_of(const std::vector<json> &values) {
+    const json &first = values.front();
+    if (first.is_number_integer()) {
+        std::uint64_t sum = 0;  // two's complement: the same bits for signed values
+        bool any_signed = false;
+        for (const auto &v : values) {
+            if (!v.is_number_integer()) return std::nullopt;
+            sum += v.get<std::uint64_t>();
+            any_signed = any_signed || !v.is_number_unsigned();
+        }
+        return any_signed ? json(static_cast<std::int64_t>(sum)) : json(sum);
+    }
+    if (!first.is_object() && !first.is_array()) return std::nullopt;
+    json sum = first;
+    for (auto it = sum.begin(); it != sum.end(); ++it) {
+        std::vector<json> parts;
+        for (const auto &v : values) {
+            if (v.type() != first.type() || v.size() != first.size()) return std::nullopt;
+            if (first.is_object()) {
+                if (!v.contains(it.key())) return std::nullopt;
+                parts.push_back(v[it.key()]);
+            } else {
+                parts.push_back(v[static_cast<std::size_t>(it - sum.begin())]);
+            }
+        }
+        auto part = sum_of(parts);
+        if (!part) return std::nullopt;
+        *it = std::move(*part);
+    }
+    return sum;
 }
 
 std::string size_text(std::uint32_t bytes) { return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes"); }
@@ -172,15 +229,15 @@ public:
         return value;
     }
 
-    // Writes the entry. A per-CPU map's integers are shown as their sum, so
-    // an integer goes to the first CPU and 0 to the others: the sum is the
-    // value given. Any other value goes to every CPU.
+    // Writes the entry. A per-CPU map's counts are shown as their sum, so a
+    // value that adds up goes to the first CPU and zeros to the others: the
+    // sum is the value given. Any other value goes to every CPU.
     void write(const Bytes &key, const Bytes &value) const {
         Bytes buffer = value;
         if (per_cpu()) {
             buffer.assign(value_buffer_size(), 0);
-            bool integer = decode_value(value).is_number_integer();
-            for (std::size_t cpu = 0; cpu < (integer ? 1 : cpus_); ++cpu)
+            bool adds_up = sum_of({decode_value(value)}).has_value();
+            for (std::size_t cpu = 0; cpu < (adds_up ? 1 : cpus_); ++cpu)
                 std::copy(value.begin(), value.end(), buffer.begin() + static_cast<std::ptrdiff_t>(cpu * stride()));
         }
         if (bpf_map_update_elem(fd_.get(), key.data(), buffer.data(), BPF_ANY) == 0) return;
@@ -228,17 +285,9 @@ private:
             e.values.push_back(decode_value(std::span(value).first(info_.value_size)));
             return e;
         }
-        bool integers = true, any_signed = false;
-        for (std::size_t cpu = 0; cpu < cpus_; ++cpu) {
+        for (std::size_t cpu = 0; cpu < cpus_; ++cpu)
             e.values.push_back(decode_value(std::span(value).subspan(cpu * stride(), info_.value_size)));
-            integers = integers && e.values.back().is_number_integer();
-            any_signed = any_signed || !e.values.back().is_number_unsigned();
-        }
-        if (integers) {
-            std::uint64_t sum = 0;  // two's complement: the same bits for signed values
-            for (const auto &v : e.values) sum += v.get<std::uint64_t>();
-            e.sum = any_signed ? json(static_cast<std::int64_t>(sum)) : json(sum);
-        }
+        e.sum = sum_of(e.values);
         return e;
     }
 
@@ -250,10 +299,13 @@ private:
     std::size_t cpus_ = 1;
 };
 
-// The filter's maps and alfwrapper's record of the service, by name and id.
+// The filter's maps and alfwrapper's record of the service, by name and id:
+// those alfctl map changes first, then the read-only ones.
 std::vector<std::pair<std::string, std::uint32_t>> maps_of(const RunningFilter &service) {
     auto maps = service.maps;
     if (service.metadata_map_id) maps.emplace_back(metadata_map, service.metadata_map_id);
+    std::stable_partition(maps.begin(), maps.end(),
+                          [&](const auto &map) { return read_only_reason(map.first, "").empty(); });
     return maps;
 }
 
@@ -461,8 +513,8 @@ MapOutcome apply_map_request(const RunningFilter &service, const MapRequest &req
 
 namespace {
 
-// What a value is shown as: a per-CPU map's integers summed, its other
-// values listed a CPU each.
+// What a value is shown as: a per-CPU map's counts summed, its other values
+// listed a CPU each.
 json shown_value(const MapEntry &entry) {
     if (entry.sum) return *entry.sum;
     if (entry.values.size() == 1) return entry.values.front();
@@ -495,7 +547,9 @@ std::string padded(std::string text, std::size_t width) {
 std::string format_overviews(const MapOutcome &outcome) {
     std::vector<std::vector<std::string>> rows = {{"MAP", "TYPE", "KEY", "VALUE", "ENTRIES", ""}};
     for (const auto &map : outcome.maps) {
-        std::string note = map.read_only.empty() ? "" : is_rule_map(map.name) ? "read-only: alfctl rules" : "read-only";
+        const ManagedMap *managed = managed_map(map.name);
+        std::string note = map.read_only.empty() ? "" : managed ? std::string("read-only: alfctl ") + managed->verb
+                                                                : "read-only";
         if (map.per_cpu) note = note.empty() ? "per-CPU" : "per-CPU, " + note;
         rows.push_back({map.name, map.type, map.key_type, map.value_type,
                         std::to_string(map.entries) + "/" + std::to_string(map.max_entries), note});
@@ -530,7 +584,7 @@ std::string format_map_outcome(const MapOutcome &outcome) {
                            " entries";
         if (map.per_cpu)
             text += outcome.entries.empty() || outcome.entries.front().sum
-                        ? "; per-CPU: each value is the sum over the CPUs (--json shows each CPU's)"
+                        ? "; per-CPU: each value is the sum over the CPUs, field by field (--json shows each CPU's)"
                         : "; per-CPU: each value is a list, one a CPU";
         text += "\n";
         for (const auto &entry : outcome.entries) text += setting_text(entry.key) + " " + value_text(entry) + "\n";

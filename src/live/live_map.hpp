@@ -1,8 +1,9 @@
 // alfctl map: the maps of a running service's filter, listed, read and
 // changed while it runs. Keys and values are written as --set writes them
 // and shown decoded, both by the map's BTF types (bpf/btf_values.hpp). An
-// error changes nothing; the maps alfwrapper fills itself (the rule tables,
-// its record of the service, the filter's global data) are read-only here.
+// error changes nothing; the maps alfwrapper fills or reads itself (the rule
+// tables, the counters and the drop log, its record of the service, the
+// filter's global data) are read-only here.
 #pragma once
 
 #include "bpf/program_metadata.hpp"
@@ -44,7 +45,7 @@ struct MapOverview {
 struct MapEntry {
     nlohmann::json key;
     std::vector<nlohmann::json> values;  // one, or one per possible CPU
-    std::optional<nlohmann::json> sum;   // per-CPU integers: the sum over the CPUs
+    std::optional<nlohmann::json> sum;   // per-CPU integers (or structs of them): the sum over the CPUs
 };
 
 struct MapOutcome {

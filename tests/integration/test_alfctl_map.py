@@ -129,7 +129,7 @@ class AlfctlMap(AlfTestCase):
         self.assert_dropped(admitted, self.peer("127.0.0.3"))
 
         maps = {m["name"]: m for m in self.map_json()["maps"]}
-        self.assertEqual(sorted(maps), ["alf_meta", "allow4", "allow6"])
+        self.assertLessEqual({"allow4", "allow6", "alf_meta", "alf_stats", "alf_log"}, set(maps))
         self.assertEqual((maps["allow4"]["entries"], maps["allow4"]["max_entries"]), (1, 3))
         self.assertEqual(maps["allow6"]["value_type"], "struct alf_ipv6_subnet")
         self.assertIn("alfwrapper's record", maps["alf_meta"]["read_only"])
@@ -138,6 +138,11 @@ class AlfctlMap(AlfTestCase):
         self.assertIn(f"# service {self.name} (pid ", listed)
         self.assertRegex(listed, r"\nallow6 +hash +__u32 +struct alf_ipv6_subnet +0/1024\n")
         self.assertEqual(self.map_json("alf_meta", "get", "0")["value"]["name"], self.name)
+        # The filter's per-CPU counters: each struct summed field by field.
+        counters = self.map_json("alf_stats")["entries"]
+        self.assertTrue(any(entry["value"]["packets"] > 0 for entry in counters))
+        for entry in counters:
+            self.assertEqual(entry["value"]["packets"], sum(cpu["packets"] for cpu in entry["per_cpu"]))
 
     def test_bad_input_changes_nothing(self):
         self.start("-f", "whitelist", "--map-size", "allow4=3", "--set", "allow4,0,127.0.0.1/32",
@@ -203,17 +208,21 @@ class AlfctlMap(AlfTestCase):
 
         # The filter's constants: shown by name, never changed.
         (constants,) = [m["name"] for m in self.map_json()["maps"] if m["name"].endswith(".rodata")]
-        self.assertEqual(self.map_json(constants)["entries"][0]["value"],
-                         {"alf_default_value__blocked": 1, "alf_slots__ports": 1})
+        declared = self.map_json(constants)["entries"][0]["value"]
+        self.assertEqual((declared["alf_default_value__blocked"], declared["alf_slots__ports"]), (1, 1))
         self.assert_refused(constants, "set", "0", "{}", message="the filter's constants", unchanged=constants)
         self.assert_served(admitted, blocked)
 
-    def test_rule_tables_point_to_alfctl_rules(self):
+    def test_maps_alfwrapper_manages_point_to_their_verbs(self):
         self.start("--allow", "127.0.0.1")
         for table in ("alf_rules4", "alf_rules_state"):
-            r = self.map(table, "set", "0", "{}", ok=False)
-            self.assertIn(f"alfctl rules {self.name} allow|deny|remove|replace", r.stderr)
+            self.assert_refused(table, "set", "0", "{}", unchanged=table,
+                                message=f"change them with alfctl rules {self.name} allow|deny|remove|replace")
         self.assertEqual(self.map_json("alf_rules_state")["map"]["type"], "array", "read-only, not hidden")
+        self.assert_refused("alf_stats", "set", "0", "{}", message=f"alfctl stats {self.name} shows it",
+                            unchanged="alf_stats")
+        self.assert_refused("alf_log_state", "delete", "0", message=f"alfctl log {self.name} shows it",
+                            unchanged="alf_log_state")
         self.assert_dropped(self.peer("127.0.0.1"), self.peer("127.0.0.2"))
 
     def test_completion_names_services_maps_and_actions(self):
@@ -234,4 +243,5 @@ class AlfctlMap(AlfTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
         self.assertIn(self.name, lines[0].split())
-        self.assertEqual(lines[1:], ["allow4 allow6 alf_meta", "dump get set delete", "map"])
+        self.assertLessEqual({"allow4", "allow6", "alf_meta", "alf_stats"}, set(lines[1].split()))
+        self.assertEqual(lines[2:], ["dump get set delete", "map"])
