@@ -107,7 +107,7 @@ _alfwrapper() {
 
 _alfctl() {
     local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} verb=${COMP_WORDS[1]}
-    local verbs="compile check test list rules stats log filters headers help"
+    local verbs="compile check test list rules stats log map filters headers help"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
         return
@@ -127,6 +127,20 @@ _alfctl() {
             elif [[ ${COMP_WORDS[3]} == replace ]]; then
                 _alfwrapper_option_value "$tool" "$prev" "$cur" ||
                     COMPREPLY=($(compgen -W "--rules-file --allow --deny --json" -- "$cur"))
+            fi
+            return
+            ;;
+        map)
+            # alfctl map NAME MAP ACTION KEY [VALUE]
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--json --help --" -- "$cur"))
+            elif ((COMP_CWORD == 2)); then
+                COMPREPLY=($(compgen -W "$(_alfwrapper_services "$tool")" -- "$cur"))
+            elif ((COMP_CWORD == 3)); then
+                # The service's maps, as alfctl map NAME lists them (after its two heading lines).
+                COMPREPLY=($(compgen -W "$("$tool" map "${COMP_WORDS[2]}" 2>/dev/null | awk 'NR > 2 { print $1 }')" -- "$cur"))
+            elif ((COMP_CWORD == 4)); then
+                COMPREPLY=($(compgen -W "dump get set delete" -- "$cur"))
             fi
             return
             ;;

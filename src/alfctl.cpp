@@ -5,6 +5,7 @@
 #include "common/util.hpp"
 #include "launch/sockets.hpp"
 #include "live/filter_list.hpp"
+#include "live/live_map.hpp"
 #include "live/live_rules.hpp"
 #include "live/service.hpp"
 #include "live/traffic.hpp"
@@ -292,6 +293,15 @@ int run_log(const alf::CtlCommand &command) {
     return 0;
 }
 
+int run_map(const alf::CtlCommand &command) {
+    alf::MapRequest request = alf::parse_map_request(command.action);
+    alf::RunningFilter service = alf::find_service(command.service);
+    alf::MapOutcome outcome = alf::apply_map_request(service, request);
+    if (command.json) std::cout << alf::map_outcome_json(outcome).dump(2) << "\n";
+    else std::cout << alf::format_map_outcome(outcome);
+    return 0;
+}
+
 int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
     std::string include_dir = alf::installed_headers_dir();
     for (const auto &header : alf::headers_differing(include_dir))
@@ -325,6 +335,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::rules: return run_rules(options, report);
     case alf::CtlVerb::stats: return run_stats(options);
     case alf::CtlVerb::log: return run_log(options);
+    case alf::CtlVerb::map: return run_map(options);
     case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
     case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;

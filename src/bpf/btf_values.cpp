@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -52,9 +53,12 @@ const std::map<std::string, TypePrefix, std::less<>> &type_prefixes() {
     return prefixes;
 }
 
-class Encoder {
+// Walks BTF types: follows typedefs and qualifiers to what a value is
+// made of, and recognises the project's named types on the way. What the
+// encoder and the decoder share, so that they read a type the same way.
+class TypeWalker {
 public:
-    explicit Encoder(const struct btf *btf) : btf_(btf) {}
+    explicit TypeWalker(const struct btf *btf) : btf_(btf) {}
 
     std::string name_of(const btf_type *t) const {
         const char *n = btf__name_by_offset(btf_, t->name_off);
@@ -95,6 +99,21 @@ public:
         if (size < 0) throw Error("BTF type " + std::to_string(id) + " has no size");
         return static_cast<std::size_t>(size);
     }
+
+protected:
+    bool is_char_array(const btf_type *t) const {
+        NamedType named;
+        const btf_type *elem = btf__type_by_id(btf_, resolve(btf_array(t)->type, named));
+        return elem && btf_is_int(elem) && btf_int_bits(elem) == 8 &&
+               (btf_int_encoding(elem) & BTF_INT_CHAR || name_of(elem) == "char");
+    }
+
+    const struct btf *btf_;
+};
+
+class Encoder : public TypeWalker {
+public:
+    using TypeWalker::TypeWalker;
 
     // Encodes text (or a JSON leaf/compound) at `out`, which is size_of(id) bytes.
     void encode_text(std::uint32_t id, std::string_view text, std::uint8_t *out, const std::string &path) {
@@ -155,7 +174,8 @@ public:
                             std::to_string(a->nelems));
             std::size_t elem_size = size_of(a->type);
             for (std::size_t i = 0; i < j.size(); ++i)
-                encode_json(a->type, j[i], out + i * elem_size, path + "[" + std::to_string(i) + "]");
+                if (!left_as_zero(j[i]))
+                    encode_json(a->type, j[i], out + i * elem_size, path + "[" + std::to_string(i) + "]");
         } else if (j.is_object()) {
             if (!btf_is_composite(t))
                 throw Error(path + ": a JSON object was given where " + describe_btf_type(btf_, id) + " is expected");
@@ -172,6 +192,7 @@ public:
                     throw Error(path + ": " + describe_btf_type(btf_, id) + " has no field '" + it.key() +
                                 "' (fields: " + join(fields) + ")");
                 }
+                if (left_as_zero(it.value())) continue;
                 if (btf_member_bitfield_size(t, found) != 0)
                     throw Error(path + "." + it.key() + ": bit fields cannot be set");
                 std::size_t offset = btf_member_bit_offset(t, found) / 8;
@@ -183,6 +204,14 @@ public:
     }
 
 private:
+    // A field or element given as 0 is left as it is, zero, as one not
+    // given at all: also where no value of its type is written as 0 (a port,
+    // an enum without a zero enumerator, a bit field, a pointer), so that
+    // every value the decoder shows is taken back.
+    static bool left_as_zero(const json &j) {
+        return (j.is_number_integer() || j.is_number_unsigned()) && j.get<std::int64_t>() == 0;
+    }
+
     // struct alf_port_range {first, last}: "last" left out is "first" (one
     // port); first after last would match no port at all.
     static json port_range(const json &j, const std::string &path) {
@@ -195,13 +224,6 @@ private:
             throw Error(path + ": first " + range["first"].dump() + " is after last " + range["last"].dump() +
                         ": the range would match no port");
         return range;
-    }
-
-    bool is_char_array(const btf_type *t) const {
-        NamedType named;
-        const btf_type *elem = btf__type_by_id(btf_, resolve(btf_array(t)->type, named));
-        return elem && btf_is_int(elem) && btf_int_bits(elem) == 8 &&
-               (btf_int_encoding(elem) & BTF_INT_CHAR || name_of(elem) == "char");
     }
 
     void check_prefix(const std::string &prefix_name, const TypePrefix &prefix, std::uint32_t id,
@@ -359,8 +381,210 @@ private:
         default: return "?";
         }
     }
+};
 
-    const struct btf *btf_;
+// Little-endian (or, for __be types, big-endian) unsigned integer of up to 8 bytes.
+std::uint64_t read_unsigned(std::span<const std::uint8_t> in, bool big_endian = false) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < in.size() && i < 8; ++i) {
+        std::size_t shift = big_endian ? 8 * (in.size() - 1 - i) : 8 * i;
+        value |= std::uint64_t(in[i]) << shift;
+    }
+    return value;
+}
+
+std::int64_t sign_extend(std::uint64_t value, unsigned bits) {
+    if (bits == 0 || bits >= 64) return static_cast<std::int64_t>(value);
+    std::uint64_t sign = std::uint64_t(1) << (bits - 1);
+    value &= (sign << 1) - 1;
+    return static_cast<std::int64_t>((value ^ sign) - sign);
+}
+
+// "0x0102...": bytes no number type of JSON holds, most significant first
+// (the machine is little-endian).
+std::string hex_of(std::span<const std::uint8_t> in) {
+    static const char digits[] = "0123456789abcdef";
+    std::string text = "0x";
+    for (std::size_t i = in.size(); i-- > 0;) {
+        text += digits[in[i] >> 4];
+        text += digits[in[i] & 15];
+    }
+    return text;
+}
+
+// Whether the encoder takes `text` back as the contents of a char array:
+// not when it would read it as a JSON array or a seed-style "TYPE:" prefix.
+bool reads_back_as_chars(std::string_view text) {
+    if (!text.empty() && text[0] == '[') return false;
+    auto colon = text.find(':');
+    return colon == std::string_view::npos || colon == 0 || !type_prefixes().count(text.substr(0, colon));
+}
+
+class Decoder : public TypeWalker {
+public:
+    using TypeWalker::TypeWalker;
+
+    json decode(std::uint32_t id, std::span<const std::uint8_t> in) const {
+        NamedType named;
+        std::uint32_t resolved = resolve(id, named);
+        const btf_type *t = btf__type_by_id(btf_, resolved);
+        std::size_t size = size_of(resolved);
+        if (size > in.size())
+            throw Error("BTF type " + describe_btf_type(btf_, id) + " has " + std::to_string(size) +
+                        " bytes, more than the " + std::to_string(in.size()) + " there are");
+        in = in.first(size);
+        if (named != NamedType::none && named != NamedType::be_int)
+            if (auto text = decode_named(named, in)) return *text;
+        if (btf_is_int(t)) return decode_int(t, in, named == NamedType::be_int);
+        if (btf_is_any_enum(t)) return decode_enum(t, in);
+        if (btf_is_array(t)) return is_char_array(t) ? decode_chars(t, in) : decode_array(t, in);
+        if (btf_is_composite(t)) return decode_members(t, in);
+        if (btf_is_datasec(t)) return decode_variables(t, in);
+        if (btf_is_float(t) && size == sizeof(double)) return read_as<double>(in);
+        if (btf_is_float(t) && size == sizeof(float)) return read_as<float>(in);
+        // Pointers and the rest: the bytes as a number.
+        return size <= 8 ? json(read_unsigned(in)) : json(hex_of(in));
+    }
+
+private:
+    template <typename T>
+    static json read_as(std::span<const std::uint8_t> in) {
+        T value;
+        std::memcpy(&value, in.data(), sizeof value);
+        return value;
+    }
+
+    static std::optional<json> decode_named(NamedType named, std::span<const std::uint8_t> in) {
+        switch (named) {
+        case NamedType::ipv4_addr:
+        case NamedType::ipv6_addr: {
+            IpAddress address;
+            address.family = named == NamedType::ipv4_addr ? Family::ipv4 : Family::ipv6;
+            if (in.size() != address.size()) return std::nullopt;
+            std::memcpy(address.bytes.data(), in.data(), address.size());
+            return format_ip(address);
+        }
+        case NamedType::ipv4_subnet:
+        case NamedType::ipv6_subnet: {
+            Subnet subnet;
+            subnet.address.family = named == NamedType::ipv4_subnet ? Family::ipv4 : Family::ipv6;
+            if (in.size() != 4 + subnet.address.size()) return std::nullopt;
+            std::uint32_t prefix_len;
+            std::memcpy(&prefix_len, in.data(), 4);  // host order, as the LPM trie keeps it
+            subnet.prefix_len = prefix_len;
+            std::memcpy(subnet.address.bytes.data(), in.data() + 4, subnet.address.size());
+            return format_subnet(subnet);
+        }
+        case NamedType::port:
+            if (in.size() != 2) return std::nullopt;
+            return read_unsigned(in, true);
+        case NamedType::ifindex: {
+            if (in.size() != 4) return std::nullopt;
+            auto index = static_cast<std::uint32_t>(read_unsigned(in));
+            char name[IF_NAMESIZE];
+            if (index != 0 && if_indextoname(index, name)) return std::string(name);
+            return index;
+        }
+        case NamedType::none:
+        case NamedType::be_int:
+            break;
+        }
+        return std::nullopt;
+    }
+
+    static json decode_int(const btf_type *t, std::span<const std::uint8_t> in, bool big_endian) {
+        unsigned bits = btf_int_bits(t);
+        if (btf_int_offset(t) != 0 || bits % 8 != 0 || bits > 64 || bits / 8 > in.size()) return hex_of(in);
+        std::uint64_t value = read_unsigned(in.first(bits / 8), big_endian);
+        if (btf_int_encoding(t) & BTF_INT_BOOL && value <= 1) return value == 1;
+        if (btf_int_encoding(t) & BTF_INT_SIGNED) return sign_extend(value, bits);
+        return value;
+    }
+
+    json decode_enum(const btf_type *t, std::span<const std::uint8_t> in) const {
+        std::size_t size = std::min<std::size_t>(in.size(), 8);
+        std::uint64_t raw = read_unsigned(in.first(size));
+        std::uint64_t mask = size >= 8 ? ~std::uint64_t(0) : (std::uint64_t(1) << (8 * size)) - 1;
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            std::uint64_t value;
+            std::uint32_t name_off;
+            if (btf_is_enum64(t)) {
+                value = btf_enum64_value(&btf_enum64(t)[i]);
+                name_off = btf_enum64(t)[i].name_off;
+            } else {
+                value = static_cast<std::uint64_t>(static_cast<std::int64_t>(btf_enum(t)[i].val));
+                name_off = btf_enum(t)[i].name_off;
+            }
+            if ((value & mask) == raw) return btf__name_by_offset(btf_, name_off);
+        }
+        // No enumerator has it: the number, signed as the enum is.
+        if (btf_kflag(t)) return sign_extend(raw, static_cast<unsigned>(8 * size));
+        return raw;
+    }
+
+    // A C string when it is one (printable, NUL-terminated, nothing after
+    // the NUL) and the encoder would read it back as one; else the bytes.
+    json decode_chars(const btf_type *t, std::span<const std::uint8_t> in) const {
+        std::size_t length = 0;
+        while (length < in.size() && in[length] != 0) ++length;
+        bool c_string = length < in.size() &&
+                        std::all_of(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(length),
+                                    [](std::uint8_t c) { return c >= 0x20 && c < 0x7f; }) &&
+                        std::all_of(in.begin() + static_cast<std::ptrdiff_t>(length), in.end(),
+                                    [](std::uint8_t c) { return c == 0; });
+        std::string text(reinterpret_cast<const char *>(in.data()), length);
+        if (c_string && reads_back_as_chars(text)) return text;
+        return decode_array(t, in);
+    }
+
+    json decode_array(const btf_type *t, std::span<const std::uint8_t> in) const {
+        const struct btf_array *a = btf_array(t);
+        std::size_t elem_size = size_of(a->type);
+        json elements = json::array();
+        for (std::size_t i = 0; i < a->nelems && elem_size > 0 && (i + 1) * elem_size <= in.size(); ++i)
+            elements.push_back(decode(a->type, in.subspan(i * elem_size, elem_size)));
+        return elements;
+    }
+
+    // A data section (a filter's .rodata, .data, .bss): its variables by name.
+    json decode_variables(const btf_type *t, std::span<const std::uint8_t> in) const {
+        json object = json::object();
+        const struct btf_var_secinfo *vars = btf_var_secinfos(t);
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            const btf_type *var = btf__type_by_id(btf_, vars[i].type);
+            if (!var || !btf_is_var(var) || vars[i].offset + vars[i].size > in.size()) continue;
+            object[name_of(var)] = decode(var->type, in.subspan(vars[i].offset, vars[i].size));
+        }
+        return object;
+    }
+
+    // Structs and unions: every field by name (a union's fields all read the
+    // same bytes); bit fields as numbers.
+    json decode_members(const btf_type *t, std::span<const std::uint8_t> in) const {
+        json object = json::object();
+        const struct btf_member *members = btf_members(t);
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            std::string name = btf__name_by_offset(btf_, members[i].name_off);
+            std::size_t bit_offset = btf_member_bit_offset(t, static_cast<std::uint32_t>(i));
+            std::size_t bits = btf_member_bitfield_size(t, static_cast<std::uint32_t>(i));
+            if (bits == 0) {
+                if (bit_offset % 8 != 0 || bit_offset / 8 > in.size()) continue;
+                object[name] = decode(members[i].type, in.subspan(bit_offset / 8));
+                continue;
+            }
+            std::uint64_t value = 0;
+            for (std::size_t bit = 0; bit < bits && bit < 64; ++bit) {
+                std::size_t at = bit_offset + bit;
+                if (at / 8 < in.size() && (in[at / 8] >> (at % 8)) & 1) value |= std::uint64_t(1) << bit;
+            }
+            NamedType named;
+            const btf_type *type = btf__type_by_id(btf_, resolve(members[i].type, named));
+            bool is_signed = (btf_is_int(type) && btf_int_encoding(type) & BTF_INT_SIGNED) ||
+                             (btf_is_any_enum(type) && btf_kflag(type));
+            object[name] = is_signed ? json(sign_extend(value, static_cast<unsigned>(bits))) : json(value);
+        }
+        return object;
+    }
 };
 
 }  // namespace
@@ -384,6 +608,18 @@ std::vector<std::uint8_t> encode_btf_value(const struct btf *btf, std::uint32_t 
     encoder.encode_text(type_id, text, out.data(), path);
     return out;
 }
+
+json decode_btf_value(const struct btf *btf, std::uint32_t type_id, std::span<const std::uint8_t> bytes) {
+    if (!btf || type_id == 0) {
+        if (bytes.size() <= 8) return read_unsigned(bytes);
+        json raw = json::array();
+        for (auto byte : bytes) raw.push_back(byte);
+        return raw;
+    }
+    return Decoder(btf).decode(type_id, bytes);
+}
+
+std::string setting_text(const json &value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
 
 std::string describe_btf_type(const struct btf *btf, std::uint32_t type_id) {
     if (!btf || type_id == 0) return "void";

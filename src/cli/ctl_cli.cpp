@@ -127,6 +127,45 @@ const VerbDef verb_table[] = {
      "readers see the same drops. With --follow, new drops as they come, until\n"
      "interrupted; with --json, one JSON object a line.\n"
      "Needs root (CAP_SYS_ADMIN and CAP_BPF).\n"},
+    {CtlVerb::map, "map",
+     "alfctl map NAME [MAP [dump | get KEY | set KEY [VALUE] | delete KEY]] [--json]",
+     "list, read or change the maps of a running service's filter",
+     "NAME is the service's name or pid, as alfctl list shows them. Alone, it lists\n"
+     "the filter's maps: their types, key and value types (from BTF) and entries.\n"
+     "\n"
+     "  MAP [dump]         every entry, a 'KEY VALUE' line each (what --set-file\n"
+     "                     reads), after a comment describing the map\n"
+     "  MAP get KEY        the value of KEY\n"
+     "  MAP set KEY VALUE  put an entry in (or replace it); without VALUE, the\n"
+     "                     default the filter declares (ALF_MAP_DEFAULT_VALUE)\n"
+     "  MAP delete KEY     take an entry out (an array's entries always exist:\n"
+     "                     its entry is set to zeros)\n"
+     "\n"
+     "KEY and VALUE are written as in --set MAP,KEY,VALUE and parsed by the map's\n"
+     "BTF types: numbers, enumerator names, addresses, subnets (10.0.0.0/8), ports,\n"
+     "interface names, strings for char arrays, JSON for structs and arrays, and\n"
+     "the typed form (uint32_t:0, subnet4:10.0.0.0/8). Values are shown the same\n"
+     "way; --json shows them as JSON. A per-CPU map's integers (and structs of\n"
+     "them, field by field) are shown as their sum over the CPUs (--json also\n"
+     "lists each CPU's), other values as a list, a CPU each; set writes such a\n"
+     "value to the first CPU and zeros to the others, so that the sum is the value\n"
+     "given, and other values to every CPU. A KEY or VALUE that starts with '-'\n"
+     "goes after '--'.\n"
+     "\n"
+     "Bad input changes nothing: a KEY or VALUE not of the map's type, a set into a\n"
+     "full map, a get or delete of a key that is not there (exit status 1). The\n"
+     "maps alfwrapper fills or reads itself are read-only here: the rule tables\n"
+     "(alf_rules4, alf_rules6, alf_rules_state, alf_rule_list: alfctl rules changes\n"
+     "them), the counters (alf_stats: alfctl stats) and the drop log (alf_log,\n"
+     "alf_log_state: alfctl log), its record of the service (alf_meta) and the\n"
+     "filter's global data (.rodata, .data, .bss). Changes last while the\n"
+     "service's filter does: put them into the service's command line too, or\n"
+     "they are gone when its socket is created anew. Needs root (CAP_SYS_ADMIN and\n"
+     "CAP_BPF).\n"
+     "\n"
+     "  alfctl map web\n"
+     "  alfctl map web allow4 set 1 192.0.2.0/24\n"
+     "  alfctl map web allow4 dump --json\n"},
     {CtlVerb::filters, "filters", "alfctl filters", "list the built-in filters, what each does and its maps",
      "The filters built into alfwrapper (its filter library), each with its maps;\n"
      "alfwrapper -f NAME --list-maps shows a map's key and value types. Their\n"
@@ -162,6 +201,7 @@ unsigned tool_of(CtlVerb verb) {
     case CtlVerb::rules: return for_rules;
     case CtlVerb::stats: return for_stats;
     case CtlVerb::log: return for_log;
+    case CtlVerb::map: return for_map;
     case CtlVerb::filters: return for_filters;
     case CtlVerb::headers: return for_headers;
     case CtlVerb::none: break;
@@ -211,6 +251,7 @@ std::string ctl_usage_text(CtlVerb verb) {
             "  alfctl rules web deny 203.0.113.0/24\n"
             "  alfctl stats web --watch 1\n"
             "  alfctl log web --follow\n"
+            "  alfctl map web allow4 set 1 192.0.2.0/24\n"
             "  alfctl headers ~/myfilters\n"
             "\nThe manual: man alfctl; writing a filter: man alfwrapper-filter.\n";
         return text;
@@ -274,6 +315,12 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         if (arguments.empty()) throw Error(std::string("no service named: alfctl ") + verb->name + " NAME (" + usage_hint + ")");
         if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");
         options.service = arguments.front();
+        return options;
+    }
+    if (options.verb == CtlVerb::map) {
+        if (arguments.empty()) throw Error("no service named: alfctl map NAME [MAP ACTION] (" + usage_hint + ")");
+        options.service = arguments.front();
+        options.action.assign(arguments.begin() + 1, arguments.end());
         return options;
     }
     if (options.verb == CtlVerb::filters || options.verb == CtlVerb::headers) {

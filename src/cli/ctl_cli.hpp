@@ -10,7 +10,7 @@
 
 namespace alf {
 
-enum class CtlVerb { none, compile, check, test, list, rules, stats, log, filters, headers };
+enum class CtlVerb { none, compile, check, test, list, rules, stats, log, map, filters, headers };
 
 // What alfctl is asked to do: the configuration alfwrapper would run the
 // same filter with, and what the verb adds.
@@ -20,8 +20,8 @@ struct CtlCommand : Configuration {
     std::vector<std::string> packets;   // test: the words after FILTER
     std::string pcap;                   // test: --pcap
     std::optional<std::string> expect;  // test: --expect pass|drop
-    std::string service;                // list: only the services of this name; rules: the service
-    std::vector<std::string> action;    // rules: the action and its arguments
+    std::string service;                // list: only the services of this name; rules, stats, log, map: the service
+    std::vector<std::string> action;    // rules: the action and its arguments; map: [MAP [ACTION ARGUMENT...]]
     std::string watch;                  // stats: --watch SECONDS
     bool follow = false;                // log: --follow
 };

@@ -25,7 +25,8 @@ enum ToolMask : unsigned {
     for_rules = 1u << 7,    // alfctl rules
     for_stats = 1u << 8,    // alfctl stats
     for_log = 1u << 9,      // alfctl log
-    for_live = for_rules | for_stats | for_log,
+    for_map = 1u << 10,     // alfctl map
+    for_live = for_rules | for_stats | for_log | for_map,
     for_loading = for_check | for_test,
     for_ctl = for_compile | for_check | for_test | for_list,
     for_all = for_wrapper | for_ctl,

@@ -1,5 +1,6 @@
 #include "inputs/map_file.hpp"
 
+#include "bpf/btf_values.hpp"
 #include "common/error.hpp"
 #include "common/json_input.hpp"
 #include "common/util.hpp"
@@ -8,15 +9,7 @@
 
 namespace alf {
 
-namespace {
-
 using nlohmann::json;
-
-// A JSON key or value as the text --set would take: strings as they are,
-// everything else as JSON.
-std::string as_setting_text(const json &j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
-
-}  // namespace
 
 std::vector<MapSetting> map_entries_from_json(const std::string &map, const std::string &path, const json &entries) {
     std::vector<MapSetting> settings;
@@ -29,16 +22,16 @@ std::vector<MapSetting> map_entries_from_json(const std::string &map, const std:
         if (entry.is_array()) {
             if (entry.size() != 2 && entry.size() != 1)
                 throw Error(s.origin + ": an array of " + std::to_string(entry.size()) + " elements; " + shape);
-            s.key = as_setting_text(entry[0]);
-            if (entry.size() == 2) s.value = as_setting_text(entry[1]), s.has_value = true;
+            s.key = setting_text(entry[0]);
+            if (entry.size() == 2) s.value = setting_text(entry[1]), s.has_value = true;
         } else if (entry.is_object() && entry.contains("key")) {
             for (auto it = entry.begin(); it != entry.end(); ++it)
                 if (it.key() != "key" && it.key() != "value")
                     throw Error(s.origin + ": unknown member '" + it.key() + "'; " + shape);
-            s.key = as_setting_text(entry["key"]);
-            if (entry.contains("value")) s.value = as_setting_text(entry["value"]), s.has_value = true;
+            s.key = setting_text(entry["key"]);
+            if (entry.contains("value")) s.value = setting_text(entry["value"]), s.has_value = true;
         } else if (entry.is_string() || entry.is_number()) {
-            s.key = as_setting_text(entry);
+            s.key = setting_text(entry);
         } else {
             throw Error(s.origin + ": " + std::string(entry.type_name()) + " " + entry.dump() + "; " + shape);
         }

@@ -14,11 +14,6 @@
 
 namespace alf {
 
-namespace {
-
-// Counting walks the keys: bounded, a huge map says "at least".
-constexpr std::uint64_t count_max = 10'000'000;
-
 MapCount count_map(const std::string &name, std::uint32_t id) {
     MapCount count{name, "", 0, 0};
     UniqueFd map(bpf_map_get_fd_by_id(id));
@@ -41,6 +36,8 @@ MapCount count_map(const std::string &name, std::uint32_t id) {
     }
     return count;
 }
+
+namespace {
 
 std::string time_text(std::int64_t seconds) {
     std::time_t t = static_cast<std::time_t>(seconds);

@@ -27,6 +27,12 @@ struct ListedFilter {
     std::optional<std::uint64_t> rules;  // rules in force, for a filter that takes rules
 };
 
+// Counting walks the keys: bounded, a huge map says "at least".
+inline constexpr std::uint64_t count_max = 10'000'000;
+
+// The map's type and how many entries it holds (an array: all its slots).
+MapCount count_map(const std::string &name, std::uint32_t id);
+
 // The running filters, of the services called `name` when it is not empty.
 std::vector<ListedFilter> list_running_filters(const std::string &name);
 

@@ -211,7 +211,7 @@ class DebianPackage(AlfTestCase):
         self.assertEqual(r.stdout.splitlines(), [
             "--list-filters",
             "whitelist-private whitelist",
-            "compile check test list rules stats log filters headers help --help --version",
+            "compile check test list rules stats log map filters headers help --help --version",
             "config, knocks,",
             "alf_rules4= alf_rules6= alf_rules_state=",
         ])

@@ -1,5 +1,6 @@
 #include "cli/ctl_cli.hpp"
 #include "common/error.hpp"
+#include "live/live_map.hpp"
 #include "live/live_rules.hpp"
 
 #include <doctest/doctest.h>
@@ -122,7 +123,7 @@ TEST_CASE("alfctl filters and headers") {
     CHECK(o.output.empty());
     CHECK(parse({"headers", "src/filters"}).output == "src/filters");
     CHECK_THROWS_WITH_AS(parse({"headers", "a", "b"}), doctest::Contains("unexpected argument 'b'"), Error);
-    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, rules, stats, log, filters or headers"), Error);
+    CHECK_THROWS_WITH_AS(parse({"frob"}), doctest::Contains("compile, check, test, list, rules, stats, log, map, filters or headers"), Error);
 }
 
 TEST_CASE("alfctl rules: the service, the action and its arguments") {
@@ -153,4 +154,53 @@ TEST_CASE("alfctl rules: the service, the action and its arguments") {
     refused({"rules", "web", "ban", "10.0.0.0/8"}, "unknown action ban");
     CHECK_THROWS_WITH_AS(parse({"rules"}), doctest::Contains("no service named"), Error);
     CHECK_THROWS_WITH_AS(parse({"rules", "web", "--set", "m,1,2"}), doctest::Contains("--set"), Error);
+}
+
+TEST_CASE("alfctl map: the service, the map, the action and its arguments") {
+    auto request = [](std::vector<const char *> args) {
+        CtlCommand command = parse(std::move(args));
+        CHECK(command.verb == CtlVerb::map);
+        CHECK(command.service == "web");
+        return parse_map_request(command.action);
+    };
+    MapRequest r = request({"map", "web"});
+    CHECK(r.action == MapAction::list);
+    r = request({"map", "web", "allow4"});
+    CHECK(r.action == MapAction::dump);
+    CHECK(r.map == "allow4");
+    CHECK(request({"map", "web", "allow4", "dump", "--json"}).action == MapAction::dump);
+    r = request({"map", "web", "allow4", "get", "uint32_t:1"});
+    CHECK(r.action == MapAction::get);
+    CHECK(r.key == "uint32_t:1");
+    r = request({"map", "web", "allow4", "set", "1", "127.0.0.2/32", "-q"});
+    CHECK(r.action == MapAction::set);
+    CHECK(r.key == "1");
+    CHECK(r.value == "127.0.0.2/32");
+    r = request({"map", "web", "blocked", "set", "10.0.0.0/8"});
+    CHECK(r.action == MapAction::set);
+    CHECK_FALSE(r.value.has_value());
+    r = request({"map", "web", "config", "set", "0", R"({"rate": 5, "burst": 10})"});
+    CHECK(r.value == R"({"rate": 5, "burst": 10})");
+    r = request({"map", "web", "signed", "delete", "--", "-3"});
+    CHECK(r.action == MapAction::remove);
+    CHECK(r.key == "-3");
+    CHECK(parse({"map", "web", "--json"}).json);
+
+    auto refused = [](std::vector<const char *> args, const char *message) {
+        auto command = parse(std::move(args));
+        CHECK_THROWS_WITH_AS(parse_map_request(command.action), doctest::Contains(message), Error);
+    };
+    refused({"map", "web", "allow4", "get"}, "get needs KEY");
+    refused({"map", "web", "allow4", "delete"}, "delete needs KEY");
+    refused({"map", "web", "allow4", "set"}, "set needs KEY [VALUE]");
+    refused({"map", "web", "allow4", "get", "1", "2"}, "unexpected argument '2'");
+    refused({"map", "web", "allow4", "set", "1", "10.0.0.0/8", "x"}, "unexpected argument 'x'");
+    refused({"map", "web", "allow4", "dump", "x"}, "unexpected argument 'x'");
+    refused({"map", "web", "allow4", "put", "1"}, "unknown action put");
+    refused({"map", "web", "get", "1"}, "no MAP before get");
+    CHECK_THROWS_WITH_AS(parse({"map"}), doctest::Contains("no service named"), Error);
+    CHECK_THROWS_WITH_AS(parse({"map", "web", "allow4", "set", "-3", "1"}), doctest::Contains("'-3'"), Error);
+    CHECK_THROWS_WITH_AS(parse({"map", "web", "--set", "m,1,2"}), doctest::Contains("--set"), Error);
+    CHECK(ctl_usage_text(CtlVerb::map).find("ALF_MAP_DEFAULT_VALUE") != std::string::npos);
+    CHECK(ctl_usage_text(CtlVerb::none).find("  map ") != std::string::npos);
 }
