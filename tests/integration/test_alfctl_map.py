@@ -191,7 +191,8 @@ class AlfctlMap(AlfTestCase):
         self.assertEqual(len(counted["per_cpu"]), possible_cpus())
         self.assertEqual(counted["value"], sum(counted["per_cpu"]))
         self.assertGreater(counted["value"], 0)
-        self.assertEqual(self.map("packets", "get", "0").stdout, f"{counted['value']}\n")
+        # Late packets of the connections above (their FINs) may still be counted.
+        self.assertGreaterEqual(int(self.map("packets", "get", "0").stdout), counted["value"])
         self.assertIn("per-CPU: each value is the sum over the CPUs", self.map("packets").stdout)
         self.map("packets", "set", "0", "1000")
         counted = self.map_json("packets", "get", "0")
