@@ -196,7 +196,9 @@ class AlfctlMap(AlfTestCase):
         self.assertIn("per-CPU: each value is the sum over the CPUs", self.map("packets").stdout)
         self.map("packets", "set", "0", "1000")
         counted = self.map_json("packets", "get", "0")
-        self.assertEqual((counted["value"], sorted(counted["per_cpu"])[-1]), (1000, 1000))
+        # 1000 (and any late packet counted since), on one CPU: the others 0.
+        self.assertTrue(1000 <= counted["value"] < 1010, counted)
+        self.assertGreaterEqual(sorted(counted["per_cpu"])[-1], 1000, counted)
 
         # Slots: no gap may be left, and an array's entry is zeroed by delete.
         self.assert_refused("ports", "set", "2", "90", message="slot 1 is empty", unchanged="ports")
