@@ -2,10 +2,11 @@
 of a container the test creates and removes (systemd-nspawn over an overlay
 of / whose changes go to a tmpfs), in a network namespace of the test's own
 joined by a veth pair to a client namespace. The units are installed as
-written, with two changes made by the test alone: alfwrapper and the filters
-are the build tree's (bind-mounted into the container), and the service's
-program is the probe, which logs every peer it hears from. Every connection
-is made by a real client and counted."""
+written, with two changes made by the test alone: alfwrapper and the
+filters are the build tree's (bind-mounted into the container), and the
+service's program is the probe, which logs every peer it hears from. The
+rules file is examples/systemd/alf-echo.rules, put where the units read it.
+Every connection is made by a real client and counted."""
 
 import contextlib
 import os
@@ -265,9 +266,10 @@ class SystemdContainer(AlfTestCase):
         cls.shared = tempfile.mkdtemp(prefix="alf-shared-")
         cls.addClassCleanup(shutil.rmtree, cls.shared, True)
         os.chmod(cls.shared, 0o1777)
-        binds = [(os.path.realpath(harness.ALFWRAPPER if os.path.isabs(harness.ALFWRAPPER)
-                                   else shutil.which(harness.ALFWRAPPER)), ALFWRAPPER_INSIDE, False),
-                 (os.path.realpath(PROBE if os.path.isabs(PROBE) else shutil.which(PROBE)), PROBE_INSIDE, False),
+        def executable(command):
+            return os.path.realpath(command if os.path.isabs(command) else shutil.which(command))
+        binds = [(executable(harness.ALFWRAPPER), ALFWRAPPER_INSIDE, False),
+                 (executable(PROBE), PROBE_INSIDE, False),
                  (source_path("filters"), FILTERS_INSIDE, False),
                  (cls.shared, SHARED_INSIDE, True)]
         started = time.monotonic()
@@ -281,6 +283,7 @@ class SystemdContainer(AlfTestCase):
         self.installed = []
         self.addCleanup(self.uninstall)
         self.port = int(re.search(r"^ListenStream=(\d+)$", read_text("alf-echo.socket"), re.M).group(1))
+        self.rules_file = "/etc/alfwrapper/alf-echo.rules"
         server = self.net.server
         self.admitted_v4 = Peer("127.0.0.1", self.port, netns=server)
         self.admitted_v6 = Peer("::1", self.port, netns=server)
@@ -323,6 +326,8 @@ class SystemdContainer(AlfTestCase):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.container.path(f"/etc/systemd/system/{name}"))
         self.systemctl("daemon-reload")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.container.path(self.rules_file))
         for name in ("report.json", "peers.log"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.shared, name))
@@ -341,9 +346,30 @@ class SystemdContainer(AlfTestCase):
         return with_exec_start(text, [ALFWRAPPER_INSIDE] + args + ["--"] + probe)
 
     def install_echo(self, edit=None):
+        """alf-echo's units and its rules file (examples/systemd/alf-echo.rules)."""
+        self.assertIn(self.rules_file, exec_start_words(read_text("alf-echo.service")))
+        self.write_rules(read_text("alf-echo.rules"))
         self.install("alf-echo.socket", read_text("alf-echo.socket"))
         self.install("alf-echo.service", self.service_text("alf-echo.service", edit))
         self.systemctl("daemon-reload")
+
+    def write_rules(self, text, in_place=False):
+        """The rules file in the container, written as configuration
+        management writes it: a new file renamed into place; or rewritten
+        in place, as an editor does."""
+        path = self.container.path(self.rules_file)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        target = path if in_place else f"{path}.new"
+        with open(target, "w") as f:
+            f.write(text)
+        if not in_place:
+            os.rename(target, path)
+
+    def rules_admitting_the_client(self):
+        """examples/systemd/alf-echo.rules with the rule for 127.0.0.1/32 made one for the client."""
+        text = read_text("alf-echo.rules")
+        self.assertIn("allow 127.0.0.1/32\n", text, "the test turns the rule for 127.0.0.1/32 into one for the client")
+        return text.replace("allow 127.0.0.1/32\n", f"allow {self.net.client_v4}/32\n")
 
     def peers(self):
         try:
@@ -493,18 +519,12 @@ class SystemdContainer(AlfTestCase):
         self.wait_served(self.admitted_v4)
         self.assert_dropped(self.admitted_v6, self.client, self.local_other)
 
-    def test_changed_rules_are_in_force_after_daemon_reload_and_a_restart(self):
+    def test_a_changed_rules_file_is_in_force_after_a_restart(self):
         self.install_echo()
         self.start_echo()
         self.assert_dropped(self.admitted_v4, self.client)
         socket_since = self.show("alf-echo.socket", "ActiveEnterTimestampMonotonic")
-
-        def admit_the_client_instead_of_127_0_0_1(args):
-            text = " ".join(args)
-            self.assertIn("127.0.0.1/32", text,
-                          "the test turns the unit's rule for 127.0.0.1/32 into one for the client")
-            return [word.replace("127.0.0.1/32", f"{self.net.client_v4}/32") for word in args]
-        self.install_echo(admit_the_client_instead_of_127_0_0_1)
+        self.write_rules(self.rules_admitting_the_client())
         self.systemctl("restart", "alf-echo.service")
         self.wait_served(self.admitted_v6)
         self.assert_served(self.client)
