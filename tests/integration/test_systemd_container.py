@@ -2,7 +2,7 @@
 of a container the test creates and removes (systemd-nspawn over an overlay
 of / whose changes go to a tmpfs), in a network namespace of the test's own
 joined by a veth pair to a client namespace. The units are installed as
-written, with two changes made by the test alone: alfwrapper and the
+written, with two changes made by the test alone: alfwrapper, alfctl and the
 filters are the build tree's (bind-mounted into the container), and the
 service's program is the probe, which logs every peer it hears from. The
 rules file is examples/systemd/alf-echo.rules, put where the units read it.
@@ -32,6 +32,7 @@ UNITS = source_path("examples", "systemd")
 # Where the container sees the build tree's binaries, the filters and the
 # test's own directory (writable by every user: the probe runs as nobody).
 ALFWRAPPER_INSIDE = "/usr/local/bin/alfwrapper"
+ALFCTL_INSIDE = "/usr/local/bin/alfctl"  # the same executable: it acts by the name it is started as
 PROBE_INSIDE = "/usr/local/libexec/alf-test-probe"
 FILTERS_INSIDE = "/usr/local/share/alfwrapper/filters"
 SHARED_INSIDE = "/alf-test"
@@ -269,6 +270,7 @@ class SystemdContainer(AlfTestCase):
         def executable(command):
             return os.path.realpath(command if os.path.isabs(command) else shutil.which(command))
         binds = [(executable(harness.ALFWRAPPER), ALFWRAPPER_INSIDE, False),
+                 (executable(harness.ALFWRAPPER), ALFCTL_INSIDE, False),
                  (executable(PROBE), PROBE_INSIDE, False),
                  (source_path("filters"), FILTERS_INSIDE, False),
                  (cls.shared, SHARED_INSIDE, True)]
@@ -283,7 +285,7 @@ class SystemdContainer(AlfTestCase):
         self.installed = []
         self.addCleanup(self.uninstall)
         self.port = int(re.search(r"^ListenStream=(\d+)$", read_text("alf-echo.socket"), re.M).group(1))
-        self.rules_file = "/etc/alfwrapper/alf-echo.rules"
+        self.rules_file = re.search(r"^PathChanged=(\S+)$", read_text("alf-echo-rules.path"), re.M).group(1)
         server = self.net.server
         self.admitted_v4 = Peer("127.0.0.1", self.port, netns=server)
         self.admitted_v6 = Peer("::1", self.port, netns=server)
@@ -347,10 +349,21 @@ class SystemdContainer(AlfTestCase):
 
     def install_echo(self, edit=None):
         """alf-echo's units and its rules file (examples/systemd/alf-echo.rules)."""
-        self.assertIn(self.rules_file, exec_start_words(read_text("alf-echo.service")))
+        self.assertIn(self.rules_file, exec_start_words(read_text("alf-echo.service")),
+                      "alf-echo.service reads the rules file that alf-echo-rules.path watches")
         self.write_rules(read_text("alf-echo.rules"))
         self.install("alf-echo.socket", read_text("alf-echo.socket"))
         self.install("alf-echo.service", self.service_text("alf-echo.service", edit))
+        self.systemctl("daemon-reload")
+
+    def install_rules_watch(self):
+        """alf-echo-rules.path and .service, the latter with the container's alfctl."""
+        text = read_text("alf-echo-rules.service")
+        words = exec_start_words(text)
+        self.assertEqual(os.path.basename(words[0]), "alfctl")
+        self.assertIn(self.rules_file, words, "alf-echo-rules.service applies the file alf-echo-rules.path watches")
+        self.install("alf-echo-rules.path", read_text("alf-echo-rules.path"))
+        self.install("alf-echo-rules.service", with_exec_start(text, [ALFCTL_INSIDE] + words[1:]))
         self.systemctl("daemon-reload")
 
     def write_rules(self, text, in_place=False):
@@ -531,6 +544,65 @@ class SystemdContainer(AlfTestCase):
         self.assert_dropped(self.admitted_v6, self.admitted_v4)
         self.assertEqual(self.show("alf-echo.socket", "ActiveEnterTimestampMonotonic"), socket_since,
                          "the socket is the same: the new rules are in the filter the earlier run locked on it")
+
+    def wait_rules_applied(self, served, refused):
+        """Waits until `served` gets its echo where it did not, then checks
+        that `refused` is dropped, bracketed by admitted_v6 (a rule of every
+        rules file here)."""
+        try:
+            self.wait_for(lambda: served.exchange().kind == ECHO, 10, f"the changed rules to admit {served}",
+                          "alf-echo-rules.service")
+        except AssertionError as e:
+            # The journal may miss what alfctl said (a process that ends at
+            # once can lose its unit's name there): ask it again.
+            show = self.container.run(ALFCTL_INSIDE, "rules", "alf-echo", "show", check=False)
+            raise AssertionError(f"{e}\nalfctl rules alf-echo show: exit {show.returncode}\n{show.stdout}{show.stderr}"
+                                 ) from None
+        self.assert_dropped(self.admitted_v6, refused)
+
+    def test_a_changed_rules_file_is_applied_to_the_running_service_by_the_path_unit(self):
+        self.install_echo()
+        self.install_rules_watch()
+        self.systemctl("start", "alf-echo-rules.path")
+        self.start_echo()
+        pid = self.main_pid()
+        self.assert_dropped(self.admitted_v4, self.client)
+
+        written = time.monotonic()  # CLOCK_MONOTONIC, as systemd's timestamps in the container
+        self.write_rules(self.rules_admitting_the_client())
+        self.wait_rules_applied(self.client, self.admitted_v4)
+        self.assertEqual(self.main_pid(), pid, "the rules changed without restarting the service")
+        applied = int(self.show("alf-echo-rules.service", "ExecMainExitTimestampMonotonic")
+                      ["ExecMainExitTimestampMonotonic"]) / 1e6
+        self.assertGreater(applied, written)
+        print(f"\nthe changed rules file applied {applied - written:.3f} s after it was written", file=sys.stderr)
+        # A restart reads the file: the rules applied are the rules it starts with.
+        self.systemctl("restart", "alf-echo.service")
+        self.wait_served(self.admitted_v6)
+        self.assert_served(self.client)
+        self.assert_dropped(self.admitted_v6, self.admitted_v4)
+        pid = self.main_pid()
+        # Written in place, in many steps (more than systemd's default start
+        # limit allows in 10 s): the last one, back to the example, is in force.
+        for step in range(8):
+            self.write_rules(read_text("alf-echo.rules") + f"# step {step}\n", in_place=True)
+            time.sleep(0.3)
+        self.wait_rules_applied(self.admitted_v4, self.client)
+        self.assertEqual(self.main_pid(), pid, "the rules changed without restarting the service")
+        self.assertEqual(self.show("alf-echo-rules.service", "Result")["Result"], "success")
+        self.assertEqual(self.show("alf-echo-rules.path", "ActiveState")["ActiveState"], "active",
+                         "the path unit still watches")
+
+        # With the service stopped there is nothing to change: the unit is
+        # skipped, not failed, and the service reads the file when it starts.
+        self.systemctl("stop", "alf-echo.service")
+        self.write_rules(self.rules_admitting_the_client())
+        self.wait_for(lambda: self.show("alf-echo-rules.service", "Result")["Result"] == "exec-condition", 10,
+                      "alf-echo-rules.service to be skipped", "alf-echo-rules.service")
+        self.assertEqual(self.show("alf-echo-rules.service", "ActiveState")["ActiveState"], "inactive")
+        self.wait_served(self.admitted_v6)  # started on demand
+        self.assert_served(self.client)
+        self.assert_dropped(self.admitted_v6, self.admitted_v4)
 
     def test_a_changed_program_needs_the_socket_restarted_and_says_so(self):
         self.install_echo()
