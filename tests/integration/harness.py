@@ -389,6 +389,22 @@ def sh(*cmd, check=True):
     return subprocess.run(list(cmd), capture_output=True, text=True, check=check)
 
 
+def stop_process_group(proc, ask, timeout=5.0):
+    """Stops `proc`, started in a session of its own, if it still runs:
+    `ask()` asks it to end, and its whole group is killed if it has not
+    within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        ask()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class Service:
     """A long-running `[PREFIX...] alfwrapper ARGS -- PROBE ...`, stopped on
     exit. The probe (`probe`: another copy of it; None: ARGS name the
@@ -474,14 +490,7 @@ class Service:
             return []
 
     def stop(self):
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, lambda: os.killpg(self.proc.pid, signal.SIGTERM))
 
     def __enter__(self):
         return self

@@ -2,10 +2,11 @@
 of a container the test creates and removes (systemd-nspawn over an overlay
 of / whose changes go to a tmpfs), in a network namespace of the test's own
 joined by a veth pair to a client namespace. The units are installed as
-written, with two changes made by the test alone: alfwrapper and the filters
-are the build tree's (bind-mounted into the container), and the service's
-program is the probe, which logs every peer it hears from. Every connection
-is made by a real client and counted."""
+written, with two changes made by the test alone: alfwrapper, alfctl and the
+filters are the build tree's (bind-mounted into the container), and the
+service's program is the probe, which logs every peer it hears from. The
+rules file is examples/systemd/alf-echo.rules, put where the units read it.
+Every connection is made by a real client and counted."""
 
 import contextlib
 import os
@@ -31,6 +32,7 @@ UNITS = source_path("examples", "systemd")
 # Where the container sees the build tree's binaries, the filters and the
 # test's own directory (writable by every user: the probe runs as nobody).
 ALFWRAPPER_INSIDE = "/usr/local/bin/alfwrapper"
+ALFCTL_INSIDE = "/usr/local/bin/alfctl"  # the same executable: it acts by the name it is started as
 PROBE_INSIDE = "/usr/local/libexec/alf-test-probe"
 FILTERS_INSIDE = "/usr/local/share/alfwrapper/filters"
 SHARED_INSIDE = "/alf-test"
@@ -265,9 +267,11 @@ class SystemdContainer(AlfTestCase):
         cls.shared = tempfile.mkdtemp(prefix="alf-shared-")
         cls.addClassCleanup(shutil.rmtree, cls.shared, True)
         os.chmod(cls.shared, 0o1777)
-        binds = [(os.path.realpath(harness.ALFWRAPPER if os.path.isabs(harness.ALFWRAPPER)
-                                   else shutil.which(harness.ALFWRAPPER)), ALFWRAPPER_INSIDE, False),
-                 (os.path.realpath(PROBE if os.path.isabs(PROBE) else shutil.which(PROBE)), PROBE_INSIDE, False),
+        def executable(command):
+            return os.path.realpath(command if os.path.isabs(command) else shutil.which(command))
+        binds = [(executable(harness.ALFWRAPPER), ALFWRAPPER_INSIDE, False),
+                 (executable(harness.ALFWRAPPER), ALFCTL_INSIDE, False),
+                 (executable(PROBE), PROBE_INSIDE, False),
                  (source_path("filters"), FILTERS_INSIDE, False),
                  (cls.shared, SHARED_INSIDE, True)]
         started = time.monotonic()
@@ -281,6 +285,7 @@ class SystemdContainer(AlfTestCase):
         self.installed = []
         self.addCleanup(self.uninstall)
         self.port = int(re.search(r"^ListenStream=(\d+)$", read_text("alf-echo.socket"), re.M).group(1))
+        self.rules_file = re.search(r"^PathChanged=(\S+)$", read_text("alf-echo-rules.path"), re.M).group(1)
         server = self.net.server
         self.admitted_v4 = Peer("127.0.0.1", self.port, netns=server)
         self.admitted_v6 = Peer("::1", self.port, netns=server)
@@ -323,6 +328,8 @@ class SystemdContainer(AlfTestCase):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.container.path(f"/etc/systemd/system/{name}"))
         self.systemctl("daemon-reload")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.container.path(self.rules_file))
         for name in ("report.json", "peers.log"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.shared, name))
@@ -341,9 +348,41 @@ class SystemdContainer(AlfTestCase):
         return with_exec_start(text, [ALFWRAPPER_INSIDE] + args + ["--"] + probe)
 
     def install_echo(self, edit=None):
+        """alf-echo's units and its rules file (examples/systemd/alf-echo.rules)."""
+        self.assertIn(self.rules_file, exec_start_words(read_text("alf-echo.service")),
+                      "alf-echo.service reads the rules file that alf-echo-rules.path watches")
+        self.write_rules(read_text("alf-echo.rules"))
         self.install("alf-echo.socket", read_text("alf-echo.socket"))
         self.install("alf-echo.service", self.service_text("alf-echo.service", edit))
         self.systemctl("daemon-reload")
+
+    def install_rules_watch(self):
+        """alf-echo-rules.path and .service, the latter with the container's alfctl."""
+        text = read_text("alf-echo-rules.service")
+        words = exec_start_words(text)
+        self.assertEqual(os.path.basename(words[0]), "alfctl")
+        self.assertIn(self.rules_file, words, "alf-echo-rules.service applies the file alf-echo-rules.path watches")
+        self.install("alf-echo-rules.path", read_text("alf-echo-rules.path"))
+        self.install("alf-echo-rules.service", with_exec_start(text, [ALFCTL_INSIDE] + words[1:]))
+        self.systemctl("daemon-reload")
+
+    def write_rules(self, text, in_place=False):
+        """The rules file in the container, written as configuration
+        management writes it: a new file renamed into place; or rewritten
+        in place, as an editor does."""
+        path = self.container.path(self.rules_file)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        target = path if in_place else f"{path}.new"
+        with open(target, "w") as f:
+            f.write(text)
+        if not in_place:
+            os.rename(target, path)
+
+    def rules_admitting_the_client(self):
+        """examples/systemd/alf-echo.rules with the rule for 127.0.0.1/32 made one for the client."""
+        text = read_text("alf-echo.rules")
+        self.assertIn("allow 127.0.0.1/32\n", text, "the test turns the rule for 127.0.0.1/32 into one for the client")
+        return text.replace("allow 127.0.0.1/32\n", f"allow {self.net.client_v4}/32\n")
 
     def peers(self):
         try:
@@ -493,24 +532,77 @@ class SystemdContainer(AlfTestCase):
         self.wait_served(self.admitted_v4)
         self.assert_dropped(self.admitted_v6, self.client, self.local_other)
 
-    def test_changed_rules_are_in_force_after_daemon_reload_and_a_restart(self):
+    def test_a_changed_rules_file_is_in_force_after_a_restart(self):
         self.install_echo()
         self.start_echo()
         self.assert_dropped(self.admitted_v4, self.client)
         socket_since = self.show("alf-echo.socket", "ActiveEnterTimestampMonotonic")
-
-        def admit_the_client_instead_of_127_0_0_1(args):
-            text = " ".join(args)
-            self.assertIn("127.0.0.1/32", text,
-                          "the test turns the unit's rule for 127.0.0.1/32 into one for the client")
-            return [word.replace("127.0.0.1/32", f"{self.net.client_v4}/32") for word in args]
-        self.install_echo(admit_the_client_instead_of_127_0_0_1)
+        self.write_rules(self.rules_admitting_the_client())
         self.systemctl("restart", "alf-echo.service")
         self.wait_served(self.admitted_v6)
         self.assert_served(self.client)
         self.assert_dropped(self.admitted_v6, self.admitted_v4)
         self.assertEqual(self.show("alf-echo.socket", "ActiveEnterTimestampMonotonic"), socket_since,
                          "the socket is the same: the new rules are in the filter the earlier run locked on it")
+
+    def wait_rules_applied(self, served, refused):
+        """Waits until `served` gets its echo where it did not, then checks
+        that `refused` is dropped, bracketed by admitted_v6 (a rule of every
+        rules file here)."""
+        try:
+            self.wait_for(lambda: served.exchange().kind == ECHO, 10, f"the changed rules to admit {served}",
+                          "alf-echo-rules.service")
+        except AssertionError as e:
+            # The journal may miss what alfctl said (a process that ends at
+            # once can lose its unit's name there): ask it again.
+            show = self.container.run(ALFCTL_INSIDE, "rules", "alf-echo", "show", check=False)
+            raise AssertionError(f"{e}\nalfctl rules alf-echo show: exit {show.returncode}\n{show.stdout}{show.stderr}"
+                                 ) from None
+        self.assert_dropped(self.admitted_v6, refused)
+
+    def test_a_changed_rules_file_is_applied_to_the_running_service_by_the_path_unit(self):
+        self.install_echo()
+        self.install_rules_watch()
+        self.systemctl("start", "alf-echo-rules.path")
+        self.start_echo()
+        pid = self.main_pid()
+        self.assert_dropped(self.admitted_v4, self.client)
+
+        written = time.monotonic()  # CLOCK_MONOTONIC, as systemd's timestamps in the container
+        self.write_rules(self.rules_admitting_the_client())
+        self.wait_rules_applied(self.client, self.admitted_v4)
+        self.assertEqual(self.main_pid(), pid, "the rules changed without restarting the service")
+        applied = int(self.show("alf-echo-rules.service", "ExecMainExitTimestampMonotonic")
+                      ["ExecMainExitTimestampMonotonic"]) / 1e6
+        self.assertGreater(applied, written)
+        print(f"\nthe changed rules file applied {applied - written:.3f} s after it was written", file=sys.stderr)
+        # A restart reads the file: the rules applied are the rules it starts with.
+        self.systemctl("restart", "alf-echo.service")
+        self.wait_served(self.admitted_v6)
+        self.assert_served(self.client)
+        self.assert_dropped(self.admitted_v6, self.admitted_v4)
+        pid = self.main_pid()
+        # Written in place, in many steps (more than systemd's default start
+        # limit allows in 10 s): the last one, back to the example, is in force.
+        for step in range(8):
+            self.write_rules(read_text("alf-echo.rules") + f"# step {step}\n", in_place=True)
+            time.sleep(0.3)
+        self.wait_rules_applied(self.admitted_v4, self.client)
+        self.assertEqual(self.main_pid(), pid, "the rules changed without restarting the service")
+        self.assertEqual(self.show("alf-echo-rules.service", "Result")["Result"], "success")
+        self.assertEqual(self.show("alf-echo-rules.path", "ActiveState")["ActiveState"], "active",
+                         "the path unit still watches")
+
+        # With the service stopped there is nothing to change: the unit is
+        # skipped, not failed, and the service reads the file when it starts.
+        self.systemctl("stop", "alf-echo.service")
+        self.write_rules(self.rules_admitting_the_client())
+        self.wait_for(lambda: self.show("alf-echo-rules.service", "Result")["Result"] == "exec-condition", 10,
+                      "alf-echo-rules.service to be skipped", "alf-echo-rules.service")
+        self.assertEqual(self.show("alf-echo-rules.service", "ActiveState")["ActiveState"], "inactive")
+        self.wait_served(self.admitted_v6)  # started on demand
+        self.assert_served(self.client)
+        self.assert_dropped(self.admitted_v6, self.admitted_v4)
 
     def test_a_changed_program_needs_the_socket_restarted_and_says_so(self):
         self.install_echo()

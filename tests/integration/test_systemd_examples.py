@@ -18,6 +18,7 @@ from harness import RESET, AlfTestCase, source_path
 UNITS = source_path("examples", "systemd")
 INSTALLED_ALFWRAPPER = "/usr/bin/alfwrapper"
 INSTALLED_DATA = "/usr/share/alfwrapper/"
+INSTALLED_CONFIG = "/etc/alfwrapper/"
 NO_CAPABILITIES = "0000000000000000"
 
 
@@ -44,7 +45,8 @@ def read_unit(name):
 
 def alfwrapper_arguments(exec_start):
     """The ExecStart line's alfwrapper arguments up to PROGRAM (the probe
-    takes its place), install paths mapped to this tree."""
+    takes its place), install paths mapped to this tree (a configuration
+    file to the example beside the units)."""
     words = shlex.split(exec_start)
     if words[0] != INSTALLED_ALFWRAPPER:
         raise AssertionError(f"ExecStart does not start alfwrapper: {exec_start}")
@@ -52,7 +54,11 @@ def alfwrapper_arguments(exec_start):
     for word in words[1:]:
         if word == "--":
             break
-        args.append(source_path(word[len(INSTALLED_DATA):]) if word.startswith(INSTALLED_DATA) else word)
+        if word.startswith(INSTALLED_DATA):
+            word = source_path(word[len(INSTALLED_DATA):])
+        elif word.startswith(INSTALLED_CONFIG):
+            word = os.path.join(UNITS, os.path.basename(word))  # what the admin copies there
+        args.append(word)
     return args
 
 
