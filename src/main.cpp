@@ -75,7 +75,8 @@ int run(int argc, char **argv, alf::Reporter &report) {
                              .backend = "eBPF",
                              .sockets = {},
                              .loaded_at = std::time(nullptr),
-                             .version = ALF_VERSION});
+                             .version = ALF_VERSION,
+                             .pid_namespace = alf::own_pid_namespace()});
         summary = alf::summarize_filter(loaded.object);
     }
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -24,7 +25,7 @@ std::vector<std::uint8_t> encode(const FilterMetadata &m) {
     for (const auto &s : m.sockets) sockets.push_back({{"inode", s.inode}, {"socket", s.description}});
     nlohmann::json j = {{"name", m.name},       {"pid", m.pid},          {"filter", m.filter},
                         {"backend", m.backend}, {"sockets", sockets},    {"loaded_at", m.loaded_at},
-                        {"version", m.version}};
+                        {"version", m.version}, {"pid_namespace", m.pid_namespace}};
     std::string text = j.dump();
     if (text.size() >= metadata_size) throw Error("filter metadata: too many sockets to record");
     std::vector<std::uint8_t> value(metadata_size, 0);
@@ -43,6 +44,7 @@ std::optional<FilterMetadata> decode(const std::vector<std::uint8_t> &value) {
     m.backend = j.value("backend", "eBPF");
     m.loaded_at = j.value("loaded_at", std::int64_t{0});
     m.version = j.value("version", "");
+    m.pid_namespace = j.value("pid_namespace", std::uint64_t{0});
     if (j.contains("sockets") && j["sockets"].is_array())
         for (const auto &s : j["sockets"])
             if (s.is_object()) m.sockets.push_back({s.value("inode", std::uint64_t{0}), s.value("socket", "")});
@@ -57,6 +59,16 @@ void write_value(int map_fd, const FilterMetadata &metadata) {
 }
 
 }  // namespace
+
+std::uint64_t own_pid_namespace() {
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+}
+
+bool in_own_pid_namespace(const FilterMetadata &metadata) {
+    static const std::uint64_t own = own_pid_namespace();
+    return metadata.pid_namespace == 0 || own == 0 || metadata.pid_namespace == own;
+}
 
 void attach_metadata(int program_fd, const FilterMetadata &metadata) {
     UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), metadata_size, 1,

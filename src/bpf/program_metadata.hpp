@@ -31,7 +31,16 @@ struct FilterMetadata {
     std::vector<SocketRecord> sockets;
     std::int64_t loaded_at = 0;  // seconds since the epoch
     std::string version;
+    std::uint64_t pid_namespace = 0;  // its inode: the service's container (0: not recorded)
 };
+
+// The inode of this process's pid namespace (/proc/self/ns/pid), 0 when
+// it cannot be read: what tells one container's services from another's.
+std::uint64_t own_pid_namespace();
+
+// Whether the filter's service runs in this process's pid namespace (or
+// recorded none): the services alfctl shows and acts on.
+bool in_own_pid_namespace(const FilterMetadata &metadata);
 
 using ProgramTag = std::array<std::uint8_t, 8>;
 

@@ -53,6 +53,7 @@ std::string time_text(std::int64_t seconds) {
 std::vector<ListedFilter> list_running_filters(const std::string &name) {
     std::vector<ListedFilter> listed;
     for (auto &running : find_running_filters()) {
+        if (!in_own_pid_namespace(running.metadata)) continue;
         if (!name.empty() && running.metadata.name != name) continue;
         ListedFilter filter;
         filter.service_alive = running.metadata.pid > 0 && (::kill(static_cast<pid_t>(running.metadata.pid), 0) == 0 ||

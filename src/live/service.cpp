@@ -23,7 +23,9 @@ bool all_digits(const std::string &text) {
 
 RunningFilter find_service(const std::string &name_or_pid) {
     if (name_or_pid.empty()) throw Error("no service named: give its NAME or PID as alfctl list shows them");
-    std::vector<RunningFilter> running = find_running_filters();
+    std::vector<RunningFilter> running;
+    for (auto &filter : find_running_filters())
+        if (in_own_pid_namespace(filter.metadata)) running.push_back(std::move(filter));
     std::vector<RunningFilter> matches;
     bool by_pid = all_digits(name_or_pid);
     for (auto &filter : running)

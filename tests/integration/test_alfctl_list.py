@@ -2,7 +2,7 @@
 
 import json
 
-from harness import AlfTestCase, Peer, alfctl, free_port, source_path, wait_until
+from harness import ALFCTL, AlfTestCase, Peer, alfctl, free_port, sh, source_path, wait_until
 
 
 class AlfctlList(AlfTestCase):
@@ -36,6 +36,26 @@ class AlfctlList(AlfTestCase):
         service.stop()
         other.stop()
         wait_until(lambda: self.listed(name) == [], timeout=10, what="the entries to go with the services")
+
+    def test_services_of_another_pid_namespace_are_not_this_ones(self):
+        # A container's services (here: a pid namespace of the test's own) are
+        # its own: they neither show up nor collide by name on the host.
+        port = free_port()
+        name = f"contained-{port}"
+        service = self.serve(["--name", name, "--port", str(port), "--allow", "127.0.0.1"],
+                             prefix=["unshare", "--pid", "--fork", "--mount-proc"])
+        self.assertEqual(service.report()["pid"], 1, "the first process of its pid namespace")
+        self.assert_served(Peer("127.0.0.1", port))  # it runs, filtered
+        self.assertEqual(self.listed(name), [])
+        r = alfctl("rules", name)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn(f"no running service is named {name}", r.stderr)
+        # From inside its namespace, it is there.
+        # unshare's child is the namespace's first process: alfwrapper, now the service.
+        (inside,) = sh("pgrep", "-P", str(service.proc.pid)).stdout.split()
+        r = sh("nsenter", "--target", inside, "--pid", "--mount", ALFCTL, "list", name, "--json", check=False)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual([e["name"] for e in json.loads(r.stdout)], [name])
 
     def test_usage(self):
         r = alfctl("list", "a", "b")
