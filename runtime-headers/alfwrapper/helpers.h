@@ -101,6 +101,9 @@ ALF_HELPER(47, __u32, bpf_get_socket_uid, (struct __sk_buff *skb));
 /* Copy len bytes at offset from the header chosen by start_header
  * (BPF_HDR_START_NET: the IP header). 0, or -EFAULT and to zeroed. */
 ALF_HELPER(68, long, bpf_skb_load_bytes_relative, (const void *skb, __u32 offset, void *to, __u32 len, __u32 start_header));
+/* The kernel's tick counter: inlined by the verifier, nearly free. Ticks a
+ * second depend on the kernel (CONFIG_HZ). */
+ALF_HELPER(118, __u64, bpf_jiffies64, (void));
 /* Monotonic clock in ns, counting suspend. */
 ALF_HELPER(125, __u64, bpf_ktime_get_boot_ns, (void));
 /* Copy size bytes of data into a BPF_MAP_TYPE_RINGBUF. 0 or -errno. */

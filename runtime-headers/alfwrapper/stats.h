@@ -87,11 +87,13 @@ struct {
 	__uint(max_entries, ALF_LOG_SLOTS);
 } alf_log SEC(".maps");
 
-/* Per CPU: the rate window and the next event's number. */
+/* Per CPU: the rate window, the tick the clock was last read at, and the
+ * next event's number. */
 struct alf_log_state {
 	__u64 window_start_ns;
 	__u64 in_window;
 	__u64 seq;
+	__u64 checked_tick;
 };
 
 struct {
@@ -116,19 +118,25 @@ static __always_inline void alf_stats_add(__u32 key, __u32 bytes)
 }
 
 /* Whether the rate lets this CPU log one more event now; counts the
- * suppressed ones. */
+ * suppressed ones. The clock (a helper call) is read once a tick: within
+ * one, the window cannot have ended, so a flood over the rate costs a
+ * compare and a count a packet. */
 static __always_inline struct alf_log_state *alf_log_admit(void)
 {
 	__u32 zero = 0;
 	struct alf_log_state *state = bpf_map_lookup_elem(&alf_log_state, &zero);
-	__u64 now;
+	__u64 tick, now;
 
 	if (!state)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	if (now - state->window_start_ns >= 1000000000ULL) {
-		state->window_start_ns = now;
-		state->in_window = 0;
+	tick = bpf_jiffies64();
+	if (tick != state->checked_tick) {
+		state->checked_tick = tick;
+		now = bpf_ktime_get_coarse_ns();
+		if (now - state->window_start_ns >= 1000000000ULL) {
+			state->window_start_ns = now;
+			state->in_window = 0;
+		}
 	}
 	if (state->in_window >= alf_log_rate_per_cpu) {
 		alf_stats_add(ALF_STATS_SUPPRESSED, 0);
