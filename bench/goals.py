@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The goals table of bench/RESULTS.md, derived from the sections the
-benchmarks wrote there (alfbench, rules, launch): every figure is read from
+benchmarks wrote there (alfbench, rules, launch, live): every figure is read from
 a table of those sections, none is typed in. bench/run calls it last.
 
     bench/goals.py RESULTS.md
@@ -159,6 +159,78 @@ def classic_goal(rules):
     return measured, "met" if ok else "missed"
 
 
+def change_goal(live):
+    rows = live.table("One rule added and removed", "alfctl / ipset")
+
+    def at(size, verb):
+        return pick(rows, f"'{verb}' at {size} rules", rules=lambda r: r == str(size),
+                    change=lambda c: c.startswith(verb))[0]
+
+    add, remove = at(1000000, "add"), at(1000000, "remove")
+    small_add, small_remove = at(20, "add"), at(20, "remove")
+    measured = (f"alfctl deny {number(add['alfctl ms']):.1f} ms, remove {number(remove['alfctl ms']):.1f} ms; "
+                f"ipset add {number(add['ipset ms']):.1f} ms, del {number(remove['ipset ms']):.1f} ms "
+                f"(alfctl/ipset {number(add['alfctl / ipset']):.0f}x, {number(remove['alfctl / ipset']):.0f}x); "
+                f"at 20 rules alfctl {number(small_add['alfctl ms']):.1f} / {number(small_remove['alfctl ms']):.1f} ms")
+    steps = live.table("One rule added and removed", "compile")
+    deny = pick(steps, "alfctl's steps for deny at 1000000 rules", rules=lambda r: r == "1000000",
+                command=lambda c: c == "deny")[0]
+    measured += (f"; deny's time: read {deny['read']}, compile {deny['compile']}, publish {deny['publish']}, "
+                 f"start and exit {deny['start and exit']} ms")
+    slower = max(number(add["alfctl / ipset"]), number(remove["alfctl / ipset"]))
+    return measured, "met" if slower <= 1 else f"missed: {slower:.0f}x ipset's time (median of the rounds' ratios)"
+
+
+def replace_goal(live):
+    rows = live.table("A million rules replaced", "wall ms")
+    replace = pick(rows, "the replace", command=lambda c: "replace" in c)[0]
+    start = pick(rows, "the start", command=lambda c: c.startswith("`alfwrapper"))[0]
+    wall = number(replace["wall ms"])
+    measured = (f"{wall:.0f} ms for the whole alfctl run (read {replace['read ms']}, compile {replace['compile ms']}, "
+                f"publish {replace['write ms']}); a start with the same rules {number(start['wall ms']):.0f} ms")
+    return measured, "met" if wall <= 500 else f"missed by {wall - 500:.0f} ms"
+
+
+def admitted_goal(live):
+    rows = live.table("Admitted clients while", "failed")
+    def attempts(when):
+        return pick(rows, f"the attempts {when}", **{"admitted connections": lambda c: c.startswith(when)})[0]
+
+    during, between = attempts("during"), attempts("between")
+    failed = int(number(during["failed"])) + int(number(between["failed"]))
+    resent = int(number(during["with a retransmission"]))
+    measured = (f"{during['failed']} of {during['attempts']} admitted connections during the replaces failed, "
+                f"{between['failed']} of {between['attempts']} between them; {resent} during needed a retransmission")
+    if failed:
+        return measured, f"missed: {failed} failed"
+    return measured, "met" if resent == 0 else f"met, but {resent} waited for a retransmission"
+
+
+def difference_goal(live, heading, limit, packets=lambda p: True):
+    rows = [r for r in live.table(heading, "B - A ns") if packets(r["packet"])]
+    if not rows:
+        raise Missing(f"section live: no rows under '{heading}'")
+    worst = max(rows, key=lambda r: number(r["B - A ns"]))
+    value = number(worst["B - A ns"])
+    measured = (f"+{value:.0f} ns at worst ({worst['packet']}, {worst['rules']} rules; per row "
+                + ", ".join(f"{number(r['B - A ns']):.0f}" for r in rows) + ")")
+    return measured, value, "met" if value <= limit else f"missed by {value - limit:.0f} ns"
+
+
+def counters_goal(live):
+    measured, _, status = difference_goal(live, "Counters: the rules filter", 5)
+    protocol = live.table("Where the counters' cost goes", "B - A ns")
+    v4 = max(number(r["B - A ns"]) for r in protocol if "IPv4" in r["packet"])
+    v6 = max(number(r["B - A ns"]) for r in protocol if "IPv6" in r["packet"])
+    return measured + f"; reading the protocol byte alone: IPv4 +{v4:.0f}, IPv6 +{v6:.0f} ns", status
+
+
+def log_goal(live):
+    measured, _, status = difference_goal(live, "The drop log under a refused flood", 10,
+                                          packets=lambda p: "refused" in p)
+    return measured, status
+
+
 def flood_note(traffic):
     rows = traffic.table("Traffic", "B/A")
     p50 = pick(rows, "the p50 under flood", scenario=lambda s: s.startswith("Admitted client p50"))[0]
@@ -171,11 +243,11 @@ def flood_note(traffic):
 
 
 def goals_section(sections):
-    for name in ("alfbench", "rules", "launch"):
+    for name in ("alfbench", "rules", "launch", "live"):
         if name not in sections:
             raise Missing(f"no section {name}: run bench/run")
-    traffic, rules, launch = sections["alfbench"], sections["rules"], sections["launch"]
-    t, r, la = (f"traffic, {traffic.run}", f"rules, {rules.run}", f"launch, {launch.run}")
+    traffic, rules, launch, live = sections["alfbench"], sections["rules"], sections["launch"], sections["live"]
+    t, r, la, li = (f"traffic, {traffic.run}", f"rules, {rules.run}", f"launch, {launch.run}", f"live, {live.run}")
     goals = [
         ("TCP bulk filtered/unfiltered >= 0.99 at 1M rules", *ratio_goal(traffic, "TCP bulk", 0.99), t),
         ("TCP connection rate >= 0.99 at 1M rules", *ratio_goal(traffic, "TCP connections", 0.99, rate=True), t),
@@ -186,6 +258,12 @@ def goals_section(sections):
         ("launch cached <= 5 ms", *launch_goal(launch, "cached:", 5), la),
         ("1M prefixes loaded <= 0.5 s", *load_goal(rules), r),
         ("classic BPF: >= 1,000 IPv4+IPv6 prefixes within 2x of eBPF", *classic_goal(rules), r),
+        ("one rule added or removed live at 1M rules no slower than ipset add/del (whole command)",
+         *change_goal(live), li),
+        ("1M rules replaced live <= 0.5 s (whole command)", *replace_goal(live), li),
+        ("no admitted connection fails while 1M rules are replaced", *admitted_goal(live), li),
+        ("counters <= 5 ns a packet (rules filter)", *counters_goal(live), li),
+        ("drop log on <= 10 ns more a refused packet", *log_goal(live), li),
     ]
     out = ["## The goals, and where we stand", "",
            "Written by `bench/goals.py` (the last step of `bench/run`) from the tables of the sections below; "
@@ -195,7 +273,7 @@ def goals_section(sections):
            "| goal | measured | status | from |", "|---|---|---|---|"]
     out += [f"| {g} | {m} | {s} | {f} |" for g, m, s, f in goals]
     out += ["", flood_note(traffic), ""]
-    named = (("traffic", traffic), ("rules", rules), ("launch", launch))
+    named = (("traffic", traffic), ("rules", rules), ("launch", launch), ("live", live))
     busy = [(name, max(sec.loads), sec.cpus) for name, sec in named if sec.cpus and sec.loads and max(sec.loads) > sec.cpus]
     if busy:
         out += ["Busy machine: the load average exceeded the CPU count during the runs of "

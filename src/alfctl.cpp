@@ -219,15 +219,20 @@ int run_list(const alf::CtlCommand &command) {
 
 int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
     alf::RulesChange change = alf::parse_rules_change(command.action, command.inputs);
-    alf::RunningFilter service = alf::find_service(command.service);
     alf::Stopwatch taking;
+    alf::RunningFilter service = alf::find_service(command.service);
+    double found_ms = taking.milliseconds();
     alf::RulesOutcome outcome = alf::apply_rules_change(service, change);
     for (const auto &warning : outcome.warnings) report.warning(warning);
     if (command.json) std::cout << alf::rules_json(outcome).dump(2) << "\n";
     else if (!outcome.changed) std::cout << alf::format_rules(outcome);
-    if (outcome.changed)
+    if (outcome.changed) {
+        // Each step, so that -v says where the time goes.
+        std::string steps = "find " + alf::milliseconds_text(found_ms);
+        for (const auto &[step, ms] : outcome.steps) steps += ", " + step + " " + alf::milliseconds_text(ms);
         report.info(outcome.service + ": " + std::to_string(outcome.rules.rules.size()) + " rules in force (generation " +
-                    std::to_string(outcome.generation) + "), changed in " + taking.text());
+                    std::to_string(outcome.generation) + "), changed in " + taking.text() + ": " + steps);
+    }
     return 0;
 }
 

@@ -3,8 +3,11 @@
 //
 //   rule_bench packet [--sizes 20,10000,1000000] [--rounds 7] [--repeat 1000000] [--clustered]
 //   rule_bench load --alfwrapper PATH [--sizes 10000,100000,1000000] [--rounds 3]
-//   rule_bench generate N FILE
+//   rule_bench generate N FILE [SEED]
 //   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
+//   rule_bench compare [--sizes 20] [--rounds 7] [--repeat 1000000] [--log-rate N] A.c [--log-rate N] B.c
+//       (two filters side by side, B - A a packet; --log-rate applies to the files after it, as
+//       alfwrapper --log-rate would; before it a filter keeps its drop log as compiled: off)
 //   rule_bench classic [--sizes 20,1000] [--rounds 7] [--repeat 1000000] [--clustered]
 //   rule_bench classic-limits      (how many rules of several shapes fit classic BPF, as the kernel accepts them)
 //
@@ -14,12 +17,14 @@
 // allow and deny alternating). Per-packet figures are the kernel's own
 // (BPF_PROG_TEST_RUN, average of `repeat` runs), variants run alternately,
 // medians of `rounds` runs reported. Needs root (loads eBPF).
+#include "bench_support.hpp"
 #include "compile/builtin_filters.hpp"
 #include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
 #include "compile_source.hpp"
 #include "common/error.hpp"
 #include "bpf/filter_object.hpp"
+#include "inputs/filter_inputs.hpp"
 #include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
 #include "temp_files.hpp"
@@ -49,6 +54,12 @@
 
 namespace {
 
+using alf::bench::ChildRun;
+using alf::bench::chain_count;
+using alf::bench::figure_after;
+using alf::bench::median;
+using alf::bench::parse_sizes;
+using alf::bench::run_program;
 using Clock = std::chrono::steady_clock;
 
 // Where the benchmark writes its rules files; removed when it ends.
@@ -61,73 +72,12 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-std::vector<std::size_t> parse_sizes(const std::string &text) {
-    std::vector<std::size_t> sizes;
-    std::stringstream in(text);
-    std::string part;
-    while (std::getline(in, part, ',')) sizes.push_back(std::stoul(part));
-    return sizes;
-}
-
 // --- rule sets --------------------------------------------------------------
 
-const char *chain_rules[] = {
-    "allow 198.0.0.0/8",     "deny 198.48.0.0/12",     "allow 198.51.0.0/16",   "deny 198.51.96.0/20",
-    "allow 198.51.100.0/24", "deny 198.51.100.0/28",   "allow 198.51.100.7/32",
-    "allow 2001:db8::/32",   "deny 2001:db8:1234::/48", "allow 2001:db8:1234:5678::/64",
-    "deny 2001:db8:1234:5678::/96", "allow 2001:db8:1234:5678::/112", "deny 2001:db8:1234:5678::/120",
-    "allow 2001:db8:1234:5678::7/128",
-};
-constexpr std::size_t chain_count = sizeof chain_rules / sizeof chain_rules[0];
-
-// Writes n rules: the chain, then random prefixes that stay clear of
-// 198.0.0.0/8, 127.0.0.0/8 and 2001:db8::/32 (so only the chain decides
-// for the probes).
-// --clustered: the random IPv4 prefixes within 100.64.0.0/10 and the IPv6
-// ones within 2a00::/12, as real lists crowd into a few allocations.
+// --clustered: the random prefixes crowded into two allocations (bench_support.hpp).
 bool clustered = false;
 
-void generate_rules(std::size_t n, const std::string &path) {
-    std::ofstream out(path);
-    std::mt19937_64 random(42);
-    for (std::size_t i = 0; i < chain_count && i < n; ++i) out << chain_rules[i] << "\n";
-    char line[96];
-    for (std::size_t i = chain_count; i < n; ++i) {
-        const char *verb = random() % 4 == 0 ? "deny" : "allow";
-        if (i % 2 == 0) {
-            unsigned len = random() % 10 < 7 ? 16 + random() % 9 : 25 + random() % 8;
-            std::uint32_t address = static_cast<std::uint32_t>(random());
-            if (len < 8) len = 8;
-            unsigned top = address >> 24;
-            if (top == 198 || top == 127) address ^= 0x40000000;
-            if (clustered) address = 0x64400000u | (address & 0x003fffffu);
-            address &= len == 32 ? ~0u : ~((1u << (32 - len)) - 1);
-            std::snprintf(line, sizeof line, "%s %u.%u.%u.%u/%u\n", verb, address >> 24, (address >> 16) & 255,
-                          (address >> 8) & 255, address & 255, len);
-        } else {
-            unsigned len = random() % 10 < 8 ? 24 + random() % 41 : 128;
-            std::uint64_t hi = random(), lo = random();
-            hi = (hi & 0x0fffffffffffffffull) | 0x2000000000000000ull;  // 2000::/4, global unicast
-            if ((hi >> 32) == 0x20010db8) hi ^= 0x0000000100000000ull;
-            if (clustered) hi = 0x2a00000000000000ull | (hi & 0x000fffffffffffffull);
-            if (len <= 64) {
-                lo = 0;
-                hi &= len == 64 ? ~0ull : ~((1ull << (64 - len)) - 1);
-            }
-            std::snprintf(line, sizeof line, "%s %x:%x:%x:%x:%x:%x:%x:%x/%u\n", verb, unsigned(hi >> 48) & 0xffff,
-                          unsigned(hi >> 32) & 0xffff, unsigned(hi >> 16) & 0xffff, unsigned(hi) & 0xffff,
-                          unsigned(lo >> 48) & 0xffff, unsigned(lo >> 32) & 0xffff, unsigned(lo >> 16) & 0xffff,
-                          unsigned(lo) & 0xffff, len);
-        }
-        out << line;
-    }
-}
+void generate_rules(std::size_t n, const std::string &path) { alf::bench::generate_rules(n, path, {clustered}); }
 
 // --- filters ----------------------------------------------------------------
 
@@ -172,13 +122,24 @@ std::vector<std::uint8_t> compile_source(const char *source, const std::string &
     return result.object;
 }
 
+std::vector<std::uint8_t> compile_file(const std::string &path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return compile_source(text.str().c_str(), path.substr(path.find_last_of('/') + 1));
+}
+
 struct LoadedFilter {
     std::string name;
     alf::FilterObject object;
     double load_ms;  // putting the rules into the kernel
 };
 
-LoadedFilter load_with_rules(std::span<const std::uint8_t> elf, const std::string &name, const std::string &rules_path) {
+// `log_rate`: as alfwrapper --log-rate gives it (nullopt: the drop log as
+// compiled, i.e. off).
+LoadedFilter load_with_rules(std::span<const std::uint8_t> elf, const std::string &name, const std::string &rules_path,
+                             const std::optional<std::string> &log_rate = std::nullopt) {
     auto start = Clock::now();
     alf::RuleSet rules;
     alf::read_rules_file(rules, rules_path);
@@ -186,6 +147,7 @@ LoadedFilter load_with_rules(std::span<const std::uint8_t> elf, const std::strin
     auto filter = alf::FilterObject::open(elf, name);
     bool takes_rules = alf::filter_takes_rules(filter);
     if (takes_rules) alf::size_rule_tables(filter, compiled, {});
+    if (log_rate) alf::set_log_rate(filter, name, *log_rate);
     filter.load();
     if (takes_rules) alf::write_rule_tables(filter, rules, compiled);
     return {name, std::move(filter), ms_since(start)};
@@ -356,11 +318,7 @@ int run_filters(const std::vector<std::string> &sources, const std::vector<std::
         std::string path = scratch().file("rules");
         generate_rules(size, path);
         for (const auto &source : sources) {
-            std::ifstream in(source);
-            std::stringstream text;
-            text << in.rdbuf();
-            auto elf = compile_source(text.str().c_str(), source.substr(source.find_last_of('/') + 1));
-            LoadedFilter filter = load_with_rules(elf, source, path);
+            LoadedFilter filter = load_with_rules(compile_file(source), source, path);
             std::vector<double> e, a, b;
             for (int round = 0; round < rounds; ++round) {
                 e.push_back(test_run(empty, v4, repeat).ns);
@@ -375,6 +333,85 @@ int run_filters(const std::vector<std::string> &sources, const std::vector<std::
         std::remove(path.c_str());
     }
     close(empty);
+    return 0;
+}
+
+// --- two filters side by side --------------------------------------------------
+
+// A filter of `rule_bench compare`: its source and its drop log's rate.
+struct Side {
+    std::string source;
+    std::optional<std::string> log_rate;  // as alfwrapper --log-rate; nullopt: as compiled
+
+    std::string describe() const {
+        return "`" + source + "`" + (log_rate ? ", --log-rate " + *log_rate : ", drop log as compiled (off)");
+    }
+};
+
+// The packets of a comparison: the chain's probes, which the most specific
+// rule admits, and a source beside each that a deny one level up refuses
+// (as deep in the chain), each with the verdict both filters must give.
+struct ComparedPacket {
+    const char *label, *source, *destination;
+    bool passes;
+};
+constexpr ComparedPacket compared_packets[] = {
+    {"IPv4 probe", "198.51.100.7", "192.0.2.1", true},
+    {"IPv6 probe", "2001:db8:1234:5678::7", "2001:db8::1", true},
+    {"IPv4 refused", "198.51.100.6", "192.0.2.1", false},
+    {"IPv6 refused", "2001:db8:1234:5678::6", "2001:db8::1", false},
+};
+
+// What B costs a packet more than A: each round runs both on a packet, one
+// after the other, A first in even rounds and B first in odd ones; the
+// difference is the median of the rounds' differences, with their range.
+int run_compare(const std::vector<Side> &sides, const std::vector<std::size_t> &sizes, int rounds, int repeat) {
+    if (sides.size() != 2) throw std::runtime_error("compare takes two filters, A.c and B.c");
+    std::vector<std::vector<std::uint8_t>> objects;
+    for (const auto &side : sides) objects.push_back(compile_file(side.source));
+    bool described = false;
+    for (std::size_t size : sizes) {
+        std::string path = scratch().file("rules");
+        generate_rules(size, path);
+        std::vector<LoadedFilter> loaded;
+        for (std::size_t i = 0; i < sides.size(); ++i)
+            loaded.push_back(load_with_rules(objects[i], sides[i].source, path, sides[i].log_rate));
+        std::remove(path.c_str());
+        if (!described) {
+            for (std::size_t i = 0; i < sides.size(); ++i) {
+                alf::LoadedProgramInfo info = loaded[i].object.loaded_program_info();
+                std::cout << (i ? "B: " : "A: ") << sides[i].describe() << "; " << info.translated_bytes / 8
+                          << " instructions as loaded (after the verifier), " << info.jited_bytes
+                          << " bytes of machine code  \n";
+            }
+            std::cout << "\n| rules | packet | verdict | A ns | B ns | B - A ns |\n|---|---|---|---|---|---|\n";
+            described = true;
+        }
+        for (const auto &p : compared_packets) {
+            auto packet = probe_packet(p.source, p.destination);
+            for (const auto &filter : loaded)
+                if ((test_run(filter.object.program_fd(), packet, 1).retval != 0) != p.passes)
+                    throw std::runtime_error(filter.name + " " + (p.passes ? "drops" : "passes") + " the " + p.label +
+                                             " at " + std::to_string(size) + " rules: the measurement would be wrong");
+            std::vector<double> a, b, difference;
+            for (int round = 0; round < rounds; ++round) {
+                double ns[2];
+                for (int k = 0; k < 2; ++k) {
+                    int which = round % 2 ? 1 - k : k;
+                    int fd = loaded[static_cast<std::size_t>(which)].object.program_fd();
+                    ns[which] = test_run(fd, packet, repeat).ns;
+                }
+                a.push_back(ns[0]);
+                b.push_back(ns[1]);
+                difference.push_back(ns[1] - ns[0]);
+            }
+            auto [least, most] = std::minmax_element(difference.begin(), difference.end());
+            char row[256];
+            std::snprintf(row, sizeof row, "| %zu | %s | %s | %.1f | %.1f | %.1f (%.0f to %.0f) |\n", size, p.label,
+                          p.passes ? "pass" : "drop", median(a), median(b), median(difference), *least, *most);
+            std::cout << row << std::flush;
+        }
+    }
     return 0;
 }
 
@@ -556,46 +593,6 @@ int free_port() {
     return ntohs(address.sin6_port);
 }
 
-struct ChildRun {
-    double wall_ms;
-    long max_rss_kb;
-    std::string stderr_text;
-    int status;
-};
-
-ChildRun run_alfwrapper(const std::string &alfwrapper, const std::vector<std::string> &args) {
-    std::string err_path = scratch().file("stderr");
-    auto start = Clock::now();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        std::vector<char *> argv = {const_cast<char *>(alfwrapper.c_str())};
-        for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-        argv.push_back(nullptr);
-        execv(alfwrapper.c_str(), argv.data());
-        _exit(127);
-    }
-    int status = 0;
-    rusage usage{};
-    wait4(pid, &status, 0, &usage);
-    ChildRun run{ms_since(start), usage.ru_maxrss, "", status};
-    std::ifstream in(err_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    run.stderr_text = text.str();
-    std::remove(err_path.c_str());
-    return run;
-}
-
-// "read in 12.3 ms" -> 12.3
-double figure_after(const std::string &text, const std::string &label) {
-    auto at = text.find(label);
-    return at == std::string::npos ? -1 : std::atof(text.c_str() + at + label.size());
-}
-
 int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &sizes, int rounds) {
     std::cout << "| rules | alfwrapper wall ms | read ms | compile ms | write ms | peak RSS MiB | "
                  "RSS above 20 rules MiB | rules x 24 B MiB |\n|---|---|---|---|---|---|---|---|\n";
@@ -604,10 +601,10 @@ int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &size
         generate_rules(size, path);
         std::vector<double> wall, read, compile, write, rss;
         for (int round = 0; round < rounds; ++round) {
-            ChildRun run = run_alfwrapper(alfwrapper, {"-v", "--port", std::to_string(free_port()), "--rules-file", path,
-                                                       "--dry-run", "--", "true"});
-            if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
-                throw std::runtime_error("alfwrapper failed:\n" + run.stderr_text);
+            ChildRun run = run_program(alfwrapper, {"-v", "--port", std::to_string(free_port()), "--rules-file", path,
+                                                    "--dry-run", "--", "true"},
+                                       scratch().path().string());
+            if (!run.succeeded()) throw std::runtime_error(run.failure("alfwrapper"));
             wall.push_back(run.wall_ms);
             read.push_back(figure_after(run.stderr_text, "read in "));
             compile.push_back(figure_after(run.stderr_text, "address ranges in "));
@@ -633,7 +630,8 @@ int run_load(const std::string &alfwrapper, const std::vector<std::size_t> &size
 int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: rule_bench packet|load|filters|classic|classic-limits|generate ... (see the source's header)\n";
+        std::cerr << "usage: rule_bench packet|load|filters|compare|classic|classic-limits|generate ... "
+                     "(see the source's header)\n";
         return 2;
     }
     std::string mode = args[0];
@@ -642,11 +640,14 @@ int main(int argc, char **argv) {
     std::string alfwrapper;
     try {
         if (mode == "generate") {
-            if (args.size() != 3) throw std::runtime_error("usage: rule_bench generate N FILE");
-            generate_rules(std::stoul(args[1]), args[2]);
+            if (args.size() != 3 && args.size() != 4)
+                throw std::runtime_error("usage: rule_bench generate N FILE [SEED]");
+            std::uint64_t seed = args.size() == 4 ? std::stoull(args[3]) : 42;
+            alf::bench::generate_rules(std::stoul(args[1]), args[2], {false, seed});
             return 0;
         }
-        std::vector<std::string> sources;
+        std::vector<Side> sources;
+        std::optional<std::string> log_rate;
         for (std::size_t i = 1; i < args.size(); i += 2) {
             if (args[i] == "--clustered") {
                 clustered = true;
@@ -654,11 +655,12 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (args[i].ends_with(".c")) {
-                sources.push_back(args[i--]);
+                sources.push_back({args[i--], log_rate});
                 continue;
             }
             if (i + 1 >= args.size()) throw std::runtime_error("missing value after " + args[i]);
             if (args[i] == "--sizes") sizes = parse_sizes(args[i + 1]);
+            else if (args[i] == "--log-rate") log_rate = args[i + 1];
             else if (args[i] == "--rounds") rounds = std::stoi(args[i + 1]);
             else if (args[i] == "--repeat") repeat = std::stoi(args[i + 1]);
             else if (args[i] == "--alfwrapper") alfwrapper = args[i + 1];
@@ -670,7 +672,13 @@ int main(int argc, char **argv) {
         }
         if (mode == "filters") {
             if (sizes.empty()) sizes = {20};
-            return run_filters(sources, sizes, rounds, repeat);
+            std::vector<std::string> files;
+            for (const auto &side : sources) files.push_back(side.source);
+            return run_filters(files, sizes, rounds, repeat);
+        }
+        if (mode == "compare") {
+            if (sizes.empty()) sizes = {20};
+            return run_compare(sources, sizes, rounds, repeat);
         }
         if (mode == "classic-limits") return run_classic_limits();
         if (mode == "classic") {

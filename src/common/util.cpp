@@ -125,9 +125,9 @@ std::string quote_input(std::string_view text, std::size_t limit) {
     return quoted;
 }
 
-std::string Stopwatch::text() const {
+std::string milliseconds_text(double milliseconds) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.1f ms", milliseconds());
+    std::snprintf(text, sizeof text, "%.1f ms", milliseconds);
     return text;
 }
 

@@ -52,13 +52,16 @@ void write_file_atomically(const std::string &path, std::span<const std::uint8_t
 // atomically. Every write error is an Error (exit status 2).
 void write_output_file(const std::string &path, std::span<const std::uint8_t> bytes);
 
+// Milliseconds as -v prints them: "12.3 ms".
+std::string milliseconds_text(double milliseconds);
+
 // Time since construction, for -v: "12.3 ms".
 class Stopwatch {
 public:
     double milliseconds() const {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
     }
-    std::string text() const;
+    std::string text() const { return milliseconds_text(milliseconds()); }
 
 private:
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

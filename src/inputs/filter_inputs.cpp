@@ -41,8 +41,8 @@ namespace {
 constexpr const char *log_rate_variable = "alf_log_rate_per_cpu";
 constexpr std::uint64_t default_log_rate = 100, max_log_rate = 1000000;
 
-// The drop log's budget (<alfwrapper/stats.h>), a second for the whole
-// filter, spread over the CPUs (each keeps its own window).
+}  // namespace
+
 void set_log_rate(FilterObject &filter, const std::string &filter_name, const std::string &text) {
     std::vector<std::uint8_t> current = filter.global_value(log_rate_variable);
     if (current.size() != sizeof(std::uint32_t)) {
@@ -58,8 +58,6 @@ void set_log_rate(FilterObject &filter, const std::string &filter_name, const st
     std::memcpy(bytes, &per_cpu, sizeof per_cpu);
     filter.set_global_value(log_rate_variable, bytes);
 }
-
-}  // namespace
 
 FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filter_name,
                                    const InputSettings &settings, CompiledRuleSet rules, const Reporter &report) {

@@ -42,6 +42,12 @@ struct CompiledRuleSet {
 };
 CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Reporter &report);
 
+// Before load: the drop log's budget (<alfwrapper/stats.h>) as --log-rate
+// `text` gives it ("" for the default), a second for the whole filter,
+// spread over the CPUs (each keeps its own window). A filter without a log
+// is left as it is, unless a rate was given (Error).
+void set_log_rate(FilterObject &filter, const std::string &filter_name, const std::string &text);
+
 class FilterInputs {
 public:
     // Before load: sizes the maps, sizes the rule tables, encodes the

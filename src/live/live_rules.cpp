@@ -115,11 +115,22 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
     // Parsed before the lock: bad input fails at once and changes nothing.
     RulesChange checked = change;
     if (change.action != RulesAction::replace) parsed_prefixes(change.cidrs, Verdict::allow);
+    Stopwatch step;
+    auto done = [&](const char *name) {
+        outcome.steps.emplace_back(name, step.milliseconds());
+        step = Stopwatch();
+    };
     RulesLock lock(maps);
-    RuleSet running = change.action == RulesAction::replace ? RuleSet{} : read_rule_list(maps);
+    done("lock");
+    bool replacing = change.action == RulesAction::replace;
+    RuleSet running = replacing ? RuleSet{} : read_rule_list(maps);
+    if (!replacing) done("read");
     outcome.rules = changed_set(std::move(running), checked, outcome.warnings);
+    done(replacing ? "read" : "change");  // replace reads its files here
     outcome.compiled = compile_rules(outcome.rules);
+    done("compile");
     outcome.generation = publish_rules(maps, outcome.rules, outcome.compiled);
+    done("publish");
     outcome.changed = true;
     return outcome;
 }

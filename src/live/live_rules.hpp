@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alf {
@@ -38,6 +39,9 @@ struct RulesOutcome {
     unsigned slots = 0;
     bool changed = false;
     std::vector<std::string> warnings;
+    // Each step of a change and its milliseconds, in order (for -v: where
+    // the time goes).
+    std::vector<std::pair<std::string, double>> steps;
 };
 
 // Applies the change to the service's filter (show: reads only).

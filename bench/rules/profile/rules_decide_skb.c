@@ -1,4 +1,6 @@
-/* Profile: the rules filter itself (filters/subnets.c), for comparison. */
+/* Profile: the rules filter's decision (filters/subnets.c) without its
+ * counters and drop log (alf_verdict_protocol()): the rules filter as it
+ * was before them, for comparison. */
 #include <alfwrapper/filter.h>
 #include <alfwrapper/rules.h>
 
