@@ -4,6 +4,7 @@
 #include "common/util.hpp"
 #include "bpf/map_listing.hpp"
 #include "live/live_rules.hpp"
+#include "live/service.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,8 +57,7 @@ std::vector<ListedFilter> list_running_filters(const std::string &name) {
         if (!in_own_pid_namespace(running.metadata)) continue;
         if (!name.empty() && running.metadata.name != name) continue;
         ListedFilter filter;
-        filter.service_alive = running.metadata.pid > 0 && (::kill(static_cast<pid_t>(running.metadata.pid), 0) == 0 ||
-                                                              errno == EPERM);
+        filter.service_alive = service_alive(running.metadata);
         for (const auto &[map, id] : running.maps)
             if (map.find('.') == std::string::npos && !is_stats_map(map) && !is_rule_map(map))
                 filter.maps.push_back(count_map(map, id));

@@ -5,6 +5,8 @@
 
 #include <bpf/bpf.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <set>
@@ -32,6 +34,12 @@ RunningFilter find_service(const std::string &name_or_pid) {
         if (filter.metadata.name == name_or_pid ||
             (by_pid && std::to_string(filter.metadata.pid) == name_or_pid))
             matches.push_back(std::move(filter));
+    if (matches.size() > 1) {
+        std::vector<RunningFilter> alive;
+        for (auto &filter : matches)
+            if (service_alive(filter.metadata)) alive.push_back(filter);
+        if (alive.size() == 1) return std::move(alive.front());
+    }
     if (matches.size() == 1) return std::move(matches.front());
     if (matches.empty()) {
         std::set<std::string> names;
@@ -45,6 +53,10 @@ RunningFilter find_service(const std::string &name_or_pid) {
     for (const auto &filter : matches) pids.push_back(std::to_string(filter.metadata.pid));
     throw Error(std::to_string(matches.size()) + " running services are named " + quote_input(name_or_pid) +
                 " (pids " + join(pids) + "): give the pid of the one you mean in place of the name");
+}
+
+bool service_alive(const FilterMetadata &metadata) {
+    return metadata.pid > 0 && (::kill(static_cast<pid_t>(metadata.pid), 0) == 0 || errno == EPERM);
 }
 
 std::string describe_service(const RunningFilter &service) {

@@ -10,10 +10,16 @@
 
 namespace alf {
 
-// The filter of the service called `name_or_pid`. Throws Error: no such
-// service (listing the names that run), two of that name (listing their
-// pids), or programs cannot be listed (needs root).
+// The filter of the service called `name_or_pid`. Of two of that name, the
+// one whose process runs, when the other's has exited (its filter lingers
+// while connections close). Throws Error: no such service (listing the
+// names that run), two running of that name (listing their pids), or
+// programs cannot be listed (needs root).
 RunningFilter find_service(const std::string &name_or_pid);
+
+// Whether the service's process still runs (a filter outlives it while
+// sockets hold it: kept by a socket unit, or connections still closing).
+bool service_alive(const FilterMetadata &metadata);
 
 // "service web (pid 123)"
 std::string describe_service(const RunningFilter &service);

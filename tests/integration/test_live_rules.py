@@ -4,7 +4,7 @@ restart, atomically, with real clients before and after each change."""
 import json
 import time
 
-from harness import ALFCTL, AS_NOBODY, ECHO, AlfTestCase, Load, Peer, Run, alfctl, free_port, wait_until
+from harness import ALFCTL, AS_NOBODY, ECHO, AlfTestCase, Connection, Load, Peer, Run, alfctl, free_port, wait_until
 
 
 class LiveRules(AlfTestCase):
@@ -99,6 +99,20 @@ class LiveRules(AlfTestCase):
         r = alfctl("rules", "live-whitelist", "allow", "127.0.0.2")
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("takes no rules; its maps change with alfctl map live-whitelist", r.stderr)
+
+    def test_a_running_service_is_chosen_over_an_exited_one_of_its_name(self):
+        # A connection the client keeps open after the service exits holds
+        # the exited service's socket, and with it its filter, in the kernel.
+        first = self.start("--allow", "127.0.0.1")
+        lingering = Connection("127.0.0.1", self.port)
+        self.addCleanup(lingering.close)
+        self.assertEqual(lingering.exchange().kind, ECHO)
+        first.stop()
+        second = self.serve(["--name", self.name, "--port", str(free_port()), "--allow", "127.0.0.2"])
+        listed = json.loads(alfctl("list", self.name, "--json").stdout)
+        self.assertEqual(sorted((e["pid"], e["service_running"]) for e in listed),
+                         sorted([(first.proc.pid, False), (second.proc.pid, True)]))
+        self.assertEqual(self.shown()[1], ["allow 127.0.0.2/32"], "the running one's rules")
 
     def test_without_root_every_live_verb_says_what_it_needs(self):
         self.start("--allow", "127.0.0.1")
