@@ -181,6 +181,29 @@ std::string describe_maps(const FilterObject &filter) {
     return header + type_text + (type_text.empty() ? "" : "\n") + maps.str();
 }
 
-bool is_stats_map(std::string_view name) { return name == "alf_stats" || name == "alf_log" || name == "alf_log_state"; }
+namespace {
+
+const OwnMap own_maps[] = {
+    {"alf_rules4", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rules6", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rules_state", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_rule_list", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
+    {"alf_stats", "stats", "the filter counts what it passed and dropped in it"},
+    {"alf_log", "log", "the filter logs its drops in it"},
+    {"alf_log_state", "log", "the filter keeps its drop log's place and rate in it"},
+};
+
+}  // namespace
+
+const OwnMap *alfwrapper_map(std::string_view name) {
+    for (const auto &map : own_maps)
+        if (name == map.name) return &map;
+    return nullptr;
+}
+
+bool is_stats_map(std::string_view name) {
+    const OwnMap *map = alfwrapper_map(name);
+    return map && std::string_view(map->verb) != "rules";
+}
 
 }  // namespace alf

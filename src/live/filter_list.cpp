@@ -59,7 +59,7 @@ std::vector<ListedFilter> list_running_filters(const std::string &name) {
         ListedFilter filter;
         filter.service_alive = service_alive(running.metadata);
         for (const auto &[map, id] : running.maps)
-            if (map.find('.') == std::string::npos && !is_stats_map(map) && !is_rule_map(map))
+            if (map.find('.') == std::string::npos && !alfwrapper_map(map))
                 filter.maps.push_back(count_map(map, id));
         filter.rules = rules_in_force(running);
         filter.running = std::move(running);

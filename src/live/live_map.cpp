@@ -1,6 +1,7 @@
 #include "live/live_map.hpp"
 
 #include "bpf/btf_values.hpp"
+#include "bpf/map_listing.hpp"
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
 #include "common/util.hpp"
@@ -64,33 +65,9 @@ bool holds_entries(std::uint32_t type) {
     }
 }
 
-// The maps alfwrapper fills or reads itself, and the verb that shows or
-// changes them.
-struct ManagedMap {
-    const char *name;
-    const char *verb;
-    const char *what;
-};
-
-const ManagedMap managed_maps[] = {
-    {"alf_rules4", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
-    {"alf_rules6", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
-    {"alf_rules_state", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
-    {"alf_rule_list", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
-    {"alf_stats", "stats", "the filter counts what it passed and dropped in it"},
-    {"alf_log", "log", "the filter logs its drops in it"},
-    {"alf_log_state", "log", "the filter keeps its drop log's place and rate in it"},
-};
-
-const ManagedMap *managed_map(const std::string &map) {
-    for (const auto &managed : managed_maps)
-        if (map == managed.name) return &managed;
-    return nullptr;
-}
-
 // Why alfctl map does not change `map`, and what does; empty when it may.
 std::string read_only_reason(const std::string &map, const std::string &service) {
-    if (const ManagedMap *managed = managed_map(map)) {
+    if (const OwnMap *managed = alfwrapper_map(map)) {
         std::string verb = managed->verb;
         return std::string(managed->what) + ": " +
                (verb == "rules" ? "change them with alfctl rules " + service + " allow|deny|remove|replace"
@@ -547,7 +524,7 @@ std::string padded(std::string text, std::size_t width) {
 std::string format_overviews(const MapOutcome &outcome) {
     std::vector<std::vector<std::string>> rows = {{"MAP", "TYPE", "KEY", "VALUE", "ENTRIES", ""}};
     for (const auto &map : outcome.maps) {
-        const ManagedMap *managed = managed_map(map.name);
+        const OwnMap *managed = alfwrapper_map(map.name);
         std::string note = map.read_only.empty() ? "" : managed ? std::string("read-only: alfctl ") + managed->verb
                                                                 : "read-only";
         if (map.per_cpu) note = note.empty() ? "per-CPU" : "per-CPU, " + note;

@@ -30,31 +30,37 @@ RuleMapFds open_rule_maps(const RunningFilter &service) {
 
 bool same_prefix(const Rule &a, const Rule &b) { return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len; }
 
-RuleSet parsed_prefixes(const std::vector<std::string> &cidrs, Verdict verdict) {
+// The CIDRs of allow, deny or remove, as rules; messages name the action
+// as typed ("allow 10.0.0.300/8: ..."), not the launch option.
+RuleSet parsed_prefixes(const std::vector<std::string> &cidrs, RulesAction action) {
+    Verdict verdict = action == RulesAction::deny ? Verdict::deny : Verdict::allow;
+    std::string option = "--" + std::string(verdict_word(verdict)),
+                word = action == RulesAction::remove ? "remove" : std::string(verdict_word(verdict));
+    auto as_typed = [&](std::string text) {
+        return text.starts_with(option) ? word + text.substr(option.size()) : text;
+    };
     RuleSet set;
-    for (const auto &cidr : cidrs) add_rule(set, verdict, cidr);
+    try {
+        for (const auto &cidr : cidrs) add_rule(set, verdict, cidr);
+    } catch (const Error &e) {
+        throw Error(as_typed(e.what()), e.exit_status());
+    }
+    for (auto &warning : set.warnings) warning = as_typed(warning);
     return set;
 }
 
-// The running set with the change made: allow and deny replace a rule of the
-// same prefix (whatever its verdict), remove takes it out.
-RuleSet changed_set(RuleSet running, const RulesChange &change, std::vector<std::string> &warnings) {
-    if (change.action == RulesAction::replace) {
-        const InputSettings &r = change.replacement;
-        RuleSet set = read_rules(r.allow, r.deny, r.rules_files);
-        warnings = set.warnings;
-        return set;
-    }
-    RuleSet given = parsed_prefixes(change.cidrs, change.action == RulesAction::deny ? Verdict::deny : Verdict::allow);
-    warnings = given.warnings;
+// The running set with `given` (the parsed CIDRs of allow, deny or remove)
+// applied: allow and deny replace a rule of the same prefix (whatever its
+// verdict), remove takes it out.
+RuleSet changed_set(RuleSet running, RulesAction action, const RuleSet &given) {
     auto &rules = running.rules;
     for (const auto &rule : given.rules) {
         auto matches = [&](const Rule &r) { return same_prefix(r, rule); };
-        if (change.action == RulesAction::remove && std::none_of(rules.begin(), rules.end(), matches))
+        if (action == RulesAction::remove && std::none_of(rules.begin(), rules.end(), matches))
             throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
                         "(alfctl rules NAME show lists the rules)");
         rules.erase(std::remove_if(rules.begin(), rules.end(), matches), rules.end());
-        if (change.action != RulesAction::remove) rules.push_back(rule);
+        if (action != RulesAction::remove) rules.push_back(rule);
     }
     for (auto &rule : rules) rule.source = 0;
     running.sources = {"command line"};
@@ -113,8 +119,9 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
         throw Error(outcome.service + ": its rule tables hold one rule set (started with --map-size alf_rules4=1 or "
                     "alf_rules6=1), so its rules cannot change while it runs; restart it with the new rules");
     // Parsed before the lock: bad input fails at once and changes nothing.
-    RulesChange checked = change;
-    if (change.action != RulesAction::replace) parsed_prefixes(change.cidrs, Verdict::allow);
+    bool replacing = change.action == RulesAction::replace;
+    RuleSet given = replacing ? RuleSet{} : parsed_prefixes(change.cidrs, change.action);
+    outcome.warnings = given.warnings;
     Stopwatch step;
     auto done = [&](const char *name) {
         outcome.steps.emplace_back(name, step.milliseconds());
@@ -122,11 +129,17 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
     };
     RulesLock lock(maps);
     done("lock");
-    bool replacing = change.action == RulesAction::replace;
-    RuleSet running = replacing ? RuleSet{} : read_rule_list(maps);
-    if (!replacing) done("read");
-    outcome.rules = changed_set(std::move(running), checked, outcome.warnings);
-    done(replacing ? "read" : "change");  // replace reads its files here
+    if (replacing) {
+        const InputSettings &r = change.replacement;
+        outcome.rules = read_rules(r.allow, r.deny, r.rules_files);
+        outcome.warnings = outcome.rules.warnings;
+        done("read");
+    } else {
+        RuleSet running = read_rule_list(maps);
+        done("read");
+        outcome.rules = changed_set(std::move(running), change.action, given);
+        done("change");
+    }
     outcome.compiled = compile_rules(outcome.rules);
     done("compile");
     outcome.generation = publish_rules(maps, outcome.rules, outcome.compiled);
@@ -161,10 +174,6 @@ std::optional<std::uint64_t> rules_in_force(const RunningFilter &service) {
     std::uint32_t key = 0;
     if (bpf_map_lookup_elem(list.get(), &key, &header) != 0) return std::nullopt;
     return header.count;
-}
-
-bool is_rule_map(const std::string &name) {
-    return name == "alf_rules4" || name == "alf_rules6" || name == "alf_rules_state" || name == rule_list_map;
 }
 
 std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uint8_t *address) {

@@ -64,9 +64,6 @@ std::uint32_t rules_generation(const RunningFilter &service);
 // (read from the rule list's head alone: cheap at a million rules).
 std::optional<std::uint64_t> rules_in_force(const RunningFilter &service);
 
-// Whether the map is one alfwrapper keeps the rules in (alf_rules4, ...).
-bool is_rule_map(const std::string &name);
-
 // The rule that decides for an address (IPv4 as 4 bytes, IPv6 as 16, network
 // order): "deny 10.0.0.0/8", or "no rule: default deny".
 std::string deciding_rule(const RunningRules &rules, bool ipv6, const std::uint8_t *address);
