@@ -219,6 +219,7 @@ int run_list(const alf::CtlCommand &command) {
 
 int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
     alf::RulesChange change = alf::parse_rules_change(command.action, command.inputs);
+    change.list_after = command.json;
     alf::Stopwatch taking;
     alf::RunningFilter service = alf::find_service(command.service);
     double found_ms = taking.milliseconds();
@@ -230,7 +231,7 @@ int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
         // Each step, so that -v says where the time goes.
         std::string steps = "find " + alf::milliseconds_text(found_ms);
         for (const auto &[step, ms] : outcome.steps) steps += ", " + step + " " + alf::milliseconds_text(ms);
-        report.info(outcome.service + ": " + std::to_string(outcome.rules.rules.size()) + " rules in force (generation " +
+        report.info(outcome.service + ": " + std::to_string(outcome.rule_count) + " rules in force (generation " +
                     std::to_string(outcome.generation) + "), changed in " + taking.text() + ": " + steps);
     }
     return 0;

@@ -422,9 +422,10 @@ int run_change(const Settings &s, const std::vector<std::size_t> &sizes, int rou
         }
     }
     std::cout << "\nWhere alfctl's time goes (its -v steps, medians, ms; \"start and exit\" is the wall time less "
-                 "the steps: loading the program, exiting):\n\n"
-              << "| rules | command | whole process | find | lock | read | change | compile | publish | start and exit "
-                 "|\n|---|---|---|---|---|---|---|---|---|---|\n";
+                 "the steps: loading the program, exiting; \"edit\" is a change made in place, the others a set "
+                 "published whole):\n\n"
+              << "| rules | command | whole process | find | lock | read | change | compile | publish | edit | start "
+                 "and exit |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto &row : rows) {
         for (bool adding : {true, false}) {
             const auto &changes = adding ? row.deny : row.remove;
@@ -435,7 +436,7 @@ int run_change(const Settings &s, const std::vector<std::size_t> &sizes, int rou
             };
             std::cout << "| " << row.size << " | " << (adding ? "deny" : "remove") << " | "
                       << of([](const Change &c) { return c.wall_ms; });
-            for (const char *step : {"find", "lock", "read", "change", "compile", "publish"})
+            for (const char *step : {"find", "lock", "read", "change", "compile", "publish", "edit"})
                 std::cout << " | " << of([&](const Change &c) { return c.step(step); });
             std::cout << " | " << of([](const Change &c) { return c.rest(); }) << " |\n";
         }

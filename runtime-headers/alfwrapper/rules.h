@@ -41,13 +41,16 @@
  *
  * Changing rules while the service runs (alfctl rules): the tables are
  * arrays of two elements, each a complete table (a "slot") with room to
- * grow. A new rule set is written into the slot not in use (mmap; the table
- * keeps its index bits and its capacity, ranges beyond the count repeat the
- * last one; the window is the slot's own) and published by one aligned
- * 4-byte store of alf_rules_state.active. A packet reads `active` once, so
- * it is judged by the old set or the new one, never a mixture. Tables sized
- * to one slot (--map-size alf_rules4=1 and alf_rules6=1) save the memory
- * and cannot change.
+ * grow. A range may appear more than once in a row (a search lands on any
+ * copy, with one verdict): the room lies spread among the ranges as such
+ * copies, so that a rule added later shifts ranges only up to the nearest
+ * copy, and past the last range the table repeats it to its capacity. A
+ * changed rule set is written into the slot not in use (mmap; the table
+ * keeps its index bits and its capacity; the window is the slot's own) and
+ * published by one aligned 4-byte store of alf_rules_state.active. A packet
+ * reads `active` once, so it is judged by the old set or the new one, never
+ * a mixture. Tables sized to one slot (--map-size alf_rules4=1 and
+ * alf_rules6=1) save the memory and cannot change.
  */
 #ifndef ALFWRAPPER_RULES_H
 #define ALFWRAPPER_RULES_H

@@ -4,7 +4,12 @@
 #include "bpf/filter_object.hpp"
 #include "bpf/program_metadata.hpp"
 #include "common/unique_fd.hpp"
+#include "inputs/rule_list.hpp"
+#include "inputs/rule_table_memory.hpp"
 #include "inputs/rules.hpp"
+
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +28,43 @@
 #include <span>
 
 namespace alf {
+
+ArrayGeometry array_geometry(int map_fd, const char *what) {
+    bpf_map_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
+        throw system_error(std::string("map ") + what + ": cannot read its size", errno);
+    return {info.value_size, info.max_entries, info.id};
+}
+
+MappedArray::MappedArray(int map_fd, const char *what) {
+    ArrayGeometry g = array_geometry(map_fd, what);
+    std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (std::size_t(g.max_entries) * ((g.value_size + 7) & ~7u) + page - 1) / page * page;
+    void *address = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    if (address == MAP_FAILED) throw system_error(std::string("map ") + what + ": cannot map it into memory", errno);
+    bytes_ = static_cast<std::uint8_t *>(address);
+}
+
+MappedArray::~MappedArray() { munmap(bytes_, size_); }
+
+void wait_for_packets_in_flight() {
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0) return;
+    // No membarrier (a seccomp filter, nohz_full): a packet is judged in
+    // well under a microsecond; this is thousands of times that.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+std::uint32_t switch_rules_slot(RulesState &state, std::uint32_t slot, Verdict fallback) {
+    std::atomic_ref<std::uint32_t> active(state.active), generation(state.generation);
+    std::atomic_ref<std::uint32_t>(state.default_verdict[slot])
+        .store(static_cast<std::uint32_t>(fallback), std::memory_order_relaxed);
+    // The one store that switches every packet after it to the new set.
+    active.store(slot, std::memory_order_release);
+    std::uint32_t was = generation.load(std::memory_order_acquire), now = was + 1 == 0 ? 1 : was + 1;
+    generation.store(now, std::memory_order_release);
+    return now;
+}
 
 namespace {
 
@@ -62,49 +104,6 @@ bpf_map *checked_map(const FilterObject &filter, const char *name, bool table) {
         (!table && bpf_map__value_size(map) != sizeof(RulesState)))
         not_declared(filter, std::string("map ") + name);
     return map;
-}
-
-std::size_t round_to_pages(std::size_t bytes) {
-    std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    return (bytes + page - 1) / page * page;
-}
-
-struct ArrayGeometry {
-    std::uint32_t value_size = 0, max_entries = 0, id = 0;
-};
-
-ArrayGeometry geometry(int map_fd, const char *what) {
-    bpf_map_info info{};
-    std::uint32_t length = sizeof info;
-    if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
-        throw system_error(std::string("map ") + what + ": cannot read its size", errno);
-    return {info.value_size, info.max_entries, info.id};
-}
-
-// A shared, writable mapping of an array map's values.
-class MappedArray {
-public:
-    MappedArray(int map_fd, const char *what) {
-        ArrayGeometry g = geometry(map_fd, what);
-        size_ = round_to_pages(std::size_t(g.max_entries) * ((g.value_size + 7) & ~7u));
-        void *address = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
-        if (address == MAP_FAILED) throw system_error(std::string("map ") + what + ": cannot map it into memory", errno);
-        bytes_ = static_cast<std::uint8_t *>(address);
-    }
-    ~MappedArray() { munmap(bytes_, size_); }
-    MappedArray(const MappedArray &) = delete;
-    MappedArray &operator=(const MappedArray &) = delete;
-
-    std::uint8_t *bytes() const { return bytes_; }
-
-private:
-    std::size_t size_ = 0;
-    std::uint8_t *bytes_ = nullptr;
-};
-
-template <typename T>
-std::span<T> view(std::uint8_t *base, std::size_t offset, std::size_t count) {
-    return {reinterpret_cast<T *>(base + offset), count};
 }
 
 void set_u32_global(FilterObject &filter, const char *variable, std::uint32_t value) {
@@ -180,27 +179,39 @@ void write_index(std::uint8_t *slot, const RuleTableLayout &layout, const RulesW
     index[layout.buckets()] = static_cast<std::uint32_t>(ranges - 1);
 }
 
-// Starts and verdicts come from the rule compiler; past the count, the last
-// range repeats (a search never lands there, but the capacity is a power of
-// two); then the window and the index.
+// Starts and verdicts come from the rule compiler. Room for changes while
+// the service runs lies among them: after every 32 ranges a copy of the
+// 32nd (a search lands on either, with one verdict), and past the last
+// range copies of it to the capacity (a power of two). A change then shifts
+// entries only up to the nearest copy (rule_edits.cpp). Then the window and
+// the index.
 template <typename Word>
 void write_table(std::uint8_t *slot, const TableKind<Word> &kind, const RuleTableLayout &layout, const RuleSet &set,
                  const CompiledRules &compiled) {
-    std::size_t n = compiled.*kind.ranges, words = kind.words;
-    auto starts = view<Word>(slot, layout.starts_offset, words * layout.capacity());
-    auto verdicts = view<std::uint8_t>(slot, layout.verdicts_offset, layout.capacity());
+    std::size_t n = compiled.*kind.ranges, words = kind.words, capacity = layout.capacity();
+    auto starts = view<Word>(slot, layout.starts_offset, words * capacity);
+    auto verdicts = view<std::uint8_t>(slot, layout.verdicts_offset, capacity);
     kind.write_ranges(set, compiled, starts.first(words * n), verdicts.first(n));
-    for (std::size_t i = n; i < layout.capacity(); ++i) {
-        std::copy_n(&starts[words * (n - 1)], words, &starts[words * i]);
-        verdicts[i] = verdicts[n - 1];
+    // Spread from the back, so that nothing is overwritten before it moves.
+    constexpr std::size_t every = 32;
+    std::size_t copies = std::min(n / every, capacity - n), used = n + copies;
+    auto move = [&](std::size_t from, std::size_t to) {
+        std::copy_n(&starts[words * from], words, &starts[words * to]);
+        verdicts[to] = verdicts[from];
+    };
+    for (std::size_t i = used; i < capacity; ++i) move(n - 1, i);
+    for (std::size_t i = n; i-- > 0;) {
+        std::size_t before = std::min(i / every, copies), to = i + before;
+        if ((i + 1) % every == 0 && (i + 1) / every <= copies) move(i, to + 1);
+        if (to != i) move(i, to);
     }
     // The index reads the high word; a bucket's first address has the others 0.
     auto high = [&](std::size_t i) -> std::uint64_t { return starts[words * i]; };
     auto rest_zero = [&](std::size_t i) {
         return std::all_of(&starts[words * i] + 1, &starts[words * i] + words, [](Word w) { return w == 0; });
     };
-    RulesWindow window = window_for(n, kind.address_bits, layout.index_bits, high);
-    write_index(slot, layout, window, kind.address_bits, n, [&](std::size_t i, std::uint64_t first) {
+    RulesWindow window = window_for(used, kind.address_bits, layout.index_bits, high);
+    write_index(slot, layout, window, kind.address_bits, used, [&](std::size_t i, std::uint64_t first) {
         return high(i) < first || (high(i) == first && rest_zero(i));
     });
 }
@@ -245,13 +256,13 @@ void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const
 }
 
 RuleCapacity rule_capacity(const RuleMaps &maps) {
-    ArrayGeometry v4 = geometry(maps.ipv4, ipv4_table.map), v6 = geometry(maps.ipv6, ipv6_table.map);
+    ArrayGeometry v4 = array_geometry(maps.ipv4, ipv4_table.map), v6 = array_geometry(maps.ipv6, ipv6_table.map);
     RuleCapacity capacity;
     capacity.slots = std::min(v4.max_entries, v6.max_entries);
     capacity.ipv4 = layout_of_slot(ipv4_table.start_bytes(), v4.value_size, ipv4_table.map);
     capacity.ipv6 = layout_of_slot(ipv6_table.start_bytes(), v6.value_size, ipv6_table.map);
     if (maps.list >= 0) {
-        ArrayGeometry list = geometry(maps.list, rule_list_map);
+        ArrayGeometry list = array_geometry(maps.list, rule_list_map);
         capacity.rules = list.max_entries ? list.max_entries - 1 : 0;
     }
     return capacity;
@@ -320,10 +331,11 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
     require_fit(capacity, compiled, set.rules.size(), maps.list >= 0);
     MappedArray state_map(maps.state, state_name);
     auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
-    std::atomic_ref<std::uint32_t> active(state->active), generation(state->generation);
-    std::uint32_t was = generation.load(std::memory_order_acquire);
-    // The first set goes into slot 0; later ones into the slot not in use.
-    std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (active.load(std::memory_order_acquire) & 1) ^ 1;
+    std::uint32_t was = std::atomic_ref<std::uint32_t>(state->generation).load(std::memory_order_acquire);
+    // The first set goes into slot 0; later ones into the slot not in use,
+    // once no packet judged before the last switch still reads it.
+    std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (state->active & 1) ^ 1;
+    if (was != 0) wait_for_packets_in_flight();
     {
         MappedArray table(maps.ipv4, ipv4_table.map);
         write_table(table.bytes() + slot * capacity.ipv4.slot_bytes, ipv4_table, capacity.ipv4, set, compiled);
@@ -332,21 +344,19 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
         MappedArray table(maps.ipv6, ipv6_table.map);
         write_table(table.bytes() + slot * capacity.ipv6.slot_bytes, ipv6_table, capacity.ipv6, set, compiled);
     }
-    std::atomic_ref<std::uint32_t>(state->default_verdict[slot])
-        .store(static_cast<std::uint32_t>(compiled.default_verdict), std::memory_order_relaxed);
-    // The one store that switches every packet after it to the new set.
-    active.store(slot, std::memory_order_release);
-    std::uint32_t now = was + 1 == 0 ? 1 : was + 1;
-    generation.store(now, std::memory_order_release);
+    std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
     if (maps.list >= 0) {
-        MappedArray list(maps.list, rule_list_map);
-        auto records = view<RuleRecord>(list.bytes(), sizeof(RuleRecord), set.rules.size());
-        for (std::size_t i = 0; i < set.rules.size(); ++i) {
-            const Rule &rule = set.rules[i];
-            records[i] = RuleRecord{rule.hi, rule.lo, rule.prefix_len, static_cast<std::uint8_t>(rule.verdict), {}};
-        }
-        RuleListHeader header{set.rules.size(), now, 0, 0};
-        std::memcpy(list.bytes(), &header, sizeof header);
+        MappedArray list_map(maps.list, rule_list_map);
+        RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+        list.header().generation = 0;
+        if (!std::is_sorted(set.rules.begin(), set.rules.end(),
+                            [](const Rule &a, const Rule &b) { return record_before(rule_record(a), rule_record(b)); }))
+            throw Error("internal error: rules published before they were compiled");
+        list.write(set.rules);
+        // The other slot holds an older set (or none): the first change in
+        // place levels it.
+        list.header().synced = 0;
+        list.header().generation = now;
     }
     return now;
 }
@@ -361,33 +371,33 @@ RulesState read_rules_state(const RuleMaps &maps) {
 RuleSet read_rule_list(const RuleMaps &maps) {
     if (maps.list < 0) throw Error(std::string("the filter has no ") + rule_list_map + " (it was started by an alfwrapper "
                                    "before live rules); restart the service to change its rules");
-    RulesState state = read_rules_state(maps);
-    MappedArray list(maps.list, rule_list_map);
-    RuleListHeader header;
-    std::memcpy(&header, list.bytes(), sizeof header);
-    std::size_t room = geometry(maps.list, rule_list_map).max_entries - 1;
-    if (header.generation != state.generation || header.count > room)
-        throw Error("the running filter's list of rules does not describe the rules in force (generation " +
-                    std::to_string(header.generation) + ", in force " + std::to_string(state.generation) +
-                    ": a change was interrupted); set them anew with alfctl rules NAME replace");
-    RuleSet set;
-    set.sources = {"running rules"};
-    auto records = view<const RuleRecord>(list.bytes(), sizeof(RuleRecord), header.count);
-    for (const auto &record : records) {
-        Rule rule;
-        rule.hi = record.hi;
-        rule.lo = record.lo;
-        rule.prefix_len = record.prefix_len;
-        rule.verdict = static_cast<Verdict>(record.verdict);
-        set.rules.push_back(rule);
+    MappedArray list_map(maps.list, rule_list_map);
+    RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+    // A change being written (under the lock, which readers do not take)
+    // stamps the list last: wait a little for it.
+    for (int attempt = 0;; ++attempt) {
+        RulesState state = read_rules_state(maps);
+        RuleListHeader header = list.header();
+        bool sane = header.format == 0 ? header.count <= list.room()
+                                       : header.format == rule_list_format && header.records <= list.room();
+        if (header.generation == state.generation && sane) {
+            RuleSet set;
+            set.sources = {"running rules"};
+            set.rules = list.rules();
+            if (list.header().generation == header.generation) return set;
+        }
+        if (attempt == 100)
+            throw Error("the running filter's list of rules does not describe the rules in force (generation " +
+                        std::to_string(header.generation) + ", in force " + std::to_string(state.generation) +
+                        ": a change was interrupted); set them anew with alfctl rules NAME replace");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    return set;
 }
 
 RulesLock::RulesLock(const RuleMaps &maps) {
     // An abstract socket address: taken while this process holds it, free
     // the moment it exits, nothing on disk.
-    std::string name = "alfwrapper-rules-" + std::to_string(geometry(maps.state, state_name).id);
+    std::string name = "alfwrapper-rules-" + std::to_string(array_geometry(maps.state, state_name).id);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::memcpy(address.sun_path + 1, name.data(), name.size());

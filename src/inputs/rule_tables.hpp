@@ -46,24 +46,6 @@ struct RuleTableLayout {
 // The layout of a table holding `ranges` ranges with starts of start_bytes.
 RuleTableLayout rule_table_layout(std::size_t start_bytes, std::size_t ranges);
 
-// The list of rules in force, kept beside the tables so that a rule can be
-// added or removed later (the tables hold ranges, from which the rules
-// cannot be told apart): a map named alf_rule_list that alfwrapper creates
-// and binds to the program, so it lives as long as the program. Element 0
-// is the header, then one element a rule.
-struct RuleListHeader {
-    std::uint64_t count;
-    std::uint32_t generation;  // the state's generation the list describes
-    std::uint32_t reserved;
-    std::uint64_t reserved2;
-};
-struct RuleRecord {
-    std::uint64_t hi, lo;  // as Rule: host order, IPv4 as IPv4-mapped
-    std::uint8_t prefix_len, verdict, reserved[6];
-};
-static_assert(sizeof(RuleListHeader) == 24 && sizeof(RuleRecord) == 24, "one element of alf_rule_list");
-inline constexpr const char *rule_list_map = "alf_rule_list";
-
 class FilterObject;
 struct RuleSet;
 struct CompiledRules;

@@ -2,6 +2,8 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "inputs/rule_edits.hpp"
+#include "inputs/rule_list.hpp"
 #include "inputs/rule_tables.hpp"
 #include "live/service.hpp"
 
@@ -113,6 +115,7 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
         outcome.rules = read_rule_list(maps);
         outcome.generation = read_rules_state(maps).generation;
         outcome.compiled = compile_rules(outcome.rules);
+        outcome.rule_count = outcome.rules.rules.size();
         return outcome;
     }
     if (capacity.slots < 2)
@@ -134,6 +137,17 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
         outcome.rules = read_rules(r.allow, r.deny, r.rules_files);
         outcome.warnings = outcome.rules.warnings;
         done("read");
+    } else if (auto edited = edit_rules(maps, given.rules, change.action == RulesAction::remove)) {
+        // In place: the change touched the prefixes it names, not the set.
+        done(edited->in_place ? "edit" : "publish");
+        outcome.generation = edited->generation;
+        outcome.rule_count = edited->rules;
+        outcome.changed = true;
+        if (change.list_after) {
+            outcome.rules = read_rule_list(maps);
+            outcome.compiled = compile_rules(outcome.rules);
+        }
+        return outcome;
     } else {
         RuleSet running = read_rule_list(maps);
         done("read");
@@ -143,6 +157,7 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
     outcome.compiled = compile_rules(outcome.rules);
     done("compile");
     outcome.generation = publish_rules(maps, outcome.rules, outcome.compiled);
+    outcome.rule_count = outcome.rules.rules.size();
     done("publish");
     outcome.changed = true;
     return outcome;

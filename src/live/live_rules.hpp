@@ -1,8 +1,10 @@
 // alfctl rules: the rules of a running service's filter, shown and changed
-// while it runs. A change is compiled and checked in full first, then
-// written into the tables' spare slot and published by one store
-// (inputs/rule_tables.hpp): every packet is judged by the old set or the new
-// one, and an error changes nothing.
+// while it runs. allow, deny and remove change the prefixes they name in
+// place (inputs/rule_edits.hpp); replace, and a change that reaches too far,
+// compile the whole set and write it into the tables' spare slot
+// (inputs/rule_tables.hpp). Either way the change is published by one store:
+// every packet is judged by the old set or the new one, and an error
+// changes nothing.
 #pragma once
 
 #include "bpf/program_metadata.hpp"
@@ -23,6 +25,7 @@ struct RulesChange {
     RulesAction action = RulesAction::show;
     std::vector<std::string> cidrs;  // allow, deny, remove
     InputSettings replacement;       // replace: --allow, --deny, --rules-file
+    bool list_after = false;         // the rules in force wanted after a change (--json)
 };
 
 // Parses "show", "allow CIDR...", ...; throws Error naming the problem.
@@ -32,7 +35,8 @@ struct RulesOutcome {
     std::string service;  // describe_service()
     std::string name;
     long pid = 0;
-    RuleSet rules;        // in force after the action
+    RuleSet rules;        // in force after the action (after a change: with list_after only)
+    std::size_t rule_count = 0;  // rules in force after the action
     CompiledRules compiled;
     std::uint32_t generation = 0;
     std::size_t ipv4_capacity = 0, ipv6_capacity = 0, rule_capacity = 0;

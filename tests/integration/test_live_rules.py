@@ -37,7 +37,10 @@ class LiveRules(AlfTestCase):
         # allow replaces the rule of the same prefix, whatever it said.
         self.rules("allow", "127.0.0.3/32")
         self.assert_served(self.peer("127.0.0.3"))
-        self.rules("deny", "127.0.0.4", "127.0.0.5")
+        # Changed in place: only the named prefixes' ranges are rewritten.
+        r = alfctl("rules", "-v", self.name, "deny", "127.0.0.4", "127.0.0.5")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertRegex(r.stderr, r"changed in .*: find .*, lock .*, edit ", r)
         self.assert_dropped(admitted, self.peer("127.0.0.4"), self.peer("127.0.0.5"))
         state, rules = self.shown()
         self.assertEqual(sorted(rules), ["allow 127.0.0.0/8", "allow 127.0.0.3/32", "deny 127.0.0.4/32",

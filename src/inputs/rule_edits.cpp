@@ -1,0 +1,391 @@
+#include "inputs/rule_edits.hpp"
+
+#include "common/error.hpp"
+#include "inputs/rule_list.hpp"
+#include "inputs/rule_table_memory.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <vector>
+
+namespace alf {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+// Rules inside a changed prefix compiled at most (beyond, the whole set is
+// published: the change spans much of the table anyway).
+constexpr std::size_t inner_limit = 1 << 16;
+// Entries a rewrite may span, around the changed prefix's own.
+constexpr std::size_t rewrite_reach = 1 << 14;
+
+// One slot of a family's table in memory: IPv4 starts one 32-bit word, IPv6
+// two 64-bit halves; the index reads the high word.
+template <typename Address>
+class Slot {
+public:
+    static constexpr bool ipv6 = sizeof(Address) == 16;
+    static constexpr unsigned width = ipv6 ? 64 : 32;  // bits of the index's key
+
+    struct Entry {
+        Address start;
+        std::uint8_t verdict;
+        bool operator==(const Entry &) const = default;
+    };
+
+    Slot(std::uint8_t *base, const RuleTableLayout &layout) : base_(base), layout_(layout) {}
+
+    std::size_t capacity() const { return layout_.capacity(); }
+    std::size_t buckets() const { return layout_.buckets(); }
+    Address start(std::size_t i) const {
+        if constexpr (ipv6) {
+            const auto *w = reinterpret_cast<const std::uint64_t *>(base_ + layout_.starts_offset) + 2 * i;
+            return (u128(w[0]) << 64) | w[1];
+        } else {
+            return reinterpret_cast<const std::uint32_t *>(base_ + layout_.starts_offset)[i];
+        }
+    }
+    Entry entry(std::size_t i) const { return {start(i), base_[layout_.verdicts_offset + i]}; }
+    void put(std::size_t i, const Entry &e) {
+        if constexpr (ipv6) {
+            auto *w = reinterpret_cast<std::uint64_t *>(base_ + layout_.starts_offset) + 2 * i;
+            w[0] = static_cast<std::uint64_t>(e.start >> 64);
+            w[1] = static_cast<std::uint64_t>(e.start);
+        } else {
+            reinterpret_cast<std::uint32_t *>(base_ + layout_.starts_offset)[i] = e.start;
+        }
+        base_[layout_.verdicts_offset + i] = e.verdict;
+    }
+    RulesWindow window() const {
+        RulesWindow w;
+        std::memcpy(&w, base_, sizeof w);
+        return w;
+    }
+    std::uint32_t *index() { return reinterpret_cast<std::uint32_t *>(base_ + sizeof(RulesWindow)); }
+
+    // The first entry starting at or after a (capacity() when none).
+    std::size_t first_at_or_after(Address a) const {
+        std::size_t lo = 0, n = capacity();
+        while (n > 0) {
+            std::size_t half = n / 2;
+            if (start(lo + half) < a) {
+                lo += half + 1;
+                n -= half + 1;
+            } else {
+                n = half;
+            }
+        }
+        return lo;
+    }
+    // The first entry starting after a.
+    std::size_t first_after(Address a) const {
+        std::size_t lo = 0, n = capacity();
+        while (n > 0) {
+            std::size_t half = n / 2;
+            if (!(a < start(lo + half))) {
+                lo += half + 1;
+                n -= half + 1;
+            } else {
+                n = half;
+            }
+        }
+        return lo;
+    }
+    std::uint8_t verdict_at(Address a) const { return entry(first_after(a) - 1).verdict; }
+
+    static std::uint64_t key(Address a) { return static_cast<std::uint64_t>(ipv6 ? a >> 64 : a); }
+    bool in_window(Address a) const {
+        RulesWindow w = window();
+        return w.bits == 0 || key(a) >> (width - w.bits) == w.prefix;
+    }
+    // The first address of index bucket j.
+    Address bucket_first(std::size_t j) const {
+        RulesWindow w = window();
+        unsigned shift = width - w.bits - layout_.index_bits;
+        std::uint64_t k = (w.bits ? w.prefix << (width - w.bits) : 0) | (std::uint64_t(j) << shift);
+        return ipv6 ? Address(u128(k) << 64) : Address(k);
+    }
+    // The first bucket whose first address is at or after a.
+    std::size_t bucket_at_or_after(Address a) const {
+        RulesWindow w = window();
+        std::uint64_t k = key(a);
+        if (w.bits != 0) {
+            std::uint64_t top = k >> (width - w.bits);
+            if (top < w.prefix) return 0;
+            if (top > w.prefix) return layout_.buckets();
+        }
+        std::size_t j = (k >> (width - w.bits - layout_.index_bits)) & (layout_.buckets() - 1);
+        return bucket_first(j) < a ? j + 1 : j;
+    }
+
+private:
+    std::uint8_t *base_;
+    RuleTableLayout layout_;
+};
+
+// A prefix's new ranges: the boundaries from `first` to `after` (the address
+// after its last, absent at the end of the space), each where the verdict
+// changes.
+template <typename Address>
+struct SpanChange {
+    Address first;
+    bool has_after;
+    Address after;
+    std::vector<typename Slot<Address>::Entry> boundaries;
+};
+
+// Writes the change into the slot: the entries starting from `first` to
+// `after` make way for the new boundaries, the stretch widened by whole
+// runs of copies until they fit, and the index buckets whose first address
+// lies in the rewritten addresses found again. False (the slot in an
+// unknown state) when no room lies within reach.
+template <typename Address>
+bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
+    using Entry = typename Slot<Address>::Entry;
+    const std::size_t capacity = slot.capacity();
+    std::size_t x = slot.first_at_or_after(change.first);
+    std::size_t y = change.has_after ? slot.first_after(change.after) : capacity;
+    std::size_t left = x, right = y, distinct = change.boundaries.size();
+    std::vector<Entry> before, after;  // the runs the stretch widens over, one entry each
+    bool toward_right = true;
+    while (right - left < distinct || distinct == 0) {
+        if (right - left > rewrite_reach) return false;
+        bool can_right = right < capacity, can_left = left > 0;
+        if (!can_right && !can_left) return false;
+        if (can_right && (toward_right || !can_left)) {
+            Entry e = slot.entry(right);
+            while (right < capacity && slot.entry(right) == e) ++right;
+            after.push_back(e);
+        } else {
+            Entry e = slot.entry(left - 1);
+            while (left > 0 && slot.entry(left - 1) == e) --left;
+            before.insert(before.begin(), e);
+        }
+        ++distinct;
+        toward_right = !toward_right;
+    }
+    std::vector<Entry> laid = before;
+    laid.insert(laid.end(), change.boundaries.begin(), change.boundaries.end());
+    laid.insert(laid.end(), after.begin(), after.end());
+    // Each entry once, the spare places as copies spread among them.
+    std::size_t total = right - left, spare = total - laid.size(), at = left;
+    for (std::size_t k = 0; k < laid.size(); ++k) {
+        std::size_t copies = 1 + (k + 1) * spare / laid.size() - k * spare / laid.size();
+        while (copies--) slot.put(at++, laid[k]);
+    }
+    // The index: each bucket points at the first entry of the run holding its
+    // first address. Only buckets whose first address lies in the rewritten
+    // addresses can change: walk them and the entries together.
+    std::uint32_t *index = slot.index();
+    Address from = left < x ? slot.start(left) : change.first;
+    std::size_t j = slot.bucket_at_or_after(from);
+    std::size_t j_end = right < capacity ? slot.bucket_at_or_after(slot.start(right)) : slot.buckets();
+    if (j < j_end) {
+        std::size_t p = slot.first_after(slot.bucket_first(j)) - 1;
+        std::size_t run = slot.first_at_or_after(slot.start(p));
+        for (; j < j_end; ++j) {
+            Address first = slot.bucket_first(j);
+            while (p + 1 < capacity && !(first < slot.start(p + 1)))
+                if (slot.start(++p) != slot.start(run)) run = p;
+            index[j] = static_cast<std::uint32_t>(run);
+        }
+    }
+    // Addresses past the window: the last range, at the first of its copies.
+    if (right == capacity)
+        index[slot.buckets()] = static_cast<std::uint32_t>(slot.first_at_or_after(slot.start(capacity - 1)));
+    return true;
+}
+
+
+// The records of changed prefixes as they will be, over the list as it is.
+class ChangedList {
+public:
+    explicit ChangedList(RuleListView &list) : list_(list) {}
+
+    std::vector<RuleRecord> records_of(const RuleRecord &prefix) const {
+        if (auto it = changed_.find(prefix); it != changed_.end()) return it->second;
+        std::vector<RuleRecord> found;
+        for (std::size_t i : list_.find(prefix)) found.push_back(list_.records()[i]);
+        return found;
+    }
+    void set(const RuleRecord &prefix, std::vector<RuleRecord> records) { changed_[prefix] = std::move(records); }
+    const auto &changed() const { return changed_; }
+
+    // The rules of the most specific shorter prefix of its family that holds `prefix`.
+    std::vector<RuleRecord> enclosing(const RuleRecord &prefix) const {
+        unsigned shortest = record_is_ipv4(prefix) ? 96 : 0;
+        for (unsigned bits = prefix.prefix_len; bits-- > shortest;)
+            if (auto found = records_of(prefix_truncated(prefix, bits)); !found.empty()) return found;
+        return {};
+    }
+    // The rules inside `prefix` and more specific, at most inner_limit.
+    std::optional<std::vector<RuleRecord>> inside(const RuleRecord &prefix) const {
+        auto listed = list_.inside(prefix, inner_limit);
+        if (!listed) return std::nullopt;
+        std::vector<RuleRecord> found;
+        for (const auto &r : *listed)
+            if (!changed_.count(r)) found.push_back(r);
+        RuleRecord last = prefix_last(prefix);
+        last.prefix_len = 255;
+        for (const auto &[p, records] : changed_)
+            if (record_before(prefix, p) && !record_before(last, p) && p.prefix_len > prefix.prefix_len)
+                found.insert(found.end(), records.begin(), records.end());
+        return found;
+    }
+
+    // Every rule as the change leaves them.
+    RuleSet whole_set() const {
+        RuleSet set;
+        set.sources = {"command line"};
+        for (Rule &rule : list_.rules())
+            if (!changed_.count(rule_record(rule))) set.rules.push_back(rule);
+        for (const auto &[p, records] : changed_)
+            for (const auto &r : records) set.rules.push_back(record_rule(r));
+        return set;
+    }
+
+private:
+    RuleListView &list_;
+    std::map<RuleRecord, std::vector<RuleRecord>, decltype(&record_before)> changed_{&record_before};
+};
+
+template <typename Address>
+Address family_address(const RuleRecord &r) {
+    if constexpr (sizeof(Address) == 16) return (u128(r.hi) << 64) | r.lo;
+    else return static_cast<Address>(r.lo);
+}
+
+// The new ranges of a changed prefix's addresses, in `slot` as it is.
+template <typename Address>
+std::optional<SpanChange<Address>> span_change(const Slot<Address> &slot, const ChangedList &list,
+                                               const RuleRecord &prefix) {
+    constexpr bool ipv6 = sizeof(Address) == 16;
+    auto inner = list.inside(prefix);
+    if (!inner) return std::nullopt;
+    RuleSet mini;
+    for (const auto &records : {list.enclosing(prefix), list.records_of(prefix), *inner})
+        for (const auto &r : records) mini.rules.push_back(record_rule(r));
+    CompiledRules compiled = compile_rules(mini);
+    std::size_t n = ipv6 ? compiled.ipv6_ranges : compiled.ipv4_ranges;
+    std::vector<Address> starts(n);
+    std::vector<std::uint8_t> verdicts(n);
+    if constexpr (ipv6) {
+        std::vector<std::uint64_t> words(2 * n);
+        write_ranges6(mini, compiled, words, verdicts);
+        for (std::size_t i = 0; i < n; ++i) starts[i] = (u128(words[2 * i]) << 64) | words[2 * i + 1];
+    } else {
+        write_ranges4(mini, compiled, starts, verdicts);
+    }
+    SpanChange<Address> change;
+    change.first = family_address<Address>(prefix);
+    Address last = family_address<Address>(prefix_last(prefix));
+    change.has_after = last != ~Address(0);
+    change.after = last + 1;
+    constexpr std::uint8_t nothing_before = 0xff;
+    std::uint8_t previous = change.first == 0 ? nothing_before : slot.verdict_at(change.first - 1);
+    auto boundary = [&](Address at, std::uint8_t verdict) {
+        if (verdict == previous) return;
+        change.boundaries.push_back({at, verdict});
+        previous = verdict;
+    };
+    std::size_t i = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), change.first) - starts.begin());
+    boundary(change.first, verdicts[i - 1]);
+    for (; i < n && !(last < starts[i]); ++i) boundary(starts[i], verdicts[i]);
+    if (change.has_after) boundary(change.after, slot.verdict_at(change.after));
+    for (const auto &b : change.boundaries)
+        if (b.start != 0 && !slot.in_window(b.start)) return std::nullopt;  // the index cannot cut it
+    return change;
+}
+
+template <typename Address>
+struct FamilyEdits {
+    std::uint8_t *table;
+    RuleTableLayout layout;
+    std::vector<SpanChange<Address>> changes;
+
+    Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table + n * layout.slot_bytes, layout); }
+    bool replay(std::uint32_t n) {
+        Slot<Address> s = slot(n);
+        return std::all_of(changes.begin(), changes.end(), [&](const auto &c) { return rewrite(s, c); });
+    }
+};
+
+}  // namespace
+
+std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove) {
+    RuleCapacity capacity = rule_capacity(maps);
+    if (capacity.slots < 2 || maps.list < 0) return std::nullopt;
+    MappedArray state_map(maps.state, "alf_rules_state"), list_map(maps.list, rule_list_map);
+    auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
+    RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+    std::uint32_t generation = std::atomic_ref<std::uint32_t>(state->generation).load(std::memory_order_acquire);
+    if (list.header().format != rule_list_format || generation == 0 || list.header().generation != generation)
+        return std::nullopt;
+
+    // What changes, checked before anything is written.
+    ChangedList changed(list);
+    for (const Rule &rule : given) {
+        RuleRecord prefix = rule_record(rule);
+        if (remove && changed.records_of(prefix).empty())
+            throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
+                        "(alfctl rules NAME show lists the rules)");
+        changed.set(prefix, remove ? std::vector<RuleRecord>{} : std::vector<RuleRecord>{prefix});
+    }
+    auto whole = [&] {
+        RuleSet set = changed.whole_set();
+        CompiledRules compiled = compile_rules(set);
+        return RuleEditOutcome{publish_rules(maps, set, compiled), set.rules.size(), false};
+    };
+
+    wait_for_packets_in_flight();  // since the last switch, nothing reads the spare
+    std::uint32_t active = state->active & 1, spare = active ^ 1;
+    MappedArray table4(maps.ipv4, "alf_rules4"), table6(maps.ipv6, "alf_rules6");
+    FamilyEdits<std::uint32_t> ipv4{table4.bytes(), capacity.ipv4, {}};
+    FamilyEdits<u128> ipv6{table6.bytes(), capacity.ipv6, {}};
+    if (list.header().synced != generation) {
+        // The spare holds an older set: level it with the active one first.
+        std::memcpy(ipv4.table + spare * ipv4.layout.slot_bytes, ipv4.table + active * ipv4.layout.slot_bytes,
+                    ipv4.layout.slot_bytes);
+        std::memcpy(ipv6.table + spare * ipv6.layout.slot_bytes, ipv6.table + active * ipv6.layout.slot_bytes,
+                    ipv6.layout.slot_bytes);
+    }
+    auto edit = [&](auto &family, const RuleRecord &prefix) {
+        auto s = family.slot(spare);
+        auto change = span_change(s, changed, prefix);
+        if (!change || !rewrite(s, *change)) return false;
+        family.changes.push_back(std::move(*change));
+        return true;
+    };
+    for (const auto &[prefix, records] : changed.changed())
+        if (!(record_is_ipv4(prefix) ? edit(ipv4, prefix) : edit(ipv6, prefix))) return whole();
+
+    // The list, marked as being written (a reader or a later change that
+    // finds generation 0 knows it was interrupted).
+    RuleListHeader &header = list.header();
+    header.generation = 0;
+    header.synced = 0;
+    for (const auto &[prefix, records] : changed.changed()) {
+        std::vector<std::size_t> old = list.find(prefix);
+        for (std::size_t position : old) list.remove(position);
+        for (const auto &r : records)
+            if (!list.insert(r)) return whole();
+    }
+    Verdict fallback = header.allows > 0 ? Verdict::deny : Verdict::allow;
+    std::uint32_t now = switch_rules_slot(*state, spare, fallback);
+    header.generation = now;
+
+    // Both slots level again, once no packet reads the one just left.
+    wait_for_packets_in_flight();
+    if (ipv4.replay(active) && ipv6.replay(active)) {
+        std::atomic_ref<std::uint32_t>(state->default_verdict[active])
+            .store(static_cast<std::uint32_t>(fallback), std::memory_order_relaxed);
+        header.synced = now;
+    }
+    return RuleEditOutcome{now, header.count, true};
+}
+
+}  // namespace alf

@@ -1,0 +1,156 @@
+#include "inputs/rule_list.hpp"
+
+#include "common/error.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
+namespace alf {
+
+namespace {
+
+// Records shifted at most, either way, to reach a gap (a few pages).
+constexpr std::size_t shift_reach = 4096;
+// A gap after every this many records of a list written whole.
+constexpr std::size_t gap_every = 32;
+
+auto order_key(const RuleRecord &r) { return std::tuple(!record_is_ipv4(r), r.hi, r.lo, r.prefix_len); }
+
+bool same_prefix(const RuleRecord &a, const RuleRecord &b) {
+    return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len;
+}
+
+}  // namespace
+
+bool record_is_ipv4(const RuleRecord &r) { return r.hi == 0 && (r.lo >> 32) == 0xffff && r.prefix_len >= 96; }
+
+RuleRecord prefix_truncated(const RuleRecord &r, unsigned bits) {
+    RuleRecord out = r;
+    auto mask = [](unsigned n) { return n >= 64 ? ~0ull : n == 0 ? 0 : ~0ull << (64 - n); };
+    out.hi = r.hi & mask(std::min(bits, 64u));
+    out.lo = r.lo & mask(bits > 64 ? bits - 64 : 0);
+    out.prefix_len = static_cast<std::uint8_t>(bits);
+    return out;
+}
+
+RuleRecord prefix_last(const RuleRecord &r) {
+    RuleRecord out = r;
+    unsigned bits = r.prefix_len;
+    auto host = [](unsigned n) { return n >= 64 ? 0ull : ~0ull >> n; };
+    out.hi = r.hi | host(std::min(bits, 64u));
+    out.lo = r.lo | (bits > 64 ? host(bits - 64) : ~0ull);
+    return out;
+}
+
+RuleRecord rule_record(const Rule &rule) {
+    return RuleRecord{rule.hi, rule.lo, rule.prefix_len, static_cast<std::uint8_t>(rule.verdict), {}};
+}
+
+Rule record_rule(const RuleRecord &record) {
+    Rule rule;
+    rule.hi = record.hi;
+    rule.lo = record.lo;
+    rule.prefix_len = record.prefix_len;
+    rule.verdict = static_cast<Verdict>(record.verdict);
+    return rule;
+}
+
+bool record_before(const RuleRecord &a, const RuleRecord &b) { return order_key(a) < order_key(b); }
+
+RuleListView::RuleListView(std::uint8_t *bytes, std::size_t elements)
+    : header_(reinterpret_cast<RuleListHeader *>(bytes)),
+      records_(reinterpret_cast<RuleRecord *>(bytes + sizeof(RuleListHeader))),
+      room_(elements ? elements - 1 : 0) {}
+
+void RuleListView::write(std::span<const Rule> rules) {
+    std::size_t gaps = std::min(rules.size() / gap_every, room_ - std::min(room_, rules.size()));
+    std::size_t at = 0;
+    std::uint32_t allows = 0;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        records_[at++] = rule_record(rules[i]);
+        allows += rules[i].verdict == Verdict::allow;
+        if (gaps > 0 && (i + 1) % gap_every == 0) {
+            records_[at] = records_[at - 1];
+            records_[at++].verdict = 0;
+            --gaps;
+        }
+    }
+    *header_ = RuleListHeader{static_cast<std::uint32_t>(rules.size()), 0, 0, rule_list_format,
+                              static_cast<std::uint32_t>(at), allows};
+}
+
+std::size_t RuleListView::lower_bound(const RuleRecord &key) const {
+    return static_cast<std::size_t>(std::lower_bound(records_, records_ + header_->records, key, record_before) -
+                                    records_);
+}
+
+std::vector<std::size_t> RuleListView::find(const RuleRecord &prefix) const {
+    std::vector<std::size_t> found;
+    for (std::size_t i = lower_bound(prefix); i < header_->records && same_prefix(records_[i], prefix); ++i)
+        if (records_[i].verdict != 0) found.push_back(i);
+    return found;
+}
+
+std::optional<std::vector<RuleRecord>> RuleListView::inside(const RuleRecord &prefix, std::size_t limit) const {
+    RuleRecord first = prefix, last = prefix_last(prefix);
+    first.prefix_len = static_cast<std::uint8_t>(prefix.prefix_len + 1);
+    last.prefix_len = 255;
+    std::vector<RuleRecord> found;
+    for (std::size_t i = lower_bound(first); i < header_->records && !record_before(last, records_[i]); ++i) {
+        if (records_[i].verdict == 0) continue;
+        if (found.size() == limit) return std::nullopt;
+        found.push_back(records_[i]);
+    }
+    return found;
+}
+
+std::vector<Rule> RuleListView::rules() const {
+    std::vector<Rule> rules;
+    if (header_->format == 0) {
+        rules.reserve(header_->count);
+        for (std::size_t i = 0; i < header_->count; ++i) rules.push_back(record_rule(records_[i]));
+        return rules;
+    }
+    rules.reserve(header_->count);
+    for (std::size_t i = 0; i < header_->records; ++i)
+        if (records_[i].verdict != 0) rules.push_back(record_rule(records_[i]));
+    return rules;
+}
+
+bool RuleListView::insert(const RuleRecord &rule) {
+    std::size_t n = header_->records, at = lower_bound(rule);
+    // The nearest gap after `at` (the free room past the end is one), and before it.
+    std::size_t right = at, left = at;
+    while (right < n && right - at < shift_reach && records_[right].verdict != 0) ++right;
+    bool right_ok = right < n ? records_[right].verdict == 0 : right < room_;
+    bool left_ok = false;
+    while (left > 0 && at - left < shift_reach) {
+        if (records_[--left].verdict == 0) {
+            left_ok = true;
+            break;
+        }
+    }
+    if (!right_ok && !left_ok) return false;
+    if (right_ok && (!left_ok || right - at <= at - left)) {
+        std::memmove(records_ + at + 1, records_ + at, (right - at) * sizeof(RuleRecord));
+        records_[at] = rule;
+        if (right == n) ++header_->records;
+    } else {
+        std::memmove(records_ + left, records_ + left + 1, (at - 1 - left) * sizeof(RuleRecord));
+        records_[at - 1] = rule;
+    }
+    ++header_->count;
+    header_->allows += rule.verdict == static_cast<std::uint8_t>(Verdict::allow);
+    return true;
+}
+
+void RuleListView::remove(std::size_t position) {
+    RuleRecord &record = records_[position];
+    if (record.verdict == 0) throw Error("internal error: a rule removed twice from the list");
+    header_->allows -= record.verdict == static_cast<std::uint8_t>(Verdict::allow);
+    --header_->count;
+    record.verdict = 0;
+}
+
+}  // namespace alf

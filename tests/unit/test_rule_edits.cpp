@@ -1,0 +1,212 @@
+// Rules changed in place (alfctl rules allow/deny/remove): after every change
+// the kernel's verdicts agree with the plain reference on the rules as they
+// now are, the list holds exactly those rules, and a change that cannot be
+// made in place is published whole with the same result.
+#include "bpf/filter_object.hpp"
+#include "bpf/program_metadata.hpp"
+#include "common/error.hpp"
+#include "common/net_address.hpp"
+#include "compile/builtin_filters.hpp"
+#include "inputs/rule_edits.hpp"
+#include "inputs/rule_list.hpp"
+#include "inputs/rule_tables.hpp"
+#include "inputs/rules.hpp"
+#include "workbench/test_run.hpp"
+#include "rule_reference.hpp"
+#include "test_support.hpp"
+
+#include <bpf/libbpf.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace alf;
+
+namespace {
+
+// A loaded rules filter and its maps, as alfctl finds them.
+struct RunningTables {
+    FilterObject filter;
+    UniqueFd list;
+    RuleMaps maps;
+
+    explicit RunningTables(RuleSet set)
+        : filter(FilterObject::open(*find_builtin_filter("subnets"), "subnets")) {
+        CompiledRules compiled = compile_rules(set);
+        size_rule_tables(filter, compiled, {});
+        filter.load();
+        write_rule_tables(filter, set, compiled);
+        for (auto &map : program_maps(filter.program_fd()))
+            if (std::strcmp(map.info.name, rule_list_map) == 0) list = std::move(map.fd);
+        maps = {bpf_map__fd(filter.map_if_declared("alf_rules4")), bpf_map__fd(filter.map_if_declared("alf_rules6")),
+                bpf_map__fd(filter.map_if_declared("alf_rules_state")), list.get()};
+    }
+};
+
+// The rules as the test keeps them: prefix text -> its verdicts (two on a
+// tie, or a duplicate the rules started with).
+using Rules = std::map<std::string, std::multiset<Verdict>>;
+
+Rules rules_of_set(const RuleSet &set) {
+    Rules rules;
+    for (const auto &rule : set.rules) rules[format_rule_prefix(rule)].insert(rule.verdict);
+    return rules;
+}
+
+WrittenRules written(const Rules &rules) {
+    WrittenRules out;
+    for (const auto &[cidr, verdicts] : rules)
+        for (Verdict v : verdicts) out.add(v, cidr);
+    return out;
+}
+
+IpAddress address_of(std::uint64_t hi, std::uint64_t lo, bool ipv4) {
+    IpAddress a;
+    if (ipv4) {
+        a.family = Family::ipv4;
+        for (int i = 0; i < 4; ++i) a.bytes[i] = static_cast<std::uint8_t>(lo >> (24 - 8 * i));
+        return a;
+    }
+    a.family = Family::ipv6;
+    for (int i = 0; i < 8; ++i) a.bytes[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i) a.bytes[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+    return a;
+}
+
+// The first and last address of a rule's prefix and their neighbours
+// outside it (within the family's space).
+std::vector<IpAddress> edges(const Rule &rule) {
+    RuleRecord first = rule_record(rule), last = prefix_last(first);
+    bool ipv4 = rule.is_ipv4();
+    std::vector<IpAddress> out = {address_of(first.hi, first.lo, ipv4), address_of(last.hi, last.lo, ipv4)};
+    std::uint64_t low_first = ipv4 ? first.lo & 0xffffffff : first.lo;
+    if (!(low_first == 0 && (ipv4 || first.hi == 0)))
+        out.push_back(address_of(first.hi - (first.lo == 0), first.lo - 1, ipv4));
+    bool at_end = ipv4 ? (last.lo & 0xffffffff) == 0xffffffff : (last.hi == ~0ull && last.lo == ~0ull);
+    if (!at_end) out.push_back(address_of(last.hi + (last.lo == ~0ull), last.lo + 1, ipv4));
+    return out;
+}
+
+void check_verdicts(const RunningTables &t, const Rules &rules, std::mt19937_64 &random,
+                    const std::vector<IpAddress> &also) {
+    Reference reference(written(rules));
+    std::vector<IpAddress> probes = also;
+    for (int i = 0; i < 300; ++i) probes.push_back(random_address(random));
+    for (const auto &source : probes) {
+        IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
+        bool admitted = test_run_filter(t.filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
+        INFO("source " << format_ip(source));
+        REQUIRE(admitted == (reference.decide(source) == allow));
+    }
+}
+
+// A prefix to change: one of the rules, one inside one, or a new one.
+std::string pick_prefix(std::mt19937_64 &random, const Rules &rules, bool spread) {
+    if (!rules.empty() && random() % 3 != 0) {
+        auto it = std::next(rules.begin(), static_cast<long>(random() % rules.size()));
+        if (random() % 2 == 0) return it->first;
+        RuleSet parsed;
+        add_rule(parsed, allow, it->first);
+        const Rule &r = parsed.rules[0];
+        if (r.prefix_len == 128) return it->first;
+        unsigned longer = r.prefix_len + 1 + static_cast<unsigned>(random() % (128 - r.prefix_len));
+        // An address of the prefix, cut to the longer length.
+        RuleRecord inner = rule_record(r), last = prefix_last(inner);
+        inner.hi |= random() & (last.hi ^ inner.hi);
+        inner.lo |= random() & (last.lo ^ inner.lo);
+        inner = prefix_truncated(inner, longer);
+        return format_rule_prefix(record_rule(inner));
+    }
+    WrittenRules fresh = spread ? random_spread_rules(random, 1) : random_rules(random, 1);
+    RuleSet parsed = fresh.parsed();
+    return format_rule_prefix(parsed.rules[0]);
+}
+
+}  // namespace
+
+TEST_CASE("rules changed in place agree with the reference after every change (needs root)") {
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+    std::mt19937_64 random(23);
+    int in_place = 0, whole = 0;
+    for (int round = 0; round < 3; ++round) {
+        bool spread = round == 1;
+        WrittenRules initial = round == 0 ? random_rules(random, 300)
+                               : spread   ? random_spread_rules(random, 3000)
+                                          : random_rules(random, 3);
+        RuleSet set = initial.parsed();
+        Rules rules = rules_of_set(set);
+        RunningTables t(set);
+        for (int change = 0; change < 60; ++change) {
+            bool remove = !rules.empty() && random() % 3 == 0;
+            std::vector<std::string> cidrs;
+            for (int k = 1 + static_cast<int>(random() % 3); k > 0; --k) {
+                std::string cidr = remove ? std::next(rules.begin(), static_cast<long>(random() % rules.size()))->first
+                                          : pick_prefix(random, rules, spread);
+                if (std::find(cidrs.begin(), cidrs.end(), cidr) == cidrs.end()) cidrs.push_back(cidr);
+            }
+            Verdict verdict = random() % 2 ? allow : deny;
+            RuleSet given;
+            for (const auto &cidr : cidrs) add_rule(given, verdict, cidr);
+            std::vector<IpAddress> near;
+            for (const auto &rule : given.rules) {
+                auto e = edges(rule);
+                near.insert(near.end(), e.begin(), e.end());
+                if (remove) rules.erase(format_rule_prefix(rule));
+                else rules[format_rule_prefix(rule)] = {verdict};
+            }
+            std::string what = "round " + std::to_string(round) + " change " + std::to_string(change) +
+                               (remove ? ": remove " : ": set ") + cidrs.front();
+            INFO(what);
+            std::optional<RuleEditOutcome> outcome;
+            {
+                RulesLock lock(t.maps);
+                outcome = edit_rules(t.maps, given.rules, remove);
+            }
+            REQUIRE(outcome.has_value());
+            (outcome->in_place ? in_place : whole)++;
+            CHECK(outcome->rules == [&] {
+                std::size_t n = 0;
+                for (const auto &[cidr, verdicts] : rules) n += verdicts.size();
+                return n;
+            }());
+            check_verdicts(t, rules, random, near);
+            CHECK(rules_of_set(read_rule_list(t.maps)) == rules);
+        }
+        // Removing a rule that is not there changes nothing.
+        std::uint32_t before = read_rules_state(t.maps).generation;
+        RuleSet absent;
+        add_rule(absent, allow, "203.0.113.77");
+        if (!rules.count("203.0.113.77/32")) {
+            RulesLock lock(t.maps);
+            CHECK_THROWS_WITH_AS(edit_rules(t.maps, absent.rules, true),
+                                 doctest::Contains("no rule for 203.0.113.77/32 to remove; nothing was changed"), Error);
+            CHECK(read_rules_state(t.maps).generation == before);
+        }
+    }
+    // The changes must mostly stay in place (else this tests the slow path).
+    CHECK(in_place > 3 * whole);
+    MESSAGE(in_place << " changes in place, " << whole << " published whole");
+}
+
+TEST_CASE("a list written before changes in place is changed by publishing the set whole (needs root)") {
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+    RunningTables t(rules_of({{allow, "10.0.0.0/8"}, {deny, "10.1.0.0/16"}}));
+    {
+        // The list as an alfwrapper before in-place changes left it: format 0.
+        RuleListHeader header{};
+        std::uint32_t key = 0;
+        REQUIRE(bpf_map_lookup_elem(t.list.get(), &key, &header) == 0);
+        header.format = 0;
+        header.records = header.allows = 0;
+        REQUIRE(bpf_map_update_elem(t.list.get(), &key, &header, 0) == 0);
+    }
+    RulesLock lock(t.maps);
+    CHECK_FALSE(edit_rules(t.maps, rules_of({{deny, "10.2.0.0/16"}}).rules, false).has_value());
+    CHECK(read_rule_list(t.maps).rules.size() == 2);
+}
