@@ -37,64 +37,63 @@ public:
         bool operator==(const Entry &) const = default;
     };
 
-    Slot(std::uint8_t *base, const RuleTableLayout &layout) : base_(base), layout_(layout) {}
+    Slot(MappedArray &memory, std::size_t offset, const RuleTableLayout &layout)
+        : memory_(memory), base_(memory.bytes() + offset), offset_(offset), layout_(layout) {}
 
     std::size_t capacity() const { return layout_.capacity(); }
     std::size_t buckets() const { return layout_.buckets(); }
     Address start(std::size_t i) const {
         if constexpr (ipv6) {
-            const auto *w = reinterpret_cast<const std::uint64_t *>(base_ + layout_.starts_offset) + 2 * i;
+            const auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
             return (u128(w[0]) << 64) | w[1];
         } else {
-            return reinterpret_cast<const std::uint32_t *>(base_ + layout_.starts_offset)[i];
+            return *reach<std::uint32_t>(layout_.starts_offset + 4 * i, 1);
         }
     }
-    Entry entry(std::size_t i) const { return {start(i), base_[layout_.verdicts_offset + i]}; }
+    Entry entry(std::size_t i) const { return {start(i), *reach<std::uint8_t>(layout_.verdicts_offset + i, 1)}; }
     void put(std::size_t i, const Entry &e) {
         if constexpr (ipv6) {
-            auto *w = reinterpret_cast<std::uint64_t *>(base_ + layout_.starts_offset) + 2 * i;
+            auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
             w[0] = static_cast<std::uint64_t>(e.start >> 64);
             w[1] = static_cast<std::uint64_t>(e.start);
         } else {
-            reinterpret_cast<std::uint32_t *>(base_ + layout_.starts_offset)[i] = e.start;
+            *reach<std::uint32_t>(layout_.starts_offset + 4 * i, 1) = e.start;
         }
-        base_[layout_.verdicts_offset + i] = e.verdict;
+        *reach<std::uint8_t>(layout_.verdicts_offset + i, 1) = e.verdict;
     }
     RulesWindow window() const {
         RulesWindow w;
-        std::memcpy(&w, base_, sizeof w);
+        std::memcpy(&w, reach<std::uint8_t>(0, sizeof w), sizeof w);
         return w;
     }
-    std::uint32_t *index() { return reinterpret_cast<std::uint32_t *>(base_ + sizeof(RulesWindow)); }
+    // The index, its entries [first, last) mapped.
+    std::uint32_t *index(std::size_t first, std::size_t last) {
+        return reach<std::uint32_t>(sizeof(RulesWindow) + 4 * first, last - first) - first;
+    }
 
-    // The first entry starting at or after a (capacity() when none).
-    std::size_t first_at_or_after(Address a) const {
-        std::size_t lo = 0, n = capacity();
-        while (n > 0) {
-            std::size_t half = n / 2;
-            if (start(lo + half) < a) {
-                lo += half + 1;
-                n -= half + 1;
-            } else {
-                n = half;
+    // The first entry starting after a (capacity() when none). The index
+    // gives an entry at or before it; a galloping search goes on from there,
+    // so that it reads a page or two, not a path through the whole table.
+    // `from_start` searches without the index (while it is being rewritten).
+    std::size_t first_after(Address a, bool from_start = false) const {
+        std::size_t lo = from_start ? 0 : index_entry(a), step = from_start ? capacity() : 1, hi;
+        for (;; step *= 2) {  // start(lo) <= a: widen until an entry starts after a
+            hi = lo + step;
+            if (hi >= capacity()) {
+                hi = capacity();
+                break;
             }
+            if (a < start(hi)) break;
+            lo = hi;
         }
-        return lo;
-    }
-    // The first entry starting after a.
-    std::size_t first_after(Address a) const {
-        std::size_t lo = 0, n = capacity();
-        while (n > 0) {
-            std::size_t half = n / 2;
-            if (!(a < start(lo + half))) {
-                lo += half + 1;
-                n -= half + 1;
-            } else {
-                n = half;
-            }
+        while (hi - lo > 1) {  // start(lo) <= a < start(hi)
+            std::size_t mid = lo + (hi - lo) / 2;
+            (a < start(mid) ? hi : lo) = mid;
         }
-        return lo;
+        return hi;
     }
+    // The first entry starting at or after a.
+    std::size_t first_at_or_after(Address a) const { return a == 0 ? 0 : first_after(a - 1); }
     std::uint8_t verdict_at(Address a) const { return entry(first_after(a) - 1).verdict; }
 
     static std::uint64_t key(Address a) { return static_cast<std::uint64_t>(ipv6 ? a >> 64 : a); }
@@ -121,9 +120,26 @@ public:
         std::size_t j = (k >> (width - w.bits - layout_.index_bits)) & (layout_.buckets() - 1);
         return bucket_first(j) < a ? j + 1 : j;
     }
+    // An entry starting at or before a, from the index.
+    std::size_t index_entry(Address a) const {
+        RulesWindow w = window();
+        std::uint64_t k = key(a);
+        if (w.bits != 0 && k >> (width - w.bits) != w.prefix)
+            return k >> (width - w.bits) < w.prefix ? 0 : *reach<std::uint32_t>(sizeof w + 4 * buckets(), 1);
+        std::size_t j = (k >> (width - w.bits - layout_.index_bits)) & (layout_.buckets() - 1);
+        return *reach<std::uint32_t>(sizeof w + 4 * j, 1);
+    }
 
 private:
+    template <typename T>
+    T *reach(std::size_t offset, std::size_t count) const {
+        memory_.ensure(offset_ + offset, count * sizeof(T));
+        return reinterpret_cast<T *>(base_ + offset);
+    }
+
+    MappedArray &memory_;
     std::uint8_t *base_;
+    std::size_t offset_;
     RuleTableLayout layout_;
 };
 
@@ -180,12 +196,12 @@ bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
     // The index: each bucket points at the first entry of the run holding its
     // first address. Only buckets whose first address lies in the rewritten
     // addresses can change: walk them and the entries together.
-    std::uint32_t *index = slot.index();
     Address from = left < x ? slot.start(left) : change.first;
     std::size_t j = slot.bucket_at_or_after(from);
     std::size_t j_end = right < capacity ? slot.bucket_at_or_after(slot.start(right)) : slot.buckets();
     if (j < j_end) {
-        std::size_t p = slot.first_after(slot.bucket_first(j)) - 1;
+        std::uint32_t *index = slot.index(j, j_end);
+        std::size_t p = slot.first_after(slot.bucket_first(j), true) - 1;
         std::size_t run = slot.first_at_or_after(slot.start(p));
         for (; j < j_end; ++j) {
             Address first = slot.bucket_first(j);
@@ -196,7 +212,7 @@ bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
     }
     // Addresses past the window: the last range, at the first of its copies.
     if (right == capacity)
-        index[slot.buckets()] = static_cast<std::uint32_t>(slot.first_at_or_after(slot.start(capacity - 1)));
+        slot.index(slot.buckets(), slot.buckets() + 1)[slot.buckets()] = static_cast<std::uint32_t>(slot.first_at_or_after(slot.start(capacity - 1)));
     return true;
 }
 
@@ -209,7 +225,7 @@ public:
     std::vector<RuleRecord> records_of(const RuleRecord &prefix) const {
         if (auto it = changed_.find(prefix); it != changed_.end()) return it->second;
         std::vector<RuleRecord> found;
-        for (std::size_t i : list_.find(prefix)) found.push_back(list_.records()[i]);
+        for (std::size_t i : list_.find(prefix)) found.push_back(list_.record(i));
         return found;
     }
     void set(const RuleRecord &prefix, std::vector<RuleRecord> records) { changed_[prefix] = std::move(records); }
@@ -303,11 +319,16 @@ std::optional<SpanChange<Address>> span_change(const Slot<Address> &slot, const 
 
 template <typename Address>
 struct FamilyEdits {
-    std::uint8_t *table;
+    MappedArray &table;
     RuleTableLayout layout;
     std::vector<SpanChange<Address>> changes;
 
-    Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table + n * layout.slot_bytes, layout); }
+    Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table, n * layout.slot_bytes, layout); }
+    // The spare slot made a copy of the active one.
+    void level(std::uint32_t spare, std::uint32_t active) {
+        std::uint8_t *to = table.at<std::uint8_t>(spare * layout.slot_bytes, layout.slot_bytes);
+        std::memcpy(to, table.at<std::uint8_t>(active * layout.slot_bytes, layout.slot_bytes), layout.slot_bytes);
+    }
     bool replay(std::uint32_t n) {
         Slot<Address> s = slot(n);
         return std::all_of(changes.begin(), changes.end(), [&](const auto &c) { return rewrite(s, c); });
@@ -319,9 +340,9 @@ struct FamilyEdits {
 std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove) {
     RuleCapacity capacity = rule_capacity(maps);
     if (capacity.slots < 2 || maps.list < 0) return std::nullopt;
-    MappedArray state_map(maps.state, "alf_rules_state"), list_map(maps.list, rule_list_map);
+    MappedArray state_map(maps.state, "alf_rules_state"), list_map(maps.list, rule_list_map, true);
     auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
-    RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+    RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
     std::uint32_t generation = std::atomic_ref<std::uint32_t>(state->generation).load(std::memory_order_acquire);
     if (list.header().format != rule_list_format || generation == 0 || list.header().generation != generation)
         return std::nullopt;
@@ -343,15 +364,13 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
 
     wait_for_packets_in_flight();  // since the last switch, nothing reads the spare
     std::uint32_t active = state->active & 1, spare = active ^ 1;
-    MappedArray table4(maps.ipv4, "alf_rules4"), table6(maps.ipv6, "alf_rules6");
-    FamilyEdits<std::uint32_t> ipv4{table4.bytes(), capacity.ipv4, {}};
-    FamilyEdits<u128> ipv6{table6.bytes(), capacity.ipv6, {}};
+    MappedArray table4(maps.ipv4, "alf_rules4", true), table6(maps.ipv6, "alf_rules6", true);
+    FamilyEdits<std::uint32_t> ipv4{table4, capacity.ipv4, {}};
+    FamilyEdits<u128> ipv6{table6, capacity.ipv6, {}};
     if (list.header().synced != generation) {
         // The spare holds an older set: level it with the active one first.
-        std::memcpy(ipv4.table + spare * ipv4.layout.slot_bytes, ipv4.table + active * ipv4.layout.slot_bytes,
-                    ipv4.layout.slot_bytes);
-        std::memcpy(ipv6.table + spare * ipv6.layout.slot_bytes, ipv6.table + active * ipv6.layout.slot_bytes,
-                    ipv6.layout.slot_bytes);
+        ipv4.level(spare, active);
+        ipv6.level(spare, active);
     }
     auto edit = [&](auto &family, const RuleRecord &prefix) {
         auto s = family.slot(spare);

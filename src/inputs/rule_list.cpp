@@ -1,6 +1,7 @@
 #include "inputs/rule_list.hpp"
 
 #include "common/error.hpp"
+#include "inputs/rule_table_memory.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -58,13 +59,24 @@ Rule record_rule(const RuleRecord &record) {
 
 bool record_before(const RuleRecord &a, const RuleRecord &b) { return order_key(a) < order_key(b); }
 
-RuleListView::RuleListView(std::uint8_t *bytes, std::size_t elements)
-    : header_(reinterpret_cast<RuleListHeader *>(bytes)),
-      records_(reinterpret_cast<RuleRecord *>(bytes + sizeof(RuleListHeader))),
+RuleListView::RuleListView(MappedArray &memory, std::size_t elements)
+    : memory_(memory),
+      header_(memory.at<RuleListHeader>(0)),
+      records_(reinterpret_cast<RuleRecord *>(memory.bytes() + sizeof(RuleListHeader))),
       room_(elements ? elements - 1 : 0) {}
+
+void RuleListView::reach(std::size_t first, std::size_t last) const {
+    if (last > first) memory_.ensure(sizeof(RuleListHeader) + first * sizeof(RuleRecord), (last - first) * sizeof(RuleRecord));
+}
+
+RuleRecord &RuleListView::record(std::size_t i) const {
+    reach(i, i + 1);
+    return records_[i];
+}
 
 void RuleListView::write(std::span<const Rule> rules) {
     std::size_t gaps = std::min(rules.size() / gap_every, room_ - std::min(room_, rules.size()));
+    reach(0, rules.size() + gaps);
     std::size_t at = 0;
     std::uint32_t allows = 0;
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -80,14 +92,37 @@ void RuleListView::write(std::span<const Rule> rules) {
                               static_cast<std::uint32_t>(at), allows};
 }
 
+std::vector<Rule> RuleListView::rules() const {
+    std::vector<Rule> rules;
+    rules.reserve(header_->count);
+    if (header_->format == 0) {
+        reach(0, header_->count);
+        for (std::size_t i = 0; i < header_->count; ++i) rules.push_back(record_rule(records_[i]));
+        return rules;
+    }
+    reach(0, header_->records);
+    for (std::size_t i = 0; i < header_->records; ++i)
+        if (records_[i].verdict != 0) rules.push_back(record_rule(records_[i]));
+    return rules;
+}
+
 std::size_t RuleListView::lower_bound(const RuleRecord &key) const {
-    return static_cast<std::size_t>(std::lower_bound(records_, records_ + header_->records, key, record_before) -
-                                    records_);
+    std::size_t first = 0, n = header_->records;
+    while (n > 0) {
+        std::size_t half = n / 2;
+        if (record_before(record(first + half), key)) {
+            first += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return first;
 }
 
 std::vector<std::size_t> RuleListView::find(const RuleRecord &prefix) const {
     std::vector<std::size_t> found;
-    for (std::size_t i = lower_bound(prefix); i < header_->records && same_prefix(records_[i], prefix); ++i)
+    for (std::size_t i = lower_bound(prefix); i < header_->records && same_prefix(record(i), prefix); ++i)
         if (records_[i].verdict != 0) found.push_back(i);
     return found;
 }
@@ -97,7 +132,7 @@ std::optional<std::vector<RuleRecord>> RuleListView::inside(const RuleRecord &pr
     first.prefix_len = static_cast<std::uint8_t>(prefix.prefix_len + 1);
     last.prefix_len = 255;
     std::vector<RuleRecord> found;
-    for (std::size_t i = lower_bound(first); i < header_->records && !record_before(last, records_[i]); ++i) {
+    for (std::size_t i = lower_bound(first); i < header_->records && !record_before(last, record(i)); ++i) {
         if (records_[i].verdict == 0) continue;
         if (found.size() == limit) return std::nullopt;
         found.push_back(records_[i]);
@@ -105,34 +140,22 @@ std::optional<std::vector<RuleRecord>> RuleListView::inside(const RuleRecord &pr
     return found;
 }
 
-std::vector<Rule> RuleListView::rules() const {
-    std::vector<Rule> rules;
-    if (header_->format == 0) {
-        rules.reserve(header_->count);
-        for (std::size_t i = 0; i < header_->count; ++i) rules.push_back(record_rule(records_[i]));
-        return rules;
-    }
-    rules.reserve(header_->count);
-    for (std::size_t i = 0; i < header_->records; ++i)
-        if (records_[i].verdict != 0) rules.push_back(record_rule(records_[i]));
-    return rules;
-}
-
 bool RuleListView::insert(const RuleRecord &rule) {
     std::size_t n = header_->records, at = lower_bound(rule);
     // The nearest gap after `at` (the free room past the end is one), and before it.
     std::size_t right = at, left = at;
-    while (right < n && right - at < shift_reach && records_[right].verdict != 0) ++right;
+    while (right < n && right - at < shift_reach && record(right).verdict != 0) ++right;
     bool right_ok = right < n ? records_[right].verdict == 0 : right < room_;
     bool left_ok = false;
     while (left > 0 && at - left < shift_reach) {
-        if (records_[--left].verdict == 0) {
+        if (record(--left).verdict == 0) {
             left_ok = true;
             break;
         }
     }
     if (!right_ok && !left_ok) return false;
     if (right_ok && (!left_ok || right - at <= at - left)) {
+        reach(at, right + 1);
         std::memmove(records_ + at + 1, records_ + at, (right - at) * sizeof(RuleRecord));
         records_[at] = rule;
         if (right == n) ++header_->records;
@@ -146,11 +169,11 @@ bool RuleListView::insert(const RuleRecord &rule) {
 }
 
 void RuleListView::remove(std::size_t position) {
-    RuleRecord &record = records_[position];
-    if (record.verdict == 0) throw Error("internal error: a rule removed twice from the list");
-    header_->allows -= record.verdict == static_cast<std::uint8_t>(Verdict::allow);
+    RuleRecord &r = record(position);
+    if (r.verdict == 0) throw Error("internal error: a rule removed twice from the list");
+    header_->allows -= r.verdict == static_cast<std::uint8_t>(Verdict::allow);
     --header_->count;
-    record.verdict = 0;
+    r.verdict = 0;
 }
 
 }  // namespace alf

@@ -48,20 +48,24 @@ RuleRecord prefix_truncated(const RuleRecord &r, unsigned bits);
 // The last address of r's prefix.
 RuleRecord prefix_last(const RuleRecord &r);
 
-// A mapped list: the header and records, read and changed in place.
+class MappedArray;
+
+// A mapped list: the header and records, read and changed in place (of a
+// lazy mapping, only the pages a search or change reaches are mapped).
 class RuleListView {
 public:
-    RuleListView(std::uint8_t *bytes, std::size_t elements);
+    RuleListView(MappedArray &memory, std::size_t elements);
 
-    RuleListHeader &header() { return *header_; }
-    const RuleListHeader &header() const { return *header_; }
+    RuleListHeader &header() const { return *header_; }
     std::size_t room() const { return room_; }
-    std::span<RuleRecord> records() { return {records_, header_->records}; }
+    RuleRecord &record(std::size_t i) const;
 
     // Writes `rules` (sorted by prefix, as compile_rules leaves them) as the
     // whole list, in format 1, a gap after every 32 where there is room.
     // The header's generation is left 0: the caller stamps it.
     void write(std::span<const Rule> rules);
+    // Every rule in force (gaps skipped), in list order.
+    std::vector<Rule> rules() const;
 
     // Format 1: the positions of the rules of exactly this prefix (two when
     // an allow and a deny tie).
@@ -69,8 +73,6 @@ public:
     // Format 1: the rules inside `prefix` and more specific than it, at most
     // `limit` (nullopt beyond: the caller takes the slow path).
     std::optional<std::vector<RuleRecord>> inside(const RuleRecord &prefix, std::size_t limit) const;
-    // Every rule in force (gaps skipped), in list order.
-    std::vector<Rule> rules() const;
     // Format 1: inserts a rule in order, shifting records up to the nearest
     // gap within reach; false when there is none (nothing changed).
     bool insert(const RuleRecord &rule);
@@ -79,7 +81,10 @@ public:
 
 private:
     std::size_t lower_bound(const RuleRecord &key) const;
+    // Maps records [first, last) of a lazy mapping.
+    void reach(std::size_t first, std::size_t last) const;
 
+    MappedArray &memory_;
     RuleListHeader *header_;
     RuleRecord *records_;
     std::size_t room_;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace alf {
 
@@ -18,19 +19,33 @@ struct ArrayGeometry {
 ArrayGeometry array_geometry(int map_fd, const char *what);
 
 // A shared, writable mapping of an array map's values (BPF_F_MMAPABLE).
+// Mapping a map costs for every page at once (the kernel inserts them all),
+// so a lazy mapping reserves the addresses and maps pieces as ensure() asks
+// for them: a change that reads a few pages of a large table pays for those.
 class MappedArray {
 public:
-    MappedArray(int map_fd, const char *what);
+    MappedArray(int map_fd, const char *what, bool lazy = false);
     ~MappedArray();
     MappedArray(const MappedArray &) = delete;
     MappedArray &operator=(const MappedArray &) = delete;
 
+    // The values; of a lazy mapping, only what ensure() mapped is readable.
     std::uint8_t *bytes() const { return bytes_; }
     std::size_t size() const { return size_; }
+    void ensure(std::size_t offset, std::size_t length);
+    template <typename T>
+    T *at(std::size_t offset, std::size_t count = 1) {
+        ensure(offset, count * sizeof(T));
+        return reinterpret_cast<T *>(bytes_ + offset);
+    }
 
 private:
+    static constexpr std::size_t piece = 16384;
+    int fd_;
+    const char *what_;
     std::size_t size_ = 0;
     std::uint8_t *bytes_ = nullptr;
+    std::vector<bool> mapped_;  // lazy: which pieces are mapped
 };
 
 template <typename T>

@@ -37,16 +37,31 @@ ArrayGeometry array_geometry(int map_fd, const char *what) {
     return {info.value_size, info.max_entries, info.id};
 }
 
-MappedArray::MappedArray(int map_fd, const char *what) {
+MappedArray::MappedArray(int map_fd, const char *what, bool lazy) : fd_(map_fd), what_(what) {
     ArrayGeometry g = array_geometry(map_fd, what);
     std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     size_ = (std::size_t(g.max_entries) * ((g.value_size + 7) & ~7u) + page - 1) / page * page;
-    void *address = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    void *address = lazy ? mmap(nullptr, size_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                         : mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
     if (address == MAP_FAILED) throw system_error(std::string("map ") + what + ": cannot map it into memory", errno);
     bytes_ = static_cast<std::uint8_t *>(address);
+    if (lazy) mapped_.assign((size_ + piece - 1) / piece, false);
 }
 
 MappedArray::~MappedArray() { munmap(bytes_, size_); }
+
+void MappedArray::ensure(std::size_t offset, std::size_t length) {
+    if (mapped_.empty() || length == 0) return;
+    if (offset + length > size_) throw Error(std::string("internal error: map ") + what_ + ": read past its end");
+    for (std::size_t i = offset / piece; i <= (offset + length - 1) / piece; ++i) {
+        if (mapped_[i]) continue;
+        std::size_t at = i * piece, bytes = std::min(piece, size_ - at);
+        if (mmap(bytes_ + at, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd_, static_cast<off_t>(at)) ==
+            MAP_FAILED)
+            throw system_error(std::string("map ") + what_ + ": cannot map it into memory", errno);
+        mapped_[i] = true;
+    }
+}
 
 void wait_for_packets_in_flight() {
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0) return;
@@ -347,7 +362,7 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
     std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
     if (maps.list >= 0) {
         MappedArray list_map(maps.list, rule_list_map);
-        RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+        RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
         list.header().generation = 0;
         if (!std::is_sorted(set.rules.begin(), set.rules.end(),
                             [](const Rule &a, const Rule &b) { return record_before(rule_record(a), rule_record(b)); }))
@@ -372,7 +387,7 @@ RuleSet read_rule_list(const RuleMaps &maps) {
     if (maps.list < 0) throw Error(std::string("the filter has no ") + rule_list_map + " (it was started by an alfwrapper "
                                    "before live rules); restart the service to change its rules");
     MappedArray list_map(maps.list, rule_list_map);
-    RuleListView list(list_map.bytes(), array_geometry(maps.list, rule_list_map).max_entries);
+    RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
     // A change being written (under the lock, which readers do not take)
     // stamps the list last: wait a little for it.
     for (int attempt = 0;; ++attempt) {

@@ -2,9 +2,11 @@
 restart, atomically, with real clients before and after each change."""
 
 import json
+import os
+import signal
 import time
 
-from harness import ALFCTL, AS_NOBODY, ECHO, AlfTestCase, Connection, Load, Peer, Run, alfctl, free_port, wait_until
+from harness import ALFCTL, AS_NOBODY, ECHO, AlfTestCase, Load, Peer, Run, alfctl, free_port, wait_until
 
 
 class LiveRules(AlfTestCase):
@@ -104,13 +106,19 @@ class LiveRules(AlfTestCase):
         self.assertIn("takes no rules; its maps change with alfctl map live-whitelist", r.stderr)
 
     def test_a_running_service_is_chosen_over_an_exited_one_of_its_name(self):
-        # A connection the client keeps open after the service exits holds
-        # the exited service's socket, and with it its filter, in the kernel.
-        first = self.start("--allow", "127.0.0.1")
-        lingering = Connection("127.0.0.1", self.port)
-        self.addCleanup(lingering.close)
-        self.assertEqual(lingering.exchange().kind, ECHO)
-        first.stop()
+        # A process the service started and left behind holds its socket,
+        # and with it the filter, in the kernel after the service exits (as
+        # a connection that closes slowly does, for a while).
+        self.port = free_port()
+        self.name = f"live-{self.port}"
+        first = self.serve(["--name", self.name, "--port", str(self.port), "--allow", "127.0.0.1", "--",
+                            "sh", "-c", "sleep 300 & exec sleep 300"], probe=None)
+        def left_behind():  # the shell has started the sleep in the background and become the other
+            with open(f"/proc/{first.proc.pid}/comm") as f:
+                return f.read().strip() == "sleep"
+        wait_until(left_behind, timeout=10, what="the first service to start its process")
+        os.kill(first.proc.pid, signal.SIGKILL)
+        first.proc.wait()
         second = self.serve(["--name", self.name, "--port", str(free_port()), "--allow", "127.0.0.2"])
         listed = json.loads(alfctl("list", self.name, "--json").stdout)
         self.assertEqual(sorted((e["pid"], e["service_running"]) for e in listed),
