@@ -53,13 +53,17 @@ MappedArray::~MappedArray() { munmap(bytes_, size_); }
 void MappedArray::ensure(std::size_t offset, std::size_t length) {
     if (mapped_.empty() || length == 0) return;
     if (offset + length > size_) throw Error(std::string("internal error: map ") + what_ + ": read past its end");
-    for (std::size_t i = offset / piece; i <= (offset + length - 1) / piece; ++i) {
+    std::size_t last = (offset + length - 1) / piece;
+    for (std::size_t i = offset / piece; i <= last; ++i) {
         if (mapped_[i]) continue;
-        std::size_t at = i * piece, bytes = std::min(piece, size_ - at);
+        std::size_t run = i;  // the pieces not yet mapped from i on, mapped at once
+        while (run + 1 <= last && !mapped_[run + 1]) ++run;
+        std::size_t at = i * piece, bytes = std::min((run + 1 - i) * piece, size_ - at);
         if (mmap(bytes_ + at, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd_, static_cast<off_t>(at)) ==
             MAP_FAILED)
             throw system_error(std::string("map ") + what_ + ": cannot map it into memory", errno);
-        mapped_[i] = true;
+        std::fill(mapped_.begin() + static_cast<long>(i), mapped_.begin() + static_cast<long>(run + 1), true);
+        i = run;
     }
 }
 
@@ -351,17 +355,20 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
     // once no packet judged before the last switch still reads it.
     std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (state->active & 1) ^ 1;
     if (was != 0) wait_for_packets_in_flight();
+    // Mapped lazily: the slot written, not the other one.
     {
-        MappedArray table(maps.ipv4, ipv4_table.map);
-        write_table(table.bytes() + slot * capacity.ipv4.slot_bytes, ipv4_table, capacity.ipv4, set, compiled);
+        MappedArray table(maps.ipv4, ipv4_table.map, true);
+        write_table(table.at<std::uint8_t>(slot * capacity.ipv4.slot_bytes, capacity.ipv4.slot_bytes), ipv4_table,
+                    capacity.ipv4, set, compiled);
     }
     {
-        MappedArray table(maps.ipv6, ipv6_table.map);
-        write_table(table.bytes() + slot * capacity.ipv6.slot_bytes, ipv6_table, capacity.ipv6, set, compiled);
+        MappedArray table(maps.ipv6, ipv6_table.map, true);
+        write_table(table.at<std::uint8_t>(slot * capacity.ipv6.slot_bytes, capacity.ipv6.slot_bytes), ipv6_table,
+                    capacity.ipv6, set, compiled);
     }
     std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
     if (maps.list >= 0) {
-        MappedArray list_map(maps.list, rule_list_map);
+        MappedArray list_map(maps.list, rule_list_map, true);
         RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
         list.header().generation = 0;
         if (!std::is_sorted(set.rules.begin(), set.rules.end(),
@@ -386,7 +393,7 @@ RulesState read_rules_state(const RuleMaps &maps) {
 RuleSet read_rule_list(const RuleMaps &maps) {
     if (maps.list < 0) throw Error(std::string("the filter has no ") + rule_list_map + " (it was started by an alfwrapper "
                                    "before live rules); restart the service to change its rules");
-    MappedArray list_map(maps.list, rule_list_map);
+    MappedArray list_map(maps.list, rule_list_map, true);
     RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
     // A change being written (under the lock, which readers do not take)
     // stamps the list last: wait a little for it.
