@@ -61,7 +61,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
     } else {
         // A socket systemd kept across a restart still carries the earlier run's filter.
         alf::KeptFilter kept = alf::find_kept_filter(sockets);
-        alf::LoadedFilter loaded = filter.load(&kept);
+        alf::LoadedFilter loaded = filter.load(&kept, alf::common_protocol(sockets));
         alf::attach_all(
             sockets, report,
             [&](const alf::Socket &socket) {

@@ -51,6 +51,13 @@
 #define ALF_TCP_ECE 0x40 /* ECN echo */
 #define ALF_TCP_CWR 0x80 /* congestion window reduced */
 
+/* The transport protocol of every socket the filter is attached to
+ * (ALF_IPPROTO_TCP, _UDP, ...), set by alfwrapper when they all have one;
+ * 0 when they differ or are not known (alfctl test): then the helpers that
+ * count by protocol read it from each packet. A socket receives its own
+ * protocol only, so a filter that knows it saves a load a packet. */
+const volatile __u8 alf_socket_protocol = 0;
+
 /* How many IPv6 extension headers alf_packet_parse() skips at most. */
 #define ALF_IPV6_EXT_HEADERS_MAX 4
 

@@ -343,8 +343,9 @@ unsigned long long alf_ld_abs_byte(void *skb, unsigned long long offset) __asm__
  * callbacks, __noinline functions) uses alf_rules_decide() instead.
  * With `protocol` (not NULL), it also stores the IP header's protocol
  * (IPv6: its next header) there, for alf_verdict_protocol() of
- * <alfwrapper/stats.h>: nearly free, from the loads it makes anyway
- * (0 for packets that are neither IPv4 nor IPv6). */
+ * <alfwrapper/stats.h>: alf_socket_protocol when alfwrapper set it, else
+ * one byte more of the header (0 for packets that are neither IPv4 nor
+ * IPv6). */
 static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, __u8 *protocol)
 {
 	const struct alf_rules_state *state = alf_rules_state_now();
@@ -359,7 +360,8 @@ static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, 
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
 		addr4 = (__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12);
 		if (protocol)
-			*protocol = (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
+			*protocol = alf_socket_protocol ? alf_socket_protocol
+							: (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
 	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
 		__u64 header[3]; /* bytes 0..23 of the IPv6 header: the source is 8..23 */
 		__u64 hi, lo;
@@ -367,7 +369,7 @@ static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, 
 		if (alf_load_net(skb, 0, header, sizeof(header)) < 0)
 			return ALF_RULE_DENY;
 		if (protocol)
-			*protocol = ((const __u8 *)header)[6];
+			*protocol = alf_socket_protocol ? alf_socket_protocol : ((const __u8 *)header)[6];
 		hi = bpf_be64_to_cpu(header[1]);
 		lo = bpf_be64_to_cpu(header[2]);
 		addr4 = (__u32)lo;

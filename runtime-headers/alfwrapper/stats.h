@@ -226,11 +226,11 @@ static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 head
  * packet, alf_verdict() costs less). */
 static __always_inline int alf_verdict_skb(struct __sk_buff *skb, int verdict)
 {
-	__u8 header_protocol = 0;
+	__u8 header_protocol = alf_socket_protocol;
 
-	if (skb->protocol == bpf_htons(0x0800))
+	if (!header_protocol && skb->protocol == bpf_htons(0x0800))
 		bpf_skb_load_bytes_relative(skb, 9, &header_protocol, 1, BPF_HDR_START_NET);
-	else if (skb->protocol == bpf_htons(0x86dd))
+	else if (!header_protocol && skb->protocol == bpf_htons(0x86dd))
 		bpf_skb_load_bytes_relative(skb, 6, &header_protocol, 1, BPF_HDR_START_NET);
 	return alf_verdict_protocol(skb, header_protocol, verdict);
 }

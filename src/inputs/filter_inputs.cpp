@@ -72,6 +72,8 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
     if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized);
     inputs.rules_ = std::move(rules);
     set_log_rate(filter, filter_name, settings.log_rate);
+    inputs.filter_name_ = filter_name;
+    inputs.log_rate_ = settings.log_rate;
 
     // In this order, so that a later entry for the same key wins: the config
     // file's, then the files', then each --set.
@@ -90,7 +92,21 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
     return inputs;
 }
 
+void set_socket_protocol(FilterObject &filter, int protocol) {
+    constexpr const char *variable = "alf_socket_protocol";
+    if (filter.global_value(variable).size() != 1 || protocol <= 0 || protocol > 255) return;
+    std::uint8_t byte = static_cast<std::uint8_t>(protocol);
+    filter.set_global_value(variable, std::span(&byte, 1));
+}
+
+void FilterInputs::set_socket_protocol(FilterObject &filter, int protocol) {
+    socket_protocol_ = protocol;
+    alf::set_socket_protocol(filter, protocol);
+}
+
 void FilterInputs::apply_sizes(FilterObject &filter) const {
+    set_log_rate(filter, filter_name_, log_rate_);
+    alf::set_socket_protocol(filter, socket_protocol_);
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
     if (takes_rules_ && kept_tables_) size_rule_tables_as(filter, rules_.compiled, *kept_tables_);
     else if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);

@@ -48,6 +48,11 @@ CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Repo
 // is left as it is, unless a rate was given (Error).
 void set_log_rate(FilterObject &filter, const std::string &filter_name, const std::string &text);
 
+// Before load: alf_socket_protocol of <alfwrapper/packet.h>, the transport
+// protocol every socket of the filter has (0, or a filter without it: left
+// as compiled).
+void set_socket_protocol(FilterObject &filter, int protocol);
+
 class FilterInputs {
 public:
     // Before load: sizes the maps, sizes the rule tables, encodes the
@@ -55,8 +60,14 @@ public:
     static FilterInputs prepare(FilterObject &filter, const std::string &filter_name, const InputSettings &settings,
                                 CompiledRuleSet rules, const Reporter &report);
 
-    // Gives an opened object the sizes prepare() settled on (for an object
-    // compiled anew before load: the fast optimizer's program was rejected).
+    // The transport protocol every socket has (0: they differ), for
+    // alf_socket_protocol of <alfwrapper/packet.h>; given to the object
+    // here and by apply_sizes().
+    void set_socket_protocol(FilterObject &filter, int protocol);
+
+    // Gives an opened object the sizes and settings prepare() settled on
+    // (for an object compiled anew before load: the fast optimizer's
+    // program was rejected).
     void apply_sizes(FilterObject &filter) const;
 
     // For maps taken over from a running filter: its rule tables, whose
@@ -81,6 +92,8 @@ private:
     std::set<std::string> user_sized_;
     std::vector<std::pair<std::string, std::uint32_t>> map_entries_max_;
     std::vector<EncodedMap> entries_;
+    std::string filter_name_, log_rate_;
+    int socket_protocol_ = 0;
 };
 
 }  // namespace alf

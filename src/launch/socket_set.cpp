@@ -71,4 +71,17 @@ void attach_all(std::vector<Socket> &sockets, const Reporter &report,
     }
 }
 
+int common_protocol(const std::vector<Socket> &sockets) {
+    int common = 0;
+    for (const auto &socket : sockets) {
+        int protocol = 0;
+        socklen_t length = sizeof protocol;
+        if (getsockopt(socket.fd.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0 || protocol == 0 ||
+            (common != 0 && protocol != common))
+            return 0;
+        common = protocol;
+    }
+    return common;
+}
+
 }  // namespace alf

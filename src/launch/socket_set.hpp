@@ -27,6 +27,10 @@ struct SocketSettings {
 // when nothing else is), then --listen's, in order; created unbound.
 std::vector<Socket> open_sockets(const SocketSettings &settings);
 
+// The transport protocol (IPPROTO_TCP, ...) every socket has, or 0 when
+// they differ or one has none (a Unix socket).
+int common_protocol(const std::vector<Socket> &sockets);
+
 // Attaches and locks a filter on every socket (`attach`), then binds the ones
 // created here; what reached an inherited socket before is judged by `judge`
 // (the attached filter run on the peer's packet): see launch/backlog.hpp.

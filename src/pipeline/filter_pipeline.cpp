@@ -98,7 +98,7 @@ std::vector<std::uint8_t> kept_read_only_data(const RunningFilter &running) {
 
 }  // namespace
 
-LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
+LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
     read_rules();
     FilterBuilder builder = make_filter_builder(config_, report_, Optimization::fast, access_.delegated());
     FilterBytes bytes = builder.obtain();
@@ -108,6 +108,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept) {
     if (rules_->rules.empty() && bytes.origin == FilterBytes::Origin::builtin && config_.filter == "subnets")
         throw Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
     auto inputs = FilterInputs::prepare(opened, config_.filter, config_.inputs, std::move(*rules_), report_);
+    inputs.set_socket_protocol(opened, socket_protocol);
     rules_.reset();
     if (access_.delegated())
         require_within_limits(opened.maps(), read_delegated_limits(), libbpf_num_possible_cpus(), access_.tool);

@@ -64,7 +64,9 @@ public:
     // one's program), then filled. With a filter kept on inherited sockets
     // (a restart), its maps are taken over, and the program loaded must be
     // the same one (tag and read-only data), else Error naming the way out.
-    LoadedFilter load(const KeptFilter *kept = nullptr);
+    // `socket_protocol`: the transport protocol all the sockets have (0: they
+    // differ, or none are known), which the filter then need not read.
+    LoadedFilter load(const KeptFilter *kept = nullptr, int socket_protocol = 0);
 
     // Classic BPF: the rules as a classic program.
     ClassicRules classic_program();

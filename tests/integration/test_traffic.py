@@ -55,6 +55,25 @@ class Traffic(AlfTestCase):
         self.assertIn("IPv4 TCP", text)
         self.assertIn(f"{tcp4['dropped']['packets']} (", text)
 
+    def test_a_service_on_tcp_and_udp_counts_each_by_its_protocol(self):
+        # One filter on both sockets: it reads each packet's protocol (a
+        # service on one protocol has it from alfwrapper instead).
+        self.port = free_port()
+        udp_port = free_port(socket.SOCK_DGRAM)
+        self.name = f"traffic-{self.port}"
+        self.serve(["--name", self.name, "--port", str(self.port), "-l", f"udp:{udp_port}", "--allow", "127.0.0.1"])
+        self.assert_served(self.peer("127.0.0.1"))
+        self.assert_served(Peer("127.0.0.1", udp_port, src="127.0.0.1", udp=True))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.2", 0))
+            for i in range(7):
+                s.sendto(b"x", ("127.0.0.1", udp_port))
+        rows, _ = self.counters()
+        self.assertEqual(rows[("IPv4", "UDP")]["dropped"]["packets"], 7)
+        self.assertEqual(rows[("IPv4", "UDP")]["passed"]["packets"], 1)
+        self.assertGreaterEqual(rows[("IPv4", "TCP")]["passed"]["packets"], 3)
+        self.assertEqual(rows[("IPv4", "TCP")]["dropped"]["packets"], 0)
+
     def test_the_log_names_peer_local_end_and_the_deciding_rule(self):
         self.start("--allow", "127.0.0.1", "--deny", "127.0.0.3")
         admitted = self.peer("127.0.0.1")
