@@ -15,7 +15,8 @@ function(alf_link_llvm target)
                     COMMAND_ERROR_IS_FATAL ANY)
     separate_arguments(llvm_libs UNIX_COMMAND "${llvm_libs}")
     # llvm-config lists Polly's archives, which Debian does not ship; the one
-    # hook they provide is stubbed in compiler.cpp.
+    # hook they provide is stubbed in compiler.cpp, and so is the terminal
+    # database (libtinfo) LLVM asks about colours.
     list(FILTER llvm_libs EXCLUDE REGEX "Polly")
     set(clang_libs "")
     foreach(lib IN LISTS ALF_CLANG_LIBS)
@@ -23,7 +24,7 @@ function(alf_link_llvm target)
     endforeach()
     target_link_libraries(${target} PUBLIC
       -Wl,--start-group ${clang_libs} ${llvm_libs} -Wl,--end-group
-      z tinfo pthread dl rt m)
+      z pthread dl rt m)
     # Their static initializers run on first use, not at every start (lld only).
     if(LLD_PROGRAM)
       target_link_options(${target} PUBLIC -Wl,-T,${CMAKE_SOURCE_DIR}/cmake/lazy-llvm-init.ld)

@@ -60,6 +60,20 @@ llvm::PassPluginLibraryInfo getPollyPluginInfo() {
     return {LLVM_PLUGIN_API_VERSION, "Polly", "disabled", [](llvm::PassBuilder &) {}};
 }
 
+// LLVM asks the terminal database (libtinfo) only whether a stream shows
+// colours; the compiler's callers decide that themselves (request.color).
+// "No terminal database" saves loading the library at every launch.
+extern "C" {
+struct term;
+int setupterm(const char *, int, int *error) {
+    if (error) *error = -1;
+    return -1;
+}
+int tigetnum(const char *) { return -1; }
+struct term *set_curterm(struct term *) { return nullptr; }
+int del_curterm(struct term *) { return 0; }
+}
+
 namespace alf {
 namespace {
 
