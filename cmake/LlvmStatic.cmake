@@ -23,8 +23,8 @@ function(alf_link_llvm target)
       list(APPEND clang_libs ${LLVM_LIBRARY_DIR}/lib${lib}.a)
     endforeach()
     target_link_libraries(${target} PUBLIC
-      -Wl,--start-group ${clang_libs} ${llvm_libs} -Wl,--end-group
-      z pthread dl rt m)
+      -Wl,--start-group ${clang_libs} ${llvm_libs} ${alf_zlib_ARCHIVE} -Wl,--end-group
+      pthread dl rt m)
     # Their static initializers run on first use, not at every start (lld only).
     if(LLD_PROGRAM)
       target_link_options(${target} PUBLIC -Wl,-T,${CMAKE_SOURCE_DIR}/cmake/lazy-llvm-init.ld)
