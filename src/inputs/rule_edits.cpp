@@ -349,13 +349,20 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
 
     // What changes, checked before anything is written.
     ChangedList changed(list);
+    std::size_t rules = list.header().count;
     for (const Rule &rule : given) {
         RuleRecord prefix = rule_record(rule);
-        if (remove && changed.records_of(prefix).empty())
+        std::size_t before = changed.records_of(prefix).size();
+        if (remove && before == 0)
             throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
                         "(alfctl rules NAME show lists the rules)");
         changed.set(prefix, remove ? std::vector<RuleRecord>{} : std::vector<RuleRecord>{prefix});
+        rules = rules - before + (remove ? 0 : 1);
     }
+    if (rules > capacity.rules)
+        throw Error("rules: " + std::to_string(rules) + " rules, and the running filter's rule list holds " +
+                    std::to_string(capacity.rules) + " (sized when the service started); nothing was changed. "
+                    "Restart the service with these rules (under a socket unit, restart the socket too)");
     auto whole = [&] {
         RuleSet set = changed.whole_set();
         CompiledRules compiled = compile_rules(set);

@@ -210,3 +210,17 @@ TEST_CASE("a list written before changes in place is changed by publishing the s
     CHECK_FALSE(edit_rules(t.maps, rules_of({{deny, "10.2.0.0/16"}}).rules, false).has_value());
     CHECK(read_rule_list(t.maps).rules.size() == 2);
 }
+
+TEST_CASE("more rules than the list holds change nothing, and the rules stay readable (needs root)") {
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+    RunningTables t(rules_of({{allow, "10.0.0.0/8"}}));
+    RuleCapacity capacity = rule_capacity(t.maps);
+    RuleSet many;
+    for (std::size_t i = 0; i < capacity.rules; ++i)
+        add_rule(many, deny, "10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".0/24");
+    std::uint32_t before = read_rules_state(t.maps).generation;
+    RulesLock lock(t.maps);
+    CHECK_THROWS_WITH_AS(edit_rules(t.maps, many.rules, false), doctest::Contains("nothing was changed"), Error);
+    CHECK(read_rules_state(t.maps).generation == before);
+    CHECK(read_rule_list(t.maps).rules.size() == 1);
+}
