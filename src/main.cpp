@@ -77,7 +77,8 @@ int run(int argc, char **argv, alf::Reporter &report) {
                              .loaded_at = std::time(nullptr),
                              .version = ALF_VERSION,
                              .pid_namespace = alf::own_pid_namespace()});
-        summary = alf::summarize_filter(loaded.object);
+        // For --dry-run only: counting the maps' entries costs a system call an entry.
+        if (config.dry_run) summary = alf::summarize_filter(loaded.object);
     }
 
     alf::HandOff handoff{std::move(sockets), config.command, std::move(environment), std::move(credentials)};

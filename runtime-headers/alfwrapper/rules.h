@@ -212,7 +212,11 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 	const __u8 *table = bpf_map_lookup_elem(map, &slot);
 	const __u8 *starts, *verdicts;
 	__u64 base, len; /* 64-bit: no zero-extensions at each step */
-	int step;
+	/* A bucket holds at most the capacity: capacity_bits halvings end any
+	 * search. A constant for the verifier, which then drops the steps a
+	 * table this size never takes (fewer instructions to check at load). */
+	__u32 steps = capacity_bits;
+	__u32 step;
 
 	if (!table || index_bits == 0 || index_bits > 24)
 		return ALF_RULE_NONE;
@@ -226,7 +230,7 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 		const __u8 *start = starts + ((base + half) & mask) * start_bytes;
 		__u64 below;
 
-		if (len <= 1)
+		if (len <= 1 || step >= steps)
 			break;
 		if (ipv6)
 			below = alf_below128(hi, lo, ((const __u64 *)start)[0], ((const __u64 *)start)[1]);

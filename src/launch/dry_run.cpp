@@ -16,6 +16,9 @@ namespace alf {
 namespace {
 
 std::size_t count_entries(bpf_map *map) {
+    // An array has every key: no walk (a per-CPU log of 256 entries took 256 calls).
+    bpf_map_type type = bpf_map__type(map);
+    if (type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY) return bpf_map__max_entries(map);
     std::vector<std::uint8_t> key(bpf_map__key_size(map)), next(key.size());
     std::size_t count = 0;
     const void *previous = nullptr;
