@@ -99,14 +99,9 @@ void set_socket_protocol(FilterObject &filter, int protocol) {
     filter.set_global_value(variable, std::span(&byte, 1));
 }
 
-void FilterInputs::set_socket_protocol(FilterObject &filter, int protocol) {
-    socket_protocol_ = protocol;
-    alf::set_socket_protocol(filter, protocol);
-}
-
-void FilterInputs::apply_sizes(FilterObject &filter) const {
+void FilterInputs::apply_before_load(FilterObject &filter) const {
     set_log_rate(filter, filter_name_, log_rate_);
-    alf::set_socket_protocol(filter, socket_protocol_);
+    set_socket_protocol(filter, socket_protocol_);
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
     if (takes_rules_ && kept_tables_) size_rule_tables_as(filter, rules_.compiled, *kept_tables_);
     else if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);

@@ -61,17 +61,17 @@ public:
                                 CompiledRuleSet rules, const Reporter &report);
 
     // The transport protocol every socket has (0: they differ), for
-    // alf_socket_protocol of <alfwrapper/packet.h>; given to the object
-    // here and by apply_sizes().
-    void set_socket_protocol(FilterObject &filter, int protocol);
+    // alf_socket_protocol of <alfwrapper/packet.h>: given to the object by
+    // apply_before_load().
+    void use_socket_protocol(int protocol) { socket_protocol_ = protocol; }
 
-    // Gives an opened object the sizes and settings prepare() settled on
-    // (for an object compiled anew before load: the fast optimizer's
-    // program was rejected).
-    void apply_sizes(FilterObject &filter) const;
+    // Gives an opened object, just before it is loaded, the sizes and
+    // settings prepare() settled on (again for an object compiled anew: the
+    // fast optimizer's program was rejected).
+    void apply_before_load(FilterObject &filter) const;
 
     // For maps taken over from a running filter: its rule tables, whose
-    // sizes apply_sizes() then gives the object (the program stays the same),
+    // sizes apply_before_load() then gives the object (the program stays the same),
     // and the program they belong to, to which write() binds the rule list.
     void keep_rule_tables(const RuleMaps &running, int running_program_fd);
 

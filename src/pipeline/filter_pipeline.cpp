@@ -108,7 +108,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
     if (rules_->rules.empty() && bytes.origin == FilterBytes::Origin::builtin && config_.filter == "subnets")
         throw Error("filter subnets needs rules: give --allow CIDR, --deny CIDR or --rules-file PATH");
     auto inputs = FilterInputs::prepare(opened, config_.filter, config_.inputs, std::move(*rules_), report_);
-    inputs.set_socket_protocol(opened, socket_protocol);
+    inputs.use_socket_protocol(socket_protocol);
     rules_.reset();
     if (access_.delegated())
         require_within_limits(opened.maps(), read_delegated_limits(), libbpf_num_possible_cpus(), access_.tool);
@@ -119,7 +119,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
             inputs.keep_rule_tables(running, kept->program.get());
     }
     auto load_object = [&](FilterObject filter) {
-        inputs.apply_sizes(filter);
+        inputs.apply_before_load(filter);
         if (kept && kept->running)
             for (const auto &[name, fd] : kept->maps)
                 if (filter.map_if_declared(name)) filter.reuse_map(name, fd.get());
