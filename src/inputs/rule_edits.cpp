@@ -253,21 +253,15 @@ public:
         return found;
     }
 
-    // Every rule as the change leaves them.
-    RuleSet whole_set() const {
-        RuleSet set;
-        set.sources = {"command line"};
-        for (Rule &rule : list_.rules())
-            if (!changed_.count(rule_record(rule))) set.rules.push_back(rule);
-        for (const auto &[p, records] : changed_)
-            for (const auto &r : records) set.rules.push_back(record_rule(r));
-        return set;
-    }
-
 private:
     RuleListView &list_;
     std::map<RuleRecord, std::vector<RuleRecord>, decltype(&record_before)> changed_{&record_before};
 };
+
+Error no_rule_to_remove(const Rule &rule) {
+    return Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
+                 "(alfctl rules NAME show lists the rules)");
+}
 
 template <typename Address>
 Address family_address(const RuleRecord &r) {
@@ -337,15 +331,49 @@ struct FamilyEdits {
 
 }  // namespace
 
-std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove) {
+RuleSet rules_with_changes(RuleSet running, std::span<const Rule> given, bool remove) {
+    auto &rules = running.rules;
+    auto same_prefix = [](const Rule &a, const Rule &b) {
+        return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len;
+    };
+    for (const auto &rule : given) {
+        auto matches = [&](const Rule &r) { return same_prefix(r, rule); };
+        if (remove && std::none_of(rules.begin(), rules.end(), matches)) throw no_rule_to_remove(rule);
+        rules.erase(std::remove_if(rules.begin(), rules.end(), matches), rules.end());
+        if (!remove) rules.push_back(rule);
+    }
+    for (auto &rule : rules) rule.source = 0;
+    running.sources = {"command line"};
+    return running;
+}
+
+RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove) {
     RuleCapacity capacity = rule_capacity(maps);
-    if (capacity.slots < 2 || maps.list < 0) return std::nullopt;
+    if (capacity.slots < 2) throw Error("internal error: rules changed in a table of one slot");
+    // The whole set compiled anew with the change and published.
+    auto whole = [&](RuleSet running) {
+        RuleSet set = rules_with_changes(std::move(running), given, remove);
+        CompiledRules compiled = compile_rules(set);
+        return RuleEditOutcome{publish_rules(maps, set, compiled), set.rules.size(), false};
+    };
+    // Without a list in place order (an older alfwrapper wrote it), or none
+    // at all, or one a change left unfinished: read_rule_list() reads it, or
+    // says what is wrong.
+    if (maps.list < 0) return whole(read_rule_list(maps));
     MappedArray state_map(maps.state, "alf_rules_state"), list_map(maps.list, rule_list_map, true);
     auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
     RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
     std::uint32_t generation = std::atomic_ref<std::uint32_t>(state->generation).load(std::memory_order_acquire);
     if (list.header().format != rule_list_format || generation == 0 || list.header().generation != generation)
-        return std::nullopt;
+        return whole(read_rule_list(maps));
+    // From here on, a change that reaches too far: the list as it is now
+    // (a set's records already written are written again the same way; a
+    // removal has written nothing when it gets here).
+    auto whole_from_list = [&] {
+        RuleSet running;
+        running.rules = list.rules();
+        return whole(std::move(running));
+    };
 
     // What changes, checked before anything is written.
     ChangedList changed(list);
@@ -353,9 +381,7 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
     for (const Rule &rule : given) {
         RuleRecord prefix = rule_record(rule);
         std::size_t before = changed.records_of(prefix).size();
-        if (remove && before == 0)
-            throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
-                        "(alfctl rules NAME show lists the rules)");
+        if (remove && before == 0) throw no_rule_to_remove(rule);
         changed.set(prefix, remove ? std::vector<RuleRecord>{} : std::vector<RuleRecord>{prefix});
         rules = rules - before + (remove ? 0 : 1);
     }
@@ -363,12 +389,6 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
         throw Error("rules: " + std::to_string(rules) + " rules, and the running filter's rule list holds " +
                     std::to_string(capacity.rules) + " (sized when the service started); nothing was changed. "
                     "Restart the service with these rules (under a socket unit, restart the socket too)");
-    auto whole = [&] {
-        RuleSet set = changed.whole_set();
-        CompiledRules compiled = compile_rules(set);
-        return RuleEditOutcome{publish_rules(maps, set, compiled), set.rules.size(), false};
-    };
-
     wait_for_packets_in_flight();  // since the last switch, nothing reads the spare
     std::uint32_t active = state->active & 1, spare = active ^ 1;
     MappedArray table4(maps.ipv4, "alf_rules4", true), table6(maps.ipv6, "alf_rules6", true);
@@ -387,7 +407,7 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
         return true;
     };
     for (const auto &[prefix, records] : changed.changed())
-        if (!(record_is_ipv4(prefix) ? edit(ipv4, prefix) : edit(ipv6, prefix))) return whole();
+        if (!(record_is_ipv4(prefix) ? edit(ipv4, prefix) : edit(ipv6, prefix))) return whole_from_list();
 
     // The list, marked as being written (a reader or a later change that
     // finds generation 0 knows it was interrupted).
@@ -398,7 +418,7 @@ std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const 
         std::vector<std::size_t> old = list.find(prefix);
         for (std::size_t position : old) list.remove(position);
         for (const auto &r : records)
-            if (!list.insert(r)) return whole();
+            if (!list.insert(r)) return whole_from_list();
     }
     Verdict fallback = header.allows > 0 ? Verdict::deny : Verdict::allow;
     std::uint32_t now = switch_rules_slot(*state, spare, fallback);

@@ -18,7 +18,6 @@
 #include "inputs/rules.hpp"
 
 #include <cstdint>
-#include <optional>
 #include <span>
 
 namespace alf {
@@ -31,10 +30,12 @@ struct RuleEditOutcome {
 
 // Applies `given` (parsed prefixes) to the running rules: with `remove`,
 // their rules are taken out (Error, nothing changed, when one is not there);
-// otherwise each replaces the rules of its prefix. Returns nullopt, having
-// changed nothing, when the running list or tables cannot be changed in
-// place (written by an older alfwrapper, or left by an interrupted change):
-// the caller publishes the whole set. Call with the rules lock held.
-std::optional<RuleEditOutcome> edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove);
+// otherwise each replaces the rules of its prefix. In place where it can;
+// a change that reaches too far, or a list an older alfwrapper wrote, is
+// published whole. Call with the rules lock held, on tables of two slots.
+RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove);
+
+// `running` with the same change, for publishing it whole.
+RuleSet rules_with_changes(RuleSet running, std::span<const Rule> given, bool remove);
 
 }  // namespace alf

@@ -30,8 +30,6 @@ RuleMapFds open_rule_maps(const RunningFilter &service) {
     return fds;
 }
 
-bool same_prefix(const Rule &a, const Rule &b) { return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len; }
-
 // The CIDRs of allow, deny or remove, as rules; messages name the action
 // as typed ("allow 10.0.0.300/8: ..."), not the launch option.
 RuleSet parsed_prefixes(const std::vector<std::string> &cidrs, RulesAction action) {
@@ -49,24 +47,6 @@ RuleSet parsed_prefixes(const std::vector<std::string> &cidrs, RulesAction actio
     }
     for (auto &warning : set.warnings) warning = as_typed(warning);
     return set;
-}
-
-// The running set with `given` (the parsed CIDRs of allow, deny or remove)
-// applied: allow and deny replace a rule of the same prefix (whatever its
-// verdict), remove takes it out.
-RuleSet changed_set(RuleSet running, RulesAction action, const RuleSet &given) {
-    auto &rules = running.rules;
-    for (const auto &rule : given.rules) {
-        auto matches = [&](const Rule &r) { return same_prefix(r, rule); };
-        if (action == RulesAction::remove && std::none_of(rules.begin(), rules.end(), matches))
-            throw Error("no rule for " + format_rule_prefix(rule) + " to remove; nothing was changed "
-                        "(alfctl rules NAME show lists the rules)");
-        rules.erase(std::remove_if(rules.begin(), rules.end(), matches), rules.end());
-        if (action != RulesAction::remove) rules.push_back(rule);
-    }
-    for (auto &rule : rules) rule.source = 0;
-    running.sources = {"command line"};
-    return running;
 }
 
 }  // namespace
@@ -137,22 +117,18 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
         outcome.rules = read_rules(r.allow, r.deny, r.rules_files);
         outcome.warnings = outcome.rules.warnings;
         done("read");
-    } else if (auto edited = edit_rules(maps, given.rules, change.action == RulesAction::remove)) {
-        // In place: the change touched the prefixes it names, not the set.
-        done(edited->in_place ? "edit" : "publish");
-        outcome.generation = edited->generation;
-        outcome.rule_count = edited->rules;
+    } else {
+        // In place where it can: the change touches the prefixes it names.
+        RuleEditOutcome edited = edit_rules(maps, given.rules, change.action == RulesAction::remove);
+        done(edited.in_place ? "edit" : "publish");
+        outcome.generation = edited.generation;
+        outcome.rule_count = edited.rules;
         outcome.changed = true;
         if (change.list_after) {
             outcome.rules = read_rule_list(maps);
             outcome.compiled = compile_rules(outcome.rules);
         }
         return outcome;
-    } else {
-        RuleSet running = read_rule_list(maps);
-        done("read");
-        outcome.rules = changed_set(std::move(running), change.action, given);
-        done("change");
     }
     outcome.compiled = compile_rules(outcome.rules);
     done("compile");

@@ -163,14 +163,13 @@ TEST_CASE("rules changed in place agree with the reference after every change (n
             std::string what = "round " + std::to_string(round) + " change " + std::to_string(change) +
                                (remove ? ": remove " : ": set ") + cidrs.front();
             INFO(what);
-            std::optional<RuleEditOutcome> outcome;
+            RuleEditOutcome outcome;
             {
                 RulesLock lock(t.maps);
                 outcome = edit_rules(t.maps, given.rules, remove);
             }
-            REQUIRE(outcome.has_value());
-            (outcome->in_place ? in_place : whole)++;
-            CHECK(outcome->rules == [&] {
+            (outcome.in_place ? in_place : whole)++;
+            CHECK(outcome.rules == [&] {
                 std::size_t n = 0;
                 for (const auto &[cidr, verdicts] : rules) n += verdicts.size();
                 return n;
@@ -195,7 +194,7 @@ TEST_CASE("rules changed in place agree with the reference after every change (n
     MESSAGE(in_place << " changes in place, " << whole << " published whole");
 }
 
-TEST_CASE("a list written before changes in place is changed by publishing the set whole (needs root)") {
+TEST_CASE("a list written before changes in place is changed by publishing the set whole, and is in place order after (needs root)") {
     if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
     RunningTables t(rules_of({{allow, "10.0.0.0/8"}, {deny, "10.1.0.0/16"}}));
     {
@@ -208,8 +207,13 @@ TEST_CASE("a list written before changes in place is changed by publishing the s
         REQUIRE(bpf_map_update_elem(t.list.get(), &key, &header, 0) == 0);
     }
     RulesLock lock(t.maps);
-    CHECK_FALSE(edit_rules(t.maps, rules_of({{deny, "10.2.0.0/16"}}).rules, false).has_value());
-    CHECK(read_rule_list(t.maps).rules.size() == 2);
+    RuleEditOutcome outcome = edit_rules(t.maps, rules_of({{deny, "10.2.0.0/16"}}).rules, false);
+    CHECK_FALSE(outcome.in_place);
+    CHECK(outcome.rules == 3);
+    CHECK(rules_of_set(read_rule_list(t.maps)) == Rules{{"10.0.0.0/8", {allow}}, {"10.1.0.0/16", {deny}},
+                                                         {"10.2.0.0/16", {deny}}});
+    // Written whole, the list is in place order again: the next change is made in place.
+    CHECK(edit_rules(t.maps, rules_of({{allow, "10.2.3.0/24"}}).rules, false).in_place);
 }
 
 TEST_CASE("more rules than the list holds change nothing, and the rules stay readable (needs root)") {
