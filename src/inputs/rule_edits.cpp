@@ -157,8 +157,8 @@ struct SpanChange {
 // Writes the change into the slot: the entries starting from `first` to
 // `after` make way for the new boundaries, the stretch widened by whole
 // runs of copies until they fit, and the index buckets whose first address
-// lies in the rewritten addresses found again. False (the slot in an
-// unknown state) when no room lies within reach.
+// lies in the rewritten addresses found again. False, the slot untouched,
+// when no room lies within reach.
 template <typename Address>
 bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
     using Entry = typename Slot<Address>::Entry;
@@ -211,8 +211,10 @@ bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
         }
     }
     // Addresses past the window: the last range, at the first of its copies.
-    if (right == capacity)
-        slot.index(slot.buckets(), slot.buckets() + 1)[slot.buckets()] = static_cast<std::uint32_t>(slot.first_at_or_after(slot.start(capacity - 1)));
+    if (right == capacity) {
+        std::size_t last_run = slot.first_at_or_after(slot.start(capacity - 1));
+        slot.index(slot.buckets(), slot.buckets() + 1)[slot.buckets()] = static_cast<std::uint32_t>(last_run);
+    }
     return true;
 }
 
