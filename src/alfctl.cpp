@@ -1,6 +1,7 @@
 // alfctl: the workbench for filter authors. compile, check, test.
 #include "cli/ctl_cli.hpp"
 #include "common/error.hpp"
+#include "common/net_address.hpp"
 #include "common/report.hpp"
 #include "common/util.hpp"
 #include "launch/sockets.hpp"
@@ -250,21 +251,40 @@ double watch_interval(const std::string &text) {
 int run_stats(const alf::CtlCommand &command) {
     std::optional<double> interval;
     if (!command.watch.empty()) interval = watch_interval(command.watch);
+    std::size_t top = command.top_rules.empty() ? 0 : alf::parse_unsigned(command.top_rules, 1000000, "--rules");
+    if (!command.top_rules.empty() && top == 0) throw alf::Error("--rules 0: give how many rules to show, 1 or more");
     alf::RunningFilter service = alf::find_service(command.service);
+    auto rule_hits = [&] { return top ? alf::running_rule_hits(service) : std::vector<alf::RuleHitsLine>{}; };
     alf::TrafficCounters counters = alf::read_counters(service);
-    if (command.json) std::cout << alf::counters_json(service, counters).dump(interval ? -1 : 2) << std::endl;
-    else std::cout << alf::format_counters(service, counters) << std::flush;
+    std::vector<alf::RuleHitsLine> hits = rule_hits();
+    auto print = [&](const alf::TrafficCounters &now, const alf::TrafficCounters *before,
+                     const std::vector<alf::RuleHitsLine> &lines) {
+        if (command.json) {
+            nlohmann::json out = alf::counters_json(service, now);
+            if (top) out["rules"] = alf::rule_hits_json(lines, top);
+            std::cout << out.dump(interval ? -1 : 2) << std::endl;
+            return;
+        }
+        std::cout << (before ? "\n" + alf::format_counters(service, now, before, *interval)
+                             : alf::format_counters(service, now));
+        if (top) std::cout << alf::format_rule_hits(lines, top);
+        std::cout << std::flush;
+    };
+    print(counters, nullptr, hits);
     while (interval) {
         std::this_thread::sleep_for(std::chrono::duration<double>(*interval));
         alf::TrafficCounters now;
+        std::vector<alf::RuleHitsLine> hits_now;
         try {
             now = alf::read_counters(service);
+            hits_now = rule_hits();
         } catch (const alf::Error &) {
             throw alf::Error(alf::describe_service(service) + " is gone: its filter was unloaded");
         }
-        if (command.json) std::cout << alf::counters_json(service, now).dump() << std::endl;
-        else std::cout << "\n" << alf::format_counters(service, now, &counters, *interval) << std::flush;
+        // JSON: totals, as the counters; text: what changed.
+        print(now, &counters, command.json ? hits_now : alf::rule_hits_since(hits_now, hits));
         counters = now;
+        hits = std::move(hits_now);
     }
     return 0;
 }

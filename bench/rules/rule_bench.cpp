@@ -5,8 +5,8 @@
 //   rule_bench load --alfwrapper PATH [--sizes 10000,100000,1000000] [--rounds 3]
 //   rule_bench generate N FILE [SEED]
 //   rule_bench filters [--sizes 20] FILE.c...   (any filter; rule maps filled if it has them)
-//   rule_bench compare [--sizes 20] [--rounds 7] [--repeat 1000000] [--log-rate N] [--socket-protocol tcp] A.c
-//                      [--log-rate N] [--socket-protocol tcp] B.c
+//   rule_bench compare [--sizes 20] [--rounds 7] [--repeat 1000000] [--log-rate N] [--socket-protocol tcp]
+//                      [--rule-hits on|off] A.c [--log-rate N] [--socket-protocol tcp] [--rule-hits on|off] B.c
 //       (two filters side by side, B - A a packet; --log-rate applies to the files after it, as
 //       alfwrapper --log-rate would; before it a filter keeps its drop log as compiled: off;
 //       --socket-protocol tcp, to the files after it, as alfwrapper gives a service whose
@@ -142,14 +142,15 @@ struct LoadedFilter {
 // `log_rate`: as alfwrapper --log-rate gives it (nullopt: the drop log as
 // compiled, i.e. off).
 LoadedFilter load_with_rules(std::span<const std::uint8_t> elf, const std::string &name, const std::string &rules_path,
-                             const std::optional<std::string> &log_rate = std::nullopt, int socket_protocol = 0) {
+                             const std::optional<std::string> &log_rate = std::nullopt, int socket_protocol = 0,
+                             bool rule_hits = false) {
     auto start = Clock::now();
     alf::RuleSet rules;
     alf::read_rules_file(rules, rules_path);
-    alf::CompiledRules compiled = alf::compile_rules(rules);
+    alf::CompiledRules compiled = alf::compile_rules(rules, rule_hits);
     auto filter = alf::FilterObject::open(elf, name);
     bool takes_rules = alf::filter_takes_rules(filter);
-    if (takes_rules) alf::size_rule_tables(filter, compiled, {});
+    if (takes_rules) alf::size_rule_tables(filter, compiled, {}, rule_hits);
     if (log_rate) alf::set_log_rate(filter, name, *log_rate);
     alf::set_socket_protocol(filter, socket_protocol);
     filter.load();
@@ -347,10 +348,11 @@ struct Side {
     std::string source;
     std::optional<std::string> log_rate;  // as alfwrapper --log-rate; nullopt: as compiled
     int socket_protocol = 0;              // as alfwrapper sets it for its sockets; 0: read from each packet
+    bool rule_hits = false;               // as alfwrapper --rule-hits
 
     std::string describe() const {
         return "`" + source + "`" + (log_rate ? ", --log-rate " + *log_rate : ", drop log as compiled (off)") +
-               (socket_protocol == 6 ? ", sockets all TCP" : "");
+               (socket_protocol == 6 ? ", sockets all TCP" : "") + (rule_hits ? ", --rule-hits" : "");
     }
 };
 
@@ -382,7 +384,8 @@ int run_compare(const std::vector<Side> &sides, const std::vector<std::size_t> &
         std::vector<LoadedFilter> loaded;
         for (std::size_t i = 0; i < sides.size(); ++i)
             loaded.push_back(
-                load_with_rules(objects[i], sides[i].source, path, sides[i].log_rate, sides[i].socket_protocol));
+                load_with_rules(objects[i], sides[i].source, path, sides[i].log_rate, sides[i].socket_protocol,
+                                sides[i].rule_hits));
         std::remove(path.c_str());
         if (!described) {
             for (std::size_t i = 0; i < sides.size(); ++i) {
@@ -656,6 +659,7 @@ int main(int argc, char **argv) {
         std::vector<Side> sources;
         std::optional<std::string> log_rate;
         int socket_protocol = 0;
+        bool rule_hits = false;
         for (std::size_t i = 1; i < args.size(); i += 2) {
             if (args[i] == "--clustered") {
                 clustered = true;
@@ -663,13 +667,14 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (args[i].ends_with(".c")) {
-                sources.push_back({args[i--], log_rate, socket_protocol});
+                sources.push_back({args[i--], log_rate, socket_protocol, rule_hits});
                 continue;
             }
             if (i + 1 >= args.size()) throw std::runtime_error("missing value after " + args[i]);
             if (args[i] == "--sizes") sizes = parse_sizes(args[i + 1]);
             else if (args[i] == "--log-rate") log_rate = args[i + 1];
             else if (args[i] == "--socket-protocol" && args[i + 1] == "tcp") socket_protocol = 6;
+            else if (args[i] == "--rule-hits") rule_hits = args[i + 1] == "on";
             else if (args[i] == "--rounds") rounds = std::stoi(args[i + 1]);
             else if (args[i] == "--repeat") repeat = std::stoi(args[i + 1]);
             else if (args[i] == "--alfwrapper") alfwrapper = args[i + 1];

@@ -51,6 +51,11 @@
  * reads `active` once, so it is judged by the old set or the new one, never
  * a mixture. Tables sized to one slot (--map-size alf_rules4=1 and
  * alf_rules6=1) save the memory and cannot change.
+ *
+ * Hits per rule (alfwrapper --rule-hits, alfctl stats --rules): every
+ * search counts the entry it ends on (alf_rule_hits, below), and the rule
+ * compiler keeps every rule's edges as range edges, so that an entry's
+ * packets are one rule's.
  */
 #ifndef ALFWRAPPER_RULES_H
 #define ALFWRAPPER_RULES_H
@@ -128,6 +133,35 @@ struct {
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 } alf_rules_state SEC(".maps");
+
+/* Hits per table entry, for `alfctl stats --rules` (alfwrapper --rule-hits):
+ * while alf_rules_count_hits is 0 (the default) the map holds one unused
+ * value and the verifier drops the counting code. Otherwise each CPU owns a
+ * row of (1 << alf_rules4_capacity_bits) IPv4 entries then
+ * (1 << alf_rules6_capacity_bits) IPv6 ones, shared by both slots (a change
+ * keeps the entries it does not rewrite where they are), counted without
+ * atomics: a CPU writes its row alone. alfctl attributes an entry's hits to
+ * the rule that decides its range. */
+const volatile __u32 alf_rules_count_hits = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} alf_rule_hits SEC(".maps");
+
+static __always_inline void alf_rules_count_hit(bool ipv6, __u64 entry)
+{
+	__u32 ipv4_entries = 1U << alf_rules4_capacity_bits;
+	__u32 row = ipv4_entries + (1U << alf_rules6_capacity_bits);
+	__u32 key = bpf_get_smp_processor_id() * row + (ipv6 ? ipv4_entries : 0) + (__u32)entry;
+	__u64 *hits = bpf_map_lookup_elem(&alf_rule_hits, &key);
+
+	if (hits)
+		*hits += 1;
+}
 
 /* Steps enough for any table (2^32 ranges); a search stops after log2 of
  * its bucket's size. */
@@ -239,6 +273,8 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 		base += half & (below - 1);
 		len -= half;
 	}
+	if (alf_rules_count_hits)
+		alf_rules_count_hit(ipv6, base & mask);
 	return verdicts[base & mask];
 }
 

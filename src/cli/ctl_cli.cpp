@@ -107,7 +107,7 @@ const VerbDef verb_table[] = {
      "\n"
      "  alfctl rules web deny 203.0.113.7\n"
      "  alfctl rules web replace --rules-file /etc/web/rules.txt\n"},
-    {CtlVerb::stats, "stats", "alfctl stats NAME [--watch SECONDS] [--json]",
+    {CtlVerb::stats, "stats", "alfctl stats NAME [--rules N] [--watch SECONDS] [--json]",
      "show what a running service's filter passed and dropped",
      "Packets and bytes passed and dropped, for IPv4 and IPv6, TCP and UDP (and\n"
      "other), counted by the filter itself since it was loaded, and how many drops\n"
@@ -117,7 +117,14 @@ const VerbDef verb_table[] = {
      "alfwrapper-filter). Bytes are as the socket sees them: on a TCP or UDP\n"
      "socket the transport segment, without the IP header. With --watch, the\n"
      "counts again every SECONDS, each time what changed since the last.\n"
-     "Needs root (CAP_SYS_ADMIN and CAP_BPF).\n"},
+     "With --rules N, also the N rules that decided the most packets (and the\n"
+     "default, for peers no rule covers), for a service started with alfwrapper\n"
+     "--rule-hits. A rule's count restarts when a change rewrites its part of\n"
+     "the tables: alfctl rules replace restarts them all, allow, deny and remove\n"
+     "the rules next to the prefixes they name.\n"
+     "Needs root (CAP_SYS_ADMIN and CAP_BPF).\n"
+     "\n"
+     "  alfctl stats web --rules 10\n"},
     {CtlVerb::log, "log", "alfctl log NAME [--follow] [--json]",
      "show the drops a running service's filter logged",
      "Each logged drop: the time, the verdict, the protocol, the peer's address\n"
@@ -313,6 +320,7 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
     }
     if (options.verb == CtlVerb::stats || options.verb == CtlVerb::log) {
         parsed.get("watch", options.watch);
+        parsed.get("rules", options.top_rules);
         options.follow = parsed.has("follow");
         if (arguments.empty()) throw Error(std::string("no service named: alfctl ") + verb->name + " NAME (" + usage_hint + ")");
         if (arguments.size() > 1) throw Error("unexpected argument '" + arguments[1] + "' (" + usage_hint + ")");

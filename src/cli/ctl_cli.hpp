@@ -23,6 +23,7 @@ struct CtlCommand : Configuration {
     std::string service;                // list: only the services of this name; rules, stats, log, map: the service
     std::vector<std::string> action;    // rules: the action and its arguments; map: [MAP [ACTION ARGUMENT...]]
     std::string watch;                  // stats: --watch SECONDS
+    std::string top_rules;              // stats: --rules N
     bool follow = false;                // log: --follow
 };
 

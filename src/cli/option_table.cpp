@@ -42,6 +42,8 @@ const OptionDef options[] = {
      "read rules from a file: lines 'allow CIDR' or 'deny CIDR', '#' comments"},
     {"", "log-rate", "N", false, for_wrapper | for_loading,
      "drops the filter writes into its log a second at most, for alfctl log (default 100; 0: no log)"},
+    {"", "rule-hits", nullptr, false, for_wrapper | for_loading,
+     "count the packets each rule decides, for alfctl stats --rules (8 bytes a table entry on each CPU)"},
     {"", "classic", nullptr, false, for_wrapper | for_loading,
      "compile the rules to classic BPF, which needs no privileges (datagram and Unix sockets; about 1400 rules "
      "fit); without --classic or --ebpf the back end is what the privileges allow"},
@@ -69,6 +71,8 @@ const OptionDef options[] = {
     {"", "json", nullptr, false, for_wrapper, "with --dry-run: print JSON"},
     {"", "json", nullptr, false, for_test | for_list | for_live, "print JSON (alfctl log: one object a line)"},
     {"", "watch", "SECONDS", false, for_stats, "print the counters again every SECONDS, as the change since the last print"},
+    {"", "rules", "N", false, for_stats,
+     "also show the N rules that decided the most packets (the service started with alfwrapper --rule-hits)"},
     {"", "follow", nullptr, false, for_log, "go on printing drops as they are logged, until interrupted"},
     {"v", "verbose", nullptr, false, for_all | for_live, "say what happens at each step (and show whole verifier logs)"},
     {"q", "quiet", nullptr, false, for_all | for_live, "print only errors"},
@@ -200,7 +204,7 @@ void read_configuration(const ParsedOptions &options, Configuration &config) {
     };
     const std::pair<const char *, bool *> flags[] = {
         {"no-cache", &config.no_cache}, {"classic", &config.classic}, {"ebpf", &config.ebpf},
-        {"inherit", &sockets.inherit}, {"dry-run", &config.dry_run}, {"list-maps", &config.list_maps},
+        {"inherit", &sockets.inherit}, {"rule-hits", &inputs.rule_hits}, {"dry-run", &config.dry_run}, {"list-maps", &config.list_maps},
         {"list-filters", &config.list_filters},
         {"json", &config.json}, {"verbose", &config.verbose}, {"quiet", &config.quiet},
         {"help", &config.help}, {"version", &config.version},

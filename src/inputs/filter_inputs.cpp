@@ -20,7 +20,7 @@ CompiledRuleSet read_and_compile_rules(const InputSettings &settings, const Repo
     CompiledRuleSet set{read_rules(settings.allow, settings.deny, settings.rules_files), {}};
     std::string read_time = reading.text();
     Stopwatch compiling;
-    set.compiled = compile_rules(set.rules);
+    set.compiled = compile_rules(set.rules, settings.rule_hits);
     for (const auto &warning : set.rules.warnings) report.warning(warning);
     if (set.rules.empty()) return set;
     const CompiledRules &c = set.compiled;
@@ -69,7 +69,10 @@ FilterInputs FilterInputs::prepare(FilterObject &filter, const std::string &filt
         throw Error("filter " + filter_name + " does not take --allow/--deny/--rules-file rules: include "
                     "<alfwrapper/rules.h> in it and call alf_rules_decide(), or leave out the filter to use the "
                     "built-in 'subnets'");
-    if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized);
+    if (settings.rule_hits && !inputs.takes_rules_)
+        throw Error("--rule-hits: filter " + filter_name + " takes no rules, so there are no rule hits to count");
+    inputs.rule_hits_ = settings.rule_hits;
+    if (inputs.takes_rules_) size_rule_tables(filter, rules.compiled, user_sized, settings.rule_hits);
     inputs.rules_ = std::move(rules);
     set_log_rate(filter, filter_name, settings.log_rate);
     inputs.filter_name_ = filter_name;
@@ -103,8 +106,8 @@ void FilterInputs::apply_before_load(FilterObject &filter) const {
     set_log_rate(filter, filter_name_, log_rate_);
     set_socket_protocol(filter, socket_protocol_);
     for (const auto &[map, entries] : map_entries_max_) filter.set_map_size(map, entries);
-    if (takes_rules_ && kept_tables_) size_rule_tables_as(filter, rules_.compiled, *kept_tables_);
-    else if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_);
+    if (takes_rules_ && kept_tables_) size_rule_tables_as(filter, rules_.compiled, *kept_tables_, rule_hits_);
+    else if (takes_rules_) size_rule_tables(filter, rules_.compiled, user_sized_, rule_hits_);
 }
 
 void FilterInputs::keep_rule_tables(const RuleMaps &running, int running_program_fd) {

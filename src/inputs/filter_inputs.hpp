@@ -27,6 +27,7 @@ struct InputSettings {
     std::vector<std::string> allow, deny;  // --allow CIDR, --deny CIDR
     std::vector<std::string> rules_files;  // --rules-file PATH
     std::string log_rate;                  // --log-rate N: drops logged a second (<alfwrapper/stats.h>)
+    bool rule_hits = false;                // --rule-hits: count the packets each rule decides
 
     bool has_rules() const { return !(allow.empty() && deny.empty() && rules_files.empty()); }
     bool has_map_inputs() const {
@@ -93,6 +94,7 @@ private:
     std::vector<std::pair<std::string, std::uint32_t>> map_entries_max_;
     std::vector<EncodedMap> entries_;
     std::string filter_name_, log_rate_;
+    bool rule_hits_ = false;
     int socket_protocol_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "inputs/rule_edits.hpp"
 
 #include "common/error.hpp"
+#include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_table_memory.hpp"
 
@@ -158,9 +159,11 @@ struct SpanChange {
 // `after` make way for the new boundaries, the stretch widened by whole
 // runs of copies until they fit, and the index buckets whose first address
 // lies in the rewritten addresses found again. False, the slot untouched,
-// when no room lies within reach.
+// when no room lies within reach. `stretch`, when given, receives the
+// entries rewritten, [first, end).
 template <typename Address>
-bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
+bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change,
+             std::pair<std::size_t, std::size_t> *stretch = nullptr) {
     using Entry = typename Slot<Address>::Entry;
     const std::size_t capacity = slot.capacity();
     std::size_t x = slot.first_at_or_after(change.first);
@@ -187,6 +190,7 @@ bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change) {
     std::vector<Entry> laid = before;
     laid.insert(laid.end(), change.boundaries.begin(), change.boundaries.end());
     laid.insert(laid.end(), after.begin(), after.end());
+    if (stretch) *stretch = {left, right};
     // Each entry once, the spare places as copies spread among them.
     std::size_t total = right - left, spare = total - laid.size(), at = left;
     for (std::size_t k = 0; k < laid.size(); ++k) {
@@ -274,14 +278,14 @@ Address family_address(const RuleRecord &r) {
 // The new ranges of a changed prefix's addresses, in `slot` as it is.
 template <typename Address>
 std::optional<SpanChange<Address>> span_change(const Slot<Address> &slot, const ChangedList &list,
-                                               const RuleRecord &prefix) {
+                                               const RuleRecord &prefix, bool rule_edges) {
     constexpr bool ipv6 = sizeof(Address) == 16;
     auto inner = list.inside(prefix);
     if (!inner) return std::nullopt;
     RuleSet mini;
     for (const auto &records : {list.enclosing(prefix), list.records_of(prefix), *inner})
         for (const auto &r : records) mini.rules.push_back(record_rule(r));
-    CompiledRules compiled = compile_rules(mini);
+    CompiledRules compiled = compile_rules(mini, rule_edges);
     std::size_t n = ipv6 ? compiled.ipv6_ranges : compiled.ipv4_ranges;
     std::vector<Address> starts(n);
     std::vector<std::uint8_t> verdicts(n);
@@ -299,8 +303,10 @@ std::optional<SpanChange<Address>> span_change(const Slot<Address> &slot, const 
     change.after = last + 1;
     constexpr std::uint8_t nothing_before = 0xff;
     std::uint8_t previous = change.first == 0 ? nothing_before : slot.verdict_at(change.first - 1);
+    // With rule edges (hits counted), the ranges at the stretch's ends are
+    // kept apart from their neighbours, which another rule may decide.
     auto boundary = [&](Address at, std::uint8_t verdict) {
-        if (verdict == previous) return;
+        if (verdict == previous && !rule_edges) return;
         change.boundaries.push_back({at, verdict});
         previous = verdict;
     };
@@ -318,6 +324,7 @@ struct FamilyEdits {
     MappedArray &table;
     RuleTableLayout layout;
     std::vector<SpanChange<Address>> changes;
+    std::vector<std::pair<std::size_t, std::size_t>> stretches;  // rewritten, for the hit counters
 
     Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table, n * layout.slot_bytes, layout); }
     // The spare slot made a copy of the active one.
@@ -355,7 +362,7 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
     // The whole set compiled anew with the change and published.
     auto whole = [&](RuleSet running) {
         RuleSet set = rules_with_changes(std::move(running), given, remove);
-        CompiledRules compiled = compile_rules(set);
+        CompiledRules compiled = compile_rules(set, counts_rule_hits(maps.hits));
         return RuleEditOutcome{publish_rules(maps, set, compiled), set.rules.size(), false};
     };
     // Without a list in place order (an older alfwrapper wrote it), or none
@@ -403,9 +410,11 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
     }
     auto edit = [&](auto &family, const RuleRecord &prefix) {
         auto s = family.slot(spare);
-        auto change = span_change(s, changed, prefix);
-        if (!change || !rewrite(s, *change)) return false;
+        auto change = span_change(s, changed, prefix, counts_rule_hits(maps.hits));
+        std::pair<std::size_t, std::size_t> stretch;
+        if (!change || !rewrite(s, *change, &stretch)) return false;
         family.changes.push_back(std::move(*change));
+        family.stretches.push_back(stretch);
         return true;
     };
     for (const auto &[prefix, records] : changed.changed())
@@ -428,6 +437,9 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
 
     // Both slots level again, once no packet reads the one just left.
     wait_for_packets_in_flight();
+    // The rewritten entries now stand for other ranges: their counts restart.
+    for (const auto &[first, end] : ipv4.stretches) clear_rule_hits(maps, capacity, false, first, end);
+    for (const auto &[first, end] : ipv6.stretches) clear_rule_hits(maps, capacity, true, first, end);
     if (ipv4.replay(active) && ipv6.replay(active)) {
         std::atomic_ref<std::uint32_t>(state->default_verdict[active])
             .store(static_cast<std::uint32_t>(fallback), std::memory_order_relaxed);

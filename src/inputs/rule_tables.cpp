@@ -4,6 +4,7 @@
 #include "bpf/filter_object.hpp"
 #include "bpf/program_metadata.hpp"
 #include "common/unique_fd.hpp"
+#include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_table_memory.hpp"
 #include "inputs/rules.hpp"
@@ -257,7 +258,8 @@ bool filter_takes_rules(const FilterObject &filter) {
            filter.map_if_declared(state_name);
 }
 
-void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized) {
+void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized,
+                      bool count_hits) {
     checked_map(filter, state_name, false);
     unsigned slots = max_slots;
     for (const char *map : {ipv4_table.map, ipv6_table.map}) {
@@ -268,10 +270,11 @@ void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const
                         ": the map holds 1 rule set, or 2 so that the rules can change while the service runs");
         slots = std::min<unsigned>(slots, given);
     }
-    apply_layout(filter, ipv4_table,
-                 rule_table_layout(ipv4_table.start_bytes(), ranges_with_room(compiled.ipv4_ranges, slots)), slots);
-    apply_layout(filter, ipv6_table,
-                 rule_table_layout(ipv6_table.start_bytes(), ranges_with_room(compiled.ipv6_ranges, slots)), slots);
+    RuleTableLayout ipv4 = rule_table_layout(ipv4_table.start_bytes(), ranges_with_room(compiled.ipv4_ranges, slots)),
+                    ipv6 = rule_table_layout(ipv6_table.start_bytes(), ranges_with_room(compiled.ipv6_ranges, slots));
+    apply_layout(filter, ipv4_table, ipv4, slots);
+    apply_layout(filter, ipv6_table, ipv6, slots);
+    size_rule_hits(filter, ipv4, ipv6, count_hits);
 }
 
 RuleCapacity rule_capacity(const RuleMaps &maps) {
@@ -319,12 +322,19 @@ UniqueFd create_rule_list(std::size_t rules, int program_fd) {
 
 }  // namespace
 
-void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running) {
+void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running,
+                         bool count_hits) {
     checked_map(filter, state_name, false);
     RuleCapacity capacity = rule_capacity(running);
     require_fit(capacity, compiled, 0, false);
+    if (count_hits != counts_rule_hits(running.hits))
+        throw Error(std::string("the inherited sockets carry the locked filter of an earlier run, which ") +
+                    (count_hits ? "counts no hits per rule, and this run has --rule-hits"
+                                : "counts hits per rule (--rule-hits), and this run does not") +
+                    ": give the earlier run's options, or restart the socket unit so that systemd creates it anew");
     apply_layout(filter, ipv4_table, capacity.ipv4, capacity.slots);
     apply_layout(filter, ipv6_table, capacity.ipv6, capacity.slots);
+    size_rule_hits(filter, capacity.ipv4, capacity.ipv6, count_hits);
 }
 
 std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const CompiledRules &compiled,
@@ -335,6 +345,7 @@ std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const 
     RuleMaps maps{bpf_map__fd(checked_map(filter, ipv4_table.map, true)),
                   bpf_map__fd(checked_map(filter, ipv6_table.map, true)),
                   bpf_map__fd(checked_map(filter, state_name, false)), -1};
+    if (bpf_map *hits = filter.map_if_declared(rule_hits_map)) maps.hits = bpf_map__fd(hits);
     UniqueFd list;
     for (auto &map : program_maps(owner_program_fd))
         if (std::strcmp(map.info.name, rule_list_map) == 0 && map.info.value_size == sizeof(RuleRecord))
@@ -347,6 +358,8 @@ std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const 
 
 std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const CompiledRules &compiled) {
     RuleCapacity capacity = rule_capacity(maps);
+    if (compiled.rule_edges != counts_rule_hits(maps.hits))
+        throw Error("internal error: rules compiled for a filter that does not count hits per rule as this one does");
     require_fit(capacity, compiled, set.rules.size(), maps.list >= 0);
     MappedArray state_map(maps.state, state_name);
     auto *state = reinterpret_cast<RulesState *>(state_map.bytes());
@@ -367,6 +380,7 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
                     capacity.ipv6, set, compiled);
     }
     std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
+    clear_rule_hits(maps);  // every entry now stands for another range
     if (maps.list >= 0) {
         MappedArray list_map(maps.list, rule_list_map, true);
         RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);

@@ -57,13 +57,16 @@ bool filter_takes_rules(const FilterObject &filter);
 // (one to publish a changed set into) and room to grow. A table the user
 // sized (`user_sized`, from --map-size) keeps its slot count: 1 saves the
 // memory of the second slot and of the room, and the rules cannot change
-// while the service runs.
-void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized);
+// while the service runs. With `count_hits` (--rule-hits), the filter also
+// counts the packets each table entry decides (rule_hits.hpp).
+void size_rule_tables(FilterObject &filter, const CompiledRules &compiled, const std::set<std::string> &user_sized,
+                      bool count_hits);
 
 // The rule maps of a loaded or running filter, as descriptors it owns or
 // borrows (-1: absent).
 struct RuleMaps {
     int ipv4 = -1, ipv6 = -1, state = -1, list = -1;
+    int hits = -1;  // alf_rule_hits (rule_hits.hpp)
 };
 
 // What the tables of `maps` hold: slots, and ranges and rules each can take.
@@ -76,8 +79,10 @@ RuleCapacity rule_capacity(const RuleMaps &maps);
 
 // Before load, for maps taken over from a running filter: sizes the tables
 // (and their layout globals) as the running ones are, so that the program
-// is the same; throws Error when `compiled` does not fit them.
-void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running);
+// is the same; throws Error when `compiled` does not fit them, or when
+// `count_hits` is not what the running filter does.
+void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, const RuleMaps &running,
+                         bool count_hits);
 
 // After load: publishes the rule set. `owner_program_fd` is the program the
 // sockets carry (this run's, or the running one it keeps), to which the rule

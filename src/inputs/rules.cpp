@@ -131,11 +131,12 @@ public:
         const Rule *rule;
     };
 
-    explicit RangeSweep(RuleReport *report, const RuleSet *set) : report_(report), set_(set) {}
+    RangeSweep(RuleReport *report, const RuleSet *set, bool rule_edges)
+        : report_(report), set_(set), rule_edges_(rule_edges) {}
 
     template <typename Emit>
     void run(std::span<const Rule> rules, Prefix (*to_prefix)(const Rule &), Emit &&emit) {
-        pending_ = {Address(0), Verdict::none};
+        pending_ = {Address(0), Verdict::none, nullptr};
         emitted_ = 0;
         stack_.clear();
         const Rule *end = rules.data() + rules.size();
@@ -149,7 +150,7 @@ public:
             }
             while (!stack_.empty() && stack_.back().last < p.first) pop(emit);
             if (!stack_.empty()) note(&RuleReport::nested, *r, *stack_.back().rule, "lies inside");
-            boundary(p.first, p.verdict, emit);
+            boundary(p.first, p.verdict, p.rule, emit);
             stack_.push_back(p);
             r = same;
         }
@@ -163,24 +164,28 @@ private:
         Prefix top = stack_.back();
         stack_.pop_back();
         if (top.last == ~Address(0)) return;  // reaches the end of the address space
-        boundary(top.last + 1, stack_.empty() ? Verdict::none : stack_.back().verdict, emit);
+        if (stack_.empty()) boundary(top.last + 1, Verdict::none, nullptr, emit);
+        else boundary(top.last + 1, stack_.back().verdict, stack_.back().rule, emit);
     }
 
+    // `rule`: the first of the rules that decide from `at` on (nullptr: none).
     template <typename Emit>
-    void boundary(Address at, Verdict verdict, Emit &emit) {
+    void boundary(Address at, Verdict verdict, const Rule *rule, Emit &emit) {
         if (at == pending_.first) {
             pending_.verdict = verdict;
+            pending_.rule = rule;
             return;
         }
         flush(emit);
-        pending_ = {at, verdict};
+        pending_ = {at, verdict, rule};
     }
 
     template <typename Emit>
     void flush(Emit &emit) {
-        if (emitted_ > 0 && pending_.verdict == last_verdict_) return;
+        if (emitted_ > 0 && pending_.verdict == last_verdict_ && (!rule_edges_ || pending_.rule == last_rule_)) return;
         emit(pending_.first, pending_.verdict);
         last_verdict_ = pending_.verdict;
+        last_rule_ = pending_.rule;
         ++emitted_;
     }
 
@@ -194,12 +199,15 @@ private:
     struct Boundary {
         Address first;
         Verdict verdict;
+        const Rule *rule;
     } pending_{};
     Verdict last_verdict_ = Verdict::none;
+    const Rule *last_rule_ = nullptr;
     std::size_t emitted_ = 0;
     std::vector<Prefix> stack_;
     RuleReport *report_;
     const RuleSet *set_;
+    bool rule_edges_;
 };
 
 std::size_t ipv4_count(const RuleSet &set) {
@@ -245,7 +253,7 @@ using Ipv6Ranges = FamilyRanges<u128, std::uint64_t>;
 // Counts a sorted family's ranges, noting duplicates, ties and nesting.
 template <typename Family>
 void count_ranges(RuleSet &set, CompiledRules &compiled) {
-    RangeSweep<typename Family::Address>(&compiled.report, &set)
+    RangeSweep<typename Family::Address>(&compiled.report, &set, compiled.rule_edges)
         .run(Family::rules(set, compiled.ipv4_rules), Family::prefix,
              [&](typename Family::Address, Verdict) { ++(compiled.*Family::range_count); });
 }
@@ -259,7 +267,7 @@ void write_ranges(const RuleSet &set, const CompiledRules &compiled, std::span<t
         rules.size() != compiled.*Family::rule_count)
         throw Error(std::string("internal error: ") + Family::name + " range table does not match the compiled rules");
     std::size_t i = 0;
-    RangeSweep<typename Family::Address>(nullptr, &set)
+    RangeSweep<typename Family::Address>(nullptr, &set, compiled.rule_edges)
         .run(rules, Family::prefix, [&](typename Family::Address start, Verdict verdict) {
             Family::store(&starts[Family::words * i], start);
             verdicts[i++] = static_cast<std::uint8_t>(verdict);
@@ -374,8 +382,9 @@ RuleSet read_rules(const std::vector<std::string> &allow, const std::vector<std:
     return set;
 }
 
-CompiledRules compile_rules(RuleSet &set) {
+CompiledRules compile_rules(RuleSet &set, bool rule_edges) {
     CompiledRules compiled;
+    compiled.rule_edges = rule_edges;
     auto split = std::partition(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); });
     auto by_prefix = [](const Rule &a, const Rule &b) {
         if (a.hi != b.hi) return a.hi < b.hi;

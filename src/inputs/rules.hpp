@@ -67,12 +67,17 @@ struct CompiledRules {
     std::size_t ipv4_rules = 0, ipv6_rules = 0;
     std::size_t ipv4_ranges = 0, ipv6_ranges = 0;  // at least 1: the whole space, no rule
     Verdict default_verdict = Verdict::allow;
+    bool rule_edges = false;  // as compile_rules was asked
     RuleReport report;
 };
 
 // Sorts the rules in place (IPv4 first) and counts the ranges each family
-// compiles to. The set must not change before the ranges are written.
-CompiledRules compile_rules(RuleSet &set);
+// compiles to. The set must not change before the ranges are written. A
+// range is a maximal run of addresses with one verdict; with `rule_edges`,
+// of addresses that one rule decides (or none does), so that a range's hits
+// are its rule's (--rule-hits, rule_hits.hpp): adjacent rules of one
+// verdict then make ranges of their own.
+CompiledRules compile_rules(RuleSet &set, bool rule_edges = false);
 
 // Writes the ranges counted by compile_rules, ascending: where each starts
 // (host order; IPv6 as high and low halves, two words a range) and its

@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "inputs/rule_edits.hpp"
+#include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_tables.hpp"
 #include "live/service.hpp"
@@ -10,20 +11,24 @@
 #include <bpf/bpf.h>
 
 #include <algorithm>
+#include <map>
 
 namespace alf {
 
 namespace {
 
 struct RuleMapFds {
-    UniqueFd ipv4, ipv6, state, list;
+    UniqueFd ipv4, ipv6, state, list, hits;
 
-    RuleMaps maps() const { return {ipv4.get(), ipv6.get(), state.get(), list ? list.get() : -1}; }
+    RuleMaps maps() const {
+        return {ipv4.get(), ipv6.get(), state.get(), list ? list.get() : -1, hits ? hits.get() : -1};
+    }
 };
 
 RuleMapFds open_rule_maps(const RunningFilter &service) {
     RuleMapFds fds{open_service_map(service, "alf_rules4"), open_service_map(service, "alf_rules6"),
-                   open_service_map(service, "alf_rules_state"), open_service_map(service, rule_list_map)};
+                   open_service_map(service, "alf_rules_state"), open_service_map(service, rule_list_map),
+                   open_service_map(service, rule_hits_map)};
     if (!fds.ipv4 || !fds.ipv6 || !fds.state)
         throw Error(describe_service(service) + ": its filter (" + service.metadata.filter +
                     ") takes no rules; its maps change with alfctl map " + service.metadata.name);
@@ -94,7 +99,7 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
     if (change.action == RulesAction::show) {
         outcome.rules = read_rule_list(maps);
         outcome.generation = read_rules_state(maps).generation;
-        outcome.compiled = compile_rules(outcome.rules);
+        outcome.compiled = compile_rules(outcome.rules, counts_rule_hits(maps.hits));
         outcome.rule_count = outcome.rules.rules.size();
         return outcome;
     }
@@ -126,11 +131,11 @@ RulesOutcome apply_rules_change(const RunningFilter &service, const RulesChange 
         outcome.changed = true;
         if (change.list_after) {
             outcome.rules = read_rule_list(maps);
-            outcome.compiled = compile_rules(outcome.rules);
+            outcome.compiled = compile_rules(outcome.rules, counts_rule_hits(maps.hits));
         }
         return outcome;
     }
-    outcome.compiled = compile_rules(outcome.rules);
+    outcome.compiled = compile_rules(outcome.rules, counts_rule_hits(maps.hits));
     done("compile");
     outcome.generation = publish_rules(maps, outcome.rules, outcome.compiled);
     outcome.rule_count = outcome.rules.rules.size();
@@ -193,6 +198,69 @@ std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uin
     }
     if (best) return std::string(verdict_word(best->verdict)) + " " + format_rule_prefix(*best);
     return "no rule: default " + std::string(verdict_word(running.compiled.default_verdict));
+}
+
+std::vector<RuleHitsLine> running_rule_hits(const RunningFilter &service) {
+    RuleMapFds fds = open_rule_maps(service);
+    RuleMaps maps = fds.maps();
+    if (!counts_rule_hits(maps.hits))
+        throw Error(describe_service(service) + ": its filter counts no hits per rule; start it with alfwrapper "
+                    "--rule-hits to count them");
+    RuleSet rules = read_rule_list(maps);
+    CompiledRules compiled = compile_rules(rules);
+    std::vector<RuleHitsLine> lines;
+    for (const RuleHits &hits : read_rule_hits(maps, rules)) {
+        RuleHitsLine line;
+        line.packets = hits.packets;
+        if (hits.rule < 0) {
+            line.verdict = verdict_word(compiled.default_verdict);
+            line.rule = "no rule: default " + line.verdict;
+        } else {
+            const Rule &rule = rules.rules[static_cast<std::size_t>(hits.rule)];
+            line.verdict = verdict_word(rule.verdict);
+            line.prefix = format_rule_prefix(rule);
+            line.rule = line.verdict + " " + line.prefix;
+        }
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+std::vector<RuleHitsLine> rule_hits_since(const std::vector<RuleHitsLine> &now, const std::vector<RuleHitsLine> &before) {
+    std::map<std::string, std::uint64_t> earlier;
+    for (const auto &line : before) earlier[line.rule] = line.packets;
+    std::vector<RuleHitsLine> changed;
+    for (auto line : now) {
+        // A rule rewritten in place restarts its count: then all of it is new.
+        std::uint64_t was = earlier.count(line.rule) ? earlier[line.rule] : 0;
+        line.packets = line.packets >= was ? line.packets - was : line.packets;
+        if (line.packets) changed.push_back(std::move(line));
+    }
+    std::stable_sort(changed.begin(), changed.end(), [](const auto &a, const auto &b) { return a.packets > b.packets; });
+    return changed;
+}
+
+std::string format_rule_hits(const std::vector<RuleHitsLine> &lines, std::size_t top) {
+    std::string text = "rules with the most hits (packets each decided):\n";
+    if (lines.empty()) text += "  none yet\n";
+    for (std::size_t i = 0; i < lines.size() && i < top; ++i) {
+        std::string count = std::to_string(lines[i].packets);
+        text += std::string(count.size() < 12 ? 12 - count.size() : 0, ' ') + count + "  " + lines[i].rule + "\n";
+    }
+    if (lines.size() > top)
+        text += "  (" + std::to_string(lines.size() - top) + " more rules with hits)\n";
+    return text;
+}
+
+nlohmann::json rule_hits_json(const std::vector<RuleHitsLine> &lines, std::size_t top) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t i = 0; i < lines.size() && i < top; ++i) {
+        const auto &line = lines[i];
+        rows.push_back({{"verdict", line.verdict},
+                        {"prefix", line.prefix.empty() ? nlohmann::json(nullptr) : nlohmann::json(line.prefix)},
+                        {"packets", line.packets}});
+    }
+    return rows;
 }
 
 std::string format_rules(const RulesOutcome &outcome) {

@@ -72,6 +72,21 @@ std::optional<std::uint64_t> rules_in_force(const RunningFilter &service);
 // order): "deny 10.0.0.0/8", or "no rule: default deny".
 std::string deciding_rule(const RunningRules &rules, bool ipv6, const std::uint8_t *address);
 
+// What each rule decided, for a filter started with --rule-hits: "deny
+// 10.0.0.0/8" (or "no rule: default deny") and its packets, most first.
+struct RuleHitsLine {
+    std::string rule, verdict, prefix;  // prefix "" for the default
+    std::uint64_t packets = 0;
+};
+std::vector<RuleHitsLine> running_rule_hits(const RunningFilter &service);
+
+// The hits of `now` less those of `before` (--watch), most first.
+std::vector<RuleHitsLine> rule_hits_since(const std::vector<RuleHitsLine> &now, const std::vector<RuleHitsLine> &before);
+
+// The first `top` lines as a table, and as JSON.
+std::string format_rule_hits(const std::vector<RuleHitsLine> &lines, std::size_t top);
+nlohmann::json rule_hits_json(const std::vector<RuleHitsLine> &lines, std::size_t top);
+
 std::string format_rules(const RulesOutcome &outcome);
 nlohmann::json rules_json(const RulesOutcome &outcome);
 

@@ -114,7 +114,8 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
         require_within_limits(opened.maps(), read_delegated_limits(), libbpf_num_possible_cpus(), access_.tool);
 
     if (kept && kept->running) {
-        RuleMaps running{kept->map_fd("alf_rules4"), kept->map_fd("alf_rules6"), kept->map_fd("alf_rules_state"), -1};
+        RuleMaps running{kept->map_fd("alf_rules4"), kept->map_fd("alf_rules6"), kept->map_fd("alf_rules_state"), -1,
+                         kept->map_fd("alf_rule_hits")};
         if (running.ipv4 >= 0 && running.ipv6 >= 0 && running.state >= 0)
             inputs.keep_rule_tables(running, kept->program.get());
     }

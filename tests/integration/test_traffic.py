@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from harness import ALFCTL, TIMEOUT, AlfTestCase, Peer, alfctl, exchange_all, free_port
+from harness import ALFCTL, TIMEOUT, AlfTestCase, Peer, Run, alfctl, exchange_all, free_port
 
 
 class Traffic(AlfTestCase):
@@ -150,6 +150,53 @@ class Traffic(AlfTestCase):
         while dropped(later) == dropped(first) and time.monotonic() < deadline:
             later = self.next_line(watcher)
         self.assertGreater(dropped(later), dropped(first))
+
+    def rule_hits(self, *args):
+        stats = json.loads(self.ctl("stats", self.name, "--json", *args))
+        return {f"{row['verdict']} {row['prefix'] or 'default'}": row["packets"] for row in stats["rules"]}, stats
+
+    def test_rule_hits_name_the_rules_that_decided_the_packets(self):
+        self.start("--rule-hits", "--allow", "127.0.0.1", "--allow", "127.0.0.3", "--deny", "127.0.0.2")
+        self.assertEqual(self.rule_hits("--rules", "10")[0], {})
+        self.assert_served(*[self.peer("127.0.0.1")] * 3, self.peer("127.0.0.3"))
+        for outcome in exchange_all([self.peer("127.0.0.2")] * 2):
+            self.assertEqual(outcome.kind, TIMEOUT, outcome)
+        hits, stats = self.rule_hits("--rules", "10")
+        tcp4 = next(row for row in stats["counters"] if (row["family"], row["protocol"]) == ("IPv4", "TCP"))
+        # Every packet is the hit of the one rule that decided it.
+        self.assertEqual(sum(hits.values()), tcp4["passed"]["packets"] + tcp4["dropped"]["packets"], hits)
+        self.assertEqual(hits["deny 127.0.0.2/32"], tcp4["dropped"]["packets"])
+        self.assertGreaterEqual(hits["allow 127.0.0.1/32"], 9, "three connections: SYN, ACK and data each")
+        self.assertGreaterEqual(hits["allow 127.0.0.3/32"], 3)
+        self.assertLess(hits["allow 127.0.0.3/32"], hits["allow 127.0.0.1/32"])
+        self.assertEqual(list(hits)[0], "allow 127.0.0.1/32", "most first")
+        text = self.ctl("stats", self.name, "--rules", "1")
+        self.assertIn(f"{hits['allow 127.0.0.1/32']}  allow 127.0.0.1/32", text)
+        self.assertIn("(2 more rules with hits)", text)
+        self.assertNotIn("127.0.0.3", text)
+        # A rule changed in place counts from the change on.
+        self.ctl("rules", self.name, "deny", "127.0.0.3")
+        hits, _ = self.rule_hits("--rules", "10")
+        self.assertNotIn("deny 127.0.0.3/32", hits)
+        for outcome in exchange_all([self.peer("127.0.0.3")]):
+            self.assertEqual(outcome.kind, TIMEOUT, outcome)
+        self.assert_served(self.peer("127.0.0.1"))
+        hits, _ = self.rule_hits("--rules", "10")
+        self.assertGreaterEqual(hits["deny 127.0.0.3/32"], 1)
+        self.assertLessEqual(hits["deny 127.0.0.3/32"], 3)
+
+    def test_rule_hits_errors(self):
+        self.start("--allow", "127.0.0.1")
+        r = alfctl("stats", self.name, "--rules", "5")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("counts no hits per rule; start it with alfwrapper --rule-hits", r.stderr)
+        for bad in ("0", "x", "-1"):
+            r = alfctl("stats", self.name, "--rules", bad)
+            self.assertEqual(r.returncode, 1, r)
+            self.assertIn("--rules", r.stderr)
+        r = Run(["--rule-hits", "-f", "private", "--port", str(free_port()), "--dry-run", "--", "true"])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("--rule-hits: filter private takes no rules", r.stderr)
 
     def test_errors(self):
         self.start("--allow", "127.0.0.1")

@@ -197,7 +197,7 @@ TEST_CASE("the classic program, the eBPF rules filter and the reference agree") 
         longest = std::max(longest, classic.program.instructions.size());
 
         auto subnets = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
-        size_rule_tables(subnets, compiled, {});
+        size_rule_tables(subnets, compiled, {}, false);
         subnets.load();
         write_rule_tables(subnets, set, compiled);
         UniqueFd classic_in_kernel = load_classic_as_ebpf(classic.program.instructions);

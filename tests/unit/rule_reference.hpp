@@ -62,21 +62,25 @@ public:
     }
 
     Verdict decide(const IpAddress &address) const {
+        int rule = deciding(address);
+        if (rule >= 0) return prefixes_[static_cast<std::size_t>(rule)].deny ? Verdict::deny : Verdict::allow;
+        return any_allow_ ? Verdict::deny : Verdict::allow;
+    }
+
+    // The written rule that decides for the address (of a tie, a deny), or
+    // -1: none covers it.
+    int deciding(const IpAddress &address) const {
         Bytes bytes = mapped(address);
         bool ipv4 = in_mapped_range(bytes, 128);
         int best = -1;
-        bool deny = false;
-        for (const auto &p : prefixes_) {
+        for (std::size_t i = 0; i < prefixes_.size(); ++i) {
+            const Prefix &p = prefixes_[i];
             if (p.ipv4 != ipv4 || !covers(p, bytes)) continue;
-            if (static_cast<int>(p.length) > best) {
-                best = static_cast<int>(p.length);
-                deny = p.deny;
-            } else if (static_cast<int>(p.length) == best) {
-                deny = deny || p.deny;
-            }
+            const Prefix *b = best < 0 ? nullptr : &prefixes_[static_cast<std::size_t>(best)];
+            if (!b || p.length > b->length || (p.length == b->length && p.deny && !b->deny))
+                best = static_cast<int>(i);
         }
-        if (best >= 0) return deny ? Verdict::deny : Verdict::allow;
-        return any_allow_ ? Verdict::deny : Verdict::allow;
+        return best;
     }
 
     const std::vector<Prefix> &prefixes() const { return prefixes_; }

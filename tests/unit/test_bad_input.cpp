@@ -153,7 +153,7 @@ TEST_CASE("bad input: one clear message each") {
              RuleSet set;
              CompiledRules compiled = compile_rules(set);
              filter.set_map_size("alf_rules4", 3);
-             size_rule_tables(filter, compiled, {"alf_rules4"});
+             size_rule_tables(filter, compiled, {"alf_rules4"}, false);
          },
          {"--map-size alf_rules4=3", "1 rule set, or 2"}},
         {"unknown config key", [&] { command_line({"--config", config_unknown, "true"}); },

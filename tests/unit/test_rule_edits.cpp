@@ -8,6 +8,7 @@
 #include "common/net_address.hpp"
 #include "compile/builtin_filters.hpp"
 #include "inputs/rule_edits.hpp"
+#include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
@@ -36,16 +37,17 @@ struct RunningTables {
     UniqueFd list;
     RuleMaps maps;
 
-    explicit RunningTables(RuleSet set)
+    explicit RunningTables(RuleSet set, bool count_hits = false)
         : filter(FilterObject::open(*find_builtin_filter("subnets"), "subnets")) {
-        CompiledRules compiled = compile_rules(set);
-        size_rule_tables(filter, compiled, {});
+        CompiledRules compiled = compile_rules(set, count_hits);
+        size_rule_tables(filter, compiled, {}, count_hits);
         filter.load();
         write_rule_tables(filter, set, compiled);
         for (auto &map : program_maps(filter.program_fd()))
             if (std::strcmp(map.info.name, rule_list_map) == 0) list = std::move(map.fd);
         maps = {bpf_map__fd(filter.map_if_declared("alf_rules4")), bpf_map__fd(filter.map_if_declared("alf_rules6")),
-                bpf_map__fd(filter.map_if_declared("alf_rules_state")), list.get()};
+                bpf_map__fd(filter.map_if_declared("alf_rules_state")), list.get(),
+                bpf_map__fd(filter.map_if_declared(rule_hits_map))};
     }
 };
 
@@ -228,4 +230,118 @@ TEST_CASE("more rules than the list holds change nothing, and the rules stay rea
     CHECK_THROWS_WITH_AS(edit_rules(t.maps, many.rules, false), doctest::Contains("nothing was changed"), Error);
     CHECK(read_rules_state(t.maps).generation == before);
     CHECK(read_rule_list(t.maps).rules.size() == 1);
+}
+
+namespace {
+
+using Hits = std::map<std::string, std::uint64_t>;  // "deny 10.0.0.0/8" or "default" -> packets
+
+std::string rule_text(const Rule &rule) { return std::string(verdict_word(rule.verdict)) + " " + format_rule_prefix(rule); }
+
+// What the filter counted, attributed by the product.
+Hits counted(const RunningTables &t) {
+    RuleSet rules = read_rule_list(t.maps);
+    compile_rules(rules);
+    Hits hits;
+    for (const RuleHits &h : read_rule_hits(t.maps, rules))
+        hits[h.rule < 0 ? "default" : rule_text(rules.rules[static_cast<std::size_t>(h.rule)])] += h.packets;
+    return hits;
+}
+
+// Sends each source through the filter once; returns what the reference
+// says each rule decided.
+Hits send(const RunningTables &t, const WrittenRules &rules, const std::vector<IpAddress> &sources) {
+    Reference reference(rules);
+    RuleSet parsed = rules.parsed();
+    Hits expected;
+    for (const auto &source : sources) {
+        IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
+        test_run_filter(t.filter.program_fd(), synthetic_tcp_syn(source, destination));
+        int rule = reference.deciding(source);
+        expected[rule < 0 ? "default" : rule_text(parsed.rules[static_cast<std::size_t>(rule)])]++;
+    }
+    return expected;
+}
+
+// Random addresses, some inside each of a few rules.
+std::vector<IpAddress> sources_for(std::mt19937_64 &random, const RuleSet &rules, int count) {
+    std::vector<IpAddress> sources;
+    for (int i = 0; i < count; ++i) {
+        if (i % 2 == 0 || rules.rules.empty()) {
+            sources.push_back(random_address(random));
+            continue;
+        }
+        const Rule &rule = rules.rules[random() % rules.rules.size()];
+        RuleRecord first = rule_record(rule), last = prefix_last(first);
+        sources.push_back(address_of(first.hi | (random() & (last.hi ^ first.hi)),
+                                     first.lo | (random() & (last.lo ^ first.lo)), rule.is_ipv4()));
+    }
+    return sources;
+}
+
+}  // namespace
+
+TEST_CASE("hits per rule: each packet is counted for the rule that decided it, and a change restarts the counts it rewrites (needs root)") {
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+    std::mt19937_64 random(41);
+    WrittenRules written = random_rules(random, 200);
+    written.append(random_spread_rules(random, 200));
+    RuleSet set = written.parsed();
+    RunningTables t(set, true);
+    REQUIRE(counts_rule_hits(t.maps.hits));
+    CHECK(counted(t).empty());
+
+    // Exactly what the reference decides, rule by rule (the default too).
+    Hits sent = send(t, written, sources_for(random, set, 600));
+    CHECK(sent.size() > 50);
+    CHECK(counted(t) == sent);
+
+    // A prefix denied in place: its rule counts the packets after the
+    // change alone; every other rule keeps at most what it had.
+    WrittenRules change = random_rules(random, 1);
+    change.rules[0].verdict = deny;
+    RuleSet given = change.parsed();
+    {
+        RulesLock lock(t.maps);
+        REQUIRE(edit_rules(t.maps, given.rules, false).in_place);
+    }
+    std::string changed = rule_text(given.rules[0]);
+    WrittenRules now = written;
+    std::erase_if(now.rules, [&](const WrittenRule &r) {
+        RuleSet one;
+        add_rule(one, r.verdict, r.cidr);
+        return format_rule_prefix(one.rules[0]) == format_rule_prefix(given.rules[0]);
+    });
+    now.append(change);
+    Hits before = counted(t);
+    CHECK(before.count(changed) == 0);
+    for (const auto &[rule, packets] : before) CHECK(packets <= sent[rule]);
+    Hits after = send(t, now, sources_for(random, given, 200));
+    REQUIRE(after[changed] > 0);
+    Hits total = counted(t);
+    CHECK(total[changed] == after[changed]);
+    for (const auto &[rule, packets] : after) {
+        INFO(rule);
+        CHECK(total[rule] >= packets);
+        CHECK(total[rule] <= packets + before[rule]);
+    }
+
+    // Published whole: every count starts again.
+    RuleSet again = now.parsed();
+    CompiledRules compiled = compile_rules(again, true);
+    {
+        RulesLock lock(t.maps);
+        publish_rules(t.maps, again, compiled);
+    }
+    CHECK(counted(t).empty());
+    Hits fresh = send(t, now, sources_for(random, again, 300));
+    CHECK(counted(t) == fresh);
+}
+
+TEST_CASE("without --rule-hits the filter counts no hits per rule, and says how to start counting (needs root)") {
+    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+    RunningTables t(rules_of({{allow, "10.0.0.0/8"}}));
+    CHECK_FALSE(counts_rule_hits(t.maps.hits));
+    RuleSet rules = read_rule_list(t.maps);
+    CHECK_THROWS_WITH_AS(read_rule_hits(t.maps, rules), doctest::Contains("--rule-hits"), Error);
 }

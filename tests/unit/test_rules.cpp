@@ -197,7 +197,7 @@ TEST_CASE("the kernel's search agrees with the reference (needs root)") {
         Reference reference(written);
         CompiledRules compiled = compile_rules(set);
         auto filter = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
-        size_rule_tables(filter, compiled, {});
+        size_rule_tables(filter, compiled, {}, false);
         filter.load();
         write_rule_tables(filter, set, compiled);
         for (int i = 0; i < 5000; ++i) {
