@@ -16,7 +16,7 @@ namespace {
 // The rules filter and nothing else: what classic BPF can express.
 bool rules_only(const Configuration &config) {
     return config.filter == "subnets" && config.inputs.has_rules() && !config.inputs.has_map_inputs() &&
-           config.program.empty() && config.defines.empty() && config.include_dirs.empty();
+           !config.inputs.rule_hits && config.program.empty() && config.defines.empty() && config.include_dirs.empty();
 }
 
 Error ebpf_refused(const Configuration &config, const BpfAccess &access) {
@@ -63,6 +63,9 @@ Backend choose_backend(const Configuration &config, const BpfAccess &access, con
     if (config.classic && config.ebpf)
         throw Error("--classic and --ebpf: give one, or neither to let " + access.tool + " choose");
     if (config.classic) {
+        if (config.inputs.rule_hits)
+            throw Error("--classic and --rule-hits: a classic BPF program counts nothing per rule; leave out "
+                        "--rule-hits, or load the rules as eBPF (root or CAP_BPF)");
         if (!rules_only(config))
             throw Error("--classic: only --allow/--deny/--rules-file rules compile to classic BPF" +
                         std::string(config.filter != "subnets"

@@ -197,6 +197,10 @@ class Traffic(AlfTestCase):
         r = Run(["--rule-hits", "-f", "private", "--port", str(free_port()), "--dry-run", "--", "true"])
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("--rule-hits: filter private takes no rules", r.stderr)
+        r = Run(["--rule-hits", "--classic", "--allow", "127.0.0.1", "-l", f"udp:127.0.0.1:{free_port(socket.SOCK_DGRAM)}",
+                 "--dry-run", "--", "true"])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("--classic and --rule-hits: a classic BPF program counts nothing per rule", r.stderr)
 
     def test_errors(self):
         self.start("--allow", "127.0.0.1")
