@@ -189,6 +189,7 @@ const OwnMap own_maps[] = {
     {"alf_rules_state", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
     {"alf_rule_list", "rules", "alfwrapper keeps the service's rules in it, in its own layout"},
     {"alf_stats", "stats", "the filter counts what it passed and dropped in it"},
+    {"alf_rule_hits", "stats", "the filter counts the packets each rule decided in it (--rule-hits)"},
     {"alf_log", "log", "the filter logs its drops in it"},
     {"alf_log_state", "log", "the filter keeps its drop log's place and rate in it"},
 };
