@@ -83,8 +83,8 @@ std::vector<RuleHits> hits_by_rule(const RuleSet &sorted, bool ipv6, std::vector
     // One sweep over the entries and the family's rules, both ascending:
     // the stack holds the rules that hold the current address, each inside
     // the one below it (prefixes nest or are apart), so its top decides. A
-    // rule's own start comes before those of the rules inside it, and of a
-    // tie the deny after the allow.
+    // rule's own start comes before those of the rules inside it; of rules
+    // of one prefix (a tie, duplicates) the stack keeps one, a deny if any.
     const std::vector<Rule> &rules = sorted.rules;
     std::vector<std::ptrdiff_t> stack;
     std::unordered_map<std::ptrdiff_t, std::uint64_t> sums;
@@ -99,7 +99,16 @@ std::vector<RuleHits> hits_by_rule(const RuleSet &sorted, bool ipv6, std::vector
     for (const EntryHits &entry : entries) {
         u128 address = (u128(entry.hi) << 64) | entry.lo;
         for (; next < end && start_of(rules[next]) <= address; ++next) {
-            while (!stack.empty() && !holds(stack.back(), start_of(rules[next]))) stack.pop_back();
+            const Rule &rule = rules[next];
+            while (!stack.empty() && !holds(stack.back(), start_of(rule))) stack.pop_back();
+            if (!stack.empty()) {
+                const Rule &top = rules[static_cast<std::size_t>(stack.back())];
+                if (top.hi == rule.hi && top.lo == rule.lo && top.prefix_len == rule.prefix_len) {
+                    if (rule.verdict == Verdict::deny && top.verdict != Verdict::deny)
+                        stack.back() = static_cast<std::ptrdiff_t>(next);
+                    continue;
+                }
+            }
             stack.push_back(static_cast<std::ptrdiff_t>(next));
         }
         while (!stack.empty() && !holds(stack.back(), address)) stack.pop_back();

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace alf {
 
@@ -184,17 +185,29 @@ std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uin
     // An IPv4-mapped IPv6 peer is an IPv4 peer, as the filter judges it;
     // IPv6 rules (::/0 too) apply to IPv6 peers only.
     bool peer_ipv4 = hi == 0 && (lo >> 32) == 0xffff;
+    // The rules are sorted (compile_rules: IPv4 first, then by address and
+    // length): look for the address's own prefix of each length, longest
+    // first; of a tie, the deny decides.
+    const std::vector<Rule> &rules = running.rules.rules;
+    auto ipv6_begin = std::partition_point(rules.begin(), rules.end(), [](const Rule &r) { return r.is_ipv4(); });
+    auto first = peer_ipv4 ? rules.begin() : ipv6_begin, last = peer_ipv4 ? ipv6_begin : rules.end();
+    auto mask = [](unsigned bits) { return bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits); };
     const Rule *best = nullptr;
-    for (const auto &rule : running.rules.rules) {
-        if (rule.is_ipv4() != peer_ipv4) continue;
-        unsigned length = rule.prefix_len;
-        auto mask = [](unsigned bits) { return bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits); };
-        bool covers = (hi & mask(std::min(length, 64u))) == rule.hi &&
-                      (lo & mask(length > 64 ? length - 64 : 0)) == rule.lo;
-        if (!covers) continue;
-        if (!best || rule.prefix_len > best->prefix_len ||
-            (rule.prefix_len == best->prefix_len && rule.verdict == Verdict::deny))
-            best = &rule;
+    for (int length = 128; length >= (peer_ipv4 ? 96 : 0) && !best; --length) {
+        unsigned bits = static_cast<unsigned>(length);
+        std::uint64_t prefix_hi = hi & mask(std::min(bits, 64u)), prefix_lo = lo & mask(bits > 64 ? bits - 64 : 0);
+        auto key = std::make_tuple(prefix_hi, prefix_lo, bits);
+        auto [begin, end] = std::equal_range(first, last, key, [](const auto &a, const auto &b) {
+            auto tuple = [](const auto &x) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(x)>, Rule>)
+                    return std::make_tuple(x.hi, x.lo, unsigned(x.prefix_len));
+                else
+                    return x;
+            };
+            return tuple(a) < tuple(b);
+        });
+        for (auto it = begin; it != end; ++it)
+            if (!best || it->verdict == Verdict::deny) best = &*it;
     }
     if (best) return std::string(verdict_word(best->verdict)) + " " + format_rule_prefix(*best);
     return "no rule: default " + std::string(verdict_word(running.compiled.default_verdict));

@@ -12,6 +12,7 @@
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
+#include "live/live_rules.hpp"
 #include "workbench/test_run.hpp"
 #include "rule_reference.hpp"
 #include "test_support.hpp"
@@ -344,4 +345,44 @@ TEST_CASE("without --rule-hits the filter counts no hits per rule, and says how 
     CHECK_FALSE(counts_rule_hits(t.maps.hits));
     RuleSet rules = read_rule_list(t.maps);
     CHECK_THROWS_WITH_AS(read_rule_hits(t.maps, rules), doctest::Contains("--rule-hits"), Error);
+}
+
+TEST_CASE("the rule that decides for a peer, one at a time (alfctl log) and swept (hits per rule), is the reference's") {
+    std::mt19937_64 random(57);
+    WrittenRules written = random_rules(random, 400);
+    written.append(random_spread_rules(random, 400));
+    written.add(deny, "10.0.0.0/8");
+    written.add(allow, "10.0.0.0/8");  // a tie: the deny decides
+    RunningRules running;
+    running.rules = written.parsed();
+    running.compiled = compile_rules(running.rules);
+    RuleSet in_order = written.parsed();
+    Reference reference(written);
+    std::vector<IpAddress> sources = sources_for(random, in_order, 3000);
+    sources.push_back(ip("10.1.2.3"));
+    Hits expected, one_by_one, swept;
+    std::vector<EntryHits> entries[2];
+    for (const auto &source : sources) {
+        int rule = reference.deciding(source);
+        std::string text = rule < 0 ? "default" : rule_text(in_order.rules[static_cast<std::size_t>(rule)]);
+        expected[text]++;
+        bool ipv6 = source.family == Family::ipv6;
+        std::string found = deciding_rule(running, ipv6, source.bytes.data());
+        INFO(format_ip(source));
+        CHECK((found.starts_with("no rule") ? std::string("default") : found) == text);
+        one_by_one[text]++;
+        Reference::Bytes bytes = Reference::mapped(source);
+        EntryHits entry{.packets = 1};
+        for (int i = 0; i < 8; ++i) entry.hi = entry.hi << 8 | bytes[i];
+        for (int i = 8; i < 16; ++i) entry.lo = entry.lo << 8 | bytes[i];
+        // An IPv4-mapped IPv6 source is looked up in the IPv4 table, as the filter does.
+        entries[entry.hi != 0 || entry.lo >> 32 != 0xffff].push_back(entry);
+    }
+    for (bool ipv6 : {false, true})
+        for (const RuleHits &h : hits_by_rule(running.rules, ipv6, entries[ipv6]))
+            swept[h.rule < 0 ? "default" : rule_text(running.rules.rules[static_cast<std::size_t>(h.rule)])] +=
+                h.packets;
+    CHECK(expected["deny 10.0.0.0/8"] > 0);
+    CHECK(one_by_one == expected);
+    CHECK(swept == expected);
 }
