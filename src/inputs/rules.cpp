@@ -310,12 +310,15 @@ void read_rules_file(RuleSet &set, const std::string &path) {
     UniqueFd fd(open_file(path, "rules file"));
     struct stat st;
     bool regular = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
-    if (regular)
+    if (regular) {
         // An upper bound ("deny ::" and a newline is the shortest rule line);
         // pages never written are never backed, so the reserve costs address
         // space only and the vector is never copied while it grows.
         set.rules.reserve(set.rules.size() +
                           static_cast<std::size_t>(std::min<off_t>(st.st_size, off_t(1) << 24)) / 8 + 1);
+        advise_huge_pages(set.rules.data() + set.rules.size(),
+                          (set.rules.capacity() - set.rules.size()) * sizeof(Rule));
+    }
     set.sources.push_back(path);
 
     HostBitsNote host_bits;
