@@ -266,6 +266,81 @@ void write_ranges(const RuleSet &set, const CompiledRules &compiled, std::span<t
         });
 }
 
+// Below this many rules std::sort is as quick.
+constexpr std::size_t radix_min_rules = std::size_t(1) << 15;
+
+u128 rule_address(const Rule &rule) { return u128(rule.hi) << 64 | rule.lo; }
+
+// A large set in compiled order: IPv4 first, each family by `less`. Two
+// stable counting passes order the rules by family and 16 bits of the
+// address (the family's highest 16 that differ, so clustered addresses still
+// spread), which leaves runs of a few rules to sort by insertion. std::sort
+// moved every 24-byte record through some twenty partition levels, and one
+// pass into 65536 buckets at once missed the cache on every write. Equal
+// rules keep the order they were read in (the partition and std::sort
+// before left them in none).
+template <typename Less>
+void radix_sort_rules(std::vector<Rule> &rules, Less less) {
+    std::size_t n = rules.size();
+    u128 any[2] = {0, 0}, all[2] = {~u128(0), ~u128(0)};  // by family, IPv4 first
+    for (const Rule &r : rules) {
+        any[!r.is_ipv4()] |= rule_address(r);
+        all[!r.is_ipv4()] &= rule_address(r);
+    }
+    unsigned shift[2];
+    for (int f = 0; f < 2; ++f) {
+        unsigned top = 0;  // one past the highest bit that differs
+        for (u128 d = any[f] & ~all[f]; d != 0; d >>= 1) ++top;
+        shift[f] = top > 16 ? top - 16 : 0;
+    }
+    auto digit = [&](const Rule &r) {
+        unsigned family = !r.is_ipv4();
+        return family << 16 | (static_cast<unsigned>(rule_address(r) >> shift[family]) & 0xffff);
+    };
+
+    std::size_t low_counts[256] = {}, high_counts[512] = {};
+    for (const Rule &r : rules) {
+        unsigned d = digit(r);
+        ++low_counts[d & 0xff];
+        ++high_counts[d >> 8];
+    }
+    // Whole huge pages: a partial one at the end would be hundreds of small ones.
+    constexpr std::size_t huge_page = std::size_t(1) << 21;
+    std::size_t bytes = (n * sizeof(Rule) + huge_page - 1) & ~(huge_page - 1);
+    std::unique_ptr<Rule, void (*)(Rule *)> buffer(
+        static_cast<Rule *>(::operator new(bytes, std::align_val_t(huge_page))),
+        [](Rule *p) { ::operator delete(p, std::align_val_t(huge_page)); });
+    advise_huge_pages(buffer.get(), bytes);
+    auto pass = [&](const Rule *from, Rule *to, std::span<const std::size_t> counts, unsigned shift_by) {
+        std::size_t next[512], at = 0;
+        for (std::size_t b = 0; b < counts.size(); ++b) {
+            next[b] = at;
+            at += counts[b];
+        }
+        for (const Rule *r = from; r != from + n; ++r) to[next[(digit(*r) >> shift_by) & (counts.size() - 1)]++] = *r;
+    };
+    pass(rules.data(), buffer.get(), low_counts, 0);
+    pass(buffer.get(), rules.data(), high_counts, 8);
+
+    Rule *last = rules.data() + n;
+    for (Rule *run = rules.data(); run != last;) {
+        unsigned d = digit(*run);
+        Rule *end = run + 1;
+        while (end != last && digit(*end) == d) ++end;
+        if (end - run > 32) {
+            std::stable_sort(run, end, less);
+        } else {
+            for (Rule *r = run + 1; r < end; ++r) {
+                Rule rule = *r;
+                Rule *at = r;
+                for (; at != run && less(rule, at[-1]); --at) *at = at[-1];
+                *at = rule;
+            }
+        }
+        run = end;
+    }
+}
+
 }  // namespace
 
 std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
@@ -379,7 +454,6 @@ RuleSet read_rules(const std::vector<std::string> &allow, const std::vector<std:
 
 CompiledRules compile_rules(RuleSet &set) {
     CompiledRules compiled;
-    auto split = std::partition(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); });
     auto by_prefix = [](const Rule &a, const Rule &b) {
         if (a.hi != b.hi) return a.hi < b.hi;
         if (a.lo != b.lo) return a.lo < b.lo;
@@ -388,19 +462,31 @@ CompiledRules compile_rules(RuleSet &set) {
     };
     // A set read back from a running filter is sorted, and a live change
     // appends a few rules: sort the tail and merge, in linear time.
+    auto mostly_unsorted = [](auto first, auto sorted_until, auto last) {
+        return (last - sorted_until) * 16 > (last - first);
+    };
     auto sort = [&](auto first, auto last) {
         auto sorted_until = std::is_sorted_until(first, last, by_prefix);
         if (sorted_until == last) return;
-        if ((last - sorted_until) * 16 > (last - first)) {
+        if (mostly_unsorted(first, sorted_until, last)) {
             std::sort(first, last, by_prefix);
             return;
         }
         std::sort(sorted_until, last, by_prefix);
         std::inplace_merge(first, sorted_until, last, by_prefix);
     };
-    sort(set.rules.begin(), split);
-    sort(split, set.rules.end());
-    compiled.ipv4_rules = static_cast<std::size_t>(split - set.rules.begin());
+    auto in_order = [&](const Rule &a, const Rule &b) {
+        return a.is_ipv4() != b.is_ipv4() ? a.is_ipv4() : by_prefix(a, b);
+    };
+    auto begin = set.rules.begin(), end = set.rules.end();
+    if (set.rules.size() >= radix_min_rules && mostly_unsorted(begin, std::is_sorted_until(begin, end, in_order), end)) {
+        radix_sort_rules(set.rules, by_prefix);
+    } else {
+        auto split = std::partition(begin, end, [](const Rule &r) { return r.is_ipv4(); });
+        sort(begin, split);
+        sort(split, end);
+    }
+    compiled.ipv4_rules = ipv4_count(set);
     compiled.ipv6_rules = set.rules.size() - compiled.ipv4_rules;
     compiled.default_verdict = std::any_of(set.rules.begin(), set.rules.end(),
                                            [](const Rule &r) { return r.verdict == Verdict::allow; })
