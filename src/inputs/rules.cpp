@@ -61,6 +61,65 @@ Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
 }
 
 
+// The usual line, "allow 10.0.0.0/8" or "deny 2001:db8::/32" with blanks
+// at most after it, host bits clear, read straight into `rule` (no verdict
+// word, Subnet or IpAddress built). False sends every other line (comments,
+// mistakes, host bits, "::ffff:..." shorter than /96, an unusual way of
+// writing a length) to parse_rules_line, which has the words for them.
+bool parse_plain_rule(std::string_view line, Rule &rule) {
+    std::size_t i;
+    if (line.starts_with("allow")) {
+        rule.verdict = Verdict::allow;
+        i = 5;
+    } else if (line.starts_with("deny")) {
+        rule.verdict = Verdict::deny;
+        i = 4;
+    } else {
+        return false;
+    }
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    if (i == line.size() || !blank(line[i])) return false;
+    while (i < line.size() && blank(line[i])) ++i;
+    std::size_t end = line.size();
+    while (end > i && (blank(line[end - 1]) || line[end - 1] == '\r')) --end;
+    // Blanks or '#' left inside fail as an address or a length would.
+    std::string_view cidr = line.substr(i, end - i);
+    std::size_t slash = cidr.find('/');
+    std::string_view address = cidr.substr(0, slash);
+    // Only an IPv6 address has a ':': one parser tries, not both.
+    std::uint32_t v4;
+    std::uint16_t groups[8];
+    unsigned max = address.find(':') == std::string_view::npos ? 32 : 128;
+    if (max == 32 ? !parse_ipv4_word(address, v4) : !parse_ipv6_groups(address, groups)) return false;
+    unsigned len = max;
+    if (slash != std::string_view::npos) {
+        std::string_view digits = cidr.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3) return false;
+        len = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return false;
+            len = len * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (len > max) return false;
+    }
+    if (max == 32) {
+        std::uint32_t host = len == 32 ? 0 : ~std::uint32_t(0) >> len;
+        if (v4 & host) return false;
+        rule.hi = 0;
+        rule.lo = ipv4_mapped_prefix | v4;
+        rule.prefix_len = static_cast<std::uint8_t>(96 + len);
+        return true;
+    }
+    u128 bits = 0;
+    for (std::uint16_t group : groups) bits = bits << 16 | group;
+    u128 host = len == 128 ? 0 : ~u128(0) >> len;
+    if ((bits & host) || (bits >> 64 == 0 && len < 96)) return false;
+    rule.hi = static_cast<std::uint64_t>(bits >> 64);
+    rule.lo = static_cast<std::uint64_t>(bits);
+    rule.prefix_len = static_cast<std::uint8_t>(len);
+    return true;
+}
+
 // Host-bit warnings of one file: the first example and how many more.
 struct HostBitsNote {
     std::size_t count = 0;
@@ -69,6 +128,13 @@ struct HostBitsNote {
 
 void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_number, const std::string &path,
                       HostBitsNote &host_bits) {
+    Rule rule;
+    rule.line = line_number;
+    rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
+    if (parse_plain_rule(line, rule)) {
+        set.rules.push_back(rule);
+        return;
+    }
     auto comment = line.find('#');
     if (comment != std::string_view::npos) line = line.substr(0, comment);
     auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
@@ -101,15 +167,15 @@ void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_nu
         throw Error(where() + ": '" + std::string(trimmed) + "': unexpected text after the address: '" +
                     std::string(line.substr(rest)) + "'");
     bool host = false;
-    Rule rule;
     try {
-        rule = parse_rule_prefix(cidr, host);
+        Rule prefix = parse_rule_prefix(cidr, host);
+        rule.hi = prefix.hi;
+        rule.lo = prefix.lo;
+        rule.prefix_len = prefix.prefix_len;
     } catch (const Error &e) {
         throw e.with_context(where());  // built only on error: a large file has many lines
     }
     rule.verdict = verdict;
-    rule.line = line_number;
-    rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
     if (host && host_bits.count++ == 0)
         host_bits.first = where() + ": " + std::string(trimmed) + " has host bits set; using " + format_rule_prefix(rule);
     if (rule.hi == 0 && rule.prefix_len < 96)
