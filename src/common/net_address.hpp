@@ -26,6 +26,12 @@ struct Subnet {
     bool host_bits_cleared = false;  // the text had host bits set (e.g. 127.0.0.1/24)
 };
 
+// parse_ipv4 and parse_ipv6 without building an IpAddress, for the rules
+// file's million lines: the address as one host-order word, or as eight
+// groups; false where those give nullopt.
+bool parse_ipv4_word(std::string_view text, std::uint32_t &address);
+bool parse_ipv6_groups(std::string_view text, std::uint16_t groups[8]);
+
 // nullopt when the text is not an address of that family.
 std::optional<IpAddress> parse_ipv4(std::string_view text);
 std::optional<IpAddress> parse_ipv6(std::string_view text);

@@ -4,6 +4,7 @@
 #include "common/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +124,13 @@ std::string quote_input(std::string_view text, std::size_t limit) {
         } else quoted += static_cast<char>(c);
     }
     return quoted;
+}
+
+void advise_huge_pages(void *data, std::size_t bytes) {
+    constexpr std::uintptr_t huge_page = std::uintptr_t(1) << 21;
+    auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge_page - 1) & ~(huge_page - 1);
+    auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge_page - 1);
+    if (end > begin) madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
 }
 
 std::string milliseconds_text(double milliseconds) {

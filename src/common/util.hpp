@@ -52,6 +52,12 @@ void write_file_atomically(const std::string &path, std::span<const std::uint8_t
 // atomically. Every write error is an Error (exit status 2).
 void write_output_file(const std::string &path, std::span<const std::uint8_t> bytes);
 
+// Asks for transparent huge pages for the 2 MiB-aligned part of a large
+// anonymous allocation, before it is first written: here a first touch of a
+// 4 KiB page costs microseconds, and a million rules fill thousands. Only
+// advice: where THP is off, nothing changes.
+void advise_huge_pages(void *data, std::size_t bytes);
+
 // Milliseconds as -v prints them: "12.3 ms".
 std::string milliseconds_text(double milliseconds);
 

@@ -61,6 +61,65 @@ Rule parse_rule_prefix(std::string_view text, bool &host_bits) {
 }
 
 
+// The usual line, "allow 10.0.0.0/8" or "deny 2001:db8::/32" with blanks
+// at most after it, host bits clear, read straight into `rule` (no verdict
+// word, Subnet or IpAddress built). False sends every other line (comments,
+// mistakes, host bits, "::ffff:..." shorter than /96, an unusual way of
+// writing a length) to parse_rules_line, which has the words for them.
+bool parse_plain_rule(std::string_view line, Rule &rule) {
+    std::size_t i;
+    if (line.starts_with("allow")) {
+        rule.verdict = Verdict::allow;
+        i = 5;
+    } else if (line.starts_with("deny")) {
+        rule.verdict = Verdict::deny;
+        i = 4;
+    } else {
+        return false;
+    }
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    if (i == line.size() || !blank(line[i])) return false;
+    while (i < line.size() && blank(line[i])) ++i;
+    std::size_t end = line.size();
+    while (end > i && (blank(line[end - 1]) || line[end - 1] == '\r')) --end;
+    // Blanks or '#' left inside fail as an address or a length would.
+    std::string_view cidr = line.substr(i, end - i);
+    std::size_t slash = cidr.find('/');
+    std::string_view address = cidr.substr(0, slash);
+    // Only an IPv6 address has a ':': one parser tries, not both.
+    std::uint32_t v4;
+    std::uint16_t groups[8];
+    unsigned max = address.find(':') == std::string_view::npos ? 32 : 128;
+    if (max == 32 ? !parse_ipv4_word(address, v4) : !parse_ipv6_groups(address, groups)) return false;
+    unsigned len = max;
+    if (slash != std::string_view::npos) {
+        std::string_view digits = cidr.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3) return false;
+        len = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return false;
+            len = len * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (len > max) return false;
+    }
+    if (max == 32) {
+        std::uint32_t host = len == 32 ? 0 : ~std::uint32_t(0) >> len;
+        if (v4 & host) return false;
+        rule.hi = 0;
+        rule.lo = ipv4_mapped_prefix | v4;
+        rule.prefix_len = static_cast<std::uint8_t>(96 + len);
+        return true;
+    }
+    u128 bits = 0;
+    for (std::uint16_t group : groups) bits = bits << 16 | group;
+    u128 host = len == 128 ? 0 : ~u128(0) >> len;
+    if ((bits & host) || (bits >> 64 == 0 && len < 96)) return false;
+    rule.hi = static_cast<std::uint64_t>(bits >> 64);
+    rule.lo = static_cast<std::uint64_t>(bits);
+    rule.prefix_len = static_cast<std::uint8_t>(len);
+    return true;
+}
+
 // Host-bit warnings of one file: the first example and how many more.
 struct HostBitsNote {
     std::size_t count = 0;
@@ -69,6 +128,13 @@ struct HostBitsNote {
 
 void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_number, const std::string &path,
                       HostBitsNote &host_bits) {
+    Rule rule;
+    rule.line = line_number;
+    rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
+    if (parse_plain_rule(line, rule)) {
+        set.rules.push_back(rule);
+        return;
+    }
     auto comment = line.find('#');
     if (comment != std::string_view::npos) line = line.substr(0, comment);
     auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
@@ -101,15 +167,15 @@ void parse_rules_line(RuleSet &set, std::string_view line, std::uint32_t line_nu
         throw Error(where() + ": '" + std::string(trimmed) + "': unexpected text after the address: '" +
                     std::string(line.substr(rest)) + "'");
     bool host = false;
-    Rule rule;
     try {
-        rule = parse_rule_prefix(cidr, host);
+        Rule prefix = parse_rule_prefix(cidr, host);
+        rule.hi = prefix.hi;
+        rule.lo = prefix.lo;
+        rule.prefix_len = prefix.prefix_len;
     } catch (const Error &e) {
         throw e.with_context(where());  // built only on error: a large file has many lines
     }
     rule.verdict = verdict;
-    rule.line = line_number;
-    rule.source = static_cast<std::uint8_t>(set.sources.size() - 1);
     if (host && host_bits.count++ == 0)
         host_bits.first = where() + ": " + std::string(trimmed) + " has host bits set; using " + format_rule_prefix(rule);
     if (rule.hi == 0 && rule.prefix_len < 96)
@@ -274,6 +340,81 @@ void write_ranges(const RuleSet &set, const CompiledRules &compiled, std::span<t
         });
 }
 
+// Below this many rules std::sort is as quick.
+constexpr std::size_t radix_min_rules = std::size_t(1) << 15;
+
+u128 rule_address(const Rule &rule) { return u128(rule.hi) << 64 | rule.lo; }
+
+// A large set in compiled order: IPv4 first, each family by `less`. Two
+// stable counting passes order the rules by family and 16 bits of the
+// address (the family's highest 16 that differ, so clustered addresses still
+// spread), which leaves runs of a few rules to sort by insertion. std::sort
+// moved every 24-byte record through some twenty partition levels, and one
+// pass into 65536 buckets at once missed the cache on every write. Equal
+// rules keep the order they were read in (the partition and std::sort
+// before left them in none).
+template <typename Less>
+void radix_sort_rules(std::vector<Rule> &rules, Less less) {
+    std::size_t n = rules.size();
+    u128 any[2] = {0, 0}, all[2] = {~u128(0), ~u128(0)};  // by family, IPv4 first
+    for (const Rule &r : rules) {
+        any[!r.is_ipv4()] |= rule_address(r);
+        all[!r.is_ipv4()] &= rule_address(r);
+    }
+    unsigned shift[2];
+    for (int f = 0; f < 2; ++f) {
+        unsigned top = 0;  // one past the highest bit that differs
+        for (u128 d = any[f] & ~all[f]; d != 0; d >>= 1) ++top;
+        shift[f] = top > 16 ? top - 16 : 0;
+    }
+    auto digit = [&](const Rule &r) {
+        unsigned family = !r.is_ipv4();
+        return family << 16 | (static_cast<unsigned>(rule_address(r) >> shift[family]) & 0xffff);
+    };
+
+    std::size_t low_counts[256] = {}, high_counts[512] = {};
+    for (const Rule &r : rules) {
+        unsigned d = digit(r);
+        ++low_counts[d & 0xff];
+        ++high_counts[d >> 8];
+    }
+    // Whole huge pages: a partial one at the end would be hundreds of small ones.
+    constexpr std::size_t huge_page = std::size_t(1) << 21;
+    std::size_t bytes = (n * sizeof(Rule) + huge_page - 1) & ~(huge_page - 1);
+    std::unique_ptr<Rule, void (*)(Rule *)> buffer(
+        static_cast<Rule *>(::operator new(bytes, std::align_val_t(huge_page))),
+        [](Rule *p) { ::operator delete(p, std::align_val_t(huge_page)); });
+    advise_huge_pages(buffer.get(), bytes);
+    auto pass = [&](const Rule *from, Rule *to, std::span<const std::size_t> counts, unsigned shift_by) {
+        std::size_t next[512], at = 0;
+        for (std::size_t b = 0; b < counts.size(); ++b) {
+            next[b] = at;
+            at += counts[b];
+        }
+        for (const Rule *r = from; r != from + n; ++r) to[next[(digit(*r) >> shift_by) & (counts.size() - 1)]++] = *r;
+    };
+    pass(rules.data(), buffer.get(), low_counts, 0);
+    pass(buffer.get(), rules.data(), high_counts, 8);
+
+    Rule *last = rules.data() + n;
+    for (Rule *run = rules.data(); run != last;) {
+        unsigned d = digit(*run);
+        Rule *end = run + 1;
+        while (end != last && digit(*end) == d) ++end;
+        if (end - run > 32) {
+            std::stable_sort(run, end, less);
+        } else {
+            for (Rule *r = run + 1; r < end; ++r) {
+                Rule rule = *r;
+                Rule *at = r;
+                for (; at != run && less(rule, at[-1]); --at) *at = at[-1];
+                *at = rule;
+            }
+        }
+        run = end;
+    }
+}
+
 }  // namespace
 
 std::string_view verdict_word(Verdict verdict) { return verdict == Verdict::deny ? "deny" : "allow"; }
@@ -318,12 +459,15 @@ void read_rules_file(RuleSet &set, const std::string &path) {
     UniqueFd fd(open_file(path, "rules file"));
     struct stat st;
     bool regular = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
-    if (regular)
+    if (regular) {
         // An upper bound ("deny ::" and a newline is the shortest rule line);
         // pages never written are never backed, so the reserve costs address
         // space only and the vector is never copied while it grows.
         set.rules.reserve(set.rules.size() +
                           static_cast<std::size_t>(std::min<off_t>(st.st_size, off_t(1) << 24)) / 8 + 1);
+        advise_huge_pages(set.rules.data() + set.rules.size(),
+                          (set.rules.capacity() - set.rules.size()) * sizeof(Rule));
+    }
     set.sources.push_back(path);
 
     HostBitsNote host_bits;
@@ -385,7 +529,6 @@ RuleSet read_rules(const std::vector<std::string> &allow, const std::vector<std:
 CompiledRules compile_rules(RuleSet &set, bool rule_edges) {
     CompiledRules compiled;
     compiled.rule_edges = rule_edges;
-    auto split = std::partition(set.rules.begin(), set.rules.end(), [](const Rule &r) { return r.is_ipv4(); });
     auto by_prefix = [](const Rule &a, const Rule &b) {
         if (a.hi != b.hi) return a.hi < b.hi;
         if (a.lo != b.lo) return a.lo < b.lo;
@@ -394,19 +537,31 @@ CompiledRules compile_rules(RuleSet &set, bool rule_edges) {
     };
     // A set read back from a running filter is sorted, and a live change
     // appends a few rules: sort the tail and merge, in linear time.
+    auto mostly_unsorted = [](auto first, auto sorted_until, auto last) {
+        return (last - sorted_until) * 16 > (last - first);
+    };
     auto sort = [&](auto first, auto last) {
         auto sorted_until = std::is_sorted_until(first, last, by_prefix);
         if (sorted_until == last) return;
-        if ((last - sorted_until) * 16 > (last - first)) {
+        if (mostly_unsorted(first, sorted_until, last)) {
             std::sort(first, last, by_prefix);
             return;
         }
         std::sort(sorted_until, last, by_prefix);
         std::inplace_merge(first, sorted_until, last, by_prefix);
     };
-    sort(set.rules.begin(), split);
-    sort(split, set.rules.end());
-    compiled.ipv4_rules = static_cast<std::size_t>(split - set.rules.begin());
+    auto in_order = [&](const Rule &a, const Rule &b) {
+        return a.is_ipv4() != b.is_ipv4() ? a.is_ipv4() : by_prefix(a, b);
+    };
+    auto begin = set.rules.begin(), end = set.rules.end();
+    if (set.rules.size() >= radix_min_rules && mostly_unsorted(begin, std::is_sorted_until(begin, end, in_order), end)) {
+        radix_sort_rules(set.rules, by_prefix);
+    } else {
+        auto split = std::partition(begin, end, [](const Rule &r) { return r.is_ipv4(); });
+        sort(begin, split);
+        sort(split, end);
+    }
+    compiled.ipv4_rules = ipv4_count(set);
     compiled.ipv6_rules = set.rules.size() - compiled.ipv4_rules;
     compiled.default_verdict = std::any_of(set.rules.begin(), set.rules.end(),
                                            [](const Rule &r) { return r.verdict == Verdict::allow; })

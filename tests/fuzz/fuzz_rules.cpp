@@ -6,7 +6,9 @@
 #include "common/net_address.hpp"
 #include "inputs/rules.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
     using namespace alf;
@@ -19,6 +21,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         if (again.address != subnet.address || again.prefix_len != subnet.prefix_len || again.host_bits_cleared)
             std::abort();
     });
+
+    // Plain lines are read by a quick way of their own; a '#' at the end of
+    // every line (what is before a comment is what the reader judges) sends
+    // them all the general way: both must give the same rules, warnings and
+    // error.
+    auto read_file = [](std::string_view content, RuleSet &into) {
+        try {
+            read_rules_file(into, fuzz::input_file("fuzz.rules", content));
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    std::string commented;
+    for (std::size_t at = 0; at <= text.size();) {
+        std::size_t newline = std::min(text.find('\n', at), text.size());
+        commented.append(text.substr(at, newline - at)).append(newline < text.size() ? "#\n" : "#");
+        at = newline + 1;
+    }
+    RuleSet quick, general;
+    std::string quick_error = read_file(text, quick), general_error = read_file(commented, general);
+    auto same = [](const Rule &a, const Rule &b) {
+        return a.hi == b.hi && a.lo == b.lo && a.prefix_len == b.prefix_len && a.verdict == b.verdict &&
+               a.line == b.line && a.source == b.source;
+    };
+    if (quick_error != general_error || quick.warnings != general.warnings ||
+        !std::equal(quick.rules.begin(), quick.rules.end(), general.rules.begin(), general.rules.end(), same))
+        std::abort();
 
     RuleSet set;
     fuzz::refusals_allowed([&] { add_rule(set, Verdict::deny, first_line, 1); });

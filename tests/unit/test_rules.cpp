@@ -13,7 +13,9 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -152,6 +154,32 @@ TEST_CASE("rule compiler against the plain reference, random overlapping rule se
         }
     }
     CHECK(cases == 120000);
+}
+
+TEST_CASE("a large rule set, sorted by buckets rather than std::sort: the same rules in order, equal ones as read, "
+          "the same verdicts") {
+    std::mt19937_64 random(11);
+    WrittenRules written = random_rules(random, 100000);
+    RuleSet set = written.parsed();
+    std::uint32_t position = 0;
+    for (Rule &r : set.rules) r.line = ++position;
+    auto prefix = [](const Rule &r) { return std::tuple(!r.is_ipv4(), r.hi, r.lo, r.prefix_len, r.verdict); };
+    auto whole = [&](const Rule &r) { return std::tuple(prefix(r), r.line, r.source); };
+    std::vector<decltype(whole(Rule{}))> read, compiled;
+    for (const Rule &r : set.rules) read.push_back(whole(r));
+    Reference reference(written);
+    Tables tables(set);
+    CHECK(std::is_sorted(set.rules.begin(), set.rules.end(),
+                         [&](const Rule &a, const Rule &b) { return whole(a) < whole(b); }));
+    for (const Rule &r : set.rules) compiled.push_back(whole(r));
+    std::sort(read.begin(), read.end());
+    std::sort(compiled.begin(), compiled.end());
+    CHECK(read == compiled);
+    for (int i = 0; i < 300; ++i) {
+        IpAddress address = random_address(random);
+        INFO("address " << format_ip(address));
+        REQUIRE(tables.decide(address) == reference.decide(address));
+    }
 }
 
 TEST_CASE("rules files") {
