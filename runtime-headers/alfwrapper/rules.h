@@ -44,7 +44,8 @@
  * grow. A range may appear more than once in a row (a search lands on any
  * copy, with one verdict): the room lies spread among the ranges as such
  * copies, so that a rule added later shifts ranges only up to the nearest
- * copy, and past the last range the table repeats it to its capacity. A
+ * copy; past the last range (the entry index[1 << index_bits] names), a
+ * search never reads, and the table's room lies there unwritten. A
  * changed rule set is written into the slot not in use (mmap; the table
  * keeps its index bits and its capacity; the window is the slot's own) and
  * published by one aligned 4-byte store of alf_rules_state.active. A packet

@@ -39,11 +39,19 @@ public:
     };
 
     Slot(MappedArray &memory, std::size_t offset, const RuleTableLayout &layout)
-        : memory_(memory), base_(memory.bytes() + offset), offset_(offset), layout_(layout) {}
+        : memory_(memory), base_(memory.bytes() + offset), offset_(offset), layout_(layout) {
+        used_ = std::min<std::size_t>(*reach<std::uint32_t>(sizeof(RulesWindow) + 4 * buckets(), 1), capacity() - 1) + 1;
+    }
 
     std::size_t capacity() const { return layout_.capacity(); }
     std::size_t buckets() const { return layout_.buckets(); }
+    // Entries written: up to the one the index gives for addresses past the
+    // window (the last range). Past them the table holds copies of that
+    // range in meaning only: a set written whole leaves that memory as it
+    // was, and nothing reads it (rule_tables.cpp).
+    std::size_t used() const { return used_; }
     Address start(std::size_t i) const {
+        i = std::min(i, used_ - 1);
         if constexpr (ipv6) {
             const auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
             return (u128(w[0]) << 64) | w[1];
@@ -51,16 +59,18 @@ public:
             return *reach<std::uint32_t>(layout_.starts_offset + 4 * i, 1);
         }
     }
-    Entry entry(std::size_t i) const { return {start(i), *reach<std::uint8_t>(layout_.verdicts_offset + i, 1)}; }
+    Entry entry(std::size_t i) const {
+        i = std::min(i, used_ - 1);
+        return {start(i), *reach<std::uint8_t>(layout_.verdicts_offset + i, 1)};
+    }
+    // Writes entry i; past the entries written, the copies before it first.
     void put(std::size_t i, const Entry &e) {
-        if constexpr (ipv6) {
-            auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
-            w[0] = static_cast<std::uint64_t>(e.start >> 64);
-            w[1] = static_cast<std::uint64_t>(e.start);
-        } else {
-            *reach<std::uint32_t>(layout_.starts_offset + 4 * i, 1) = e.start;
+        if (i > used_) {
+            Entry last = entry(used_ - 1);
+            while (used_ < i) write(used_++, last);
         }
-        *reach<std::uint8_t>(layout_.verdicts_offset + i, 1) = e.verdict;
+        used_ = std::max(used_, i + 1);
+        write(i, e);
     }
     RulesWindow window() const {
         RulesWindow w;
@@ -132,6 +142,17 @@ public:
     }
 
 private:
+    void write(std::size_t i, const Entry &e) {
+        if constexpr (ipv6) {
+            auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
+            w[0] = static_cast<std::uint64_t>(e.start >> 64);
+            w[1] = static_cast<std::uint64_t>(e.start);
+        } else {
+            *reach<std::uint32_t>(layout_.starts_offset + 4 * i, 1) = e.start;
+        }
+        *reach<std::uint8_t>(layout_.verdicts_offset + i, 1) = e.verdict;
+    }
+
     template <typename T>
     T *reach(std::size_t offset, std::size_t count) const {
         memory_.ensure(offset_ + offset, count * sizeof(T));
@@ -142,6 +163,7 @@ private:
     std::uint8_t *base_;
     std::size_t offset_;
     RuleTableLayout layout_;
+    std::size_t used_ = 1;
 };
 
 // A prefix's new ranges: the boundaries from `first` to `after` (the address
@@ -327,10 +349,17 @@ struct FamilyEdits {
     std::vector<std::pair<std::size_t, std::size_t>> stretches;  // rewritten, for the hit counters
 
     Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table, n * layout.slot_bytes, layout); }
-    // The spare slot made a copy of the active one.
+    // The spare slot made a copy of the active one: its window and index,
+    // and the entries written.
     void level(std::uint32_t spare, std::uint32_t active) {
-        std::uint8_t *to = table.at<std::uint8_t>(spare * layout.slot_bytes, layout.slot_bytes);
-        std::memcpy(to, table.at<std::uint8_t>(active * layout.slot_bytes, layout.slot_bytes), layout.slot_bytes);
+        std::size_t used = slot(active).used(), start_bytes = Slot<Address>::ipv6 ? 16 : 4;
+        auto copy = [&](std::size_t offset, std::size_t bytes) {
+            std::memcpy(table.at<std::uint8_t>(spare * layout.slot_bytes + offset, bytes),
+                        table.at<std::uint8_t>(active * layout.slot_bytes + offset, bytes), bytes);
+        };
+        copy(0, layout.starts_offset);
+        copy(layout.starts_offset, used * start_bytes);
+        copy(layout.verdicts_offset, used);
     }
     bool replay(std::uint32_t n) {
         Slot<Address> s = slot(n);

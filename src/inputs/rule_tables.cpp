@@ -202,9 +202,12 @@ void write_index(std::uint8_t *slot, const RuleTableLayout &layout, const RulesW
 // Starts and verdicts come from the rule compiler. Room for changes while
 // the service runs lies among them: after every 32 ranges a copy of the
 // 32nd (a search lands on either, with one verdict), and past the last
-// range copies of it to the capacity (a power of two). A change then shifts
-// entries only up to the nearest copy (rule_edits.cpp). Then the window and
-// the index.
+// range, to the capacity (a power of two), copies of it in meaning: that
+// memory is left as it is (the slot may hold an older set there), since no
+// search reads past the entry the index gives for addresses after the
+// window, the last range; rule_edits.cpp writes the copies where a change
+// needs them. A change then shifts entries only up to the nearest copy.
+// Then the window and the index.
 template <typename Word>
 void write_table(std::uint8_t *slot, const TableKind<Word> &kind, const RuleTableLayout &layout, const RuleSet &set,
                  const CompiledRules &compiled) {
@@ -219,7 +222,6 @@ void write_table(std::uint8_t *slot, const TableKind<Word> &kind, const RuleTabl
         std::copy_n(&starts[words * from], words, &starts[words * to]);
         verdicts[to] = verdicts[from];
     };
-    for (std::size_t i = used; i < capacity; ++i) move(n - 1, i);
     for (std::size_t i = n; i-- > 0;) {
         std::size_t before = std::min(i / every, copies), to = i + before;
         if ((i + 1) % every == 0 && (i + 1) / every <= copies) move(i, to + 1);
