@@ -291,12 +291,29 @@ CtlCommand parse_ctl_command_line(int argc, const char *const argv[]) {
         }
         return options;
     }
+    // Flags may come before the verb too (alfctl -v rules web show); they
+    // are read with the verb's own options, as if given after it.
+    std::vector<std::string> leading;
+    int at = 1;
+    for (; at < argc; ++at) {
+        std::string_view word = argv[at];
+        if (word != "-v" && word != "--verbose" && word != "-q" && word != "--quiet" && word != "--json") break;
+        leading.emplace_back(word);
+    }
+    if (at == argc) throw Error("no verb given: " + verb_names() + " (see alfctl --help)");
+    first = argv[at];
     const VerbDef *verb = find_verb(first);
-    if (!verb) throw Error("unknown verb '" + std::string(first) + "': expected " + verb_names() + " (see alfctl --help)");
+    if (!verb) {
+        std::string what = first.starts_with("-") ? "option '" + std::string(first) + "' before the verb (options go after it)"
+                                                  : "unknown verb '" + std::string(first) + "'";
+        throw Error(what + ": expected " + verb_names() + " (see alfctl --help)");
+    }
     options.verb = verb->verb;
     std::string usage_hint = std::string("see alfctl ") + verb->name + " --help";
 
-    ParsedOptions parsed(tool_of(options.verb), std::vector<std::string>(argv + 2, argv + argc), true, usage_hint);
+    std::vector<std::string> arguments_after(argv + at + 1, argv + argc);
+    arguments_after.insert(arguments_after.begin(), leading.begin(), leading.end());
+    ParsedOptions parsed(tool_of(options.verb), arguments_after, true, usage_hint);
     read_configuration(parsed, options);
     std::vector<std::string> arguments = parsed.positional();
     parsed.get("output", options.output);

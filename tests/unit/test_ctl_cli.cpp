@@ -106,10 +106,23 @@ TEST_CASE("alfctl usage errors") {
     for (auto args : std::vector<std::vector<const char *>>{
              {}, {"frobnicate"}, {"compile"}, {"compile", "f.o"}, {"compile", "f.c", "extra"},
              {"check", "f.c", "--pcap", "x"}, {"test", "f.c"}, {"test", "f.c", "--expect", "maybe", "tcp"},
-             {"help", "nothing"}, {"compile", "f.c", "--set", "m,1,2"}}) {
+             {"help", "nothing"}, {"compile", "f.c", "--set", "m,1,2"}, {"-v"}, {"--json", "compile", "f.c"},
+             {"-f", "f.c", "check"}}) {
         CAPTURE(args.size());
         CHECK_THROWS_AS(parse(args), Error);
     }
+}
+
+TEST_CASE("alfctl flags before the verb are the verb's own") {
+    CtlCommand o = parse({"-v", "rules", "web", "deny", "10.0.0.0/8"});
+    CHECK(o.verb == CtlVerb::rules);
+    CHECK(o.verbose);
+    CHECK(o.service == "web");
+    o = parse({"--json", "-q", "stats", "web"});
+    CHECK(o.verb == CtlVerb::stats);
+    CHECK(o.json);
+    CHECK(o.quiet);
+    CHECK_THROWS_WITH_AS(parse({"-f", "f.c", "check"}), doctest::Contains("options go after it"), Error);
 }
 
 TEST_CASE("alfctl filters and headers") {
