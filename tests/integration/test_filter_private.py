@@ -56,6 +56,8 @@ class Private(AlfTestCase):
         refused = REFUSED + [(self.net.server_v4, self.net.client_v4, 24), (self.net.server_v6, self.net.client_v6, 64)]
         # Control: without a filter, every one of these sources reaches the server namespace.
         control = free_port()
+        while control == self.port:  # free_port() looks in this namespace, the service listens in the server's
+            control = free_port()
         with EchoServer(control, netns=self.net.server):
             self.assert_served(*[self.reach(server, control) for server, _, _ in refused],
                                msg="control: the path must work unfiltered")
