@@ -211,123 +211,6 @@ int run_test(const alf::CtlCommand &options, const alf::Reporter &report) {
     return all_matched ? 0 : alf::exit_verdict_mismatch;
 }
 
-int run_list(const alf::CtlCommand &command) {
-    auto filters = alf::list_running_filters(command.service);
-    if (command.json) std::cout << alf::filter_list_json(filters).dump(2) << "\n";
-    else std::cout << alf::format_filter_list(filters);
-    return 0;
-}
-
-int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
-    alf::RulesChange change = alf::parse_rules_change(command.action, command.inputs);
-    change.list_after = command.json;
-    alf::Stopwatch taking;
-    alf::RunningFilter service = alf::find_service(command.service);
-    double found_ms = taking.milliseconds();
-    alf::RulesOutcome outcome = alf::apply_rules_change(service, change);
-    for (const auto &warning : outcome.warnings) report.warning(warning);
-    if (command.json) std::cout << alf::rules_json(outcome).dump(2) << "\n";
-    else if (!outcome.changed) std::cout << alf::format_rules(outcome);
-    if (outcome.changed) {
-        // Each step, so that -v says where the time goes.
-        std::string steps = "find " + alf::milliseconds_text(found_ms);
-        for (const auto &[step, ms] : outcome.steps) steps += ", " + step + " " + alf::milliseconds_text(ms);
-        report.info(outcome.service + ": " + std::to_string(outcome.rule_count) + " rules in force (generation " +
-                    std::to_string(outcome.generation) + "), changed in " + taking.text() + ": " + steps);
-    }
-    return 0;
-}
-
-// --watch SECONDS: a positive number, at most a day.
-double watch_interval(const std::string &text) {
-    char *end = nullptr;
-    errno = 0;
-    double seconds = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-    if (text.empty() || errno != 0 || *end != '\0' || !(seconds >= 0.1 && seconds <= 86400))
-        throw alf::Error("--watch " + alf::quote_input(text) + ": give the seconds between prints, 0.1 to 86400");
-    return seconds;
-}
-
-int run_stats(const alf::CtlCommand &command) {
-    std::optional<double> interval;
-    if (!command.watch.empty()) interval = watch_interval(command.watch);
-    std::size_t top = command.top_rules.empty() ? 0 : alf::parse_unsigned(command.top_rules, 1000000, "--rules");
-    if (!command.top_rules.empty() && top == 0) throw alf::Error("--rules 0: give how many rules to show, 1 or more");
-    alf::RunningFilter service = alf::find_service(command.service);
-    auto rule_hits = [&] { return top ? alf::running_rule_hits(service) : std::vector<alf::RuleHitsLine>{}; };
-    alf::TrafficCounters counters = alf::read_counters(service);
-    std::vector<alf::RuleHitsLine> hits = rule_hits();
-    auto print = [&](const alf::TrafficCounters &now, const alf::TrafficCounters *before,
-                     const std::vector<alf::RuleHitsLine> &lines) {
-        if (command.json) {
-            nlohmann::json out = alf::counters_json(service, now);
-            if (top) out["rules"] = alf::rule_hits_json(lines, top);
-            std::cout << out.dump(interval ? -1 : 2) << std::endl;
-            return;
-        }
-        std::cout << (before ? "\n" + alf::format_counters(service, now, before, *interval)
-                             : alf::format_counters(service, now));
-        if (top) std::cout << alf::format_rule_hits(lines, top);
-        std::cout << std::flush;
-    };
-    print(counters, nullptr, hits);
-    while (interval) {
-        std::this_thread::sleep_for(std::chrono::duration<double>(*interval));
-        alf::TrafficCounters now;
-        std::vector<alf::RuleHitsLine> hits_now;
-        try {
-            now = alf::read_counters(service);
-            hits_now = rule_hits();
-        } catch (const alf::Error &) {
-            throw alf::Error(alf::describe_service(service) + " is gone: its filter was unloaded");
-        }
-        // JSON: totals, as the counters; text: what changed.
-        print(now, &counters, command.json ? hits_now : alf::rule_hits_since(hits_now, hits));
-        counters = now;
-        hits = std::move(hits_now);
-    }
-    return 0;
-}
-
-int run_log(const alf::CtlCommand &command) {
-    alf::RunningFilter service = alf::find_service(command.service);
-    alf::DropLog log(service);
-    std::uint64_t suppressed = alf::read_counters(service).suppressed, reported = 0;
-    auto print = [&] {
-        for (const auto &event : log.read_new()) {
-            std::string rule = log.deciding_rule(event);
-            if (command.json) std::cout << alf::event_json(event, rule).dump() << "\n";
-            else std::cout << alf::format_event(event, rule);
-        }
-        if (suppressed > reported) {
-            if (command.json) std::cout << nlohmann::json{{"not_logged", suppressed - reported}}.dump() << "\n";
-            else std::cout << "# " << suppressed - reported << " drops over the log's rate, counted but not logged\n";
-            reported = suppressed;
-        }
-        std::cout << std::flush;
-    };
-    print();
-    while (command.follow) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        try {
-            suppressed = alf::read_counters(service).suppressed;
-        } catch (const alf::Error &) {
-            throw alf::Error(alf::describe_service(service) + " is gone: its filter was unloaded");
-        }
-        print();
-    }
-    return 0;
-}
-
-int run_map(const alf::CtlCommand &command) {
-    alf::MapRequest request = alf::parse_map_request(command.action);
-    alf::RunningFilter service = alf::find_service(command.service);
-    alf::MapOutcome outcome = alf::apply_map_request(service, request);
-    if (command.json) std::cout << alf::map_outcome_json(outcome).dump(2) << "\n";
-    else std::cout << alf::format_map_outcome(outcome);
-    return 0;
-}
-
 int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
     std::string include_dir = alf::installed_headers_dir();
     for (const auto &header : alf::headers_differing(include_dir))
@@ -357,11 +240,11 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::compile: return run_compile(options, report);
     case alf::CtlVerb::check: return run_check(options, report);
     case alf::CtlVerb::test: return run_test(options, report);
-    case alf::CtlVerb::list: return run_list(options);
-    case alf::CtlVerb::rules: return run_rules(options, report);
-    case alf::CtlVerb::stats: return run_stats(options);
-    case alf::CtlVerb::log: return run_log(options);
-    case alf::CtlVerb::map: return run_map(options);
+    case alf::CtlVerb::list:
+    case alf::CtlVerb::rules:
+    case alf::CtlVerb::stats:
+    case alf::CtlVerb::log:
+    case alf::CtlVerb::map: return alf::run_live_verb(options, report);
     case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
     case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;

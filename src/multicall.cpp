@@ -1,6 +1,6 @@
-// alfwrapper and alfctl are one executable (alfctl a link to alfwrapper), so
-// the statically linked Clang/LLVM is on disk once: the name it was started
-// as picks the tool.
+// alfwrapper runs both tools, so the statically linked Clang/LLVM is on disk
+// once: the name it was started as picks the tool. alfctl's own executable
+// (alfctl_main.cpp) starts it as alfctl for the verbs that need the compiler.
 #include "common/report.hpp"
 #include "launch/privileges.hpp"
 #include "tools.hpp"

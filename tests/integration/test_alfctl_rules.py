@@ -90,9 +90,11 @@ class AlfctlRules(AlfTestCase):
 
     def test_classic_as_nobody_without_capabilities(self):
         self.reachable_by_everyone()
+        # Installed as they are: alfctl runs test through alfwrapper beside it.
         alfctl_copy = self.path("alfctl")
-        shutil.copy(harness.ALFCTL, alfctl_copy)
-        os.chmod(alfctl_copy, 0o755)
+        for program, source in ((alfctl_copy, harness.ALFCTL), (self.path("alfwrapper"), harness.ALFWRAPPER)):
+            shutil.copy(source, program)
+            os.chmod(program, 0o755)
         packets = ["udp 127.0.0.1:5000 > 127.0.0.1:53", "udp 127.0.0.2:5000 > 127.0.0.1:53",
                    "udp [::1]:5000 > [::1]:53"]
         r = Run(["test", "--classic", "--allow", "127.0.0.1", "--allow", "::1",
