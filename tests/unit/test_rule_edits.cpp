@@ -321,10 +321,11 @@ TEST_CASE("hits per rule: each packet is counted for the rule that decided it, a
     REQUIRE(after[changed] > 0);
     Hits total = counted(t);
     CHECK(total[changed] == after[changed]);
-    for (const auto &[rule, packets] : after) {
+    for (const auto &entry : after) {
+        const std::string &rule = entry.first;
         INFO(rule);
-        CHECK(total[rule] >= packets);
-        CHECK(total[rule] <= packets + before[rule]);
+        CHECK(total[rule] >= entry.second);
+        CHECK(total[rule] <= entry.second + before[rule]);
     }
 
     // Published whole: every count starts again.
