@@ -18,6 +18,8 @@ BIN = "/usr/bin"
 DATA = "/usr/share/alfwrapper"
 EXAMPLES = "/usr/share/doc/alfwrapper/examples"
 INSTALLED_SIZE_GOAL_KIB = 70 * 1024
+# A sanitizer build is not what ships: its size says nothing of the goal.
+SIZE_GOAL_APPLIES = not os.environ.get("ALF_SANITIZED")
 DPKG_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=120"]  # another apt or dpkg may be at work on the machine
 
 
@@ -99,7 +101,8 @@ class DebianPackage(AlfTestCase):
 
         size = int(sh("dpkg-query", "-W", "-f", "${Installed-Size}", "alfwrapper").stdout)
         print(f"installed size: {size} KiB")
-        self.assertLessEqual(size, INSTALLED_SIZE_GOAL_KIB)
+        if SIZE_GOAL_APPLIES:
+            self.assertLessEqual(size, INSTALLED_SIZE_GOAL_KIB)
         self.assertFalse(os.path.islink(f"{BIN}/alfctl"))
 
         self.check_demo()

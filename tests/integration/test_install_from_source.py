@@ -1,6 +1,7 @@
 """cmake --install --strip, as from the README: the layout of the installed
-tree, the executable stripped with its debug info apart (found by build id),
-alfctl a link to it, and the headers found beside wherever it is installed."""
+tree, the executables stripped with their debug info apart (found by build
+id), alfctl running every verb, and the headers found beside wherever they
+are installed."""
 
 import os
 import shutil
@@ -12,6 +13,8 @@ from harness import Run, source_path
 
 BUILD_DIR = os.environ.get("ALF_BUILD_DIR", source_path("build"))
 INSTALLED_SIZE_GOAL = 70 * 1024 * 1024
+# A sanitizer build is not what ships: its size says nothing of the goal.
+SIZE_GOAL_APPLIES = not os.environ.get("ALF_SANITIZED")
 
 
 def sections(path):
@@ -65,7 +68,8 @@ class InstallFromSource(unittest.TestCase):
                    for d, _, files in os.walk(self.installed(top)) for f in files
                    if not os.path.islink(os.path.join(d, f)))
         print(f"installed size without the debug info: {size / 2**20:.1f} MiB")
-        self.assertLessEqual(size, INSTALLED_SIZE_GOAL)
+        if SIZE_GOAL_APPLIES:
+            self.assertLessEqual(size, INSTALLED_SIZE_GOAL)
 
     def test_alfctl_runs_every_verb(self):
         # Its own (the verbs on running services: a usage error here) and alfwrapper's.

@@ -299,9 +299,16 @@ TEST_CASE("hits per rule: each packet is counted for the rule that decided it, a
 
     // A prefix denied in place: its rule counts the packets after the
     // change alone; every other rule keeps at most what it had.
-    WrittenRules change = random_rules(random, 1);
-    change.rules[0].verdict = deny;
+    WrittenRules change;
+    change.add(deny, "203.0.113.0/24");
     RuleSet given = change.parsed();
+    // No rule of the set lies inside it: it decides for every address of its own.
+    RuleRecord changed_prefix = rule_record(given.rules[0]);
+    for (const Rule &rule : set.rules) {
+        RuleRecord cut = prefix_truncated(rule_record(rule), changed_prefix.prefix_len);
+        REQUIRE_FALSE((rule.prefix_len >= changed_prefix.prefix_len && cut.hi == changed_prefix.hi &&
+                       cut.lo == changed_prefix.lo));
+    }
     {
         RulesLock lock(t.maps);
         REQUIRE(edit_rules(t.maps, given.rules, false).in_place);
