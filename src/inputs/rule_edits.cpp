@@ -388,10 +388,11 @@ RuleSet rules_with_changes(RuleSet running, std::span<const Rule> given, bool re
 RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bool remove) {
     RuleCapacity capacity = rule_capacity(maps);
     if (capacity.slots < 2) throw Error("internal error: rules changed in a table of one slot");
+    const bool rule_edges = counts_rule_hits(maps.hits);  // the tables keep rule edges (rule_hits.hpp)
     // The whole set compiled anew with the change and published.
     auto whole = [&](RuleSet running) {
         RuleSet set = rules_with_changes(std::move(running), given, remove);
-        CompiledRules compiled = compile_rules(set, counts_rule_hits(maps.hits));
+        CompiledRules compiled = compile_rules(set, rule_edges);
         return RuleEditOutcome{publish_rules(maps, set, compiled), set.rules.size(), false};
     };
     // Without a list in place order (an older alfwrapper wrote it), or none
@@ -439,7 +440,7 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
     }
     auto edit = [&](auto &family, const RuleRecord &prefix) {
         auto s = family.slot(spare);
-        auto change = span_change(s, changed, prefix, counts_rule_hits(maps.hits));
+        auto change = span_change(s, changed, prefix, rule_edges);
         std::pair<std::size_t, std::size_t> stretch;
         if (!change || !rewrite(s, *change, &stretch)) return false;
         family.changes.push_back(std::move(*change));

@@ -2,6 +2,7 @@
 
 #include "bpf/filter_object.hpp"
 #include "common/error.hpp"
+#include "inputs/rule_list.hpp"
 #include "inputs/rule_table_memory.hpp"
 
 #include <bpf/libbpf.h>
@@ -21,8 +22,8 @@ __extension__ typedef unsigned __int128 u128;
 
 u128 start_of(const Rule &rule) { return (u128(rule.hi) << 64) | rule.lo; }
 u128 last_of(const Rule &rule) {
-    u128 host = rule.prefix_len >= 128 ? 0 : (~u128(0)) >> rule.prefix_len;
-    return start_of(rule) | host;
+    RuleRecord last = prefix_last(rule_record(rule));
+    return (u128(last.hi) << 64) | last.lo;
 }
 
 // Counters of one CPU's row: the IPv4 table's entries, then the IPv6 one's.

@@ -191,12 +191,11 @@ std::string deciding_rule(const RunningRules &running, bool ipv6, const std::uin
     const std::vector<Rule> &rules = running.rules.rules;
     auto ipv6_begin = std::partition_point(rules.begin(), rules.end(), [](const Rule &r) { return r.is_ipv4(); });
     auto first = peer_ipv4 ? rules.begin() : ipv6_begin, last = peer_ipv4 ? ipv6_begin : rules.end();
-    auto mask = [](unsigned bits) { return bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits); };
+    const RuleRecord peer{hi, lo, 128, 0, {}};
     const Rule *best = nullptr;
     for (int length = 128; length >= (peer_ipv4 ? 96 : 0) && !best; --length) {
-        unsigned bits = static_cast<unsigned>(length);
-        std::uint64_t prefix_hi = hi & mask(std::min(bits, 64u)), prefix_lo = lo & mask(bits > 64 ? bits - 64 : 0);
-        auto key = std::make_tuple(prefix_hi, prefix_lo, bits);
+        RuleRecord prefix = prefix_truncated(peer, static_cast<unsigned>(length));
+        auto key = std::make_tuple(prefix.hi, prefix.lo, unsigned(prefix.prefix_len));
         auto [begin, end] = std::equal_range(first, last, key, [](const auto &a, const auto &b) {
             auto tuple = [](const auto &x) {
                 if constexpr (std::is_same_v<std::decay_t<decltype(x)>, Rule>)
