@@ -94,6 +94,13 @@ class DebianPackage(AlfTestCase):
                            timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_names_the_sources_it_carries(self):
+        # Static archives are linked in (alfctl wholly static): Built-Using
+        # names their sources, as Debian's policy asks.
+        built_using = sh("dpkg-deb", "-f", self.deb, "Built-Using").stdout
+        for source in ("glibc", "libbpf", "elfutils", "zlib", "llvm-toolchain-14", "gcc-12"):
+            self.assertRegex(built_using, rf"(^|, ){source} \(= [^)]+\)", built_using)
+
     def test_install_use_and_purge(self):
         before = dpkg_state()
         contents = [line.split()[-1].lstrip(".") for line in sh("dpkg", "-c", self.deb).stdout.splitlines()]
