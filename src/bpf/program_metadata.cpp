@@ -8,33 +8,42 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 namespace alf {
 
 namespace {
 
 constexpr const char *metadata_map_name = "alf_meta";
-// One value holds the JSON: enough for hundreds of sockets.
-constexpr std::uint32_t metadata_size = 16384;
+// One value holds the JSON: a page for most services (a lookup copies the
+// whole value, and alfctl reads every filter's), up to 16 KiB, enough for
+// hundreds of sockets. Filters loaded by earlier versions have 16 KiB.
+constexpr std::uint32_t metadata_page = 4096, metadata_max = 16384;
 
-std::vector<std::uint8_t> encode(const FilterMetadata &m) {
+std::string encode(const FilterMetadata &m) {
     nlohmann::json sockets = nlohmann::json::array();
     for (const auto &s : m.sockets) sockets.push_back({{"inode", s.inode}, {"socket", s.description}});
     nlohmann::json j = {{"name", m.name},       {"pid", m.pid},          {"filter", m.filter},
                         {"backend", m.backend}, {"sockets", sockets},    {"loaded_at", m.loaded_at},
                         {"version", m.version}, {"pid_namespace", m.pid_namespace}};
     std::string text = j.dump();
-    if (text.size() >= metadata_size) throw Error("filter metadata: too many sockets to record");
-    std::vector<std::uint8_t> value(metadata_size, 0);
-    std::memcpy(value.data(), text.data(), text.size());
-    return value;
+    if (text.size() >= metadata_max) throw Error("filter metadata: too many sockets to record");
+    return text;
 }
 
-std::optional<FilterMetadata> decode(const std::vector<std::uint8_t> &value) {
-    std::string text(reinterpret_cast<const char *>(value.data()), strnlen(reinterpret_cast<const char *>(value.data()), value.size()));
+// The value size for a text: twice its length at least (a restart that keeps
+// the filter rewrites it, with another pid), in whole pages.
+std::uint32_t metadata_room(const std::string &text) {
+    std::size_t room = (2 * (text.size() + 1) + metadata_page - 1) / metadata_page * metadata_page;
+    return static_cast<std::uint32_t>(std::min<std::size_t>(room, metadata_max));
+}
+
+std::optional<FilterMetadata> decode(const char *value, std::size_t size) {
+    std::string text(value, strnlen(value, size));
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
     FilterMetadata m;
@@ -51,9 +60,12 @@ std::optional<FilterMetadata> decode(const std::vector<std::uint8_t> &value) {
     return m;
 }
 
-void write_value(int map_fd, const FilterMetadata &metadata) {
+void write_value(int map_fd, std::uint32_t value_size, const FilterMetadata &metadata) {
+    std::string text = encode(metadata);
+    if (text.size() >= value_size) throw Error("filter metadata: too many sockets to record in the running filter's");
+    std::vector<char> value(value_size, 0);
+    std::memcpy(value.data(), text.data(), text.size());
     std::uint32_t key = 0;
-    auto value = encode(metadata);
     if (bpf_map_update_elem(map_fd, &key, value.data(), BPF_ANY) != 0)
         throw system_error("filter metadata: cannot write it", errno);
 }
@@ -71,10 +83,10 @@ bool in_own_pid_namespace(const FilterMetadata &metadata) {
 }
 
 void attach_metadata(int program_fd, const FilterMetadata &metadata) {
-    UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), metadata_size, 1,
-                                nullptr));
+    std::uint32_t room = metadata_room(encode(metadata));
+    UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), room, 1, nullptr));
     if (!map) throw system_error("filter metadata: cannot create its map", errno);
-    write_value(map.get(), metadata);
+    write_value(map.get(), room, metadata);
     if (bpf_prog_bind_map(program_fd, map.get(), nullptr) != 0)
         throw system_error("filter metadata: cannot bind it to the program", errno);
 }
@@ -98,31 +110,56 @@ std::string format_tag(const ProgramTag &tag) {
     return text;
 }
 
+namespace {
+
+// The ids of the maps a program uses or has bound, `count` of them as its
+// info said (fewer when the program lost some meanwhile).
+std::vector<std::uint32_t> map_ids(int program_fd, std::uint32_t count) {
+    std::vector<std::uint32_t> ids(count);
+    if (count == 0) return ids;
+    bpf_prog_info with_maps{};
+    with_maps.nr_map_ids = count;
+    with_maps.map_ids = reinterpret_cast<std::uint64_t>(ids.data());
+    std::uint32_t length = sizeof with_maps;
+    if (bpf_obj_get_info_by_fd(program_fd, &with_maps, &length) != 0) throw system_error("program info", errno);
+    ids.resize(std::min(count, with_maps.nr_map_ids));
+    return ids;
+}
+
+std::optional<BoundMap> open_map(std::uint32_t id) {
+    BoundMap map;
+    map.fd = UniqueFd(bpf_map_get_fd_by_id(id));
+    if (!map.fd) return std::nullopt;  // gone meanwhile
+    std::uint32_t length = sizeof map.info;
+    if (bpf_obj_get_info_by_fd(map.fd.get(), &map.info, &length) != 0) return std::nullopt;
+    map.id = id;
+    return map;
+}
+
+// The metadata, when `map` is alfwrapper's metadata map.
+std::optional<FilterMetadata> metadata_of(const BoundMap &map) {
+    if (std::strcmp(map.info.name, metadata_map_name) != 0 || map.info.type != BPF_MAP_TYPE_ARRAY ||
+        map.info.value_size == 0 || map.info.value_size > metadata_max)
+        return std::nullopt;
+    std::uint32_t key = 0;
+    std::unique_ptr<char[]> value(new char[map.info.value_size]);  // the lookup fills it all
+    if (bpf_map_lookup_elem(map.fd.get(), &key, value.get()) != 0) return std::nullopt;
+    return decode(value.get(), map.info.value_size);
+}
+
+}  // namespace
+
 std::vector<BoundMap> program_maps(int program_fd) {
     bpf_prog_info info{};
     std::uint32_t length = sizeof info;
     if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) throw system_error("program info", errno);
-    std::vector<std::uint32_t> map_ids(info.nr_map_ids);
-    bpf_prog_info with_maps{};
-    with_maps.nr_map_ids = info.nr_map_ids;
-    with_maps.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
-    length = sizeof with_maps;
-    if (info.nr_map_ids && bpf_obj_get_info_by_fd(program_fd, &with_maps, &length) != 0)
-        throw system_error("program info", errno);
     std::vector<BoundMap> maps;
-    for (std::uint32_t i = 0; i < with_maps.nr_map_ids && i < map_ids.size(); ++i) {
-        BoundMap map;
-        map.fd = UniqueFd(bpf_map_get_fd_by_id(map_ids[i]));
-        if (!map.fd) continue;  // gone meanwhile
-        std::uint32_t map_length = sizeof map.info;
-        if (bpf_obj_get_info_by_fd(map.fd.get(), &map.info, &map_length) != 0) continue;
-        map.id = map_ids[i];
-        maps.push_back(std::move(map));
-    }
+    for (std::uint32_t id : map_ids(program_fd, info.nr_map_ids))
+        if (auto map = open_map(id)) maps.push_back(std::move(*map));
     return maps;
 }
 
-std::vector<RunningFilter> find_running_filters() {
+std::vector<RunningFilter> find_running_filters(const std::function<bool(const FilterMetadata &)> &wanted) {
     std::vector<RunningFilter> found;
     std::uint32_t id = 0;
     for (;;) {
@@ -137,31 +174,40 @@ std::vector<RunningFilter> find_running_filters() {
         if (bpf_obj_get_info_by_fd(program.get(), &info, &length) != 0 || info.type != BPF_PROG_TYPE_SOCKET_FILTER ||
             info.nr_map_ids == 0)
             continue;
-        std::vector<BoundMap> maps;
+        std::vector<std::uint32_t> ids;
         try {
-            maps = program_maps(program.get());
+            ids = map_ids(program.get(), info.nr_map_ids);
         } catch (const Error &) {
             continue;  // gone meanwhile
         }
+        // The metadata map is bound after the program is loaded, so it is
+        // the last of its maps: looked at first, the other maps of a filter
+        // not wanted are never opened. Any other place is looked at too.
         RunningFilter filter;
         filter.program_id = id;
         std::memcpy(filter.tag.data(), info.tag, filter.tag.size());
-        bool ours = false;
-        for (const auto &map : maps) {
-            if (std::strcmp(map.info.name, metadata_map_name) == 0 && map.info.value_size == metadata_size) {
-                std::uint32_t key = 0;
-                std::vector<std::uint8_t> value(metadata_size);
-                if (bpf_map_lookup_elem(map.fd.get(), &key, value.data()) != 0) continue;
-                if (auto metadata = decode(value)) {
-                    filter.metadata = std::move(*metadata);
-                    filter.metadata_map_id = map.id;
-                    ours = true;
-                }
-            } else {
-                filter.maps.emplace_back(map.info.name, map.id);
+        std::vector<std::optional<BoundMap>> opened(ids.size());
+        std::size_t metadata_at = ids.size();
+        for (std::size_t i = ids.size(); i-- > 0 && metadata_at == ids.size();) {
+            opened[i] = open_map(ids[i]);
+            if (!opened[i]) continue;
+            if (auto metadata = metadata_of(*opened[i])) {
+                filter.metadata = std::move(*metadata);
+                filter.metadata_map_id = ids[i];
+                metadata_at = i;
             }
         }
-        if (ours) found.push_back(std::move(filter));
+        if (metadata_at == ids.size()) continue;  // not alfwrapper's
+        if (wanted && !wanted(filter.metadata)) {
+            filter.maps_listed = false;
+        } else {
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                if (i == metadata_at) continue;
+                if (!opened[i]) opened[i] = open_map(ids[i]);
+                if (opened[i]) filter.maps.emplace_back(opened[i]->info.name, ids[i]);
+            }
+        }
+        found.push_back(std::move(filter));
     }
     return found;
 }
@@ -176,7 +222,11 @@ std::optional<RunningFilter> find_filter_of_socket(std::uint64_t inode) {
 void update_metadata(const RunningFilter &filter, const FilterMetadata &metadata) {
     UniqueFd map(bpf_map_get_fd_by_id(filter.metadata_map_id));
     if (!map) throw system_error("filter metadata: the running filter's map is gone", errno);
-    write_value(map.get(), metadata);
+    bpf_map_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0)
+        throw system_error("filter metadata: the running filter's map cannot be read", errno);
+    write_value(map.get(), info.value_size, metadata);
 }
 
 }  // namespace alf

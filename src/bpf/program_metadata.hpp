@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ struct RunningFilter {
     ProgramTag tag{};
     FilterMetadata metadata;
     std::vector<std::pair<std::string, std::uint32_t>> maps;  // name, id (alf_meta left out)
+    bool maps_listed = true;  // false: a filter find_running_filters was not asked for, its maps unread
     std::uint32_t metadata_map_id = 0;
 };
 
@@ -68,7 +70,9 @@ std::vector<BoundMap> program_maps(int program_fd);
 
 // Every loaded program that carries alfwrapper's metadata. Throws Error
 // (exit status 2) when programs cannot be listed (needs CAP_SYS_ADMIN).
-std::vector<RunningFilter> find_running_filters();
+// With `wanted`, only the filters it accepts have their maps listed: the
+// others' maps are not opened (a verb on one service pays for that one).
+std::vector<RunningFilter> find_running_filters(const std::function<bool(const FilterMetadata &)> &wanted = nullptr);
 
 // The filter whose metadata names the socket with this inode, if any.
 std::optional<RunningFilter> find_filter_of_socket(std::uint64_t inode);

@@ -25,15 +25,16 @@ bool all_digits(const std::string &text) {
 
 RunningFilter find_service(const std::string &name_or_pid) {
     if (name_or_pid.empty()) throw Error("no service named: give its NAME or PID as alfctl list shows them");
+    bool by_pid = all_digits(name_or_pid);
+    auto named = [&](const FilterMetadata &m) {
+        return m.name == name_or_pid || (by_pid && std::to_string(m.pid) == name_or_pid);
+    };
     std::vector<RunningFilter> running;
-    for (auto &filter : find_running_filters())
+    for (auto &filter : find_running_filters(named))  // the maps of the services named only
         if (in_own_pid_namespace(filter.metadata)) running.push_back(std::move(filter));
     std::vector<RunningFilter> matches;
-    bool by_pid = all_digits(name_or_pid);
     for (auto &filter : running)
-        if (filter.metadata.name == name_or_pid ||
-            (by_pid && std::to_string(filter.metadata.pid) == name_or_pid))
-            matches.push_back(std::move(filter));
+        if (named(filter.metadata)) matches.push_back(std::move(filter));
     if (matches.size() > 1) {
         std::vector<RunningFilter> alive;
         for (auto &filter : matches)
