@@ -7,6 +7,7 @@
 #include "common/net_address.hpp"
 #include "common/report.hpp"
 #include "common/util.hpp"
+#include "inputs/rule_tables.hpp"
 #include "live/filter_list.hpp"
 #include "live/live_map.hpp"
 #include "live/live_rules.hpp"
@@ -35,6 +36,7 @@ int run_list(const alf::CtlCommand &command) {
 int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
     alf::RulesChange change = alf::parse_rules_change(command.action, command.inputs);
     change.list_after = command.json;
+    alf::leave_rule_mappings_to_exit();  // one change, then the process ends
     alf::Stopwatch taking;
     alf::RunningFilter service = alf::find_service(command.service);
     double found_ms = taking.milliseconds();

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -85,9 +87,10 @@ public:
     // The first entry starting after a (capacity() when none). The index
     // gives an entry at or before it; a galloping search goes on from there,
     // so that it reads a page or two, not a path through the whole table.
-    // `from_start` searches without the index (while it is being rewritten).
-    std::size_t first_after(Address a, bool from_start = false) const {
-        std::size_t lo = from_start ? 0 : index_entry(a), step = from_start ? capacity() : 1, hi;
+    // `from`, an entry known to start at or before a, stands in for the
+    // index (while it is being rewritten).
+    std::size_t first_after(Address a, std::optional<std::size_t> from = std::nullopt) const {
+        std::size_t lo = from ? *from : index_entry(a), step = 1, hi;
         for (;; step *= 2) {  // start(lo) <= a: widen until an entry starts after a
             hi = lo + step;
             if (hi >= capacity()) {
@@ -227,7 +230,9 @@ bool rewrite(Slot<Address> &slot, const SpanChange<Address> &change,
     std::size_t j_end = right < capacity ? slot.bucket_at_or_after(slot.start(right)) : slot.buckets();
     if (j < j_end) {
         std::uint32_t *index = slot.index(j, j_end);
-        std::size_t p = slot.first_after(slot.bucket_first(j), true) - 1;
+        // The rewritten entries start at or before bucket j's first address,
+        // and so does the one before them: the search starts there.
+        std::size_t p = slot.first_after(slot.bucket_first(j), left > 0 ? left - 1 : 0) - 1;
         std::size_t run = slot.first_at_or_after(slot.start(p));
         for (; j < j_end; ++j) {
             Address first = slot.bucket_first(j);
@@ -250,10 +255,11 @@ class ChangedList {
 public:
     explicit ChangedList(RuleListView &list) : list_(list) {}
 
-    std::vector<RuleRecord> records_of(const RuleRecord &prefix) const {
+    // `before`: as RuleListView::find's.
+    std::vector<RuleRecord> records_of(const RuleRecord &prefix, std::size_t *before = nullptr) const {
         if (auto it = changed_.find(prefix); it != changed_.end()) return it->second;
         std::vector<RuleRecord> found;
-        for (std::size_t i : list_.find(prefix)) found.push_back(list_.record(i));
+        for (std::size_t i : list_.find(prefix, before)) found.push_back(list_.read(i));
         return found;
     }
     void set(const RuleRecord &prefix, std::vector<RuleRecord> records) { changed_[prefix] = std::move(records); }
@@ -262,8 +268,13 @@ public:
     // The rules of the most specific shorter prefix of its family that holds `prefix`.
     std::vector<RuleRecord> enclosing(const RuleRecord &prefix) const {
         unsigned shortest = record_is_ipv4(prefix) ? 96 : 0;
+        // Each shorter prefix sorts before the longer: each search goes back
+        // from where the last one ended, through the few records between,
+        // the first from where the prefix belongs (its path read already).
+        std::size_t before = std::numeric_limits<std::size_t>::max();
+        list_.find(prefix, &before);
         for (unsigned bits = prefix.prefix_len; bits-- > shortest;)
-            if (auto found = records_of(prefix_truncated(prefix, bits)); !found.empty()) return found;
+            if (auto found = records_of(prefix_truncated(prefix, bits), &before); !found.empty()) return found;
         return {};
     }
     // The rules inside `prefix` and more specific, at most inner_limit.
@@ -362,6 +373,7 @@ struct FamilyEdits {
         copy(layout.verdicts_offset, used);
     }
     bool replay(std::uint32_t n) {
+        if (changes.empty()) return true;  // the other family's table is not even read
         Slot<Address> s = slot(n);
         return std::all_of(changes.begin(), changes.end(), [&](const auto &c) { return rewrite(s, c); });
     }
@@ -428,12 +440,16 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
         throw Error("rules: " + std::to_string(rules) + " rules, and the running filter's rule list holds " +
                     std::to_string(capacity.rules) + " (sized when the service started); nothing was changed. "
                     "Restart the service with these rules (under a socket unit, restart the socket too)");
-    wait_for_packets_in_flight();  // since the last switch, nothing reads the spare
+    // No packet may read the spare while it is written. When the last change
+    // left both slots level, it waited for the packets in flight after its
+    // switch; otherwise (a set published whole) the wait is here.
+    const bool level = list.header().synced == generation;
+    if (!level) wait_for_packets_in_flight();
     std::uint32_t active = state->active & 1, spare = active ^ 1;
     MappedArray table4(maps.ipv4, "alf_rules4", true), table6(maps.ipv6, "alf_rules6", true);
     FamilyEdits<std::uint32_t> ipv4{table4, capacity.ipv4, {}};
     FamilyEdits<u128> ipv6{table6, capacity.ipv6, {}};
-    if (list.header().synced != generation) {
+    if (!level) {
         // The spare holds an older set: level it with the active one first.
         ipv4.level(spare, active);
         ipv6.level(spare, active);

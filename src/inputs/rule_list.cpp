@@ -3,6 +3,11 @@
 #include "common/error.hpp"
 #include "inputs/rule_table_memory.hpp"
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cstring>
 #include <tuple>
@@ -69,12 +74,25 @@ void RuleListView::reach(std::size_t first, std::size_t last) const {
     if (last > first) memory_.ensure(sizeof(RuleListHeader) + first * sizeof(RuleRecord), (last - first) * sizeof(RuleRecord));
 }
 
+RuleRecord RuleListView::read(std::size_t i) const {
+    std::size_t offset = sizeof(RuleListHeader) + i * sizeof(RuleRecord);
+    if (memory_.mapped(offset, sizeof(RuleRecord))) return records_[i];
+    if (auto it = probed_.find(i); it != probed_.end()) return it->second;
+    RuleRecord r;
+    std::uint32_t key = static_cast<std::uint32_t>(i + 1);  // element 0 is the header
+    if (bpf_map_lookup_elem(memory_.fd(), &key, &r) != 0) return record(i);
+    probed_.emplace(i, r);
+    return r;
+}
+
 RuleRecord &RuleListView::record(std::size_t i) const {
     reach(i, i + 1);
     return records_[i];
 }
 
 void RuleListView::write(std::span<const Rule> rules) {
+    probed_.clear();
+    fetched_.clear();
     std::size_t gaps = std::min(rules.size() / gap_every, room_ - std::min(room_, rules.size()));
     reach(0, rules.size() + gaps);
     std::size_t at = 0;
@@ -106,11 +124,30 @@ std::vector<Rule> RuleListView::rules() const {
     return rules;
 }
 
+void RuleListView::fetch(std::size_t first, std::size_t last) const {
+    last = std::min<std::size_t>(last, header_->records);
+    if (first >= last || memory_.mapped(sizeof(RuleListHeader) + first * sizeof(RuleRecord), (last - first) * sizeof(RuleRecord)))
+        return;
+    for (const auto &[from, to] : fetched_)
+        if (from <= first && last <= to) return;
+    std::vector<std::uint32_t> keys(last - first);
+    std::vector<RuleRecord> values(last - first);
+    std::uint32_t after = static_cast<std::uint32_t>(first);  // the element before record `first` (0: the header)
+    std::uint32_t count = static_cast<std::uint32_t>(last - first);
+    LIBBPF_OPTS(bpf_map_batch_opts, options);
+    int failed = bpf_map_lookup_batch(memory_.fd(), &after, &after, keys.data(), values.data(), &count, &options);
+    if (failed != 0 && errno != ENOENT) return;  // read() reads them one at a time
+    for (std::uint32_t k = 0; k < count; ++k)
+        if (keys[k] >= 1) probed_.emplace(keys[k] - 1, values[k]);
+    fetched_.emplace_back(first, first + count);
+}
+
 std::size_t RuleListView::lower_bound(const RuleRecord &key) const {
     std::size_t first = 0, n = header_->records;
     while (n > 0) {
+        if (n <= fetch_block) fetch(first, first + n);
         std::size_t half = n / 2;
-        if (record_before(record(first + half), key)) {
+        if (record_before(read(first + half), key)) {
             first += half + 1;
             n -= half + 1;
         } else {
@@ -120,10 +157,37 @@ std::size_t RuleListView::lower_bound(const RuleRecord &key) const {
     return first;
 }
 
-std::vector<std::size_t> RuleListView::find(const RuleRecord &prefix) const {
+// The first position in [0, end) whose record does not sort before key,
+// galloping back from end (end when none).
+std::size_t RuleListView::lower_bound_before(const RuleRecord &key, std::size_t end) const {
+    if (end == 0) return 0;
+    std::size_t hi = end, step = 1, lo;  // read(hi) does not sort before key (or hi is the end)
+    for (;;) {
+        lo = hi > step ? hi - step : 0;
+        if (lo == 0 || record_before(read(lo), key)) break;
+        hi = lo;
+        step *= 2;
+    }
+    if (lo == 0 && !record_before(read(0), key)) return 0;
+    if (hi - lo <= fetch_block) fetch(lo, hi + 1);
+    while (hi - lo > 1) {  // read(lo) sorts before key, read(hi) does not
+        std::size_t mid = lo + (hi - lo) / 2;
+        (record_before(read(mid), key) ? lo : hi) = mid;
+    }
+    return hi;
+}
+
+std::vector<std::size_t> RuleListView::find(const RuleRecord &prefix, std::size_t *before) const {
+    std::size_t n = header_->records;
+    std::size_t at = before && *before <= n ? lower_bound_before(prefix, *before) : lower_bound(prefix);
+    if (before) *before = at;
+    fetch(at, at + fetch_block);
     std::vector<std::size_t> found;
-    for (std::size_t i = lower_bound(prefix); i < header_->records && same_prefix(record(i), prefix); ++i)
-        if (records_[i].verdict != 0) found.push_back(i);
+    for (std::size_t i = at; i < n; ++i) {
+        RuleRecord r = read(i);
+        if (!same_prefix(r, prefix)) break;
+        if (r.verdict != 0) found.push_back(i);
+    }
     return found;
 }
 
@@ -132,10 +196,12 @@ std::optional<std::vector<RuleRecord>> RuleListView::inside(const RuleRecord &pr
     first.prefix_len = static_cast<std::uint8_t>(prefix.prefix_len + 1);
     last.prefix_len = 255;
     std::vector<RuleRecord> found;
-    for (std::size_t i = lower_bound(first); i < header_->records && !record_before(last, record(i)); ++i) {
-        if (records_[i].verdict == 0) continue;
+    std::size_t i = lower_bound(first);
+    fetch(i, i + fetch_block);
+    for (RuleRecord r; i < header_->records && !record_before(last, r = read(i)); ++i) {
+        if (r.verdict == 0) continue;
         if (found.size() == limit) return std::nullopt;
-        found.push_back(records_[i]);
+        found.push_back(r);
     }
     return found;
 }

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace alf {
@@ -68,8 +70,15 @@ public:
     std::vector<Rule> rules() const;
 
     // Format 1: the positions of the rules of exactly this prefix (two when
-    // an allow and a deny tie).
-    std::vector<std::size_t> find(const RuleRecord &prefix) const;
+    // an allow and a deny tie). `before`, when given, is a position the
+    // prefix sorts at or before: the search goes back from there (a change
+    // looks for the shorter prefixes holding its own, each before the last;
+    // past the end of the list, the whole list is searched), and it is set
+    // to where the prefix belongs.
+    std::vector<std::size_t> find(const RuleRecord &prefix, std::size_t *before = nullptr) const;
+    // Record i as it is, read without mapping its page when that is not
+    // mapped yet (a search reads one record of many pages).
+    RuleRecord read(std::size_t i) const;
     // Format 1: the rules inside `prefix` and more specific than it, at most
     // `limit` (nullopt beyond: the caller takes the slow path).
     std::optional<std::vector<RuleRecord>> inside(const RuleRecord &prefix, std::size_t limit) const;
@@ -81,8 +90,18 @@ public:
 
 private:
     std::size_t lower_bound(const RuleRecord &key) const;
+    std::size_t lower_bound_before(const RuleRecord &key, std::size_t end) const;
     // Maps records [first, last) of a lazy mapping.
     void reach(std::size_t first, std::size_t last) const;
+    // Reads records [first, last) in one call (a batch lookup), for read().
+    void fetch(std::size_t first, std::size_t last) const;
+    static constexpr std::size_t fetch_block = 64;  // a search's last steps, in one call
+
+    // Records read by read() and fetch(): the searches of one change read
+    // mostly the same records. A record changed in place is on a mapped
+    // page, which read() reads first, so only write() forgets them.
+    mutable std::unordered_map<std::size_t, RuleRecord> probed_;
+    mutable std::vector<std::pair<std::size_t, std::size_t>> fetched_;
 
     MappedArray &memory_;
     RuleListHeader *header_;

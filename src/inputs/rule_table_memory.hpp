@@ -33,6 +33,9 @@ public:
     std::uint8_t *bytes() const { return bytes_; }
     std::size_t size() const { return size_; }
     void ensure(std::size_t offset, std::size_t length);
+    // Whether [offset, offset + length) is readable now, without ensure().
+    bool mapped(std::size_t offset, std::size_t length) const;
+    int fd() const { return fd_; }
     template <typename T>
     T *at(std::size_t offset, std::size_t count = 1) {
         ensure(offset, count * sizeof(T));

@@ -49,7 +49,23 @@ MappedArray::MappedArray(int map_fd, const char *what, bool lazy) : fd_(map_fd),
     if (lazy) mapped_.assign((size_ + piece - 1) / piece, false);
 }
 
-MappedArray::~MappedArray() { munmap(bytes_, size_); }
+namespace {
+bool mappings_left_to_exit = false;
+}
+
+void leave_rule_mappings_to_exit() { mappings_left_to_exit = true; }
+
+MappedArray::~MappedArray() {
+    if (!mappings_left_to_exit) munmap(bytes_, size_);
+}
+
+bool MappedArray::mapped(std::size_t offset, std::size_t length) const {
+    if (mapped_.empty()) return true;
+    if (length == 0 || offset + length > size_) return false;
+    for (std::size_t i = offset / piece; i <= (offset + length - 1) / piece; ++i)
+        if (!mapped_[i]) return false;
+    return true;
+}
 
 void MappedArray::ensure(std::size_t offset, std::size_t length) {
     if (mapped_.empty() || length == 0) return;
