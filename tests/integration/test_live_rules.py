@@ -117,6 +117,9 @@ class LiveRules(AlfTestCase):
             with open(f"/proc/{first.proc.pid}/comm") as f:
                 return f.read().strip() == "sleep"
         wait_until(left_behind, timeout=10, what="the first service to start its process")
+        with open(f"/proc/{first.proc.pid}/task/{first.proc.pid}/children") as f:
+            for child in f.read().split():  # the process left behind, stopped after the test
+                self.addCleanup(os.kill, int(child), signal.SIGKILL)
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait()
         second = self.serve(["--name", self.name, "--port", str(free_port()), "--allow", "127.0.0.2"])
