@@ -27,7 +27,7 @@ _alfwrapper_named_filter() {
 }
 
 # The maps of the filter named on the command line (alfwrapper lists them;
-# alfctl is a link to it, in the same directory).
+# it is installed beside alfctl).
 _alfwrapper_maps() {
     local tool=$1 filter
     filter=$(_alfwrapper_named_filter)
@@ -106,25 +106,33 @@ _alfwrapper() {
 }
 
 _alfctl() {
-    local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} verb=${COMP_WORDS[1]}
+    local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
     local verbs="compile check test list rules stats log map filters headers help"
-    if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
+    # -v, -q and --json may come before the verb (alfctl -v rules web show):
+    # the verb is the first other word, and n counts the words from it as if
+    # it were first.
+    local v=1
+    while ((v < COMP_CWORD)); do
+        case ${COMP_WORDS[v]} in -v | --verbose | -q | --quiet | --json) ((v++)) ;; *) break ;; esac
+    done
+    local verb=${COMP_WORDS[v]} n=$((COMP_CWORD - v + 1))
+    if ((n == 1)); then
+        COMPREPLY=($(compgen -W "$verbs --help --version -v -q --json" -- "$cur"))
         return
     fi
     case $verb in
-        help) ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$verbs" -- "$cur")); return ;;
+        help) ((n == 2)) && COMPREPLY=($(compgen -W "$verbs" -- "$cur")); return ;;
         filters) COMPREPLY=($(compgen -W "--help" -- "$cur")); return ;;
         list | stats | log)
             COMPREPLY=($(compgen -W "$(_alfwrapper_options "$tool" "$verb" --help) $(_alfwrapper_services "$tool")" -- "$cur"))
             return
             ;;
         rules)
-            if ((COMP_CWORD == 2)); then
+            if ((n == 2)); then
                 COMPREPLY=($(compgen -W "--help $(_alfwrapper_services "$tool")" -- "$cur"))
-            elif ((COMP_CWORD == 3)); then
+            elif ((n == 3)); then
                 COMPREPLY=($(compgen -W "show allow deny remove replace" -- "$cur"))
-            elif [[ ${COMP_WORDS[3]} == replace ]]; then
+            elif [[ ${COMP_WORDS[v + 2]} == replace ]]; then
                 _alfwrapper_option_value "$tool" "$prev" "$cur" ||
                     COMPREPLY=($(compgen -W "--rules-file --allow --deny --json" -- "$cur"))
             fi
@@ -134,12 +142,12 @@ _alfctl() {
             # alfctl map NAME MAP ACTION KEY [VALUE]
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "--json --help --" -- "$cur"))
-            elif ((COMP_CWORD == 2)); then
+            elif ((n == 2)); then
                 COMPREPLY=($(compgen -W "$(_alfwrapper_services "$tool")" -- "$cur"))
-            elif ((COMP_CWORD == 3)); then
+            elif ((n == 3)); then
                 # The service's maps, as alfctl map NAME lists them (after its two heading lines).
-                COMPREPLY=($(compgen -W "$("$tool" map "${COMP_WORDS[2]}" 2>/dev/null | awk 'NR > 2 { print $1 }')" -- "$cur"))
-            elif ((COMP_CWORD == 4)); then
+                COMPREPLY=($(compgen -W "$("$tool" map "${COMP_WORDS[v + 1]}" 2>/dev/null | awk 'NR > 2 { print $1 }')" -- "$cur"))
+            elif ((n == 4)); then
                 COMPREPLY=($(compgen -W "dump get set delete" -- "$cur"))
             fi
             return

@@ -241,10 +241,16 @@ class AlfctlMap(AlfTestCase):
             complete_line {ALFCTL} map {self.name} ""
             complete_line {ALFCTL} map {self.name} allow4 ""
             complete_line {ALFCTL} ma
+            complete_line {ALFCTL} -v --json map {self.name} ""
+            complete_line {ALFCTL} -q map {self.name} allow4 ""
+            complete_line {ALFCTL} -v r
             """
         r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
         self.assertIn(self.name, lines[0].split())
         self.assertLessEqual({"allow4", "allow6", "alf_meta", "alf_stats"}, set(lines[1].split()))
-        self.assertEqual(lines[2:], ["dump get set delete", "map"])
+        self.assertEqual(lines[2:4], ["dump get set delete", "map"])
+        # -v, -q and --json before the verb
+        self.assertEqual(lines[4].split(), lines[1].split())
+        self.assertEqual(lines[5:], ["dump get set delete", "rules"])
