@@ -9,7 +9,7 @@
 #include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
-#include "pipeline/service_name.hpp"
+#include "common/service_name.hpp"
 #include "tools.hpp"
 
 #include <unistd.h>

@@ -1,6 +1,7 @@
 #include "inputs/rule_tables.hpp"
 
 #include "common/error.hpp"
+#include "common/service_name.hpp"
 #include "bpf/filter_object.hpp"
 #include "bpf/program_metadata.hpp"
 #include "common/unique_fd.hpp"
@@ -349,7 +350,8 @@ void size_rule_tables_as(FilterObject &filter, const CompiledRules &compiled, co
         throw Error(std::string("the inherited sockets carry the locked filter of an earlier run, which ") +
                     (count_hits ? "counts no hits per rule, and this run has --rule-hits"
                                 : "counts hits per rule (--rule-hits), and this run does not") +
-                    ": give the earlier run's options, or restart the socket unit so that systemd creates it anew");
+                    ": give the earlier run's options, or restart the socket unit so that systemd creates it anew (" +
+                    restart_socket_command() + ")");
     apply_layout(filter, ipv4_table, capacity.ipv4, capacity.slots);
     apply_layout(filter, ipv6_table, capacity.ipv6, capacity.slots);
     size_rule_hits(filter, capacity.ipv4, capacity.ipv6, count_hits);

@@ -2,7 +2,7 @@
 
 #include "bpf/map_listing.hpp"
 #include "common/error.hpp"
-#include "pipeline/service_name.hpp"
+#include "common/service_name.hpp"
 #include "pipeline/delegated_limits.hpp"
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"

@@ -1,7 +1,7 @@
 #include "pipeline/kept_filter.hpp"
 
 #include "common/error.hpp"
-#include "pipeline/service_name.hpp"
+#include "common/service_name.hpp"
 
 #include <bpf/bpf.h>
 #include <sys/socket.h>

@@ -223,6 +223,21 @@ class InheritedFds(AlfTestCase):
         self.assertIn("carry the locked filter of an earlier run", r.stderr)
         self.assertIn("systemctl restart NAME.socket NAME.service", r.stderr)
 
+    def test_a_restart_that_counts_rule_hits_otherwise_is_refused_with_the_way_out(self):
+        s, port = self.listening()
+        fd = self.owned_fd(s.fileno())
+        first = self.serve(["--inherit", "--name", "web", "--allow", "127.0.0.1", "--rule-hits"],
+                           prefix=activation([fd]), pass_fds=(fd,))
+        self.assert_served(Peer("127.0.0.1", port))
+        first.stop()
+        r = Run(["--inherit", "--allow", "127.0.0.1", "--", "touch", self.marker], prefix=activation([fd]),
+                pass_fds=(fd,))
+        self.assertFalse(os.path.exists(self.marker), r)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("counts hits per rule (--rule-hits), and this run does not", r.stderr)
+        self.assertIn("systemctl restart NAME.socket NAME.service", r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+
     def test_datagrams_queued_before_the_filter_never_reach_the_program(self):
         s, port = self.listening(socket.SOCK_DGRAM)
         for src, payload in (("127.0.0.2", b"early-refused"), ("127.0.0.1", b"early-admitted")):

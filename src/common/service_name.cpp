@@ -1,4 +1,4 @@
-#include "pipeline/service_name.hpp"
+#include "common/service_name.hpp"
 
 #include <fstream>
 
