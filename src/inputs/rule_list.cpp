@@ -142,6 +142,12 @@ void RuleListView::fetch(std::size_t first, std::size_t last) const {
     fetched_.emplace_back(first, first + count);
 }
 
+RuleRecord RuleListView::scanned(std::size_t from, std::size_t i) const {
+    if (i >= from + fetch_block) return record(i);  // a long run: mapped, a piece at a time
+    if (i == from) fetch(from, from + fetch_block);
+    return read(i);
+}
+
 std::size_t RuleListView::lower_bound(const RuleRecord &key) const {
     std::size_t first = 0, n = header_->records;
     while (n > 0) {
@@ -181,10 +187,9 @@ std::vector<std::size_t> RuleListView::find(const RuleRecord &prefix, std::size_
     std::size_t n = header_->records;
     std::size_t at = before && *before <= n ? lower_bound_before(prefix, *before) : lower_bound(prefix);
     if (before) *before = at;
-    fetch(at, at + fetch_block);
     std::vector<std::size_t> found;
     for (std::size_t i = at; i < n; ++i) {
-        RuleRecord r = read(i);
+        RuleRecord r = scanned(at, i);
         if (!same_prefix(r, prefix)) break;
         if (r.verdict != 0) found.push_back(i);
     }
@@ -196,9 +201,10 @@ std::optional<std::vector<RuleRecord>> RuleListView::inside(const RuleRecord &pr
     first.prefix_len = static_cast<std::uint8_t>(prefix.prefix_len + 1);
     last.prefix_len = 255;
     std::vector<RuleRecord> found;
-    std::size_t i = lower_bound(first);
-    fetch(i, i + fetch_block);
-    for (RuleRecord r; i < header_->records && !record_before(last, r = read(i)); ++i) {
+    std::size_t from = lower_bound(first);
+    for (std::size_t i = from; i < header_->records; ++i) {
+        RuleRecord r = scanned(from, i);
+        if (record_before(last, r)) break;
         if (r.verdict == 0) continue;
         if (found.size() == limit) return std::nullopt;
         found.push_back(r);

@@ -93,6 +93,9 @@ private:
     std::size_t lower_bound_before(const RuleRecord &key, std::size_t end) const;
     // Maps records [first, last) of a lazy mapping.
     void reach(std::size_t first, std::size_t last) const;
+    // Record i of a scan from `from`: the first records in one batch
+    // lookup, the records of a long run by mapping their pages.
+    RuleRecord scanned(std::size_t from, std::size_t i) const;
     // Reads records [first, last) in one call (a batch lookup), for read().
     void fetch(std::size_t first, std::size_t last) const;
     static constexpr std::size_t fetch_block = 64;  // a search's last steps, in one call
