@@ -117,7 +117,9 @@ _alfctl() {
     done
     local verb=${COMP_WORDS[v]} n=$((COMP_CWORD - v + 1))
     if ((n == 1)); then
-        COMPREPLY=($(compgen -W "$verbs --help --version -v -q --json" -- "$cur"))
+        local leading=""
+        [[ $cur == -* ]] && leading="-v -q --json"
+        COMPREPLY=($(compgen -W "$verbs --help --version $leading" -- "$cur"))
         return
     fi
     case $verb in

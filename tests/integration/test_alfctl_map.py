@@ -244,6 +244,7 @@ class AlfctlMap(AlfTestCase):
             complete_line {ALFCTL} -v --json map {self.name} ""
             complete_line {ALFCTL} -q map {self.name} allow4 ""
             complete_line {ALFCTL} -v r
+            complete_line {ALFCTL} -
             """
         r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -253,4 +254,5 @@ class AlfctlMap(AlfTestCase):
         self.assertEqual(lines[2:4], ["dump get set delete", "map"])
         # -v, -q and --json before the verb
         self.assertEqual(lines[4].split(), lines[1].split())
-        self.assertEqual(lines[5:], ["dump get set delete", "rules"])
+        self.assertEqual(lines[5:7], ["dump get set delete", "rules"])
+        self.assertEqual(set(lines[7].split()), {"--help", "--version", "-v", "-q", "--json"})
