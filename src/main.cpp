@@ -2,6 +2,7 @@
 #include "cli/wrapper_cli.hpp"
 #include "common/error.hpp"
 #include "common/report.hpp"
+#include "common/service_name.hpp"
 #include "launch/dry_run.hpp"
 #include "launch/handoff.hpp"
 #include "launch/privileges.hpp"
@@ -9,7 +10,6 @@
 #include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
-#include "common/service_name.hpp"
 #include "tools.hpp"
 
 #include <unistd.h>

@@ -1,6 +1,7 @@
 #include "bpf/program_metadata.hpp"
 
 #include "common/error.hpp"
+#include "common/service_name.hpp"
 #include "common/unique_fd.hpp"
 
 #include <bpf/bpf.h>
@@ -60,9 +61,12 @@ std::optional<FilterMetadata> decode(const char *value, std::size_t size) {
     return m;
 }
 
-void write_value(int map_fd, std::uint32_t value_size, const FilterMetadata &metadata) {
-    std::string text = encode(metadata);
-    if (text.size() >= value_size) throw Error("filter metadata: too many sockets to record in the running filter's");
+void write_value(int map_fd, std::uint32_t value_size, const std::string &text) {
+    if (text.size() >= value_size)
+        throw Error("filter metadata: the record of this run (" + std::to_string(text.size() + 1) +
+                    " bytes, its sockets) does not fit the kept filter's (" + std::to_string(value_size) +
+                    " bytes); restart the socket unit so that systemd creates it anew (" + restart_socket_command() +
+                    ")");
     std::vector<char> value(value_size, 0);
     std::memcpy(value.data(), text.data(), text.size());
     std::uint32_t key = 0;
@@ -83,10 +87,11 @@ bool in_own_pid_namespace(const FilterMetadata &metadata) {
 }
 
 void attach_metadata(int program_fd, const FilterMetadata &metadata) {
-    std::uint32_t room = metadata_room(encode(metadata));
+    std::string text = encode(metadata);
+    std::uint32_t room = metadata_room(text);
     UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), room, 1, nullptr));
     if (!map) throw system_error("filter metadata: cannot create its map", errno);
-    write_value(map.get(), room, metadata);
+    write_value(map.get(), room, text);
     if (bpf_prog_bind_map(program_fd, map.get(), nullptr) != 0)
         throw system_error("filter metadata: cannot bind it to the program", errno);
 }
@@ -198,9 +203,7 @@ std::vector<RunningFilter> find_running_filters(const std::function<bool(const F
             }
         }
         if (metadata_at == ids.size()) continue;  // not alfwrapper's
-        if (wanted && !wanted(filter.metadata)) {
-            filter.maps_listed = false;
-        } else {
+        if (!wanted || wanted(filter.metadata)) {
             for (std::size_t i = 0; i < ids.size(); ++i) {
                 if (i == metadata_at) continue;
                 if (!opened[i]) opened[i] = open_map(ids[i]);
@@ -226,7 +229,7 @@ void update_metadata(const RunningFilter &filter, const FilterMetadata &metadata
     std::uint32_t length = sizeof info;
     if (bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0)
         throw system_error("filter metadata: the running filter's map cannot be read", errno);
-    write_value(map.get(), info.value_size, metadata);
+    write_value(map.get(), info.value_size, encode(metadata));
 }
 
 }  // namespace alf

@@ -53,8 +53,7 @@ struct RunningFilter {
     std::uint32_t program_id = 0;
     ProgramTag tag{};
     FilterMetadata metadata;
-    std::vector<std::pair<std::string, std::uint32_t>> maps;  // name, id (alf_meta left out)
-    bool maps_listed = true;  // false: a filter find_running_filters was not asked for, its maps unread
+    std::vector<std::pair<std::string, std::uint32_t>> maps;  // name, id (alf_meta left out; empty when not wanted)
     std::uint32_t metadata_map_id = 0;
 };
 
