@@ -20,16 +20,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace {
 
 int run_list(const alf::CtlCommand &command) {
     auto filters = alf::list_running_filters(command.service);
-    if (command.json) std::cout << alf::filter_list_json(filters).dump(2) << "\n";
-    else std::cout << alf::format_filter_list(filters);
+    alf::print_out(command.json ? alf::filter_list_json(filters).dump(2) + "\n" : alf::format_filter_list(filters));
     return 0;
 }
 
@@ -42,8 +41,8 @@ int run_rules(const alf::CtlCommand &command, const alf::Reporter &report) {
     double found_ms = taking.milliseconds();
     alf::RulesOutcome outcome = alf::apply_rules_change(service, change);
     for (const auto &warning : outcome.warnings) report.warning(warning);
-    if (command.json) std::cout << alf::rules_json(outcome).dump(2) << "\n";
-    else if (!outcome.changed) std::cout << alf::format_rules(outcome);
+    if (command.json) alf::print_out(alf::rules_json(outcome).dump(2) + "\n");
+    else if (!outcome.changed) alf::print_out(alf::format_rules(outcome));
     if (outcome.changed) {
         // Each step, so that -v says where the time goes.
         std::string steps = "find " + alf::milliseconds_text(found_ms);
@@ -78,13 +77,14 @@ int run_stats(const alf::CtlCommand &command) {
         if (command.json) {
             nlohmann::json out = alf::counters_json(service, now);
             if (top) out["rules"] = alf::rule_hits_json(lines, top);
-            std::cout << out.dump(interval ? -1 : 2) << std::endl;
+            alf::print_out(out.dump(interval ? -1 : 2) + "\n");
+            alf::flush_out();
             return;
         }
-        std::cout << (before ? "\n" + alf::format_counters(service, now, before, *interval)
-                             : alf::format_counters(service, now));
-        if (top) std::cout << alf::format_rule_hits(lines, top);
-        std::cout << std::flush;
+        alf::print_out(before ? "\n" + alf::format_counters(service, now, before, *interval)
+                              : alf::format_counters(service, now));
+        if (top) alf::print_out(alf::format_rule_hits(lines, top));
+        alf::flush_out();
     };
     print(counters, nullptr, hits);
     while (interval) {
@@ -112,15 +112,15 @@ int run_log(const alf::CtlCommand &command) {
     auto print = [&] {
         for (const auto &event : log.read_new()) {
             std::string rule = log.deciding_rule(event);
-            if (command.json) std::cout << alf::event_json(event, rule).dump() << "\n";
-            else std::cout << alf::format_event(event, rule);
+            alf::print_out(command.json ? alf::event_json(event, rule).dump() + "\n" : alf::format_event(event, rule));
         }
         if (suppressed > reported) {
-            if (command.json) std::cout << nlohmann::json{{"not_logged", suppressed - reported}}.dump() << "\n";
-            else std::cout << "# " << suppressed - reported << " drops over the log's rate, counted but not logged\n";
+            alf::print_out(command.json ? nlohmann::json{{"not_logged", suppressed - reported}}.dump() + "\n"
+                                        : "# " + std::to_string(suppressed - reported) +
+                                              " drops over the log's rate, counted but not logged\n");
             reported = suppressed;
         }
-        std::cout << std::flush;
+        alf::flush_out();
     };
     print();
     while (command.follow) {
@@ -139,8 +139,7 @@ int run_map(const alf::CtlCommand &command) {
     alf::MapRequest request = alf::parse_map_request(command.action);
     alf::RunningFilter service = alf::find_service(command.service);
     alf::MapOutcome outcome = alf::apply_map_request(service, request);
-    if (command.json) std::cout << alf::map_outcome_json(outcome).dump(2) << "\n";
-    else std::cout << alf::format_map_outcome(outcome);
+    alf::print_out(command.json ? alf::map_outcome_json(outcome).dump(2) + "\n" : alf::format_map_outcome(outcome));
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/capabilities.hpp"
 #include "common/error.hpp"
+#include "common/util.hpp"
 
 #include <bpf/bpf.h>
 #include <linux/capability.h>
@@ -10,8 +11,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 namespace alf {
 
@@ -19,18 +20,20 @@ namespace {
 
 // "Seccomp:\t2" in /proc/self/status: a seccomp filter is installed.
 bool seccomp_filter_installed() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.starts_with("Seccomp:")) return line.find('2') != std::string::npos;
-    return false;
+    std::string status = read_kernel_file("/proc/self/status");
+    std::size_t at = status.find("\nSeccomp:");
+    if (at == std::string::npos) return false;
+    std::string line = status.substr(at + 1, status.find('\n', at + 1) - at - 1);
+    return line.find('2') != std::string::npos;
 }
 
 int read_unprivileged_bpf_disabled() {
-    std::ifstream in("/proc/sys/kernel/unprivileged_bpf_disabled");
-    int value = -1;
-    if (!(in >> value)) return -1;
-    return value;
+    std::string text = read_kernel_file("/proc/sys/kernel/unprivileged_bpf_disabled");
+    char *end = nullptr;
+    errno = 0;
+    long value = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || errno != 0 || value < 0 || value > 1000) return -1;
+    return static_cast<int>(value);
 }
 
 std::string own_executable(const std::string &tool) {

@@ -4,28 +4,37 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <string_view>
 
 namespace alf {
 
+void print_out(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+
+void print_err(std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+}
+
+void flush_out() { std::fflush(stdout); }
+
 void Reporter::info(const std::string &text) const {
     if (!verbose) return;
     if (sink) sink(MessageLevel::info, text);
-    else std::cerr << program << ": " << text << "\n";
+    else print_err(program + ": " + text + "\n");
 }
 
 void Reporter::warning(const std::string &text) const {
     if (quiet) return;
     if (sink) sink(MessageLevel::warning, text);
-    else std::cerr << program << ": warning: " << text << "\n";
+    else print_err(program + ": warning: " + text + "\n");
 }
 
 void Reporter::diagnostics(const std::string &text) const {
     if (quiet) return;
     if (sink) sink(MessageLevel::diagnostics, text);
-    else std::cerr << text;
+    else print_err(text);
 }
 
 namespace {
@@ -56,11 +65,11 @@ int run_reporting_errors(const Reporter &report, const std::function<int()> &bod
     try {
         return body();
     } catch (const Error &e) {
-        std::cerr << report.program << ": " << bounded_lines(e.what()) << "\n";
-        if (report.verbose && !e.detail().empty()) std::cerr << e.detail();
+        print_err(report.program + ": " + bounded_lines(e.what()) + "\n");
+        if (report.verbose && !e.detail().empty()) print_err(e.detail());
         return e.exit_status();
     } catch (const std::exception &e) {
-        std::cerr << report.program << ": internal error: " << bounded_lines(e.what()) << "\n";
+        print_err(report.program + ": internal error: " + bounded_lines(e.what()) + "\n");
         return exit_system;
     }
 }

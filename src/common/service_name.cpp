@@ -1,6 +1,8 @@
 #include "common/service_name.hpp"
 
-#include <fstream>
+#include "common/util.hpp"
+
+#include <string_view>
 
 namespace alf {
 
@@ -8,10 +10,11 @@ namespace {
 
 // "0::/system.slice/alf-echo.service" -> "alf-echo.service".
 std::string systemd_unit() {
-    std::ifstream cgroup("/proc/self/cgroup");
-    std::string line, unit;
-    while (std::getline(cgroup, line)) {
-        std::string last = line.substr(line.find_last_of('/') + 1);
+    std::string cgroup = read_kernel_file("/proc/self/cgroup"), unit;
+    for (std::string_view rest = cgroup; !rest.empty();) {
+        std::string_view line = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+        std::string_view last = line.substr(line.find_last_of('/') + 1);
         if (last.ends_with(".service")) unit = last;
     }
     return unit;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -71,6 +72,20 @@ std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::st
 std::string read_file_text(const std::string &path, const std::string &what, std::size_t max_bytes) {
     auto bytes = read_file_bytes(path, what, max_bytes);
     return std::string(bytes.begin(), bytes.end());
+}
+
+std::string read_kernel_file(const char *path, std::size_t max_bytes) {
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    std::string text;
+    if (!fd) return text;
+    char buffer[4096];
+    while (text.size() < max_bytes) {
+        ssize_t n = ::read(fd.get(), buffer, std::min(sizeof buffer, max_bytes - text.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
 }
 
 void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes) {

@@ -42,6 +42,9 @@ std::vector<std::uint8_t> read_file_bytes(const std::string &path, const std::st
                                           std::size_t max_bytes = default_max_file_bytes);
 std::string read_file_text(const std::string &path, const std::string &what,
                            std::size_t max_bytes = default_max_file_bytes);
+// A small file of /proc or /sys (whose size stat() does not give), read
+// to its end, at most `max_bytes`; empty when it cannot be read.
+std::string read_kernel_file(const char *path, std::size_t max_bytes = 65536);
 
 // Writes a file through a temporary beside it and a rename: a reader sees the
 // old content or the new, never a part. Throws Error (exit status 2).
