@@ -76,7 +76,8 @@ int run(int argc, char **argv, alf::Reporter &report) {
                              .sockets = {},
                              .loaded_at = std::time(nullptr),
                              .version = ALF_VERSION,
-                             .pid_namespace = alf::own_pid_namespace()});
+                             .pid_namespace = alf::own_pid_namespace(),
+                             .maps = loaded.object.loaded_map_ids()});
         // For --dry-run only: counting the maps' entries costs a system call an entry.
         if (config.dry_run) summary = alf::summarize_filter(loaded.object);
     }

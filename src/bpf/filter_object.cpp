@@ -289,6 +289,18 @@ std::vector<bpf_map *> FilterObject::declared_maps() const {
     return result;
 }
 
+std::vector<std::pair<std::string, std::uint32_t>> FilterObject::loaded_map_ids() const {
+    std::vector<std::pair<std::string, std::uint32_t>> ids;
+    bpf_map *map;
+    bpf_object__for_each_map(map, object_.get()) {
+        bpf_map_info info{};
+        std::uint32_t length = sizeof info;
+        if (bpf_map__fd(map) >= 0 && bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &length) == 0)
+            ids.emplace_back(info.name, info.id);
+    }
+    return ids;
+}
+
 bpf_map *FilterObject::find_map(const std::string &name) const {
     if (bpf_map *map = map_if_declared(name)) return map;
     std::vector<std::string> names;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct bpf_object;
@@ -95,6 +96,8 @@ public:
     // The maps the filter declares (not the data sections'), in object order.
     std::vector<bpf_map *> declared_maps() const;
     std::vector<MapDescription> maps() const;
+    // Every map loaded, as the kernel names it, with its id (after load()).
+    std::vector<std::pair<std::string, std::uint32_t>> loaded_map_ids() const;
     const struct btf *btf() const;
     const std::string &name() const { return name_; }
 

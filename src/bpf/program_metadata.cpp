@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -18,6 +19,9 @@
 namespace alf {
 
 namespace {
+
+std::vector<std::uint32_t> map_ids(int program_fd, std::uint32_t count);
+std::optional<BoundMap> open_map(std::uint32_t id);
 
 constexpr const char *metadata_map_name = "alf_meta";
 // One value holds the JSON: a page for most services (a lookup copies the
@@ -31,6 +35,11 @@ std::string encode(const FilterMetadata &m) {
     nlohmann::json j = {{"name", m.name},       {"pid", m.pid},          {"filter", m.filter},
                         {"backend", m.backend}, {"sockets", sockets},    {"loaded_at", m.loaded_at},
                         {"version", m.version}, {"pid_namespace", m.pid_namespace}};
+    if (!m.maps.empty()) {
+        nlohmann::json maps = nlohmann::json::array();
+        for (const auto &[name, id] : m.maps) maps.push_back({name, id});
+        j["maps"] = maps;
+    }
     std::string text = j.dump();
     if (text.size() >= metadata_max) throw Error("filter metadata: too many sockets to record");
     return text;
@@ -58,6 +67,11 @@ std::optional<FilterMetadata> decode(const char *value, std::size_t size) {
     if (j.contains("sockets") && j["sockets"].is_array())
         for (const auto &s : j["sockets"])
             if (s.is_object()) m.sockets.push_back({s.value("inode", std::uint64_t{0}), s.value("socket", "")});
+    if (j.contains("maps") && j["maps"].is_array())
+        for (const auto &entry : j["maps"])
+            if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_number_unsigned() &&
+                entry[1].get<std::uint64_t>() <= UINT32_MAX)
+                m.maps.emplace_back(entry[0].get<std::string>(), entry[1].get<std::uint32_t>());
     return m;
 }
 
@@ -86,8 +100,30 @@ bool in_own_pid_namespace(const FilterMetadata &metadata) {
     return metadata.pid_namespace == 0 || own == 0 || metadata.pid_namespace == own;
 }
 
+namespace {
+
+// The record with the program's maps as they are now: those `metadata`
+// names that the program holds, and any other it holds (maps bound to it
+// after loading), opened to learn their names.
+FilterMetadata with_program_maps(int program_fd, const FilterMetadata &metadata) {
+    bpf_prog_info info{};
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) throw system_error("program info", errno);
+    std::vector<std::uint32_t> ids = map_ids(program_fd, info.nr_map_ids);
+    FilterMetadata record = metadata;
+    record.maps.clear();
+    for (std::uint32_t id : ids) {
+        auto named = std::find_if(metadata.maps.begin(), metadata.maps.end(), [&](const auto &m) { return m.second == id; });
+        if (named != metadata.maps.end()) record.maps.push_back(*named);
+        else if (auto map = open_map(id)) record.maps.emplace_back(map->info.name, id);
+    }
+    return record;
+}
+
+}  // namespace
+
 void attach_metadata(int program_fd, const FilterMetadata &metadata) {
-    std::string text = encode(metadata);
+    std::string text = encode(with_program_maps(program_fd, metadata));
     std::uint32_t room = metadata_room(text);
     UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), room, 1, nullptr));
     if (!map) throw system_error("filter metadata: cannot create its map", errno);
@@ -203,7 +239,12 @@ std::vector<RunningFilter> find_running_filters(const std::function<bool(const F
             }
         }
         if (metadata_at == ids.size()) continue;  // not alfwrapper's
-        if (!wanted || wanted(filter.metadata)) {
+        if (!filter.metadata.maps.empty()) {
+            // Named in the record: the program's maps among them (a map the
+            // program does not hold went when alfwrapper exec'd).
+            for (const auto &[name, map_id] : filter.metadata.maps)
+                if (std::find(ids.begin(), ids.end(), map_id) != ids.end()) filter.maps.emplace_back(name, map_id);
+        } else if (!wanted || wanted(filter.metadata)) {
             for (std::size_t i = 0; i < ids.size(); ++i) {
                 if (i == metadata_at) continue;
                 if (!opened[i]) opened[i] = open_map(ids[i]);

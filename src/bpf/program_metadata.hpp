@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alf {
@@ -33,6 +34,11 @@ struct FilterMetadata {
     std::int64_t loaded_at = 0;  // seconds since the epoch
     std::string version;
     std::uint64_t pid_namespace = 0;  // its inode: the service's container (0: not recorded)
+    // The filter's maps as the kernel names them, with their ids: a verb
+    // on one service opens only the maps it needs (records written by
+    // earlier versions have none; their maps are then listed from the
+    // kernel). Filled by attach_metadata() when left empty.
+    std::vector<std::pair<std::string, std::uint32_t>> maps;
 };
 
 // The inode of this process's pid namespace (/proc/self/ns/pid), 0 when

@@ -47,6 +47,7 @@ void record_filters(int program_fd, const KeptFilter &kept, const std::vector<So
     if (!fresh.sockets.empty()) attach_metadata(program_fd, fresh);
     if (kept.running) {
         kept_record.loaded_at = kept.running->metadata.loaded_at;
+        kept_record.maps = kept.running->maps;
         update_metadata(*kept.running, kept_record);
     }
 }
