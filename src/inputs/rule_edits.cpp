@@ -79,10 +79,15 @@ public:
         std::memcpy(&w, reach<std::uint8_t>(0, sizeof w), sizeof w);
         return w;
     }
-    // The index, its entries [first, last) mapped.
+    // The index, its entries [first, last) mapped, to be written.
     std::uint32_t *index(std::size_t first, std::size_t last) {
+        index_written_.push_back({first, last});
         return reach<std::uint32_t>(sizeof(RulesWindow) + 4 * first, last - first) - first;
     }
+    // What this slot's writes reached: entries and index entries, as
+    // [first, last) ranges (an entry range grows as consecutive writes do).
+    const std::vector<std::pair<std::size_t, std::size_t>> &entries_written() const { return entries_written_; }
+    const std::vector<std::pair<std::size_t, std::size_t>> &index_written() const { return index_written_; }
 
     // The first entry starting after a (capacity() when none). The index
     // gives an entry at or before it; a galloping search goes on from there,
@@ -146,6 +151,8 @@ public:
 
 private:
     void write(std::size_t i, const Entry &e) {
+        if (entries_written_.empty() || entries_written_.back().second != i) entries_written_.push_back({i, i + 1});
+        else ++entries_written_.back().second;
         if constexpr (ipv6) {
             auto *w = reach<std::uint64_t>(layout_.starts_offset + 16 * i, 2);
             w[0] = static_cast<std::uint64_t>(e.start >> 64);
@@ -167,6 +174,7 @@ private:
     std::size_t offset_;
     RuleTableLayout layout_;
     std::size_t used_ = 1;
+    std::vector<std::pair<std::size_t, std::size_t>> entries_written_, index_written_;
 };
 
 // A prefix's new ranges: the boundaries from `first` to `after` (the address
@@ -356,8 +364,10 @@ template <typename Address>
 struct FamilyEdits {
     MappedArray &table;
     RuleTableLayout layout;
-    std::vector<SpanChange<Address>> changes;
     std::vector<std::pair<std::size_t, std::size_t>> stretches;  // rewritten, for the hit counters
+    // What the edits wrote into the spare slot: the bytes the other slot
+    // takes to be level with it again.
+    std::vector<std::pair<std::size_t, std::size_t>> entries_written, index_written;
 
     Slot<Address> slot(std::uint32_t n) { return Slot<Address>(table, n * layout.slot_bytes, layout); }
     // The spare slot made a copy of the active one: its window and index,
@@ -372,10 +382,26 @@ struct FamilyEdits {
         copy(layout.starts_offset, used * start_bytes);
         copy(layout.verdicts_offset, used);
     }
-    bool replay(std::uint32_t n) {
-        if (changes.empty()) return true;  // the other family's table is not even read
-        Slot<Address> s = slot(n);
-        return std::all_of(changes.begin(), changes.end(), [&](const auto &c) { return rewrite(s, c); });
+    void note_writes(const Slot<Address> &s) {
+        entries_written.insert(entries_written.end(), s.entries_written().begin(), s.entries_written().end());
+        index_written.insert(index_written.end(), s.index_written().begin(), s.index_written().end());
+    }
+    // Slot `to` made level with `from` again, which the edits changed: the
+    // entries and index entries they wrote copied (no search; the other
+    // family's table is not even read).
+    void replay(std::uint32_t to, std::uint32_t from) {
+        std::size_t start_bytes = Slot<Address>::ipv6 ? 16 : 4;
+        auto copy = [&](std::size_t offset, std::size_t bytes) {
+            if (bytes == 0) return;
+            std::memcpy(table.at<std::uint8_t>(to * layout.slot_bytes + offset, bytes),
+                        table.at<std::uint8_t>(from * layout.slot_bytes + offset, bytes), bytes);
+        };
+        for (const auto &[first, last] : entries_written) {
+            copy(layout.starts_offset + first * start_bytes, (last - first) * start_bytes);
+            copy(layout.verdicts_offset + first, last - first);
+        }
+        for (const auto &[first, last] : index_written)
+            copy(sizeof(RulesWindow) + 4 * first, 4 * (last - first));
     }
 };
 
@@ -459,7 +485,7 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
         auto change = span_change(s, changed, prefix, rule_edges);
         std::pair<std::size_t, std::size_t> stretch;
         if (!change || !rewrite(s, *change, &stretch)) return false;
-        family.changes.push_back(std::move(*change));
+        family.note_writes(s);
         family.stretches.push_back(stretch);
         return true;
     };
@@ -486,11 +512,11 @@ RuleEditOutcome edit_rules(const RuleMaps &maps, std::span<const Rule> given, bo
     // The rewritten entries now stand for other ranges: their counts restart.
     for (const auto &[first, end] : ipv4.stretches) clear_rule_hits(maps, capacity, false, first, end);
     for (const auto &[first, end] : ipv6.stretches) clear_rule_hits(maps, capacity, true, first, end);
-    if (ipv4.replay(active) && ipv6.replay(active)) {
-        std::atomic_ref<std::uint32_t>(state->default_verdict[active])
-            .store(static_cast<std::uint32_t>(fallback), std::memory_order_relaxed);
-        header.synced = now;
-    }
+    ipv4.replay(active, spare);
+    ipv6.replay(active, spare);
+    std::atomic_ref<std::uint32_t>(state->default_verdict[active])
+        .store(static_cast<std::uint32_t>(fallback), std::memory_order_relaxed);
+    header.synced = now;
     return RuleEditOutcome{now, header.count, true};
 }
 

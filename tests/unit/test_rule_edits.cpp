@@ -10,6 +10,7 @@
 #include "inputs/rule_edits.hpp"
 #include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
+#include "inputs/rule_table_memory.hpp"
 #include "inputs/rule_tables.hpp"
 #include "inputs/rules.hpp"
 #include "live/live_rules.hpp"
@@ -21,6 +22,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -109,6 +111,27 @@ void check_verdicts(const RunningTables &t, const Rules &rules, std::mt19937_64 
     }
 }
 
+// After a change made in place, both slots of each table hold the same
+// table: the window, the index and every entry written (past them the
+// slots may differ; nothing reads there).
+void check_slots_level(const RuleMaps &maps) {
+    RuleCapacity capacity = rule_capacity(maps);
+    auto check = [](int fd, const RuleTableLayout &layout, std::size_t start_bytes, const char *family) {
+        MappedArray table(fd, family);
+        const std::uint8_t *a = table.bytes(), *b = table.bytes() + layout.slot_bytes;
+        std::size_t header = sizeof(RulesWindow) + 4 * (layout.buckets() + 1);
+        INFO(family);
+        REQUIRE(std::memcmp(a, b, header) == 0);
+        std::uint32_t past_window;
+        std::memcpy(&past_window, a + sizeof(RulesWindow) + 4 * layout.buckets(), 4);
+        std::size_t used = std::min<std::size_t>(past_window, layout.capacity() - 1) + 1;
+        REQUIRE(std::memcmp(a + layout.starts_offset, b + layout.starts_offset, used * start_bytes) == 0);
+        REQUIRE(std::memcmp(a + layout.verdicts_offset, b + layout.verdicts_offset, used) == 0);
+    };
+    check(maps.ipv4, capacity.ipv4, 4, "IPv4 table");
+    check(maps.ipv6, capacity.ipv6, 16, "IPv6 table");
+}
+
 // A prefix to change: one of the rules, one inside one, or a new one.
 std::string pick_prefix(std::mt19937_64 &random, const Rules &rules, bool spread) {
     if (!rules.empty() && random() % 3 != 0) {
@@ -179,6 +202,7 @@ TEST_CASE("rules changed in place agree with the reference after every change (n
             }());
             check_verdicts(t, rules, random, near);
             CHECK(rules_of_set(read_rule_list(t.maps)) == rules);
+            if (outcome.in_place) check_slots_level(t.maps);
         }
         // Removing a rule that is not there changes nothing.
         std::uint32_t before = read_rules_state(t.maps).generation;
