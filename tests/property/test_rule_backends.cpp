@@ -175,8 +175,8 @@ std::vector<std::uint8_t> frame_from(const IpAddress &source) {
 
 }  // namespace
 
-TEST_CASE("the classic program, the eBPF rules filter and the reference agree") {
-    if (!require(geteuid() == 0, "needs root (loads eBPF)")) return;
+TEST_CASE("the classic program, the eBPF rules filter and the reference agree" * root_suite) {
+    require_root("needs root (loads eBPF)");
     const char *seed_text = std::getenv("ALF_PROPERTY_SEED");
     std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : std::random_device{}();
     INFO("ALF_PROPERTY_SEED=" << seed);

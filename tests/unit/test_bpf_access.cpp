@@ -145,17 +145,17 @@ TEST_CASE("capabilities from alfwrapper's file load only built-in filters") {
               .find("--user: this alfwrapper holds only CAP_BPF") == 0);
 }
 
-TEST_CASE("this process, as root (needs root)") {
-    if (!require(geteuid() == 0, "assessing root's access needs root")) return;
+TEST_CASE("this process, as root (needs root)" * root_suite) {
+    require_root("assessing root's access needs root");
     BpfAccess access = assess_bpf_access("alfwrapper");
     CHECK(access.executable.find("unit_tests") != std::string::npos);
     CHECK(access.privilege == Privilege::root);
     CHECK(access.may_load_ebpf);
 }
 
-TEST_CASE("a process without capabilities (needs root)") {
+TEST_CASE("a process without capabilities (needs root)" * root_suite) {
     // A child of root that became nobody, and so lost every capability.
-    if (!require(geteuid() == 0, "becoming nobody needs root")) return;
+    require_root("becoming nobody needs root");
     auto assessed_as_none = [] {
         BpfAccess access = assess_bpf_access("alfwrapper");
         return access.capabilities.permitted == 0 && access.privilege == Privilege::none && !access.may_load_ebpf;

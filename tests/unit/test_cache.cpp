@@ -111,8 +111,8 @@ TEST_CASE("a cache directory others could write to is not used") {
     CHECK_FALSE(ObjectCache::disabled().enabled());
 }
 
-TEST_CASE("a cache directory of another user is not used (needs root)") {
-    if (!require(geteuid() == 0, "giving a directory to another user needs root")) return;
+TEST_CASE("a cache directory of another user is not used (needs root)" * root_suite) {
+    require_root("giving a directory to another user needs root");
     TempDir tmp("alf-cache-unit");
     REQUIRE(chown(tmp.path().c_str(), 65534, 65534) == 0);
     std::string warning;

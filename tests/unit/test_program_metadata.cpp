@@ -55,8 +55,8 @@ using Maps = std::vector<std::pair<std::string, std::uint32_t>>;
 
 }  // namespace
 
-TEST_CASE("a running filter's record names its maps, and one without them has them found in the kernel") {
-    if (!require(geteuid() == 0, "loading programs and finding them by id needs root")) return;
+TEST_CASE("a running filter's record names its maps, and one without them has them found in the kernel" * root_suite) {
+    require_root("loading programs and finding them by id needs root");
     std::string name = "unit-metadata-" + std::to_string(getpid());
     UniqueFd counters = array_map("alf_unit_maps"), other = array_map("alf_unit_other");
     UniqueFd program = program_holding(counters.get());

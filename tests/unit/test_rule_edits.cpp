@@ -156,8 +156,8 @@ std::string pick_prefix(std::mt19937_64 &random, const Rules &rules, bool spread
 
 }  // namespace
 
-TEST_CASE("rules changed in place agree with the reference after every change (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("rules changed in place agree with the reference after every change (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     std::mt19937_64 random(23);
     int in_place = 0, whole = 0;
     for (int round = 0; round < 3; ++round) {
@@ -221,8 +221,8 @@ TEST_CASE("rules changed in place agree with the reference after every change (n
     MESSAGE(in_place << " changes in place, " << whole << " published whole");
 }
 
-TEST_CASE("a list written before changes in place is changed by publishing the set whole, and is in place order after (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("a list written before changes in place is changed by publishing the set whole, and is in place order after (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     RunningTables t(rules_of({{allow, "10.0.0.0/8"}, {deny, "10.1.0.0/16"}}));
     {
         // The list as an alfwrapper before in-place changes left it: format 0.
@@ -243,8 +243,8 @@ TEST_CASE("a list written before changes in place is changed by publishing the s
     CHECK(edit_rules(t.maps, rules_of({{allow, "10.2.3.0/24"}}).rules, false).in_place);
 }
 
-TEST_CASE("more rules than the list holds change nothing, and the rules stay readable (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("more rules than the list holds change nothing, and the rules stay readable (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     RunningTables t(rules_of({{allow, "10.0.0.0/8"}}));
     RuleCapacity capacity = rule_capacity(t.maps);
     RuleSet many;
@@ -306,8 +306,8 @@ std::vector<IpAddress> sources_for(std::mt19937_64 &random, const RuleSet &rules
 
 }  // namespace
 
-TEST_CASE("hits per rule: each packet is counted for the rule that decided it, and a change restarts the counts it rewrites (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("hits per rule: each packet is counted for the rule that decided it, and a change restarts the counts it rewrites (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     std::mt19937_64 random(41);
     WrittenRules written = random_rules(random, 200);
     written.append(random_spread_rules(random, 200));
@@ -371,8 +371,8 @@ TEST_CASE("hits per rule: each packet is counted for the rule that decided it, a
     CHECK(counted(t) == fresh);
 }
 
-TEST_CASE("without --rule-hits the filter counts no hits per rule, and says how to start counting (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("without --rule-hits the filter counts no hits per rule, and says how to start counting (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     RunningTables t(rules_of({{allow, "10.0.0.0/8"}}));
     CHECK_FALSE(counts_rule_hits(t.maps.hits));
     RuleSet rules = read_rule_list(t.maps);

@@ -138,8 +138,8 @@ TEST_CASE("the header's default tables are the layout of one range") {
     }
 }
 
-TEST_CASE("the header finds the starts where the C++ side writes them (needs root)") {
-    if (!require(geteuid() == 0, "running a filter needs root (CAP_BPF)")) return;
+TEST_CASE("the header finds the starts where the C++ side writes them (needs root)" * root_suite) {
+    require_root("running a filter needs root (CAP_BPF)");
     std::vector<std::uint8_t> object = compile_test_object(layout_source, "rules_layout.c");
     std::vector<std::uint8_t> frame = synthetic_tcp_syn(*parse_ip("192.0.2.2"), *parse_ip("192.0.2.1"));
     // Index bits 1 to 24, each from the number of ranges that chooses it.

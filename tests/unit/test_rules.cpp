@@ -216,8 +216,8 @@ TEST_CASE("rules files") {
     }
 }
 
-TEST_CASE("the kernel's search agrees with the reference (needs root)") {
-    if (!require(geteuid() == 0, "loading the rules filter needs root (CAP_BPF)")) return;
+TEST_CASE("the kernel's search agrees with the reference (needs root)" * root_suite) {
+    require_root("loading the rules filter needs root (CAP_BPF)");
     std::mt19937_64 random(11);
     for (int round = 0; round < 4; ++round) {
         WrittenRules written = random_rules(random, round == 0 ? 3 : 500 * round);
