@@ -12,10 +12,7 @@ namespace alf {
 
 void print_out(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
-void print_err(std::string_view text) {
-    std::fwrite(text.data(), 1, text.size(), stderr);
-    std::fflush(stderr);
-}
+void print_err(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stderr); }
 
 void flush_out() { std::fflush(stdout); }
 

@@ -320,10 +320,7 @@ void bind_and_listen(Socket &socket) {
 }
 
 std::uint32_t read_optmem_max() {
-    UniqueFd fd(::open("/proc/sys/net/core/optmem_max", O_RDONLY | O_CLOEXEC));
-    char text[32] = "";
-    if (!fd || ::read(fd.get(), text, sizeof text - 1) <= 0) return 0;
-    return static_cast<std::uint32_t>(std::strtoul(text, nullptr, 10));
+    return static_cast<std::uint32_t>(std::strtoul(read_kernel_file("/proc/sys/net/core/optmem_max").c_str(), nullptr, 10));
 }
 
 FilterCharge measure_filter_charge(int program_fd) {
