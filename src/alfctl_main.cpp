@@ -7,6 +7,7 @@
 #include "cli/ctl_cli.hpp"
 #include "common/error.hpp"
 #include "common/report.hpp"
+#include "common/util.hpp"
 #include "tools.hpp"
 
 #include <unistd.h>
@@ -34,6 +35,10 @@ namespace {
     execv(path.c_str(), arguments.data());
     throw alf::system_error("cannot run " + path + ", which runs this verb (it is installed beside alfctl)", errno);
 }
+
+// Before the static initializers: the few milliseconds of a change are
+// otherwise a third page faults of code (62 of a change, 40 with this).
+__attribute__((constructor(101))) void map_code_first() { alf::map_code_at_once(); }
 
 }  // namespace
 

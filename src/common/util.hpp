@@ -61,6 +61,13 @@ void write_output_file(const std::string &path, std::span<const std::uint8_t> by
 // advice: where THP is off, nothing changes.
 void advise_huge_pages(void *data, std::size_t bytes);
 
+// Maps the executable's code into the process at once (one system call, from
+// the page cache) instead of by a page fault wherever code first runs: each
+// fault costs 5-12 us in these VMs, and a process that runs code spread over
+// its executable takes dozens to hundreds of them (bench/RESULTS.md). Only
+// advice: an older kernel (before 5.14) refuses it, and nothing changes.
+void map_code_at_once();
+
 // Milliseconds as -v prints them: "12.3 ms".
 std::string milliseconds_text(double milliseconds);
 

@@ -1,4 +1,5 @@
 #include "compile/compiler.hpp"
+#include "common/util.hpp"
 
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
@@ -24,9 +25,6 @@
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Passes/PassPlugin.h>
-#include <sys/mman.h>
-
-extern "C" char __executable_start[], etext[];  // the executable's code, as the linker marks it
 
 #include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -185,20 +183,11 @@ extern "C" void (*const __start_alf_llvm_init_array[])();
 extern "C" void (*const __stop_alf_llvm_init_array[])();
 #endif
 
-// Before the first compile, the executable's code is mapped at once (one
-// system call) instead of by a page fault wherever the compiler first runs:
-// a compile of a small filter took about 1,260 page faults, 530 fewer so,
-// and each costs 5-12 us in these VMs (bench/RESULTS.md). An older kernel
-// (before 5.14) refuses the request, and the compile runs as before.
-void map_code_at_once() {
-    constexpr int populate_read = 22;  // MADV_POPULATE_READ
-    std::uintptr_t code = reinterpret_cast<std::uintptr_t>(__executable_start) & ~std::uintptr_t(4095);
-    ::madvise(reinterpret_cast<void *>(code), reinterpret_cast<std::uintptr_t>(etext) - code, populate_read);
-}
-
 void initialize_llvm() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // A compile of a small filter took about 1,260 page faults, 530
+        // fewer with the code mapped at once.
         map_code_at_once();
 #ifdef ALF_LAZY_LLVM_INIT
         for (auto *initializer = __start_alf_llvm_init_array; initializer != __stop_alf_llvm_init_array; ++initializer)

@@ -23,7 +23,7 @@ def declared_links():
         match = re.search(r"LINK(.*)", body, re.S)
         links[name] = [w for w in (match.group(1).split() if match else []) if w in FOLDER_OF]
     # compile/ is three libraries: the compiler, the embedded headers and the rest.
-    links.setdefault("alf_compiler", [])
+    links.setdefault("alf_compiler", ["alf_common"])
     return links
 
 
