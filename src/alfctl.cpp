@@ -26,7 +26,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
-#include <iostream>
 #include <optional>
 #include <thread>
 
@@ -58,11 +57,11 @@ alf::ClassicRules checked_classic_program(alf::FilterPipeline &pipeline, const a
 int run_check_classic(const alf::CtlCommand &options, alf::FilterPipeline &pipeline, const alf::Reporter &report) {
     alf::ClassicRules classic = checked_classic_program(pipeline, report);
     std::size_t count = classic.program.instructions.size();
-    std::cout << options.filter << ": rules compiled to classic BPF, accepted by the kernel\n";
-    std::cout << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
+    alf::out() << options.filter << ": rules compiled to classic BPF, accepted by the kernel\n";
+    alf::out() << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
               << 100 * count / alf::classic_max_instructions << "%), " << classic.ipv4_segments << " IPv4 and "
               << classic.ipv6_segments << " IPv6 address segments\n";
-    std::cout << "ok: alfwrapper can attach the classic program to datagram and Unix sockets without privileges "
+    alf::out() << "ok: alfwrapper can attach the classic program to datagram and Unix sockets without privileges "
                  "(TCP sockets need CAP_NET_ADMIN)\n";
     return 0;
 }
@@ -82,25 +81,25 @@ int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
     pipeline.read_rules();
     if (pipeline.backend() == alf::Backend::classic) return run_check_classic(options, pipeline, report);
     auto [filter, bytes] = pipeline.load();
-    std::cout << options.filter << ": " << origin_text(bytes);
+    alf::out() << options.filter << ": " << origin_text(bytes);
     if (bytes.origin == alf::FilterBytes::Origin::cache || bytes.origin == alf::FilterBytes::Origin::compiler)
-        std::cout << " (" << alf::optimization_name(bytes.optimization) << " optimizer)";
-    std::cout << ", accepted by the verifier\n";
+        alf::out() << " (" << alf::optimization_name(bytes.optimization) << " optimizer)";
+    alf::out() << ", accepted by the verifier\n";
 
     alf::LoadedProgramInfo loaded = filter.loaded_program_info();
     for (const auto &program : filter.programs()) {
-        std::cout << "program " << program.name << " (section " << program.section << "): " << program.instructions
+        alf::out() << "program " << program.name << " (section " << program.section << "): " << program.instructions
                   << " instructions";
         if (program.chosen)
-            std::cout << ", " << loaded.translated_bytes / 8 << " after verification, " << loaded.jited_bytes
+            alf::out() << ", " << loaded.translated_bytes / 8 << " after verification, " << loaded.jited_bytes
                       << " bytes of machine code; attached by alfwrapper";
         else
-            std::cout << "; not loaded";
-        std::cout << "\n";
+            alf::out() << "; not loaded";
+        alf::out() << "\n";
     }
     auto maps = filter.maps();
-    for (const auto &map : maps) std::cout << "map " << alf::describe_map(map) << "\n";
-    if (maps.empty()) std::cout << "no maps\n";
+    for (const auto &map : maps) alf::out() << "map " << alf::describe_map(map) << "\n";
+    if (maps.empty()) alf::out() << "no maps\n";
 
     alf::FilterCharge charge = alf::measure_filter_charge(filter.program_fd());
     if (!charge.fits)
@@ -109,10 +108,10 @@ int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
                          "filter to every socket it is attached to, and to every socket accepted from a filtered "
                          "listener, and net.core.optmem_max is " + std::to_string(charge.optmem_max) +
                          " bytes; make the program smaller or raise the sysctl");
-    std::cout << "socket option memory: " << charge.bytes << " bytes per socket of net.core.optmem_max "
+    alf::out() << "socket option memory: " << charge.bytes << " bytes per socket of net.core.optmem_max "
               << charge.optmem_max << " (" << (charge.optmem_max ? 100 * charge.bytes / charge.optmem_max : 0)
               << "%), charged to the listener and to every accepted socket\n";
-    std::cout << "ok: alfwrapper can load and attach " << options.filter << "\n";
+    alf::out() << "ok: alfwrapper can load and attach " << options.filter << "\n";
     return 0;
 }
 
@@ -194,14 +193,14 @@ int run_test(const alf::CtlCommand &options, const alf::Reporter &report) {
             results.push_back(std::move(result));
             continue;
         }
-        std::cout << alf::verdict_name(run.verdict) << "  " << test.description;
-        if (run.trimmed) std::cout << "  (kept the first " << run.returned << " of " << run.length << " bytes)";
-        if (!test.note.empty()) std::cout << "  [" << test.note << "]";
-        if (!matched) std::cout << "  MISMATCH: expected " << alf::verdict_name(*test.expect);
-        std::cout << "\n";
+        alf::out() << alf::verdict_name(run.verdict) << "  " << test.description;
+        if (run.trimmed) alf::out() << "  (kept the first " << run.returned << " of " << run.length << " bytes)";
+        if (!test.note.empty()) alf::out() << "  [" << test.note << "]";
+        if (!matched) alf::out() << "  MISMATCH: expected " << alf::verdict_name(*test.expect);
+        alf::out() << "\n";
     }
     if (options.json)
-        std::cout << nlohmann::json{{"filter", options.filter},
+        alf::out() << nlohmann::json{{"filter", options.filter},
                                     {"program", program_name},
                                     {"backend", classic ? "classic" : "ebpf"},
                                     {"results", std::move(results)},
@@ -217,9 +216,9 @@ int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
         report.warning(include_dir + "/" + header + " is not the header built into " + report.program +
                        ": an editor would check filters against other headers than alfwrapper compiles them with");
     std::string written = alf::write_compile_flags(options.output.empty() ? "." : options.output, include_dir);
-    std::cout << include_dir << "\n";
+    alf::out() << include_dir << "\n";
     if (!report.quiet)
-        std::cerr << report.program << ": wrote " << written
+        alf::err() << report.program << ": wrote " << written
                   << ": clangd checks the filters beside it with these headers and alfwrapper's flags\n";
     return 0;
 }
@@ -229,11 +228,11 @@ int run(int argc, char **argv, alf::Reporter &report) {
     report.verbose = options.verbose;
     report.quiet = options.quiet;
     if (options.version) {
-        std::cout << "alfctl " << ALF_VERSION << "\n";
+        alf::out() << "alfctl " << ALF_VERSION << "\n";
         return 0;
     }
     if (options.help) {
-        std::cout << alf::ctl_usage_text(options.verb);
+        alf::out() << alf::ctl_usage_text(options.verb);
         return 0;
     }
     switch (options.verb) {
@@ -245,11 +244,11 @@ int run(int argc, char **argv, alf::Reporter &report) {
     case alf::CtlVerb::stats:
     case alf::CtlVerb::log:
     case alf::CtlVerb::map: return alf::run_live_verb(options, report);
-    case alf::CtlVerb::filters: std::cout << alf::describe_builtin_filters(); return 0;
+    case alf::CtlVerb::filters: alf::out() << alf::describe_builtin_filters(); return 0;
     case alf::CtlVerb::headers: return run_headers(options, report);
     case alf::CtlVerb::none: break;
     }
-    std::cout << alf::ctl_usage_text(alf::CtlVerb::none);
+    alf::out() << alf::ctl_usage_text(alf::CtlVerb::none);
     return alf::exit_usage;
 }
 

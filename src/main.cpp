@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <ctime>
-#include <iostream>
 
 namespace {
 
@@ -24,21 +23,21 @@ int run(int argc, char **argv, alf::Reporter &report) {
     report.verbose = config.verbose;
     report.quiet = config.quiet;
     if (config.help) {
-        std::cout << alf::wrapper_usage_text();
+        alf::out() << alf::wrapper_usage_text();
         return 0;
     }
     if (config.version) {
-        std::cout << "alfwrapper " << ALF_VERSION << "\n";
+        alf::out() << "alfwrapper " << ALF_VERSION << "\n";
         return 0;
     }
     if (config.list_filters) {
-        std::cout << "The built-in filters (-f NAME; -f NAME --list-maps for their maps' types):\n"
+        alf::out() << "The built-in filters (-f NAME; -f NAME --list-maps for their maps' types):\n"
                   << alf::describe_builtin_filters();
         return 0;
     }
     alf::FilterPipeline filter(config, report);
     if (config.list_maps) {
-        std::cout << filter.describe_maps();
+        alf::out() << filter.describe_maps();
         return 0;
     }
     std::string program_path = alf::resolve_program(config.command.front());
@@ -84,7 +83,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
 
     alf::HandOff handoff{std::move(sockets), config.command, std::move(environment), std::move(credentials)};
     if (config.dry_run) {
-        alf::print_dry_run(std::cout, handoff, program_path, summary, config.json);
+        alf::print_dry_run(alf::out(), handoff, program_path, summary, config.json);
         return 0;
     }
     alf::exec_service(std::move(handoff));

@@ -16,6 +16,42 @@ void print_err(std::string_view text) { std::fwrite(text.data(), 1, text.size(),
 
 void flush_out() { std::fflush(stdout); }
 
+namespace {
+
+// A stream buffer that hands every character to a stdio stream at once, so
+// that what goes through it and what print_out writes keep their order.
+class StdioBuffer : public std::streambuf {
+public:
+    explicit StdioBuffer(std::FILE *file) : file_(file) {}
+
+protected:
+    int_type overflow(int_type c) override {
+        if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+        return std::fputc(traits_type::to_char_type(c), file_) == EOF ? traits_type::eof() : c;
+    }
+    std::streamsize xsputn(const char *text, std::streamsize n) override {
+        return static_cast<std::streamsize>(std::fwrite(text, 1, static_cast<std::size_t>(n), file_));
+    }
+    int sync() override { return std::fflush(file_) == 0 ? 0 : -1; }
+
+private:
+    std::FILE *file_;
+};
+
+}  // namespace
+
+std::ostream &out() {
+    static StdioBuffer buffer(stdout);
+    static std::ostream stream(&buffer);
+    return stream;
+}
+
+std::ostream &err() {
+    static StdioBuffer buffer(stderr);
+    static std::ostream stream(&buffer);
+    return stream;
+}
+
 void Reporter::info(const std::string &text) const {
     if (!verbose) return;
     if (sink) sink(MessageLevel::info, text);

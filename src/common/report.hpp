@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -31,14 +32,21 @@ int run_reporting_errors(const Reporter &report, const std::function<int()> &bod
 
 // Standard output and error through C stdio: alfctl's verbs for running
 // services print only through these, so that alfctl never builds the C++
-// stream library's locales (about a fifth of a millisecond at each start;
-// nothing it links includes <iostream>, tests/layering checks). Where
-// std::cout is used too (alfwrapper's other verbs), the order holds: the
-// standard streams are synchronised with stdio.
+// stream library's locales (about a fifth of a millisecond at each start).
+// Neither alfctl nor alfwrapper links anything that includes <iostream>
+// (tests/layering checks).
 void print_out(std::string_view text);
 void print_err(std::string_view text);
 // Flushes standard output (a --follow or --watch line as it comes).
 void flush_out();
+// C++ streams over the same stdio streams (what goes through them and
+// through print_out keeps its order), for the verbs that format with
+// operator<< (help, --dry-run, alfctl's workbench). They stand in for
+// std::cout and std::cerr, whose header (<iostream>) builds the stream
+// library's locales at every start of the program, a launch included; these
+// build them when first used.
+std::ostream &out();
+std::ostream &err();
 
 // Whether stderr is a terminal that wants colour (and NO_COLOR is not set).
 bool stderr_wants_color();
