@@ -27,6 +27,8 @@
 #include <thread>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <optional>
 #include <span>
 
 namespace alf {
@@ -376,6 +378,10 @@ std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const 
     return publish_rules(maps, set, compiled);
 }
 
+// From this many rules on, the list is written beside the tables, on a
+// thread of its own; a smaller set is written faster than a thread starts.
+constexpr std::size_t parallel_list_rules = 50000;
+
 std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const CompiledRules &compiled) {
     RuleCapacity capacity = rule_capacity(maps);
     if (compiled.rule_edges != counts_rule_hits(maps.hits))
@@ -388,6 +394,34 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
     // once no packet judged before the last switch still reads it.
     std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (state->active & 1) ^ 1;
     if (was != 0) wait_for_packets_in_flight();
+    // The list of rules is written on a second thread while this one writes
+    // the tables: the two share nothing, and at a million rules each takes
+    // tens of milliseconds. Readers take the list only once its generation
+    // is the state's, which it gets after the switch.
+    std::optional<MappedArray> list_map;
+    std::optional<RuleListView> list;
+    if (maps.list >= 0) {
+        list_map.emplace(maps.list, rule_list_map, true);
+        list.emplace(*list_map, array_geometry(maps.list, rule_list_map).max_entries);
+        list->header().generation = 0;
+    }
+    std::exception_ptr list_failed;
+    std::thread list_writer;
+    if (list && set.rules.size() >= parallel_list_rules) {
+        list_writer = std::thread([&] {
+            try {
+                list->write(set.rules);  // in prefix order: compile_rules sorted them
+            } catch (...) {
+                list_failed = std::current_exception();
+            }
+        });
+    }
+    struct Join {
+        std::thread &thread;
+        ~Join() {
+            if (thread.joinable()) thread.join();
+        }
+    } join{list_writer};
     // Mapped lazily: the slot written, not the other one.
     {
         MappedArray table(maps.ipv4, ipv4_table.map, true);
@@ -399,17 +433,16 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
         write_table(table.at<std::uint8_t>(slot * capacity.ipv6.slot_bytes, capacity.ipv6.slot_bytes), ipv6_table,
                     capacity.ipv6, set, compiled);
     }
+    if (list_writer.joinable()) list_writer.join();
+    else if (list) list->write(set.rules);
+    if (list_failed) std::rethrow_exception(list_failed);
     std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
     clear_rule_hits(maps);  // every entry now stands for another range
-    if (maps.list >= 0) {
-        MappedArray list_map(maps.list, rule_list_map, true);
-        RuleListView list(list_map, array_geometry(maps.list, rule_list_map).max_entries);
-        list.header().generation = 0;
-        list.write(set.rules);  // in prefix order: compile_rules sorted them
+    if (list) {
         // The other slot holds an older set (or none): the first change in
         // place levels it.
-        list.header().synced = 0;
-        list.header().generation = now;
+        list->header().synced = 0;
+        list->header().generation = now;
     }
     return now;
 }

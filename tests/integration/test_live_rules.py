@@ -166,6 +166,23 @@ class LiveRules(AlfTestCase):
         self.rules("allow", "127.0.0.2")
         self.assert_served(self.peer("127.0.0.2"))
 
+    def test_a_large_set_is_listed_as_given_at_launch_and_after_a_replace(self):
+        # Sets this large have their list written beside the tables: what
+        # show reads back, and what a change in place searches, is the set.
+        def many(seed, count=60000):
+            return [f"{'deny' if i % 4 == 0 else 'allow'} {10 + seed}.{i >> 8 & 255}.{i & 255}.0/24"
+                    for i in range(count)]
+        first, second = ["allow 127.0.0.1/32"] + many(0), ["allow 127.0.0.1/32"] + many(1)
+        self.start("--rules-file", self.write("first.txt", "\n".join(first) + "\n"))
+        self.assertEqual(sorted(self.shown()[1]), sorted(first))
+        self.rules("replace", "--rules-file", self.write("second.txt", "\n".join(second) + "\n"))
+        self.assertEqual(sorted(self.shown()[1]), sorted(second))
+        self.rules("remove", "11.0.4.0/24")
+        self.rules("deny", "11.0.5.0/24", "127.0.0.2")
+        expected = [r for r in second if r.split()[1] not in ("11.0.4.0/24", "11.0.5.0/24")]
+        self.assertEqual(sorted(self.shown()[1]), sorted(expected + ["deny 11.0.5.0/24", "deny 127.0.0.2/32"]))
+        self.assert_dropped(self.peer("127.0.0.1"), self.peer("127.0.0.2"))
+
     def test_no_admitted_connection_fails_while_a_million_rules_are_replaced(self):
         # A million /32 denies in 10.0.0.0/8, then another million: the
         # admitted client connects every 10 ms throughout.
