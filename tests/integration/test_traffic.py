@@ -91,6 +91,19 @@ class Traffic(AlfTestCase):
         # Reading takes nothing away.
         self.assertEqual(len(self.events()), len(events))
 
+    def test_a_library_filters_drops_are_logged_from_the_packet_it_parsed(self):
+        # whitelist returns its verdicts through alf_verdict() with the
+        # packet it parsed; the rules filter above logs through
+        # alf_verdict_protocol(), which parses only what it logs.
+        self.start("-f", "whitelist", "--set", "allow4,0,127.0.0.1/32")
+        self.assert_dropped(self.peer("127.0.0.1"), self.peer("127.0.0.2"))
+        events = self.events()
+        self.assertEqual({e["peer"]["address"] for e in events}, {"127.0.0.2"}, events)
+        for event in events:
+            self.assertEqual((event["verdict"], event["protocol"]), ("drop", "tcp"))
+            self.assertEqual(event["local"], {"address": "127.0.0.1", "port": self.port})
+            self.assertNotEqual(event["peer"]["port"], 0, event)
+
     def test_over_the_rate_drops_are_counted_not_logged(self):
         self.start("--allow", "127.0.0.1", "--log-rate", "2", udp=True)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
