@@ -166,28 +166,26 @@ static __always_inline void alf_log_write(struct alf_log_state *state, const str
 	alf_stats_add(ALF_STATS_LOGGED, 0);
 }
 
-/* A dropped packet into the log, when the rate allows: BPF functions of
- * the program (not inlined), called by alf_verdict() with the parsed packet
+/* A dropped packet the rate admits, into the log: BPF functions of the
+ * program (not inlined), called by alf_verdict() with the parsed packet
  * and by alf_verdict_protocol() with none (the second parses it, then calls
- * the first), so that each filter carries the log's code once. Only drops
- * take the call. (Two functions, not one taking a null packet: without
- * CAP_PERFMON the verifier refuses comparing a pointer with null.) */
-static __noinline int alf_log_drop(const struct alf_packet *p, int verdict)
+ * the first), so that each filter carries the log's code once. The rate is
+ * checked inline before: a drop over it takes no call. (Two functions, not
+ * one taking a null packet: without CAP_PERFMON the verifier refuses
+ * comparing a pointer with null.) */
+static __noinline int alf_log_record(struct alf_log_state *state, const struct alf_packet *p, int verdict)
 {
-	struct alf_log_state *state = alf_log_admit();
-
-	if (state)
-		alf_log_write(state, p, verdict);
+	alf_log_write(state, p, verdict);
 	return 0;
 }
 
-static __noinline int alf_log_drop_unparsed(struct __sk_buff *skb, int verdict)
+static __noinline int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_log_state *state, int verdict)
 {
 	struct alf_packet p;
 
 	if (alf_packet_parse(skb, &p) < 0)
 		__builtin_memset(&p, 0, sizeof(p));
-	return alf_log_drop(&p, verdict);
+	return alf_log_record(state, &p, verdict);
 }
 
 static __always_inline __u32 alf_stats_key(__u32 family, __u32 protocol, int verdict)
@@ -211,8 +209,12 @@ static __always_inline int alf_verdict(struct __sk_buff *skb, const struct alf_p
 						   : ALF_STATS_OTHER_FAMILY;
 
 	alf_stats_add(alf_stats_key(family, alf_stats_protocol(p->protocol), verdict), skb->len);
-	if (verdict == ALF_DROP && alf_log_rate_per_cpu)
-		alf_log_drop(p, verdict);
+	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
+		struct alf_log_state *state = alf_log_admit();
+
+		if (state)
+			alf_log_record(state, p, verdict);
+	}
 	return verdict;
 }
 
@@ -228,8 +230,12 @@ static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 head
 							    : ALF_STATS_OTHER_FAMILY;
 
 	alf_stats_add(alf_stats_key(family, alf_stats_protocol(header_protocol), verdict), skb->len);
-	if (verdict == ALF_DROP && alf_log_rate_per_cpu)
-		alf_log_drop_unparsed(skb, verdict);
+	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
+		struct alf_log_state *state = alf_log_admit();
+
+		if (state)
+			alf_log_record_unparsed(skb, state, verdict);
+	}
 	return verdict;
 }
 
