@@ -683,7 +683,12 @@ int run(int argc, char **argv) {
         for (const auto &l : cost_lines) table << l << "\n";
     }
     std::cout << table.str();
-    if (!s.results.empty()) update_results(s.results, table.str());
+    // The section holds every table: a run of one (--only) would replace the
+    // others with nothing, so it is printed and not written.
+    if (!s.results.empty() && s.only.empty()) update_results(s.results, table.str());
+    else if (!s.results.empty())
+        std::cerr << "alfbench: --only " << s.only << ": printed, not written into " << s.results
+                  << " (its section holds every table; bench/run without --only writes it)\n";
     std::string cleanup = "rm -rf " + dir;
     return std::system(cleanup.c_str()) == 0 ? 0 : 0;
 }
