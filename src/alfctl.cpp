@@ -59,10 +59,10 @@ int run_check_classic(const alf::CtlCommand &options, alf::FilterPipeline &pipel
     std::size_t count = classic.program.instructions.size();
     alf::out() << options.filter << ": rules compiled to classic BPF, accepted by the kernel\n";
     alf::out() << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
-              << 100 * count / alf::classic_max_instructions << "%), " << classic.ipv4_segments << " IPv4 and "
-              << classic.ipv6_segments << " IPv6 address segments\n";
+               << 100 * count / alf::classic_max_instructions << "%), " << classic.ipv4_segments << " IPv4 and "
+               << classic.ipv6_segments << " IPv6 address segments\n";
     alf::out() << "ok: alfwrapper can attach the classic program to datagram and Unix sockets without privileges "
-                 "(TCP sockets need CAP_NET_ADMIN)\n";
+                  "(TCP sockets need CAP_NET_ADMIN)\n";
     return 0;
 }
 
@@ -89,10 +89,10 @@ int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
     alf::LoadedProgramInfo loaded = filter.loaded_program_info();
     for (const auto &program : filter.programs()) {
         alf::out() << "program " << program.name << " (section " << program.section << "): " << program.instructions
-                  << " instructions";
+                   << " instructions";
         if (program.chosen)
             alf::out() << ", " << loaded.translated_bytes / 8 << " after verification, " << loaded.jited_bytes
-                      << " bytes of machine code; attached by alfwrapper";
+                       << " bytes of machine code; attached by alfwrapper";
         else
             alf::out() << "; not loaded";
         alf::out() << "\n";
@@ -109,8 +109,8 @@ int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
                          "listener, and net.core.optmem_max is " + std::to_string(charge.optmem_max) +
                          " bytes; make the program smaller or raise the sysctl");
     alf::out() << "socket option memory: " << charge.bytes << " bytes per socket of net.core.optmem_max "
-              << charge.optmem_max << " (" << (charge.optmem_max ? 100 * charge.bytes / charge.optmem_max : 0)
-              << "%), charged to the listener and to every accepted socket\n";
+               << charge.optmem_max << " (" << (charge.optmem_max ? 100 * charge.bytes / charge.optmem_max : 0)
+               << "%), charged to the listener and to every accepted socket\n";
     alf::out() << "ok: alfwrapper can load and attach " << options.filter << "\n";
     return 0;
 }
@@ -201,12 +201,12 @@ int run_test(const alf::CtlCommand &options, const alf::Reporter &report) {
     }
     if (options.json)
         alf::out() << nlohmann::json{{"filter", options.filter},
-                                    {"program", program_name},
-                                    {"backend", classic ? "classic" : "ebpf"},
-                                    {"results", std::move(results)},
-                                    {"all_matched", all_matched}}
-                         .dump(2)
-                  << "\n";
+                                     {"program", program_name},
+                                     {"backend", classic ? "classic" : "ebpf"},
+                                     {"results", std::move(results)},
+                                     {"all_matched", all_matched}}
+                          .dump(2)
+                   << "\n";
     return all_matched ? 0 : alf::exit_verdict_mismatch;
 }
 
@@ -219,7 +219,7 @@ int run_headers(const alf::CtlCommand &options, const alf::Reporter &report) {
     alf::out() << include_dir << "\n";
     if (!report.quiet)
         alf::err() << report.program << ": wrote " << written
-                  << ": clangd checks the filters beside it with these headers and alfwrapper's flags\n";
+                   << ": clangd checks the filters beside it with these headers and alfwrapper's flags\n";
     return 0;
 }
 

@@ -32,7 +32,7 @@ int run(int argc, char **argv, alf::Reporter &report) {
     }
     if (config.list_filters) {
         alf::out() << "The built-in filters (-f NAME; -f NAME --list-maps for their maps' types):\n"
-                  << alf::describe_builtin_filters();
+                   << alf::describe_builtin_filters();
         return 0;
     }
     alf::FilterPipeline filter(config, report);
