@@ -39,8 +39,7 @@ struct search {
  * independent of the number of slots. */
 static long check_slot(__u64 index, struct search *search)
 {
-	__u32 slot = (__u32)index;
-	const alf_ifindex_t *listed = bpf_map_lookup_elem(&interfaces, &slot);
+	const alf_ifindex_t *listed = bpf_map_lookup_elem(&interfaces, alf_array_key((__u32)index));
 
 	if (!listed || *listed == 0)
 		return 1;
@@ -51,7 +50,10 @@ static long check_slot(__u64 index, struct search *search)
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	struct search search = {.ifindex = skb->ifindex, .found = false};
+	struct search search;
+
+	alf_stack_zero(skb, &search, sizeof(search));
+	search.ifindex = skb->ifindex;
 
 	bpf_loop(INTERFACES_MAX, check_slot, &search, 0);
 	return alf_verdict_skb(skb, search.found ? ALF_PASS : ALF_DROP);

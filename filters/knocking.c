@@ -99,7 +99,6 @@ static __always_inline __u16 knock_port(const struct knocking_config *cfg, __u32
 /* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
 static __always_inline int judge(struct alf_packet *p)
 {
-	const __u32 zero = 0;
 	const struct knocking_config *cfg;
 	struct knock_state *state;
 	struct alf_addr_key source;
@@ -108,7 +107,7 @@ static __always_inline int judge(struct alf_packet *p)
 
 	if (!alf_packet_is_new_flow(p))
 		return ALF_PASS;
-	cfg = bpf_map_lookup_elem(&config, &zero);
+	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg || knock_port(cfg, 0) == 0)
 		return ALF_DROP;
 	if (!alf_packet_source_key(p, 32, 128, &source))

@@ -65,8 +65,7 @@ struct search {
  * independent of the number of slots. */
 static long check_rule(__u64 index, struct search *search)
 {
-	__u32 slot = (__u32)index;
-	const struct ports_rule *rule = bpf_map_lookup_elem(&rules, &slot);
+	const struct ports_rule *rule = bpf_map_lookup_elem(&rules, alf_array_key((__u32)index));
 
 	if (!rule || (range_is_unset(&rule->source) && range_is_unset(&rule->destination)))
 		return 1;
@@ -78,8 +77,9 @@ SEC("socket")
 int filter(struct __sk_buff *skb)
 {
 	struct alf_packet packet;
-	struct search search = {.found = false};
+	struct search search;
 
+	alf_stack_zero(skb, &search, sizeof(search));
 	if (alf_packet_parse(skb, &packet) < 0)
 		return alf_verdict_skb(skb, ALF_DROP);
 	if (packet.sport == 0 || packet.dport == 0)

@@ -73,7 +73,6 @@ static __always_inline __u64 or_default(__u32 value, __u64 fallback)
 /* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
 static __always_inline int judge(struct alf_packet *p)
 {
-	const __u32 zero = 0;
 	const struct ratelimit_config *cfg;
 	struct ratelimit_bucket *bucket;
 	struct alf_addr_key source;
@@ -82,7 +81,7 @@ static __always_inline int judge(struct alf_packet *p)
 	if (!alf_packet_is_new_flow(p))
 		return ALF_PASS;
 
-	cfg = bpf_map_lookup_elem(&config, &zero);
+	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg)
 		return ALF_DROP;
 	rate = or_default(cfg->rate, 10);

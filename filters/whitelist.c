@@ -84,15 +84,17 @@ int filter(struct __sk_buff *skb)
 
 	ipv4_source = alf_packet_ipv4_source(&packet);
 	if (ipv4_source) {
-		struct search_ipv4 search = { .found = false };
+		struct search_ipv4 search;
 
+		alf_stack_zero(skb, &search, sizeof(search));
 		__builtin_memcpy(search.addr, ipv4_source, sizeof(search.addr));
 		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, &search, 0);
 		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
 	}
 	if (packet.family == ALF_AF_INET6) {
-		struct search_ipv6 search = { .found = false };
+		struct search_ipv6 search;
 
+		alf_stack_zero(skb, &search, sizeof(search));
 		__builtin_memcpy(search.addr, packet.saddr, sizeof(search.addr));
 		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &search, 0);
 		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);

@@ -71,6 +71,25 @@ enum libbpf_pin_type {
  * -Wpedantic stays quiet.) */
 #define ALF_HELPER(id, ret, name, params) static ret (* const name) params = (ret (*) params)(id)
 
+/* Keys 0..255 of array maps, in the filter's read-only data, for lookups
+ * whose key is a constant or an index (alf_array_key(i)): a key written to
+ * the stack first is a store there, and loaded with CAP_BPF alone (a
+ * delegated alfwrapper: no CAP_PERFMON), the verifier follows every store
+ * to a stack slot not yet written, or holding a spilled register, with a
+ * barrier against speculative store bypass (Spectre v4), about 5 ns a
+ * packet each (bench/RESULTS.md). A key read from here needs no store.
+ * Under root both cost the same. */
+#define ALF_KEYS4_(n) (n), (n) + 1, (n) + 2, (n) + 3
+#define ALF_KEYS16_(n) ALF_KEYS4_(n), ALF_KEYS4_((n) + 4), ALF_KEYS4_((n) + 8), ALF_KEYS4_((n) + 12)
+#define ALF_KEYS64_(n) ALF_KEYS16_(n), ALF_KEYS16_((n) + 16), ALF_KEYS16_((n) + 32), ALF_KEYS16_((n) + 48)
+const volatile __u32 alf_array_keys[256] = {ALF_KEYS64_(0), ALF_KEYS64_(64), ALF_KEYS64_(128), ALF_KEYS64_(192)};
+
+/* A pointer to key i (i & 255) for bpf_map_lookup_elem() of an array map. */
+static __always_inline const void *alf_array_key(__u32 i)
+{
+	return (const void *)&alf_array_keys[i & 255];
+}
+
 /* Kernel helpers, called through their fixed ABI ids. */
 
 /* Pointer to the value stored under key, or NULL. */

@@ -200,9 +200,7 @@ static __always_inline void alf_rules_narrow(const __u8 *table, __u64 key, __u32
 /* The state, read once per packet; NULL only if the map is missing. */
 static __always_inline const struct alf_rules_state *alf_rules_state_now(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&alf_rules_state, &zero);
+	return bpf_map_lookup_elem(&alf_rules_state, alf_array_key(0));
 }
 
 static __always_inline __u32 alf_rules_active_slot(const struct alf_rules_state *state)
@@ -244,7 +242,7 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 {
 	const __u64 mask = (1ULL << capacity_bits) - 1;
 	const __u64 start_bytes = ipv6 ? 16 : 4;
-	const __u8 *table = bpf_map_lookup_elem(map, &slot);
+	const __u8 *table = bpf_map_lookup_elem(map, alf_array_key(slot));
 	const __u8 *starts, *verdicts;
 	__u64 base, len; /* 64-bit: no zero-extensions at each step */
 	/* A bucket holds at most the capacity: capacity_bits halvings end any
@@ -375,19 +373,67 @@ unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__
 /* The legacy byte load (BPF_LD | BPF_ABS | BPF_B), as alf_ld_abs_word(). */
 unsigned long long alf_ld_abs_byte(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.byte");
 
-/* alf_rules_decide() reading nothing but the source address from the packet
- * (instead of alf_packet_parse()'s several loads): the fast path of the
- * rules filter. The family comes from skb->protocol, which the stack sets
- * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
- * other protocols, and truncated ones, are denied. It reads with
- * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
- * callbacks, __noinline functions) uses alf_rules_decide() instead.
- * With `protocol` (not NULL), it also stores the IP header's protocol
- * (IPv6: its next header) there, for alf_verdict_protocol() of
- * <alfwrapper/stats.h>: alf_socket_protocol when alfwrapper set it, else
- * one byte more of the header (0 for packets that are neither IPv4 nor
- * IPv6). */
-static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, __u8 *protocol)
+/* The decision for an address of one family, the active slot read once:
+ * its rule, else that slot's default. */
+static __always_inline int alf_rules_decide_in(bool ipv6, __u64 hi, __u64 lo)
+{
+	const struct alf_rules_state *state = alf_rules_state_now();
+	__u32 slot, fallback;
+	int verdict;
+
+	if (!state)
+		return ALF_RULE_DENY;
+	slot = alf_rules_active_slot(state);
+	/* Read now: one value to keep through the search, not two. */
+	fallback = state->default_verdict[slot] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
+	if (ipv6)
+		verdict = alf_rules_lookup_ipv6_in(hi, lo, slot);
+	else
+		verdict = alf_rules_lookup_ipv4_in((__u32)hi, slot);
+	return verdict != ALF_RULE_NONE ? verdict : (int)fallback;
+}
+
+static __always_inline int alf_rules_decide_skb_protocol_guarded(struct __sk_buff *skb, __u8 *protocol)
+{
+	/* Each family on a path of its own, the packet read before the state:
+	 * its loads are calls, after which only four registers keep their
+	 * values, and a value the compiler must keep on the stack instead
+	 * costs a barrier where the verifier guards stack stores (a delegated
+	 * alfwrapper, see <alfwrapper/helpers.h>). */
+	if (protocol)
+		*protocol = 0;
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		int verdict = alf_rules_decide_in(false, (__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12), 0);
+
+		/* After the search: not one more value to keep through it. */
+		if (protocol)
+			*protocol = alf_socket_protocol ? alf_socket_protocol
+							: (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
+		return verdict;
+	}
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
+		__u64 header[3]; /* bytes 0..23 of the IPv6 header: the source is 8..23 */
+		__u64 hi, lo;
+		int verdict;
+
+		if (alf_load_net(skb, 0, header, sizeof(header)) < 0)
+			return ALF_RULE_DENY;
+		hi = bpf_be64_to_cpu(header[1]);
+		lo = bpf_be64_to_cpu(header[2]);
+		/* An IPv4-mapped source is an IPv4 peer. */
+		if (hi == 0 && (lo >> 32) == 0xffff)
+			verdict = alf_rules_decide_in(false, (__u32)lo, 0);
+		else
+			verdict = alf_rules_decide_in(true, hi, lo);
+		/* Read from the stack after the search, as for IPv4. */
+		if (protocol)
+			*protocol = alf_socket_protocol ? alf_socket_protocol : ((const __u8 *)header)[6];
+		return verdict;
+	}
+	return ALF_RULE_DENY;
+}
+
+static __always_inline int alf_rules_decide_skb_protocol_unguarded(struct __sk_buff *skb, __u8 *protocol)
 {
 	const struct alf_rules_state *state = alf_rules_state_now();
 	__u32 slot, addr4;
@@ -427,6 +473,32 @@ decide:
 	if (verdict != ALF_RULE_NONE)
 		return verdict;
 	return state->default_verdict[slot] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
+}
+
+/* alf_rules_decide() reading nothing but the source address from the packet
+ * (instead of alf_packet_parse()'s several loads): the fast path of the
+ * rules filter. The family comes from skb->protocol, which the stack sets
+ * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
+ * other protocols, and truncated ones, are denied. It reads with
+ * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
+ * callbacks, __noinline functions) uses alf_rules_decide() instead.
+ * With `protocol` (not NULL), it also stores the IP header's protocol
+ * (IPv6: its next header) there, for alf_verdict_protocol() of
+ * <alfwrapper/stats.h>: alf_socket_protocol when alfwrapper set it, else
+ * one byte more of the header (0 for packets that are neither IPv4 nor
+ * IPv6).
+ *
+ * Two ways to the same decision, one chosen at load
+ * (alf_stack_stores_guarded, a constant for the verifier, which drops the
+ * other): where stack stores cost nothing, the state is read first and the
+ * families share the IPv4 search; where the verifier guards them (a
+ * delegated alfwrapper), the code keeps fewer values alive across calls,
+ * so that the compiler spills fewer to the stack (bench/RESULTS.md). */
+static __always_inline int alf_rules_decide_skb_protocol(struct __sk_buff *skb, __u8 *protocol)
+{
+	if (alf_stack_stores_guarded)
+		return alf_rules_decide_skb_protocol_guarded(skb, protocol);
+	return alf_rules_decide_skb_protocol_unguarded(skb, protocol);
 }
 
 static __always_inline int alf_rules_decide_skb(struct __sk_buff *skb)

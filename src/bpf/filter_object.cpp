@@ -2,6 +2,7 @@
 
 #include "bpf/btf_line_info.hpp"
 #include "bpf/btf_values.hpp"
+#include "common/capabilities.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "bpf/verifier_log.hpp"
@@ -9,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -128,6 +130,7 @@ void FilterObject::load(const std::string &program) {
         throw Error("filter " + name_ + ": program '" + bpf_program__name(chosen) +
                     "' is not a socket filter; put it in SEC(\"socket\")");
     bpf_object__for_each_program(prog, object_.get()) bpf_program__set_autoload(prog, prog == chosen);
+    tell_whether_stack_stores_are_guarded();
 
     // Our own buffer for the verifier's log (libbpf asks for one only after a
     // failed load): the kernel keeps the end of a log that does not fit, which
@@ -171,6 +174,19 @@ void FilterObject::load(const std::string &program) {
     }
     program_name_ = bpf_program__name(chosen);
     program_fd_ = bpf_program__fd(chosen);
+}
+
+// alf_stack_stores_guarded of <alfwrapper/packet.h>: 1 when the verifier
+// will follow the program's stores to a fresh stack slot with a barrier
+// against speculative store bypass (Spectre v4), which it does for a loader
+// without CAP_PERFMON (or CAP_SYS_ADMIN), e.g. a delegated alfwrapper. The
+// filter then zeroes its locals by a helper call instead of by stores.
+void FilterObject::tell_whether_stack_stores_are_guarded() {
+    constexpr const char *variable = "alf_stack_stores_guarded";
+    if (global_value(variable).size() != 1) return;
+    Capabilities held = held_capabilities();
+    std::uint8_t guarded = held.effective_has(CAP_PERFMON) || held.effective_has(CAP_SYS_ADMIN) ? 0 : 1;
+    set_global_value(variable, std::span(&guarded, 1));
 }
 
 // libbpf says which map it could not create: "map 'NAME': failed to create: ...".

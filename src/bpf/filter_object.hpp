@@ -107,6 +107,7 @@ private:
     static std::optional<std::string> map_that_failed(const std::string &messages);
     std::string source_file_named(const std::string &file) const;
     bool is_chosen(const struct bpf_program *prog) const;
+    void tell_whether_stack_stores_are_guarded();
     std::vector<std::uint8_t> elf_;  // libbpf reads it in place until the load
     BpfObjectPtr object_;
     std::string name_;

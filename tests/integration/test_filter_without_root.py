@@ -9,6 +9,7 @@ rules say."""
 
 import errno
 import ipaddress
+import json
 import os
 import pwd
 import shutil
@@ -16,7 +17,7 @@ import socket
 import unittest
 
 import harness
-from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, free_port, require, source_path
+from harness import ALFWRAPPER, PROBE, AlfTestCase, Run, alfctl, free_port, require, source_path
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 NO_CAPABILITIES = "0000000000000000"
@@ -158,6 +159,20 @@ class WithCapBpfFromTheFile(AsNobody):
             r = Run(["-f", name, "-l", f"tcp:127.0.0.1:{port}", "--dry-run", "--", "true"], prefix=AS_NOBODY,
                     binary=self.copies.alfwrapper, cwd="/")
             self.assertEqual(r.returncode, 0, f"{name}: {r}")
+
+    def test_the_filter_is_told_that_its_stack_stores_are_guarded(self):
+        # Without CAP_PERFMON the verifier guards each store to a fresh stack
+        # slot against speculative store bypass; the loader tells the filter
+        # (alf_stack_stores_guarded), whose headers then zero their locals by
+        # a helper call instead. As root, they are not guarded.
+        delegated, as_root = free_port(), free_port()
+        self.start(["--name", f"guarded-{delegated}", "-f", "whitelist", "-l", f"tcp:[::]:{delegated}"])
+        self.serve(["--name", f"root-{as_root}", "-f", "whitelist", "--port", str(as_root)])
+        for name, guarded in ((f"guarded-{delegated}", 1), (f"root-{as_root}", 0)):
+            maps = json.loads(alfctl("map", name, "--json").stdout)["maps"]
+            (constants,) = [m["name"] for m in maps if m["name"].endswith(".rodata")]
+            value = json.loads(alfctl("map", name, constants, "--json").stdout)["entries"][0]["value"]
+            self.assertEqual(value["alf_stack_stores_guarded"], guarded, name)
 
     def test_filters_given_by_the_caller_are_refused(self):
         port = free_port()
