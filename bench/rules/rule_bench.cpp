@@ -22,6 +22,8 @@
 // medians of `rounds` runs reported. Needs root (loads eBPF).
 #include "bench_support.hpp"
 #include "compile/builtin_filters.hpp"
+#include "compile/compiler.hpp"
+#include "compile/headers.hpp"
 #include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
 #include "compile_source.hpp"
@@ -125,12 +127,15 @@ std::vector<std::uint8_t> compile_source(const char *source, const std::string &
     return result.object;
 }
 
+// In place, as alfwrapper compiles a .c file: its own includes ("private.c"
+// of whitelist-private.c) are found beside it.
 std::vector<std::uint8_t> compile_file(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return compile_source(text.str().c_str(), path.substr(path.find_last_of('/') + 1));
+    alf::CompileRequest request;
+    request.source_path = path;
+    request.runtime_headers = alf::runtime_headers();
+    alf::CompileResult result = alf::compile_filter(request);
+    if (!result.ok) throw std::runtime_error("compiling " + path + ":\n" + result.diagnostics);
+    return result.object;
 }
 
 struct LoadedFilter {
