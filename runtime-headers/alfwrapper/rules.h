@@ -197,10 +197,21 @@ static __always_inline void alf_rules_narrow(const __u8 *table, __u64 key, __u32
 	*len = (__u32)(index[bucket + 1] - *base + 1);
 }
 
-/* The state, read once per packet; NULL only if the map is missing. */
+/* The state, read once per packet; NULL only if the map is missing. The
+ * key from the read-only data (alf_array_key) where the verifier guards
+ * stack stores, else from the stack, which costs a nanosecond less. */
+static __always_inline const struct alf_rules_state *alf_rules_state_keyed(bool read_only_key)
+{
+	__u32 zero = 0;
+
+	if (read_only_key)
+		return bpf_map_lookup_elem(&alf_rules_state, alf_array_key(0));
+	return bpf_map_lookup_elem(&alf_rules_state, &zero);
+}
+
 static __always_inline const struct alf_rules_state *alf_rules_state_now(void)
 {
-	return bpf_map_lookup_elem(&alf_rules_state, alf_array_key(0));
+	return alf_rules_state_keyed(alf_stack_stores_guarded);
 }
 
 static __always_inline __u32 alf_rules_active_slot(const struct alf_rules_state *state)
@@ -238,11 +249,11 @@ static __always_inline __u64 alf_below128(__u64 a_hi, __u64 a_lo, __u64 b_hi, __
  * address in hi's low 32 bits, or an IPv6 one as (hi, lo). `ipv6` is a
  * constant at every call, so each inlined copy keeps only its own compare. */
 static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_bits, __u32 capacity_bits,
-					    bool ipv6, __u64 hi, __u64 lo)
+					    bool ipv6, __u64 hi, __u64 lo, bool read_only_key)
 {
 	const __u64 mask = (1ULL << capacity_bits) - 1;
 	const __u64 start_bytes = ipv6 ? 16 : 4;
-	const __u8 *table = bpf_map_lookup_elem(map, alf_array_key(slot));
+	const __u8 *table = read_only_key ? bpf_map_lookup_elem(map, alf_array_key(slot)) : bpf_map_lookup_elem(map, &slot);
 	const __u8 *starts, *verdicts;
 	__u64 base, len; /* 64-bit: no zero-extensions at each step */
 	/* A bucket holds at most the capacity: capacity_bits halvings end any
@@ -279,15 +290,27 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 
 /* The verdict of the range holding addr (host order) among the IPv4 rules
  * of `slot`: ALF_RULE_ALLOW, _DENY or _NONE. */
+static __always_inline int alf_rules_lookup_ipv4_keyed(__u32 addr, __u32 slot, bool read_only_key)
+{
+	return alf_rules_search(&alf_rules4, slot, alf_rules4_index_bits, alf_rules4_capacity_bits, false, addr, 0,
+				read_only_key);
+}
+
 static __always_inline int alf_rules_lookup_ipv4_in(__u32 addr, __u32 slot)
 {
-	return alf_rules_search(&alf_rules4, slot, alf_rules4_index_bits, alf_rules4_capacity_bits, false, addr, 0);
+	return alf_rules_lookup_ipv4_keyed(addr, slot, alf_stack_stores_guarded);
 }
 
 /* The verdict of the range holding (hi, lo) among the IPv6 rules of `slot`. */
+static __always_inline int alf_rules_lookup_ipv6_keyed(__u64 hi, __u64 lo, __u32 slot, bool read_only_key)
+{
+	return alf_rules_search(&alf_rules6, slot, alf_rules6_index_bits, alf_rules6_capacity_bits, true, hi, lo,
+				read_only_key);
+}
+
 static __always_inline int alf_rules_lookup_ipv6_in(__u64 hi, __u64 lo, __u32 slot)
 {
-	return alf_rules_search(&alf_rules6, slot, alf_rules6_index_bits, alf_rules6_capacity_bits, true, hi, lo);
+	return alf_rules_lookup_ipv6_keyed(hi, lo, slot, alf_stack_stores_guarded);
 }
 
 /* 64 bits of addr from byte i on, as a host-order number. */
@@ -377,7 +400,7 @@ unsigned long long alf_ld_abs_byte(void *skb, unsigned long long offset) __asm__
  * its rule, else that slot's default. */
 static __always_inline int alf_rules_decide_in(bool ipv6, __u64 hi, __u64 lo)
 {
-	const struct alf_rules_state *state = alf_rules_state_now();
+	const struct alf_rules_state *state = alf_rules_state_keyed(true);
 	__u32 slot, fallback;
 	int verdict;
 
@@ -387,9 +410,9 @@ static __always_inline int alf_rules_decide_in(bool ipv6, __u64 hi, __u64 lo)
 	/* Read now: one value to keep through the search, not two. */
 	fallback = state->default_verdict[slot] == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
 	if (ipv6)
-		verdict = alf_rules_lookup_ipv6_in(hi, lo, slot);
+		verdict = alf_rules_lookup_ipv6_keyed(hi, lo, slot, true);
 	else
-		verdict = alf_rules_lookup_ipv4_in((__u32)hi, slot);
+		verdict = alf_rules_lookup_ipv4_keyed((__u32)hi, slot, true);
 	return verdict != ALF_RULE_NONE ? verdict : (int)fallback;
 }
 
@@ -435,7 +458,7 @@ static __always_inline int alf_rules_decide_skb_protocol_guarded(struct __sk_buf
 
 static __always_inline int alf_rules_decide_skb_protocol_unguarded(struct __sk_buff *skb, __u8 *protocol)
 {
-	const struct alf_rules_state *state = alf_rules_state_now();
+	const struct alf_rules_state *state = alf_rules_state_keyed(false);
 	__u32 slot, addr4;
 	int verdict;
 
@@ -462,13 +485,13 @@ static __always_inline int alf_rules_decide_skb_protocol_unguarded(struct __sk_b
 		addr4 = (__u32)lo;
 		/* An IPv4-mapped source is an IPv4 peer. */
 		if (hi != 0 || (lo >> 32) != 0xffff) {
-			verdict = alf_rules_lookup_ipv6_in(hi, lo, slot);
+			verdict = alf_rules_lookup_ipv6_keyed(hi, lo, slot, false);
 			goto decide;
 		}
 	} else {
 		return ALF_RULE_DENY;
 	}
-	verdict = alf_rules_lookup_ipv4_in(addr4, slot);
+	verdict = alf_rules_lookup_ipv4_keyed(addr4, slot, false);
 decide:
 	if (verdict != ALF_RULE_NONE)
 		return verdict;
