@@ -245,6 +245,28 @@ static __always_inline __u64 alf_below128(__u64 a_hi, __u64 a_lo, __u64 b_hi, __
 	return borrow;
 }
 
+/* 1 when a < b (unsigned 64-bit), without a branch. */
+static __always_inline __u64 alf_below64(__u64 a, __u64 b)
+{
+	__u64 borrow = ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
+
+	barrier_var(borrow);
+	return borrow;
+}
+
+/* alf_below128() against a start in the table, the low halves compared
+ * only where the high halves are equal: a branch, but one whose two sides
+ * leave the verifier the same state (an unknown 0 or 1), so that it walks
+ * one path on from there, and most steps take the shorter side. */
+static __always_inline __u64 alf_below128_split(__u64 hi, __u64 lo, const __u64 *start)
+{
+	__u64 start_hi = start[0];
+
+	if (hi != start_hi)
+		return alf_below64(hi, start_hi);
+	return alf_below64(lo, start[1]);
+}
+
 /* The verdict of the range holding the key in `slot` of a table: an IPv4
  * address in hi's low 32 bits, or an IPv6 one as (hi, lo). `ipv6` is a
  * constant at every call, so each inlined copy keeps only its own compare. */
@@ -277,7 +299,7 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 		if (len <= 1 || step >= steps)
 			break;
 		if (ipv6)
-			below = alf_below128(hi, lo, ((const __u64 *)start)[0], ((const __u64 *)start)[1]);
+			below = alf_below128_split(hi, lo, (const __u64 *)start);
 		else
 			below = alf_below32((__u32)hi, *(const __u32 *)start);
 		base += half & (below - 1);
