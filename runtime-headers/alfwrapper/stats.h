@@ -270,17 +270,17 @@ static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 head
  * packet, alf_verdict() costs less). */
 static __always_inline int alf_verdict_skb(struct __sk_buff *skb, int verdict)
 {
-	__u8 header_protocol; /* written by the helper alone (zero when it fails): no stack store */
+	__u8 header_byte; /* written by the helper alone (zero when it fails): no stack store */
+	__u8 protocol = alf_socket_protocol;
 
-	if (alf_socket_protocol)
-		return alf_verdict_protocol(skb, alf_socket_protocol, verdict);
-	if (skb->protocol == bpf_htons(0x0800))
-		bpf_skb_load_bytes_relative(skb, 9, &header_protocol, 1, BPF_HDR_START_NET);
-	else if (skb->protocol == bpf_htons(0x86dd))
-		bpf_skb_load_bytes_relative(skb, 6, &header_protocol, 1, BPF_HDR_START_NET);
-	else
-		return alf_verdict_protocol(skb, 0, verdict);
-	return alf_verdict_protocol(skb, header_protocol, verdict);
+	if (!protocol && skb->protocol == bpf_htons(0x0800)) {
+		bpf_skb_load_bytes_relative(skb, 9, &header_byte, 1, BPF_HDR_START_NET);
+		protocol = header_byte;
+	} else if (!protocol && skb->protocol == bpf_htons(0x86dd)) {
+		bpf_skb_load_bytes_relative(skb, 6, &header_byte, 1, BPF_HDR_START_NET);
+		protocol = header_byte;
+	}
+	return alf_verdict_protocol(skb, protocol, verdict);
 }
 
 /* Defines the filter's program from a function that judges a parsed packet,
