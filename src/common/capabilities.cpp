@@ -39,13 +39,18 @@ CapabilitySets read_capability_sets() {
     return caps;
 }
 
-Capabilities held_capabilities() {
+Capabilities effective_and_permitted_capabilities() {
     CapabilitySets sets = read_capability_sets();
     Capabilities caps;
     for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
         caps.effective |= std::uint64_t(sets.data[i].effective) << (32 * i);
         caps.permitted |= std::uint64_t(sets.data[i].permitted) << (32 * i);
     }
+    return caps;
+}
+
+Capabilities held_capabilities() {
+    Capabilities caps = effective_and_permitted_capabilities();
     // The ambient set, in one read of /proc (a prctl() asks for one
     // capability at a time: 41 system calls); asked of prctl() without /proc.
     std::string status = read_kernel_file("/proc/self/status");

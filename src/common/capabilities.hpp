@@ -26,6 +26,9 @@ struct Capabilities {
     bool effective_has(int capability) const { return effective >> capability & 1; }
 };
 Capabilities held_capabilities();
+// The effective and permitted sets alone (one capget(2), no read of /proc:
+// for a check on the way to every launch); ambient is left 0.
+Capabilities effective_and_permitted_capabilities();
 
 // "cap_net_admin,cap_bpf": the names of the capabilities set in `mask`.
 std::string capability_list(std::uint64_t mask);
