@@ -22,8 +22,6 @@
 // medians of `rounds` runs reported. Needs root (loads eBPF).
 #include "bench_support.hpp"
 #include "compile/builtin_filters.hpp"
-#include "compile/compiler.hpp"
-#include "compile/headers.hpp"
 #include "classic/classic_rules.hpp"
 #include "classic_to_ebpf.hpp"
 #include "compile_source.hpp"
@@ -53,7 +51,6 @@
 #include <iostream>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -130,10 +127,7 @@ std::vector<std::uint8_t> compile_source(const char *source, const std::string &
 // In place, as alfwrapper compiles a .c file: its own includes ("private.c"
 // of whitelist-private.c) are found beside it.
 std::vector<std::uint8_t> compile_file(const std::string &path) {
-    alf::CompileRequest request;
-    request.source_path = path;
-    request.runtime_headers = alf::runtime_headers();
-    alf::CompileResult result = alf::compile_filter(request);
+    alf::CompileResult result = alf::compile_file_in_place(path);
     if (!result.ok) throw std::runtime_error("compiling " + path + ":\n" + result.diagnostics);
     return result.object;
 }

@@ -5,12 +5,16 @@
 
 namespace alf {
 
-CompileResult compile_source_file(const std::string &path, std::string_view source) {
-    write_text_file(path, source);
+CompileResult compile_file_in_place(const std::string &path) {
     CompileRequest request;
     request.source_path = path;
     request.runtime_headers = runtime_headers();
     return compile_filter(request);
+}
+
+CompileResult compile_source_file(const std::string &path, std::string_view source) {
+    write_text_file(path, source);
+    return compile_file_in_place(path);
 }
 
 }  // namespace alf

@@ -9,6 +9,9 @@
 
 namespace alf {
 
+// The file at `path` as it is (its own includes found beside it).
+CompileResult compile_file_in_place(const std::string &path);
+
 // Writes `source` to `path` first, so diagnostics and line info name it.
 CompileResult compile_source_file(const std::string &path, std::string_view source);
 
