@@ -231,20 +231,6 @@ static __always_inline __u64 alf_below32(__u32 a, __u32 b)
 	return diff >> 63;
 }
 
-/* 1 when the 128-bit (a_hi, a_lo) < (b_hi, b_lo): the borrow out of a - b. */
-static __always_inline __u64 alf_below128(__u64 a_hi, __u64 a_lo, __u64 b_hi, __u64 b_lo)
-{
-	__u64 borrow, diff;
-
-	diff = a_lo - b_lo;
-	borrow = ((~a_lo & b_lo) | (~(a_lo ^ b_lo) & diff)) >> 63;
-	barrier_var(borrow);
-	diff = a_hi - b_hi - borrow;
-	borrow = ((~a_hi & b_hi) | (~(a_hi ^ b_hi) & diff)) >> 63;
-	barrier_var(borrow);
-	return borrow;
-}
-
 /* 1 when a < b (unsigned 64-bit), without a branch. */
 static __always_inline __u64 alf_below64(__u64 a, __u64 b)
 {
@@ -254,11 +240,13 @@ static __always_inline __u64 alf_below64(__u64 a, __u64 b)
 	return borrow;
 }
 
-/* alf_below128() against a start in the table, the low halves compared
- * only where the high halves are equal: a branch, but one whose two sides
- * leave the verifier the same state (an unknown 0 or 1), so that it walks
- * one path on from there, and most steps take the shorter side. */
-static __always_inline __u64 alf_below128_split(__u64 hi, __u64 lo, const __u64 *start)
+/* 1 when the 128-bit (hi, lo) < the start in the table, the low halves
+ * compared only where the high halves are equal: a branch, but one whose
+ * two sides leave the verifier the same state (an unknown 0 or 1), so that
+ * it walks one path on from there, and most steps take the shorter side
+ * (a borrow chain over both halves at every step cost 5-6 ns more a
+ * packet, bench/RESULTS.md). */
+static __always_inline __u64 alf_below128(__u64 hi, __u64 lo, const __u64 *start)
 {
 	__u64 start_hi = start[0];
 
@@ -299,7 +287,7 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 		if (len <= 1 || step >= steps)
 			break;
 		if (ipv6)
-			below = alf_below128_split(hi, lo, (const __u64 *)start);
+			below = alf_below128(hi, lo, (const __u64 *)start);
 		else
 			below = alf_below32((__u32)hi, *(const __u32 *)start);
 		base += half & (below - 1);
