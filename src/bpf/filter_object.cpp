@@ -184,8 +184,13 @@ void FilterObject::load(const std::string &program) {
 void FilterObject::tell_whether_stack_stores_are_guarded() {
     constexpr const char *variable = "alf_stack_stores_guarded";
     if (global_value(variable).size() != 1) return;
-    Capabilities held = effective_and_permitted_capabilities();
-    std::uint8_t guarded = held.effective_has(CAP_PERFMON) || held.effective_has(CAP_SYS_ADMIN) ? 0 : 1;
+    std::uint8_t guarded;
+    if (assumed_guarded_) {
+        guarded = *assumed_guarded_ ? 1 : 0;
+    } else {
+        Capabilities held = effective_and_permitted_capabilities();
+        guarded = held.effective_has(CAP_PERFMON) || held.effective_has(CAP_SYS_ADMIN) ? 0 : 1;
+    }
     set_global_value(variable, std::span(&guarded, 1));
 }
 

@@ -82,6 +82,10 @@ public:
     // Loads maps and the chosen program (`program` empty: the one named
     // "filter", or the only socket program). Throws with the verifier's log.
     void load(const std::string &program = {});
+    // Load the code a loader without CAP_PERFMON gets (guarded: true) or a
+    // root one (false), whatever this process holds: the filter's headers
+    // pick their code by alf_stack_stores_guarded, and tests check both.
+    void assume_stack_stores_guarded(bool guarded) { assumed_guarded_ = guarded; }
 
     int program_fd() const;
     const std::string &program_name() const { return program_name_; }
@@ -113,6 +117,7 @@ private:
     std::string name_;
     std::string program_name_;
     int program_fd_ = -1;
+    std::optional<bool> assumed_guarded_;
 };
 
 // The value an omitted VALUE stands for in `map`, or empty when the filter

@@ -224,16 +224,22 @@ TEST_CASE("the kernel's search agrees with the reference (needs root)" * root_su
         RuleSet set = written.parsed();
         Reference reference(written);
         CompiledRules compiled = compile_rules(set);
-        auto filter = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
-        size_rule_tables(filter, compiled, {}, false);
-        filter.load();
-        write_rule_tables(filter, set, compiled);
-        for (int i = 0; i < 5000; ++i) {
-            IpAddress source = random_address(random);
-            IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
-            bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
-            INFO("source " << format_ip(source) << " round " << round);
-            REQUIRE(admitted == (reference.decide(source) == allow));
+        // Both of the headers' searches: the one loaded as root, and the one
+        // a delegated alfwrapper (CAP_BPF alone) loads.
+        for (bool guarded : {false, true}) {
+            auto filter = FilterObject::open(*find_builtin_filter("subnets"), "subnets");
+            size_rule_tables(filter, compiled, {}, false);
+            filter.assume_stack_stores_guarded(guarded);
+            filter.load();
+            write_rule_tables(filter, set, compiled);
+            for (int i = 0; i < 5000; ++i) {
+                IpAddress source = random_address(random);
+                IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
+                bool admitted =
+                    test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
+                INFO("source " << format_ip(source) << " round " << round << (guarded ? " guarded" : ""));
+                REQUIRE(admitted == (reference.decide(source) == allow));
+            }
         }
     }
 }
