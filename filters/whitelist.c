@@ -45,7 +45,7 @@ struct search_ipv4 {
 };
 
 struct search_ipv6 {
-	__u8 addr[16];
+	__u32 words[4]; /* the source, converted once for every subnet (alf_ipv6_words) */
 	bool found;
 };
 
@@ -53,24 +53,30 @@ struct search_ipv6 {
  * bpf_loop keeps the verifier's work independent of the number of entries. */
 static long search_allow4(__u64 index, struct search_ipv4 *search)
 {
-	__u32 key = (__u32)index;
-	const struct alf_ipv4_subnet *subnet = bpf_map_lookup_elem(&allow4, &key);
+	__u32 key;
+	const struct alf_ipv4_subnet *subnet = bpf_map_lookup_elem(&allow4, alf_index_key((__u32)index, &key));
 
 	if (!subnet)
 		return 1;
-	search->found = alf_ipv4_in_subnet(search->addr, subnet);
-	return search->found;
+	if (!alf_ipv4_in_subnet(search->addr, subnet))
+		return 0;
+	/* Stored once, when found: a store repeated at each entry would be
+	 * one the verifier guards with a barrier (a delegated alfwrapper). */
+	search->found = true;
+	return 1;
 }
 
 static long search_allow6(__u64 index, struct search_ipv6 *search)
 {
-	__u32 key = (__u32)index;
-	const struct alf_ipv6_subnet *subnet = bpf_map_lookup_elem(&allow6, &key);
+	__u32 key;
+	const struct alf_ipv6_subnet *subnet = bpf_map_lookup_elem(&allow6, alf_index_key((__u32)index, &key));
 
 	if (!subnet)
 		return 1;
-	search->found = alf_ipv6_in_subnet(search->addr, subnet);
-	return search->found;
+	if (!alf_ipv6_words_in_subnet(search->words, subnet))
+		return 0;
+	search->found = true;
+	return 1;
 }
 
 SEC("socket")
@@ -95,7 +101,7 @@ int filter(struct __sk_buff *skb)
 		struct search_ipv6 search;
 
 		alf_stack_zero(skb, &search, sizeof(search));
-		__builtin_memcpy(search.addr, packet.saddr, sizeof(search.addr));
+		alf_ipv6_words(packet.saddr, search.words);
 		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &search, 0);
 		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
 	}

@@ -88,25 +88,53 @@ static __always_inline bool alf_ipv4_in_subnet(const __u8 addr[4], const struct 
 	return alf_word_prefix_equal(alf_addr_word(addr, 0), bpf_ntohl(net), prefixlen);
 }
 
-/* Whether addr lies in subnet; false if subnet->prefixlen > 128. Compares four
- * masked 32-bit words, a fixed amount of work whatever the prefix length. */
-static __always_inline bool alf_ipv6_in_subnet(const __u8 addr[16], const struct alf_ipv6_subnet *subnet)
+/* An IPv6 address as four host-order words, for alf_ipv6_words_in_subnet()
+ * (a filter that tries many subnets converts its address once). */
+static __always_inline void alf_ipv6_words(const __u8 addr[16], __u32 words[4])
 {
+	words[0] = alf_addr_word(addr, 0);
+	words[1] = alf_addr_word(addr, 4);
+	words[2] = alf_addr_word(addr, 8);
+	words[3] = alf_addr_word(addr, 12);
+}
+
+/* A 32-bit word that may be read from bytes (subnet->addr, which is 4-byte
+ * aligned in its struct): one load instead of four. */
+typedef __u32 __attribute__((may_alias)) alf_u32_alias;
+
+/* Whether the address of host-order `words` (alf_ipv6_words) lies in
+ * subnet; false if subnet->prefixlen > 128. Word by word, with word loads,
+ * stopping at the first that differs (most subnets of a list differ in the
+ * first): few values live at once, so the compiler keeps them all in
+ * registers (each spilled to the stack costs a barrier where the verifier
+ * guards stack stores, see alf_array_keys in <alfwrapper/helpers.h>:
+ * reading the bytes one by one and all four words at once took 13 of
+ * them a subnet). */
+static __always_inline bool alf_ipv6_words_in_subnet(const __u32 words[4], const struct alf_ipv6_subnet *subnet)
+{
+	const alf_u32_alias *net = (const alf_u32_alias *)subnet->addr;
 	__u32 prefixlen = subnet->prefixlen;
-	__be32 net[4];
-	__u32 differ = 0;
+	__u32 i;
 
 	if (prefixlen > 128)
 		return false;
-	__builtin_memcpy(net, subnet->addr, sizeof(net));
-	differ |= (alf_addr_word(addr, 0) ^ bpf_ntohl(net[0])) & alf_prefix_mask(prefixlen);
-	differ |= (alf_addr_word(addr, 4) ^ bpf_ntohl(net[1])) &
-		  alf_prefix_mask(prefixlen > 32 ? prefixlen - 32 : 0);
-	differ |= (alf_addr_word(addr, 8) ^ bpf_ntohl(net[2])) &
-		  alf_prefix_mask(prefixlen > 64 ? prefixlen - 64 : 0);
-	differ |= (alf_addr_word(addr, 12) ^ bpf_ntohl(net[3])) &
-		  alf_prefix_mask(prefixlen > 96 ? prefixlen - 96 : 0);
-	return differ == 0;
+#pragma clang loop unroll(full)
+	for (i = 0; i < 4; i++) {
+		if (prefixlen <= 32 * i)
+			break;
+		if ((words[i] ^ bpf_ntohl(net[i])) & alf_prefix_mask(prefixlen - 32 * i))
+			return false;
+	}
+	return true;
+}
+
+/* Whether addr lies in subnet; false if subnet->prefixlen > 128. */
+static __always_inline bool alf_ipv6_in_subnet(const __u8 addr[16], const struct alf_ipv6_subnet *subnet)
+{
+	__u32 words[4];
+
+	alf_ipv6_words(addr, words);
+	return alf_ipv6_words_in_subnet(words, subnet);
 }
 
 /* Whether addr is an IPv4-mapped IPv6 address (::ffff:a.b.c.d); the IPv4

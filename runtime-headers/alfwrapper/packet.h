@@ -96,6 +96,19 @@ static __always_inline void alf_stack_zero(struct __sk_buff *skb, void *to, __u3
 		__builtin_memset(to, 0, len);
 }
 
+/* A pointer to the __u32 key i for a map lookup (of any map with __u32
+ * keys): one of the read-only keys (alf_array_key) where the verifier
+ * guards stack stores and i < 256, else i written to *spare. */
+static __always_inline const void *alf_index_key(__u32 i, __u32 *spare)
+{
+	if (alf_stack_stores_guarded && i < 256) {
+		barrier_var(i); /* keeps alf_array_key's mask, the verifier's bound */
+		return alf_array_key(i);
+	}
+	*spare = i;
+	return spare;
+}
+
 /* Copy len (a constant) bytes at offset from the IP header; 0 or <0. */
 static __always_inline long alf_load_net(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
 {

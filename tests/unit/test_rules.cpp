@@ -237,7 +237,8 @@ TEST_CASE("the kernel's search agrees with the reference (needs root)" * root_su
                 IpAddress destination = source.family == Family::ipv4 ? ip("192.0.2.1") : ip("2001:db8::1");
                 bool admitted =
                     test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
-                INFO("source " << format_ip(source) << " round " << round << (guarded ? " guarded" : ""));
+                INFO("source " << format_ip(source) << " round " << round
+                                << std::string(guarded ? " guarded" : ""));
                 REQUIRE(admitted == (reference.decide(source) == allow));
             }
         }

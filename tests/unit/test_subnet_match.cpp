@@ -1,0 +1,114 @@
+// The whitelist filter's subnet match (<alfwrapper/addr.h>) in the kernel,
+// against a plain bit-by-bit reference: random subnets of every prefix
+// length, sources inside, just outside and far from them, both families,
+// and both of the headers' codes (as root, and as a delegated alfwrapper
+// loads them).
+#include "bpf/filter_object.hpp"
+#include "common/net_address.hpp"
+#include "compile/builtin_filters.hpp"
+#include "inputs/map_entries.hpp"
+#include "workbench/test_run.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace alf;
+
+namespace {
+
+struct Net {
+    IpAddress address;
+    unsigned length;
+};
+
+bool bit(const IpAddress &a, unsigned i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; }
+
+void flip(IpAddress &a, unsigned i) { a.bytes[i / 8] ^= static_cast<std::uint8_t>(0x80 >> (i % 8)); }
+
+bool covers(const Net &net, const IpAddress &a) {
+    if (net.address.family != a.family) return false;
+    for (unsigned i = 0; i < net.length; ++i)
+        if (bit(net.address, i) != bit(a, i)) return false;
+    return true;
+}
+
+IpAddress random_address(std::mt19937_64 &random, Family family) {
+    IpAddress a;
+    a.family = family;
+    for (std::size_t i = 0; i < a.size(); ++i) a.bytes[i] = static_cast<std::uint8_t>(random());
+    if (family == Family::ipv6 && a.bytes[0] == 0) a.bytes[0] = 0x20;  // not IPv4-mapped
+    return a;
+}
+
+// Host bits cleared, as the map holds a subnet.
+Net random_net(std::mt19937_64 &random, Family family) {
+    Net net{random_address(random, family), 1 + static_cast<unsigned>(random() % (family == Family::ipv4 ? 32 : 128))};
+    for (unsigned i = net.length; i < net.address.max_prefix(); ++i)
+        if (bit(net.address, i)) flip(net.address, i);
+    return net;
+}
+
+}  // namespace
+
+TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (needs root)" * root_suite) {
+    require_root("loading the whitelist filter needs root (CAP_BPF)");
+    std::mt19937_64 random(7);
+    std::vector<Net> nets;
+    for (int i = 0; i < 24; ++i) nets.push_back(random_net(random, i % 3 == 0 ? Family::ipv4 : Family::ipv6));
+
+    // Sources in each subnet, out of it by its prefix's last bit or an
+    // earlier one, in it with its first host bit flipped, and anywhere.
+    std::vector<IpAddress> sources;
+    for (const Net &net : nets) {
+        IpAddress in = net.address;
+        for (unsigned i = net.length; i < in.max_prefix(); ++i)
+            if (random() & 1) flip(in, i);
+        sources.push_back(in);
+        IpAddress last_bit_out = in;
+        flip(last_bit_out, net.length - 1);
+        sources.push_back(last_bit_out);
+        IpAddress early_bit_out = in;
+        flip(early_bit_out, static_cast<unsigned>(random() % net.length));
+        sources.push_back(early_bit_out);
+        if (net.length < in.max_prefix()) {
+            IpAddress first_host_bit = in;  // still in
+            flip(first_host_bit, net.length);
+            sources.push_back(first_host_bit);
+        }
+    }
+    for (int i = 0; i < 200; ++i) sources.push_back(random_address(random, i % 2 ? Family::ipv6 : Family::ipv4));
+
+    std::vector<MapSetting> settings;
+    int index4 = 0, index6 = 0;
+    for (const Net &net : nets) {
+        bool ipv4 = net.address.family == Family::ipv4;
+        settings.push_back({ipv4 ? "allow4" : "allow6", std::to_string(ipv4 ? index4++ : index6++),
+                            format_ip(net.address) + "/" + std::to_string(net.length), true, "test"});
+    }
+
+    for (bool guarded : {false, true}) {
+        auto filter = FilterObject::open(*find_builtin_filter("whitelist"), "whitelist");
+        auto encoded = encode_map_settings(filter, settings, {});
+        filter.assume_stack_stores_guarded(guarded);
+        filter.load();
+        write_map_entries(filter, encoded);
+        int admitted_count = 0;
+        for (const IpAddress &source : sources) {
+            bool expected = false;
+            for (const Net &net : nets) expected |= covers(net, source);
+            IpAddress destination = source.family == Family::ipv4 ? *parse_ip("192.0.2.1") : *parse_ip("2001:db8::1");
+            bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
+            INFO("source " << format_ip(source) << std::string(guarded ? " (guarded)" : ""));
+            REQUIRE(admitted == expected);
+            admitted_count += admitted;
+        }
+        // Both outcomes occur.
+        CHECK(admitted_count > 40);
+        CHECK(admitted_count < static_cast<int>(sources.size()) - 40);
+    }
+}
