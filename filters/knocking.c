@@ -101,7 +101,7 @@ static __always_inline int judge(struct alf_packet *p)
 {
 	const struct knocking_config *cfg;
 	struct knock_state *state;
-	struct alf_addr_key source;
+	const struct alf_addr_key *source;
 	__u64 now, window_ns;
 	__u32 next;
 
@@ -110,24 +110,28 @@ static __always_inline int judge(struct alf_packet *p)
 	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg || knock_port(cfg, 0) == 0)
 		return ALF_DROP;
-	if (!alf_packet_source_key(p, 32, 128, &source))
+	source = alf_packet_source(p, 32, 128);
+	if (!source)
 		return ALF_DROP;
 
 	now = bpf_ktime_get_ns();
-	window_ns = (cfg->window_ms ? cfg->window_ms : 10000) * MS;
-	state = bpf_map_lookup_elem(&knocks, &source);
+	state = bpf_map_lookup_elem(&knocks, source);
 	if (!state) {
 		const struct knock_state fresh = {0};
 
 		if (p->sport != knock_port(cfg, 0))
 			return ALF_DROP;
-		bpf_map_update_elem(&knocks, &source, &fresh, BPF_NOEXIST);
-		state = bpf_map_lookup_elem(&knocks, &source);
+		bpf_map_update_elem(&knocks, source, &fresh, BPF_NOEXIST);
+		state = bpf_map_lookup_elem(&knocks, source);
 		if (!state)
 			return ALF_DROP;
 	}
 	if (now < state->open_until_ns)
 		return ALF_PASS;
+	/* Worked out after the calls, not kept through them (each value kept
+	 * past the registers a call preserves is a stack store, which a
+	 * delegated alfwrapper's verifier guards with a barrier). */
+	window_ns = (cfg->window_ms ? cfg->window_ms : 10000) * MS;
 
 	next = state->next;
 	if (next != 0 && now - state->started_ns > window_ns)

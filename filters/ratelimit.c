@@ -75,7 +75,7 @@ static __always_inline int judge(struct alf_packet *p)
 {
 	const struct ratelimit_config *cfg;
 	struct ratelimit_bucket *bucket;
-	struct alf_addr_key source;
+	const struct alf_addr_key *source;
 	__u64 now, token_ns, capacity_ns, rate, full_at;
 
 	if (!alf_packet_is_new_flow(p))
@@ -84,18 +84,23 @@ static __always_inline int judge(struct alf_packet *p)
 	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg)
 		return ALF_DROP;
-	rate = or_default(cfg->rate, 10);
-	token_ns = or_default(cfg->period_ms, 1000) * 1000000 / rate;
-	capacity_ns = or_default(cfg->burst, 2 * rate) * token_ns;
-	if (!alf_packet_source_key(p, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64), &source))
+	source = alf_packet_source(p, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64));
+	if (!source)
 		return ALF_DROP;
 
 	now = bpf_ktime_get_ns();
-	bucket = bpf_map_lookup_elem(&buckets, &source);
+	bucket = bpf_map_lookup_elem(&buckets, source);
+	/* The limits worked out after the calls, not kept through them: a
+	 * value kept past the registers a call preserves goes to the stack,
+	 * a store the verifier guards with a barrier when a delegated
+	 * alfwrapper loads the filter. */
+	rate = or_default(cfg->rate, 10);
+	token_ns = or_default(cfg->period_ms, 1000) * 1000000 / rate;
+	capacity_ns = or_default(cfg->burst, 2 * rate) * token_ns;
 	if (!bucket) {
 		struct ratelimit_bucket fresh = {.full_at_ns = now + token_ns};
 
-		bpf_map_update_elem(&buckets, &source, &fresh, BPF_NOEXIST);
+		bpf_map_update_elem(&buckets, source, &fresh, BPF_NOEXIST);
 		return ALF_PASS;
 	}
 	full_at = bucket->full_at_ns > now ? bucket->full_at_ns : now;

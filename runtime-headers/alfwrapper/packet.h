@@ -61,6 +61,14 @@ const volatile __u8 alf_socket_protocol = 0;
 /* How many IPv6 extension headers alf_packet_parse() skips at most. */
 #define ALF_IPV6_EXT_HEADERS_MAX 4
 
+/* A source network of either family as a hash-map key: the family
+ * (ALF_AF_INET or ALF_AF_INET6), then the address cut to a prefix (IPv4 in
+ * the first 4 bytes, the rest zero). */
+struct alf_addr_key {
+	__u32 family;
+	__u8  addr[16];
+};
+
 /* What a filter usually needs to know about a packet. */
 struct alf_packet {
 	__u8  family;     /* ALF_AF_INET or ALF_AF_INET6, 0 if unknown */
@@ -73,6 +81,8 @@ struct alf_packet {
 	__u32 len;        /* bytes in the IP packet, its header included (see alf_packet_parse) */
 	__u8  saddr[16];  /* source address, network order; IPv4 uses the first 4 bytes */
 	__u8  daddr[16];  /* destination address, network order; IPv4 uses the first 4 bytes */
+	/* Where alf_packet_source() builds the source's map key. */
+	struct alf_addr_key source_key;
 };
 
 /* 1 when the verifier guards the filter's stack stores (see
@@ -135,6 +145,8 @@ static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_pa
 	__u8 ip[20] __attribute__((aligned(4))); /* lets the address copies be word moves */
 	__u32 l4 = 0;
 
+	/* The source key too: alf_packet_source() then fills it without a
+	 * store the verifier guards. */
 	alf_stack_zero(skb, p, sizeof(*p));
 	p->ifindex = skb->ifindex;
 
@@ -220,23 +232,21 @@ static __always_inline bool alf_packet_is_new_flow(const struct alf_packet *p)
 	return p->protocol == ALF_IPPROTO_UDP || p->protocol == ALF_IPPROTO_UDPLITE;
 }
 
-/* A source network of either family as a hash-map key: the family
- * (ALF_AF_INET or ALF_AF_INET6), then the address cut to a prefix (IPv4 in
- * the first 4 bytes, the rest zero). */
-struct alf_addr_key {
-	__u32 family;
-	__u8  addr[16];
-};
-
-/* Store the top len bits of the host-order word w at out[0..3] in network
- * order, the other bits zero. */
-static __always_inline void alf_store_prefix_word(__u8 *out, __u32 w, __u32 len)
+/* Fill key with an address of `words` 32-bit words (1: IPv4, 4: IPv6) at
+ * addr (4-byte aligned, network order) cut to prefix bits: the family, then
+ * every word of key->addr stored once (the words past the address or the
+ * prefix zero), as whole words. */
+static __always_inline void alf_fill_source_key(struct alf_addr_key *key, __u32 family, const __u8 *addr,
+						__u32 words, __u32 prefix)
 {
-	w &= alf_prefix_mask(len);
-	out[0] = (__u8)(w >> 24);
-	out[1] = (__u8)(w >> 16);
-	out[2] = (__u8)(w >> 8);
-	out[3] = (__u8)w;
+	const alf_u32_alias *in = (const alf_u32_alias *)addr;
+	alf_u32_alias *out = (alf_u32_alias *)key->addr;
+	__u32 i;
+
+	key->family = family;
+#pragma clang loop unroll(full)
+	for (i = 0; i < 4; i++)
+		out[i] = i < words && prefix > 32 * i ? in[i] & bpf_htonl(alf_prefix_mask(prefix - 32 * i)) : 0;
 }
 
 /* Fill key with p's source cut to prefix4 bits (IPv4, IPv4-mapped included)
@@ -246,20 +256,25 @@ static __always_inline bool alf_packet_source_key(const struct alf_packet *p, __
 {
 	const __u8 *v4 = alf_packet_ipv4_source(p);
 
-	__builtin_memset(key, 0, sizeof(*key));
-	if (v4) {
-		key->family = ALF_AF_INET;
-		alf_store_prefix_word(key->addr, alf_addr_word(v4, 0), prefix4);
-		return true;
-	}
-	if (p->family != ALF_AF_INET6)
+	if (v4)
+		alf_fill_source_key(key, ALF_AF_INET, v4, 1, prefix4);
+	else if (p->family == ALF_AF_INET6)
+		alf_fill_source_key(key, ALF_AF_INET6, p->saddr, 4, prefix6);
+	else
 		return false;
-	key->family = ALF_AF_INET6;
-	alf_store_prefix_word(key->addr, alf_addr_word(p->saddr, 0), prefix6);
-	alf_store_prefix_word(key->addr + 4, alf_addr_word(p->saddr, 4), prefix6 > 32 ? prefix6 - 32 : 0);
-	alf_store_prefix_word(key->addr + 8, alf_addr_word(p->saddr, 8), prefix6 > 64 ? prefix6 - 64 : 0);
-	alf_store_prefix_word(key->addr + 12, alf_addr_word(p->saddr, 12), prefix6 > 96 ? prefix6 - 96 : 0);
 	return true;
+}
+
+/* alf_packet_source_key() into p->source_key: p's source cut to prefix4 or
+ * prefix6 bits as a hash-map key, or NULL if p has no IP source. Where the
+ * verifier guards stack stores (a delegated alfwrapper, see alf_array_keys
+ * in <alfwrapper/helpers.h>), alf_packet_parse() zeroed the key with the
+ * rest of p by a helper call, and filling it takes no barrier; a key of the
+ * filter's own takes one for each 8 bytes. */
+static __always_inline const struct alf_addr_key *alf_packet_source(struct alf_packet *p, __u32 prefix4,
+								 __u32 prefix6)
+{
+	return alf_packet_source_key(p, prefix4, prefix6, &p->source_key) ? &p->source_key : NULL;
 }
 
 /* Whether an IPv4 address is loopback, RFC 1918 or link-local. */

@@ -37,17 +37,9 @@ bool covers(const Net &net, const IpAddress &a) {
     return true;
 }
 
-IpAddress random_address(std::mt19937_64 &random, Family family) {
-    IpAddress a;
-    a.family = family;
-    for (std::size_t i = 0; i < a.size(); ++i) a.bytes[i] = static_cast<std::uint8_t>(random());
-    if (family == Family::ipv6 && a.bytes[0] == 0) a.bytes[0] = 0x20;  // not IPv4-mapped
-    return a;
-}
-
 // Host bits cleared, as the map holds a subnet.
 Net random_net(std::mt19937_64 &random, Family family) {
-    Net net{random_address(random, family), 1 + static_cast<unsigned>(random() % (family == Family::ipv4 ? 32 : 128))};
+    Net net{random_ip(random, family), 1 + static_cast<unsigned>(random() % (family == Family::ipv4 ? 32 : 128))};
     for (unsigned i = net.length; i < net.address.max_prefix(); ++i)
         if (bit(net.address, i)) flip(net.address, i);
     return net;
@@ -81,7 +73,7 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
             sources.push_back(first_host_bit);
         }
     }
-    for (int i = 0; i < 200; ++i) sources.push_back(random_address(random, i % 2 ? Family::ipv6 : Family::ipv4));
+    for (int i = 0; i < 200; ++i) sources.push_back(random_ip(random, i % 2 ? Family::ipv6 : Family::ipv4));
 
     std::vector<MapSetting> settings;
     int index4 = 0, index6 = 0;

@@ -3,6 +3,7 @@
 
 #include "bpf/filter_object.hpp"
 #include "common/error.hpp"
+#include "common/net_address.hpp"
 #include "compile_source.hpp"
 #include "temp_files.hpp"
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,4 +51,14 @@ inline std::vector<std::uint8_t> compile_test_object(const char *source, const s
 // The same, opened with libbpf, not loaded (no privileges needed).
 inline alf::FilterObject compile_test_filter(const char *source, const std::string &name) {
     return alf::FilterObject::open(compile_test_object(source, name), name);
+}
+
+// A random address of a family, for the kernel tests' sources (IPv6 never
+// IPv4-mapped).
+inline alf::IpAddress random_ip(std::mt19937_64 &random, alf::Family family) {
+    alf::IpAddress a;
+    a.family = family;
+    for (std::size_t i = 0; i < a.size(); ++i) a.bytes[i] = static_cast<std::uint8_t>(random());
+    if (family == alf::Family::ipv6 && a.bytes[0] == 0) a.bytes[0] = 0x20;
+    return a;
 }
