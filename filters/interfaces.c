@@ -29,34 +29,37 @@ struct {
 } interfaces SEC(".maps");
 ALF_MAP_SLOTS(interfaces);
 
-struct search {
-	__u32 ifindex;
-	bool found;
-};
+/* Whether slot i lists the interface ifindex. */
+static __always_inline bool listed_at(__u32 i, __u32 ifindex)
+{
+	const alf_ifindex_t *listed = bpf_map_lookup_elem(&interfaces, alf_array_key(i));
+
+	return listed && *listed != 0 && *listed == ifindex;
+}
 
 /* bpf_loop callback: 1 (stop) at the first empty slot or at the interface
  * searched for. bpf_loop keeps the verifier's work and the program's size
- * independent of the number of slots. */
-static long check_slot(__u64 index, struct search *search)
+ * independent of the number of slots. It only reads: the program asks
+ * afterwards whether the slot it stopped at lists the interface, and so
+ * stores no result on its stack (a store that a delegated alfwrapper's
+ * verifier guards with a barrier). */
+static long check_slot(__u64 index, const __u32 *ifindex)
 {
 	const alf_ifindex_t *listed = bpf_map_lookup_elem(&interfaces, alf_array_key((__u32)index));
 
-	if (!listed || *listed == 0)
-		return 1;
-	search->found = *listed == search->ifindex;
-	return search->found;
+	return !listed || *listed == 0 || *listed == *ifindex;
 }
 
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	struct search search;
+	__u32 ifindex = skb->ifindex; /* the callback's context: one store */
+	long turns = bpf_loop(INTERFACES_MAX, check_slot, &ifindex, 0);
 
-	alf_stack_zero(skb, &search, sizeof(search));
-	search.ifindex = skb->ifindex;
-
-	bpf_loop(INTERFACES_MAX, check_slot, &search, 0);
-	return alf_verdict_skb(skb, search.found ? ALF_PASS : ALF_DROP);
+	/* The number of slots looked at: the last one is where it stopped. */
+	if (turns < 1 || turns > INTERFACES_MAX)
+		return alf_verdict_skb(skb, ALF_DROP);
+	return alf_verdict_skb(skb, listed_at((__u32)turns - 1, skb->ifindex) ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
