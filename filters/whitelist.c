@@ -82,30 +82,33 @@ static long search_allow6(__u64 index, struct search_ipv6 *search)
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	struct alf_packet packet;
+	/* The packet and the search, zeroed by one call (a helper's, where a
+	 * delegated alfwrapper's verifier guards stack stores). */
+	struct {
+		struct alf_packet packet;
+		union {
+			struct search_ipv4 v4;
+			struct search_ipv6 v6;
+		} search;
+	} frame;
 	const __u8 *ipv4_source;
 
-	if (alf_packet_parse(skb, &packet) < 0)
+	alf_stack_zero(skb, &frame, sizeof(frame));
+	if (alf_packet_parse_zeroed(skb, &frame.packet) < 0)
 		return alf_verdict_skb(skb, ALF_DROP);
 
-	ipv4_source = alf_packet_ipv4_source(&packet);
+	ipv4_source = alf_packet_ipv4_source(&frame.packet);
 	if (ipv4_source) {
-		struct search_ipv4 search;
-
-		alf_stack_zero(skb, &search, sizeof(search));
-		__builtin_memcpy(search.addr, ipv4_source, sizeof(search.addr));
-		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, &search, 0);
-		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
+		__builtin_memcpy(frame.search.v4.addr, ipv4_source, sizeof(frame.search.v4.addr));
+		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, &frame.search.v4, 0);
+		return alf_verdict(skb, &frame.packet, frame.search.v4.found ? ALF_PASS : ALF_DROP);
 	}
-	if (packet.family == ALF_AF_INET6) {
-		struct search_ipv6 search;
-
-		alf_stack_zero(skb, &search, sizeof(search));
-		alf_ipv6_words(packet.saddr, search.words);
-		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &search, 0);
-		return alf_verdict(skb, &packet, search.found ? ALF_PASS : ALF_DROP);
+	if (frame.packet.family == ALF_AF_INET6) {
+		alf_ipv6_words(frame.packet.saddr, frame.search.v6.words);
+		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &frame.search.v6, 0);
+		return alf_verdict(skb, &frame.packet, frame.search.v6.found ? ALF_PASS : ALF_DROP);
 	}
-	return alf_verdict(skb, &packet, ALF_DROP);
+	return alf_verdict(skb, &frame.packet, ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

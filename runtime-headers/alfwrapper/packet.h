@@ -132,22 +132,20 @@ static __always_inline bool alf_ipv6_is_skipped_ext(__u8 nexthdr)
 	       nexthdr == ALF_IPPROTO_DSTOPTS;
 }
 
-/* Fill p from the packet: 0 on success, <0 if it is not IPv4/IPv6 or too
- * short. The family comes from the version nibble of the IP header (the
- * socket's family says nothing: a dual-stack IPv6 socket gets IPv4 packets).
+/* Fill p, zeroed (see alf_packet_parse() below), from the packet: 0 on
+ * success, <0 if it is not IPv4/IPv6 or too short. The family comes from
+ * the version nibble of the IP header (the socket's family says nothing: a
+ * dual-stack IPv6 socket gets IPv4 packets).
  * Ports and TCP flags stay 0 for fragments after the first and for
  * protocols without ports. The length comes from the IP header, not from
  * skb->len, which counts from the transport header on a live socket but from
  * the IP header under a test run. (GRO aggregates past 64 KiB, "BIG TCP",
  * carry 0 in the length field: len is then 0 for IPv4, 40 for IPv6.) */
-static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_packet *p)
+static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct alf_packet *p)
 {
 	__u8 ip[20] __attribute__((aligned(4))); /* lets the address copies be word moves */
 	__u32 l4 = 0;
 
-	/* The source key too: alf_packet_source() then fills it without a
-	 * store the verifier guards. */
-	alf_stack_zero(skb, p, sizeof(*p));
 	p->ifindex = skb->ifindex;
 
 	if (alf_load_net(skb, 0, ip, 8) < 0)
@@ -210,6 +208,18 @@ static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_pa
 		p->dport = (__u16)((ports[2] << 8) | ports[3]);
 	}
 	return 0;
+}
+
+/* alf_packet_parse_zeroed() above is the parse of a p the caller has zeroed
+ * with alf_stack_zero(): a filter that zeroes locals of its own too zeroes
+ * them and p by one call (a struct holding both), where the verifier
+ * guards stack stores. This is the parse of any p. */
+static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_packet *p)
+{
+	/* The source key too: alf_packet_source() then fills it without a
+	 * store the verifier guards. */
+	alf_stack_zero(skb, p, sizeof(*p));
+	return alf_packet_parse_zeroed(skb, p);
 }
 
 /* The IPv4 source of p, also when it arrived IPv4-mapped in IPv6; NULL if none. */

@@ -43,7 +43,8 @@ TEST_CASE("the ratelimit filter keys each source by its network, every prefix le
     require_root("loading the ratelimit filter needs root (CAP_BPF)");
     std::mt19937_64 random(5);
     int admitted_count = 0, dropped_count = 0;
-    for (auto [prefix4, prefix6] : {std::pair{1u, 1u}, {8u, 33u}, {24u, 64u}, {31u, 100u}, {32u, 128u}}) {
+    for (auto prefixes : {std::pair{1u, 1u}, {8u, 33u}, {24u, 64u}, {31u, 100u}, {32u, 128u}}) {
+        unsigned prefix4 = prefixes.first, prefix6 = prefixes.second;  // (clang 14: no lambda capture of a binding)
         for (bool guarded : {false, true}) {
             auto filter = FilterObject::open(*find_builtin_filter("ratelimit"), "ratelimit");
             std::string config = R"({"rate": 1, "period_ms": 600000, "burst": 1, "prefix4": )" +
