@@ -390,22 +390,6 @@ static __always_inline int alf_rules_decide(const struct alf_packet *p)
 	return alf_rules_apply_default(alf_rules_verdict(p));
 }
 
-/* The legacy packet load (BPF_LD | BPF_ABS | BPF_W): a 32-bit word, in host
- * order, at an offset that may be relative to the network header
- * (ALF_NET_OFFSET + n). One cheap kernel call, where bpf_skb_load_bytes_relative
- * costs two (measured: ~10 ns against ~20 ns a packet). If the packet is too
- * short the program ends, returning 0 (drop). Not for filters with BPF
- * function calls (the verifier refuses it there). */
-unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.word");
-#define ALF_NET_OFFSET (-0x100000)
-
-/* ETH_P_IP and ETH_P_IPV6 as struct __sk_buff's protocol holds them. */
-#define ALF_SKB_PROTOCOL_IPV4 bpf_htons(0x0800)
-#define ALF_SKB_PROTOCOL_IPV6 bpf_htons(0x86dd)
-
-/* The legacy byte load (BPF_LD | BPF_ABS | BPF_B), as alf_ld_abs_word(). */
-unsigned long long alf_ld_abs_byte(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.byte");
-
 /* The layout of a family's table, read from the read-only data where it is
  * used: a load each time (volatile), so that no register holds it through
  * the search, and a constant for the verifier all the same. */
@@ -516,8 +500,7 @@ static __always_inline int alf_rules_decide_skb_protocol_guarded(struct __sk_buf
 
 		/* After the search: not one more value to keep through it. */
 		if (protocol)
-			*protocol = alf_socket_protocol ? alf_socket_protocol
-							: (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
+			*protocol = alf_ipv4_protocol_skb(skb);
 		return verdict;
 	}
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
@@ -538,7 +521,7 @@ static __always_inline int alf_rules_decide_skb_protocol_guarded(struct __sk_buf
 			verdict = alf_rules_decide_guarded6(key);
 		/* Read from the stack after the search, as for IPv4. */
 		if (protocol)
-			*protocol = alf_socket_protocol ? alf_socket_protocol : ((const __u8 *)header)[6];
+			*protocol = alf_ipv6_protocol_in(header);
 		return verdict;
 	}
 	return ALF_RULE_DENY;
@@ -558,18 +541,14 @@ static __always_inline int alf_rules_decide_skb_protocol_unguarded(struct __sk_b
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
 		addr4 = (__u32)alf_ld_abs_word(skb, ALF_NET_OFFSET + 12);
 		if (protocol)
-			*protocol = alf_socket_protocol ? alf_socket_protocol
-							: (__u8)alf_ld_abs_byte(skb, ALF_NET_OFFSET + 9);
+			*protocol = alf_ipv4_protocol_skb(skb);
 	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
-		__u64 header[3]; /* bytes 0..23 of the IPv6 header: the source is 8..23 */
-		__u64 hi, lo;
+		__u64 header[3], hi, lo;
 
-		if (alf_load_net(skb, 0, header, sizeof(header)) < 0)
+		if (alf_load_ipv6_source(skb, header, &hi, &lo) < 0)
 			return ALF_RULE_DENY;
 		if (protocol)
-			*protocol = alf_socket_protocol ? alf_socket_protocol : ((const __u8 *)header)[6];
-		hi = bpf_be64_to_cpu(header[1]);
-		lo = bpf_be64_to_cpu(header[2]);
+			*protocol = alf_ipv6_protocol_in(header);
 		addr4 = (__u32)lo;
 		/* An IPv4-mapped source is an IPv4 peer. */
 		if (hi != 0 || (lo >> 32) != 0xffff) {
