@@ -9,7 +9,8 @@ DIR holds a copy of rule_bench carrying cap_bpf (bench/rules/run makes it);
 the filters are copied there too, readable by nobody. Each round runs
 `rule_bench filters` once as root and once from the copy as nobody, in turn,
 so that a busy neighbour hurts both alike; the table gives each side's
-median over the rounds and the ratio of the medians. Prints Markdown.
+median over the rounds and the median of the rounds' ratios. Prints
+Markdown.
 """
 import argparse
 import os
@@ -68,7 +69,12 @@ def main():
         row = [name]
         for family in (0, 1):
             medians = [statistics.median(run[name][family] for run in runs[side]) for side in ("root", "cap")]
-            row += [f"{medians[0]:.1f}", f"{medians[1]:.1f}", f"{medians[1] / medians[0]:.2f}"]
+            # Each round's two runs are neighbours in time: the median of
+            # their ratios is less moved by a busy spell than the ratio of
+            # the medians.
+            ratio = statistics.median(cap[name][family] / root[name][family]
+                                      for root, cap in zip(runs["root"], runs["cap"]))
+            row += [f"{medians[0]:.1f}", f"{medians[1]:.1f}", f"{ratio:.2f}"]
         print("| " + " | ".join(row) + " |")
 
 
