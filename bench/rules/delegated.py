@@ -63,7 +63,7 @@ def main():
         runs["root"].append(run_filters(root, copied, args.repeat))
         runs["cap"].append(run_filters(delegated, copied, args.repeat))
 
-    print("| filter | IPv4 root ns | IPv4 CAP_BPF ns | ratio | IPv6 root ns | IPv6 CAP_BPF ns | ratio |")
+    print("| filter | IPv4 root ns | IPv4 CAP_BPF ns | IPv4 ratio | IPv6 root ns | IPv6 CAP_BPF ns | IPv6 ratio |")
     print("|---|---|---|---|---|---|---|")
     for name in [os.path.basename(f)[:-2] for f in args.filters]:
         row = [name]
