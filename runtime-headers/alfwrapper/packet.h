@@ -189,12 +189,12 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 
 	p->ifindex = skb->ifindex;
 
-	if (alf_load_net(skb, 0, ip, 8) < 0)
+	/* 20 bytes: all of an IPv4 header's fixed part, and as many of an
+	 * IPv6 header's 40, in one load (each load is a helper call). */
+	if (alf_load_net(skb, 0, ip, sizeof(ip)) < 0)
 		return -1;
 
 	if ((ip[0] >> 4) == 4) {
-		if (alf_load_net(skb, 8, ip + 8, 12) < 0)
-			return -1;
 		l4 = (__u32)(ip[0] & 0x0f) * 4;
 		if (l4 < 20)
 			return -1;
@@ -210,7 +210,11 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 		__u8 nexthdr = ip[6];
 		int i;
 
-		if (alf_load_net(skb, 8, p->saddr, 16) < 0 || alf_load_net(skb, 24, p->daddr, 16) < 0)
+		/* Both addresses by one load: daddr follows saddr in struct alf_packet. */
+		_Static_assert(__builtin_offsetof(struct alf_packet, daddr) ==
+				       __builtin_offsetof(struct alf_packet, saddr) + 16,
+			       "the addresses are contiguous");
+		if (alf_load_net(skb, 8, p->saddr, 32) < 0)
 			return -1;
 		p->family = ALF_AF_INET6;
 		p->len = (((__u32)ip[4] << 8) | ip[5]) + 40;
