@@ -129,8 +129,10 @@ static __always_inline long alf_load_net(struct __sk_buff *skb, __u32 offset, vo
  * order, at an offset that may be relative to the network header
  * (ALF_NET_OFFSET + n). One cheap kernel call, where bpf_skb_load_bytes_relative
  * costs two (measured: ~10 ns against ~20 ns a packet). If the packet is too
- * short the program ends, returning 0 (drop). Not for filters with BPF
- * function calls (the verifier refuses it there). */
+ * short the program ends, returning 0 (drop). It needs the socket buffer:
+ * in the program's function, or a BPF function passed it (both load with
+ * BPF function calls elsewhere in the filter, on Linux 6.18); a bpf_loop
+ * callback has none. */
 unsigned long long alf_ld_abs_word(void *skb, unsigned long long offset) __asm__("llvm.bpf.load.word");
 #define ALF_NET_OFFSET (-0x100000)
 
@@ -368,8 +370,8 @@ static __always_inline bool alf_ipv4_word_is_local_scope(__u32 a)
  * IPv6 ones (a truncated IPv4 header ends the program: alf_ld_abs_word).
  * With `protocol` (not NULL), also stores the IP header's protocol byte
  * there (IPv6: its next header), for alf_verdict_protocol(), as
- * alf_rules_decide_skb_protocol() does. Not for filters with bpf_loop
- * callbacks (see alf_ld_abs_word). */
+ * alf_rules_decide_skb_protocol() does. It reads with alf_ld_abs_word():
+ * not from a bpf_loop callback, which has no socket buffer. */
 static __always_inline bool alf_is_private_source_skb(struct __sk_buff *skb, __u8 *protocol)
 {
 	if (protocol)

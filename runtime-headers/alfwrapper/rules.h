@@ -570,8 +570,8 @@ decide:
  * rules filter. The family comes from skb->protocol, which the stack sets
  * (a dual-stack IPv6 socket receives IPv4 packets as ETH_P_IP). Packets of
  * other protocols, and truncated ones, are denied. It reads with
- * alf_ld_abs_word(), so a filter with BPF function calls (bpf_loop
- * callbacks, __noinline functions) uses alf_rules_decide() instead.
+ * alf_ld_abs_word(), so a bpf_loop callback (which has no socket buffer)
+ * uses alf_rules_decide() instead.
  * With `protocol` (not NULL), it also stores the IP header's protocol
  * (IPv6: its next header) there, for alf_verdict_protocol() of
  * <alfwrapper/stats.h>: alf_socket_protocol when alfwrapper set it, else
