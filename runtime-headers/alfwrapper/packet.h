@@ -334,10 +334,18 @@ static __always_inline const struct alf_addr_key *alf_packet_source(struct alf_p
 	return alf_packet_source_key(p, prefix4, prefix6, &p->source_key) ? &p->source_key : NULL;
 }
 
-/* Whether an IPv4 address is loopback, RFC 1918 or link-local. */
+/* Whether an IPv4 address (host order) is loopback, RFC 1918 or link-local. */
+static __always_inline bool alf_ipv4_word_is_local_scope(__u32 a)
+{
+	return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+	       (a >> 16) == 0xa9fe;
+}
+
+/* The same of an address in network order: one definition of the ranges
+ * for both forms. */
 static __always_inline bool alf_ipv4_is_local_scope(const __u8 addr[4])
 {
-	return alf_ipv4_is_loopback(addr) || alf_ipv4_is_private(addr) || alf_ipv4_is_linklocal(addr);
+	return alf_ipv4_word_is_local_scope(alf_addr_word(addr, 0));
 }
 
 /* Whether p comes from a loopback, private or link-local source: 127/8, 10/8,
@@ -353,13 +361,6 @@ static __always_inline bool alf_is_private_source(const struct alf_packet *p)
 		return alf_ipv6_is_loopback(p->saddr) || alf_ipv6_is_ula(p->saddr) ||
 		       alf_ipv6_is_linklocal(p->saddr);
 	return false;
-}
-
-/* Whether an IPv4 address (host order) is loopback, RFC 1918 or link-local. */
-static __always_inline bool alf_ipv4_word_is_local_scope(__u32 a)
-{
-	return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-	       (a >> 16) == 0xa9fe;
 }
 
 /* alf_is_private_source() read straight from the packet, without
