@@ -175,6 +175,103 @@ static __always_inline bool alf_ipv6_is_skipped_ext(__u8 nexthdr)
 	       nexthdr == ALF_IPPROTO_DSTOPTS;
 }
 
+/* Skips the IPv6 extension headers alf_packet_parse() skips (at most
+ * ALF_IPV6_EXT_HEADERS_MAX), starting at the one *nexthdr names, at offset
+ * *l4 from the IP header: leaves in them the transport protocol and the
+ * offset of its header. 0, or <0 if the packet ends inside one. */
+static __always_inline long alf_ipv6_skip_ext_headers(struct __sk_buff *skb, __u8 *nexthdr, __u32 *l4)
+{
+	int i;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < ALF_IPV6_EXT_HEADERS_MAX; i++) {
+		__u8 ext[2];
+
+		if (!alf_ipv6_is_skipped_ext(*nexthdr))
+			break;
+		if (alf_load_net(skb, *l4, ext, sizeof(ext)) < 0)
+			return -1;
+		*nexthdr = ext[0];
+		*l4 += ((__u32)ext[1] + 1) * 8;
+	}
+	return 0;
+}
+
+/* Whether the transport header of protocol starts with the source and
+ * destination ports (what alf_packet_parse() reads ports of). */
+static __always_inline bool alf_protocol_has_ports(__u8 protocol)
+{
+	return protocol == ALF_IPPROTO_TCP || protocol == ALF_IPPROTO_UDP || protocol == ALF_IPPROTO_UDPLITE ||
+	       protocol == ALF_IPPROTO_SCTP;
+}
+
+/* Of an IPv4 header's first 8 bytes: the offset of the transport header
+ * (the header's length, 20 or more), 0 for a fragment after the first
+ * (no transport header), <0 for a header length under 20 bytes. */
+static __always_inline long alf_ipv4_transport_offset(const __u8 ip[8])
+{
+	__u32 l4 = (__u32)(ip[0] & 0x0f) * 4;
+
+	if (l4 < 20)
+		return -1;
+	return ((ip[6] & 0x1f) | ip[7]) != 0 ? 0 : l4;
+}
+
+/* Where the transport header starts, read straight from the packet for a
+ * filter that needs the transport header and not the addresses: nothing
+ * is parsed into struct alf_packet, so nothing is zeroed or stored on the
+ * stack (a delegated alfwrapper's verifier guards such stores). Returns
+ * the header's offset from the IP header, with *protocol the transport
+ * protocol after the IPv6 extension headers alf_packet_parse() skips; 0
+ * for a fragment after the first, which has no transport header
+ * (*protocol set all the same); <0 if the packet is neither IPv4 nor IPv6
+ * or is cut inside its IP header (*protocol 0). The family comes from the
+ * version nibble, as in alf_packet_parse(). The transport header itself
+ * may be cut short: a load of it then fails. One helper call, one more
+ * for each IPv6 extension header. */
+static __always_inline long alf_transport_offset_skb(struct __sk_buff *skb, __u8 *protocol)
+{
+	__u8 ip[20]; /* written by the helper: no stack store */
+
+	*protocol = 0;
+	if (alf_load_net(skb, 0, ip, sizeof(ip)) < 0)
+		return -1;
+	if ((ip[0] >> 4) == 4) {
+		long l4 = alf_ipv4_transport_offset(ip);
+
+		if (l4 >= 0)
+			*protocol = ip[9];
+		return l4;
+	}
+	if ((ip[0] >> 4) == 6) {
+		__u8 nexthdr = ip[6];
+		__u32 l4 = 40;
+
+		if (alf_ipv6_skip_ext_headers(skb, &nexthdr, &l4) < 0)
+			return -1;
+		*protocol = nexthdr;
+		return l4;
+	}
+	return -1;
+}
+
+/* The packet's ports, read straight from it (see alf_transport_offset_skb()):
+ * the first 4 bytes of its transport header, the source then the
+ * destination port in network order, into ports, by the helper that loads
+ * them (no stack store); *protocol as alf_transport_offset_skb() sets it,
+ * for alf_verdict_protocol() of <alfwrapper/stats.h>. 0, or <0 if the
+ * packet has no ports: not TCP, UDP, UDP-Lite or SCTP, a fragment after
+ * the first, or cut short (ports then unset). The ports and protocol are
+ * alf_packet_parse()'s, for one helper call fewer and no zeroing. */
+static __always_inline long alf_transport_ports_skb(struct __sk_buff *skb, __be16 ports[2], __u8 *protocol)
+{
+	long l4 = alf_transport_offset_skb(skb, protocol);
+
+	if (l4 <= 0 || !alf_protocol_has_ports(*protocol))
+		return -1;
+	return alf_load_net(skb, (__u32)l4, ports, 2 * sizeof(__be16)) < 0 ? -1 : 0;
+}
+
 /* Fill p, zeroed (see alf_packet_parse() below), from the packet: 0 on
  * success, <0 if it is not IPv4/IPv6 or too short. The family comes from
  * the version nibble of the IP header (the socket's family says nothing: a
@@ -197,20 +294,21 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 		return -1;
 
 	if ((ip[0] >> 4) == 4) {
-		l4 = (__u32)(ip[0] & 0x0f) * 4;
-		if (l4 < 20)
+		long offset = alf_ipv4_transport_offset(ip);
+
+		if (offset < 0)
 			return -1;
 		p->family = ALF_AF_INET;
 		p->protocol = ip[9];
 		p->len = ((__u32)ip[2] << 8) | ip[3];
 		__builtin_memcpy(p->saddr, ip + 12, 4);
 		__builtin_memcpy(p->daddr, ip + 16, 4);
-		/* A non-first fragment carries no transport header. */
-		if (((ip[6] & 0x1f) | ip[7]) != 0)
+		/* A fragment after the first carries no transport header. */
+		if (offset == 0)
 			return 0;
+		l4 = (__u32)offset;
 	} else if ((ip[0] >> 4) == 6) {
 		__u8 nexthdr = ip[6];
-		int i;
 
 		/* Both addresses by one load: daddr follows saddr in struct alf_packet. */
 		_Static_assert(__builtin_offsetof(struct alf_packet, daddr) ==
@@ -221,17 +319,8 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 		p->family = ALF_AF_INET6;
 		p->len = (((__u32)ip[4] << 8) | ip[5]) + 40;
 		l4 = 40;
-#pragma clang loop unroll(full)
-		for (i = 0; i < ALF_IPV6_EXT_HEADERS_MAX; i++) {
-			__u8 ext[2];
-
-			if (!alf_ipv6_is_skipped_ext(nexthdr))
-				break;
-			if (alf_load_net(skb, l4, ext, sizeof(ext)) < 0)
-				return -1;
-			nexthdr = ext[0];
-			l4 += ((__u32)ext[1] + 1) * 8;
-		}
+		if (alf_ipv6_skip_ext_headers(skb, &nexthdr, &l4) < 0)
+			return -1;
 		p->protocol = nexthdr;
 	} else {
 		return -1;
@@ -245,8 +334,7 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 		p->sport = (__u16)((tcp[0] << 8) | tcp[1]);
 		p->dport = (__u16)((tcp[2] << 8) | tcp[3]);
 		p->tcp_flags = tcp[13];
-	} else if (p->protocol == ALF_IPPROTO_UDP || p->protocol == ALF_IPPROTO_UDPLITE ||
-		   p->protocol == ALF_IPPROTO_SCTP) {
+	} else if (alf_protocol_has_ports(p->protocol)) {
 		__u8 ports[4];
 
 		if (alf_load_net(skb, l4, ports, sizeof(ports)) < 0)
