@@ -39,76 +39,111 @@ struct {
 	__uint(max_entries, WHITELIST_MAX_ENTRIES);
 } allow6 SEC(".maps");
 
+/* What the searches read, straight from the packet by one helper call (no
+ * parse, nothing zeroed): the source, and the IP header's bytes before it.
+ * The callbacks only read it, and the program asks afterwards whether the
+ * subnet the search stopped at holds the source: no result is stored, a
+ * store a delegated alfwrapper's verifier would guard with a barrier. */
 struct search_ipv4 {
-	__u8 addr[4];
-	bool found;
+	__u8 header[4]; /* TTL, protocol, checksum */
+	__u8 addr[4];   /* the source, network order */
 };
 
 struct search_ipv6 {
-	__u32 words[4]; /* the source, converted once for every subnet (alf_ipv6_words) */
-	bool found;
+	__u8 header[4]; /* payload length, next header, hop limit */
+	__u32 words[4]; /* the source, converted in place once for every subnet (alf_ipv6_words_in_subnet) */
 };
 
-/* bpf_loop callback: 1 (stop) at the first missing index or a subnet holding the address.
- * bpf_loop keeps the verifier's work independent of the number of entries. */
-static long search_allow4(__u64 index, struct search_ipv4 *search)
+union search {
+	struct search_ipv4 v4; /* IPv4 and IPv4-mapped sources */
+	struct search_ipv6 v6;
+};
+
+static __always_inline const struct alf_ipv4_subnet *subnet4(__u32 index)
 {
 	__u32 key;
-	const struct alf_ipv4_subnet *subnet = bpf_map_lookup_elem(&allow4, alf_index_key((__u32)index, &key));
 
-	if (!subnet)
-		return 1;
-	if (!alf_ipv4_in_subnet(search->addr, subnet))
-		return 0;
-	/* Stored once, when found: a store repeated at each entry would be
-	 * one the verifier guards with a barrier (a delegated alfwrapper). */
-	search->found = true;
-	return 1;
+	return bpf_map_lookup_elem(&allow4, alf_index_key(index, &key));
 }
 
-static long search_allow6(__u64 index, struct search_ipv6 *search)
+static __always_inline const struct alf_ipv6_subnet *subnet6(__u32 index)
 {
 	__u32 key;
-	const struct alf_ipv6_subnet *subnet = bpf_map_lookup_elem(&allow6, alf_index_key((__u32)index, &key));
 
-	if (!subnet)
-		return 1;
-	if (!alf_ipv6_words_in_subnet(search->words, subnet))
-		return 0;
-	search->found = true;
-	return 1;
+	return bpf_map_lookup_elem(&allow6, alf_index_key(index, &key));
+}
+
+/* bpf_loop callbacks: 1 (stop) at the first missing index or a subnet
+ * holding the address. bpf_loop keeps the verifier's work independent of
+ * the number of entries. */
+static long search_allow4(__u64 index, const struct search_ipv4 *search)
+{
+	const struct alf_ipv4_subnet *subnet = subnet4((__u32)index);
+
+	return !subnet || alf_ipv4_in_subnet(search->addr, subnet);
+}
+
+static long search_allow6(__u64 index, const struct search_ipv6 *search)
+{
+	const struct alf_ipv6_subnet *subnet = subnet6((__u32)index);
+
+	return !subnet || alf_ipv6_words_in_subnet(search->words, subnet);
+}
+
+/* Whether a subnet of allow4 holds the source: the subnet the search
+ * stopped at, asked again. */
+static __always_inline bool found4(struct search_ipv4 *search)
+{
+	long turns = bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, search, 0);
+	const struct alf_ipv4_subnet *subnet;
+
+	if (turns < 1 || turns > WHITELIST_MAX_ENTRIES)
+		return false;
+	subnet = subnet4((__u32)turns - 1);
+	return subnet && alf_ipv4_in_subnet(search->addr, subnet);
+}
+
+static __always_inline bool found6(struct search_ipv6 *search)
+{
+	long turns = bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, search, 0);
+	const struct alf_ipv6_subnet *subnet;
+
+	if (turns < 1 || turns > WHITELIST_MAX_ENTRIES)
+		return false;
+	subnet = subnet6((__u32)turns - 1);
+	return subnet && alf_ipv6_words_in_subnet(search->words, subnet);
+}
+
+static __always_inline int verdict(struct __sk_buff *skb, __u8 protocol, bool found)
+{
+	return alf_verdict_protocol(skb, alf_socket_protocol ? alf_socket_protocol : protocol,
+				    found ? ALF_PASS : ALF_DROP);
 }
 
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	/* The packet and the search, zeroed by one call (a helper's, where a
-	 * delegated alfwrapper's verifier guards stack stores). */
-	struct {
-		struct alf_packet packet;
-		union {
-			struct search_ipv4 v4;
-			struct search_ipv6 v6;
-		} search;
-	} frame;
-	const __u8 *ipv4_source;
+	union search search;
+	int i;
 
-	alf_stack_zero(skb, &frame, sizeof(frame));
-	if (alf_packet_parse_zeroed(skb, &frame.packet) < 0)
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		if (alf_load_net(skb, 8, &search, sizeof(search.v4)) < 0)
+			return alf_verdict_skb(skb, ALF_DROP);
+		return verdict(skb, search.v4.header[1], found4(&search.v4));
+	}
+	if (skb->protocol != ALF_SKB_PROTOCOL_IPV6)
 		return alf_verdict_skb(skb, ALF_DROP);
-
-	ipv4_source = alf_packet_ipv4_source(&frame.packet);
-	if (ipv4_source) {
-		__builtin_memcpy(frame.search.v4.addr, ipv4_source, sizeof(frame.search.v4.addr));
-		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, &frame.search.v4, 0);
-		return alf_verdict(skb, &frame.packet, frame.search.v4.found ? ALF_PASS : ALF_DROP);
+	if (alf_load_net(skb, 4, &search, sizeof(search.v6)) < 0)
+		return alf_verdict_skb(skb, ALF_DROP);
+	if (alf_ipv6_is_v4mapped((const __u8 *)search.v6.words)) {
+		/* Judged as the IPv4 address. */
+		__builtin_memcpy(search.v4.addr, &search.v6.words[3], sizeof(search.v4.addr));
+		return verdict(skb, search.v6.header[2], found4(&search.v4));
 	}
-	if (frame.packet.family == ALF_AF_INET6) {
-		alf_ipv6_words(frame.packet.saddr, frame.search.v6.words);
-		bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, &frame.search.v6, 0);
-		return alf_verdict(skb, &frame.packet, frame.search.v6.found ? ALF_PASS : ALF_DROP);
-	}
-	return alf_verdict(skb, &frame.packet, ALF_DROP);
+#pragma clang loop unroll(full)
+	for (i = 0; i < 4; i++)
+		search.v6.words[i] = bpf_ntohl(search.v6.words[i]);
+	return verdict(skb, search.v6.header[2], found6(&search.v6));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,8 +1,8 @@
 // The whitelist filter's subnet match (<alfwrapper/addr.h>) in the kernel,
 // against a plain bit-by-bit reference: random subnets of every prefix
-// length, sources inside, just outside and far from them, both families,
-// and both of the headers' codes (as root, and as a delegated alfwrapper
-// loads them).
+// length, sources inside, just outside and far from them, both families
+// and IPv4-mapped IPv6 sources, and both of the headers' codes (as root,
+// and as a delegated alfwrapper loads them).
 #include "bpf/filter_object.hpp"
 #include "common/net_address.hpp"
 #include "compile/builtin_filters.hpp"
@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <string>
@@ -45,6 +46,26 @@ Net random_net(std::mt19937_64 &random, Family family) {
     return net;
 }
 
+// The address a source is judged as: an IPv4-mapped IPv6 source as its
+// IPv4 address.
+IpAddress judged_as(const IpAddress &a) {
+    if (a.family != Family::ipv6 || a.bytes[10] != 0xff || a.bytes[11] != 0xff ||
+        std::any_of(a.bytes.begin(), a.bytes.begin() + 10, [](std::uint8_t b) { return b != 0; }))
+        return a;
+    IpAddress v4;
+    std::copy(a.bytes.begin() + 12, a.bytes.begin() + 16, v4.bytes.begin());
+    return v4;
+}
+
+// a (IPv4) as an IPv4-mapped IPv6 address.
+IpAddress mapped(const IpAddress &a) {
+    IpAddress v6;
+    v6.family = Family::ipv6;
+    v6.bytes[10] = v6.bytes[11] = 0xff;
+    std::copy(a.bytes.begin(), a.bytes.begin() + 4, v6.bytes.begin() + 12);
+    return v6;
+}
+
 }  // namespace
 
 TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (needs root)" * root_suite) {
@@ -74,6 +95,9 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
         }
     }
     for (int i = 0; i < 200; ++i) sources.push_back(random_ip(random, i % 2 ? Family::ipv6 : Family::ipv4));
+    // IPv4 sources arriving IPv4-mapped in IPv6, judged by allow4.
+    for (std::size_t i = 0, n = sources.size(); i < n; ++i)
+        if (sources[i].family == Family::ipv4) sources.push_back(mapped(sources[i]));
 
     std::vector<MapSetting> settings;
     int index4 = 0, index6 = 0;
@@ -92,7 +116,7 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
         int admitted_count = 0;
         for (const IpAddress &source : sources) {
             bool expected = false;
-            for (const Net &net : nets) expected |= covers(net, source);
+            for (const Net &net : nets) expected |= covers(net, judged_as(source));
             IpAddress destination = source.family == Family::ipv4 ? *parse_ip("192.0.2.1") : *parse_ip("2001:db8::1");
             bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
             INFO("source " << format_ip(source) << std::string(guarded ? " (guarded)" : ""));
