@@ -96,30 +96,28 @@ static __always_inline __u16 knock_port(const struct knocking_config *cfg, __u32
 	return bpf_ntohs(port);
 }
 
-/* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
-static __always_inline int judge(struct alf_packet *p)
+/* The verdict on a new flow from source, its ports in t; the program
+ * (ALF_FILTER_JUDGING_SOURCES) counts and logs it. The source port is
+ * read from t where it is used (from memory, not kept in a register
+ * through the helper calls: see struct alf_transport). */
+static __always_inline int judge(struct alf_addr_key *source, const struct alf_transport *t)
 {
 	const struct knocking_config *cfg;
 	struct knock_state *state;
-	const struct alf_addr_key *source;
 	__u64 now, window_ns;
 	__u32 next;
 
-	if (!alf_packet_is_new_flow(p))
-		return ALF_PASS;
 	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg || knock_port(cfg, 0) == 0)
 		return ALF_DROP;
-	source = alf_packet_source(p, 32, 128);
-	if (!source)
-		return ALF_DROP;
+	alf_source_cut(source, 32, 128); /* the whole address */
 
 	now = bpf_ktime_get_ns();
 	state = bpf_map_lookup_elem(&knocks, source);
 	if (!state) {
 		const struct knock_state fresh = {0};
 
-		if (p->sport != knock_port(cfg, 0))
+		if (t->sport != knock_port(cfg, 0))
 			return ALF_DROP;
 		bpf_map_update_elem(&knocks, source, &fresh, BPF_NOEXIST);
 		state = bpf_map_lookup_elem(&knocks, source);
@@ -136,14 +134,14 @@ static __always_inline int judge(struct alf_packet *p)
 	next = state->next;
 	if (next != 0 && now - state->started_ns > window_ns)
 		next = 0;
-	if (next != 0 && p->sport == state->last_port) {
+	if (next != 0 && t->sport == state->last_port) {
 		state->next = next;
 		return ALF_DROP;
 	}
-	if (p->sport != knock_port(cfg, next)) {
+	if (t->sport != knock_port(cfg, next)) {
 		/* A wrong knock starts over; it may itself be the first knock. */
 		next = 0;
-		if (p->sport != knock_port(cfg, 0)) {
+		if (t->sport != knock_port(cfg, 0)) {
 			state->next = 0;
 			return ALF_DROP;
 		}
@@ -151,7 +149,7 @@ static __always_inline int judge(struct alf_packet *p)
 	if (next == 0)
 		state->started_ns = now;
 	next++;
-	state->last_port = p->sport;
+	state->last_port = t->sport;
 	if (knock_port(cfg, next) == 0) {
 		state->open_until_ns = now + (cfg->open_ms ? cfg->open_ms : 30000) * MS;
 		next = 0;
@@ -160,6 +158,6 @@ static __always_inline int judge(struct alf_packet *p)
 	return ALF_DROP;
 }
 
-ALF_FILTER_JUDGING(judge)
+ALF_FILTER_JUDGING_SOURCES(judge)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -70,23 +70,19 @@ static __always_inline __u64 or_default(__u32 value, __u64 fallback)
 	return value ? value : fallback;
 }
 
-/* The verdict on a parsed packet; the program (ALF_FILTER_JUDGING) counts and logs it. */
-static __always_inline int judge(struct alf_packet *p)
+/* The verdict on a new flow from source, cut here to the configured
+ * prefix; the program (ALF_FILTER_JUDGING_SOURCES) counts and logs it. */
+static __always_inline int judge(struct alf_addr_key *source, const struct alf_transport *t)
 {
 	const struct ratelimit_config *cfg;
 	struct ratelimit_bucket *bucket;
-	const struct alf_addr_key *source;
 	__u64 now, token_ns, capacity_ns, rate, full_at;
 
-	if (!alf_packet_is_new_flow(p))
-		return ALF_PASS;
-
+	(void)t; /* every new flow counts alike, whatever its ports */
 	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
 	if (!cfg)
 		return ALF_DROP;
-	source = alf_packet_source(p, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64));
-	if (!source)
-		return ALF_DROP;
+	alf_source_cut(source, or_default(cfg->prefix4, 32), or_default(cfg->prefix6, 64));
 
 	now = bpf_ktime_get_ns();
 	bucket = bpf_map_lookup_elem(&buckets, source);
@@ -94,6 +90,9 @@ static __always_inline int judge(struct alf_packet *p)
 	 * value kept past the registers a call preserves goes to the stack,
 	 * a store the verifier guards with a barrier when a delegated
 	 * alfwrapper loads the filter. */
+	cfg = bpf_map_lookup_elem(&config, alf_array_key(0));
+	if (!cfg)
+		return ALF_DROP;
 	rate = or_default(cfg->rate, 10);
 	token_ns = or_default(cfg->period_ms, 1000) * 1000000 / rate;
 	capacity_ns = or_default(cfg->burst, 2 * rate) * token_ns;
@@ -112,6 +111,6 @@ static __always_inline int judge(struct alf_packet *p)
 	return ALF_PASS;
 }
 
-ALF_FILTER_JUDGING(judge)
+ALF_FILTER_JUDGING_SOURCES(judge)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

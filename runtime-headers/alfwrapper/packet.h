@@ -272,6 +272,55 @@ static __always_inline long alf_transport_ports_skb(struct __sk_buff *skb, __be1
 	return alf_load_net(skb, (__u32)l4, ports, 2 * sizeof(__be16)) < 0 ? -1 : 0;
 }
 
+/* A packet's transport protocol, ports and TCP flags: what
+ * alf_packet_parse() puts in the same fields of struct alf_packet. Filled
+ * by alf_transport_read() on the filter's stack, where it first loads the
+ * transport header's bytes (hence the room), then rewrites them in place:
+ * a store into bytes a helper wrote takes no barrier where a delegated
+ * alfwrapper's verifier guards stack stores, and the fields stay in
+ * memory, not in registers a filter would keep through its helper calls
+ * (spilling them to the stack, stores the verifier guards too). */
+struct alf_transport {
+	__u8  protocol;  /* transport protocol (ALF_IPPROTO_TCP, _UDP, ...) after IPv6 extension headers */
+	__u8  tcp_flags; /* ALF_TCP_* bits; 0 for non-TCP */
+	__u16 sport;     /* source port, host order; 0 without ports */
+	__u16 dport;     /* destination port, host order; 0 without ports */
+	__u8  _room[10]; /* the rest of the loaded header */
+} __attribute__((aligned(8))); /* the load fills the fields' 8-byte stack slot */
+
+/* Fill t from the transport header at offset l4 from the IP header (0: a
+ * fragment after the first, which has none) of a packet whose transport
+ * protocol is `protocol`: 0, or <0 if the packet ends inside the part of
+ * the header read (TCP: 14 bytes, up to its flags; UDP, UDP-Lite, SCTP: 8
+ * bytes, the UDP header; a live socket receives no shorter one). */
+static __always_inline long alf_transport_read(struct __sk_buff *skb, __u32 l4, __u8 protocol,
+					       struct alf_transport *t)
+{
+	const __u8 *raw = (const __u8 *)t;
+	__u16 sport, dport;
+	__u8 flags = 0;
+
+	if (l4 != 0 && protocol == ALF_IPPROTO_TCP) {
+		if (alf_load_net(skb, l4, t, 14) != 0)
+			return -1;
+		flags = raw[13];
+	} else if (l4 != 0 && alf_protocol_has_ports(protocol)) {
+		if (alf_load_net(skb, l4, t, 8) != 0)
+			return -1;
+	} else {
+		alf_stack_zero(skb, t, sizeof(*t));
+		t->protocol = protocol;
+		return 0;
+	}
+	sport = (__u16)((raw[0] << 8) | raw[1]);
+	dport = (__u16)((raw[2] << 8) | raw[3]);
+	t->protocol = protocol;
+	t->tcp_flags = flags;
+	t->sport = sport;
+	t->dport = dport;
+	return 0;
+}
+
 /* Fill p, zeroed (see alf_packet_parse() below), from the packet: 0 on
  * success, <0 if it is not IPv4/IPv6 or too short. The family comes from
  * the version nibble of the IP header (the socket's family says nothing: a
@@ -326,21 +375,15 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
 		return -1;
 	}
 
-	if (p->protocol == ALF_IPPROTO_TCP) {
-		__u8 tcp[14];
+	/* Ports and flags (p holds zeros where the packet has none). */
+	if (l4 != 0 && alf_protocol_has_ports(p->protocol)) {
+		struct alf_transport t;
 
-		if (alf_load_net(skb, l4, tcp, sizeof(tcp)) < 0)
+		if (alf_transport_read(skb, l4, p->protocol, &t) < 0)
 			return -1;
-		p->sport = (__u16)((tcp[0] << 8) | tcp[1]);
-		p->dport = (__u16)((tcp[2] << 8) | tcp[3]);
-		p->tcp_flags = tcp[13];
-	} else if (alf_protocol_has_ports(p->protocol)) {
-		__u8 ports[4];
-
-		if (alf_load_net(skb, l4, ports, sizeof(ports)) < 0)
-			return -1;
-		p->sport = (__u16)((ports[0] << 8) | ports[1]);
-		p->dport = (__u16)((ports[2] << 8) | ports[3]);
+		p->sport = t.sport;
+		p->dport = t.dport;
+		p->tcp_flags = t.tcp_flags;
 	}
 	return 0;
 }
@@ -367,14 +410,26 @@ static __always_inline const __u8 *alf_packet_ipv4_source(const struct alf_packe
 	return NULL;
 }
 
-/* Whether p opens a flow: a TCP SYN without ACK (a connection attempt) or any
- * UDP/UDP-Lite datagram. Other TCP segments belong to connections the kernel
- * already accepted; filters that judge only new flows never cut those. */
+/* Whether a packet opens a flow: a TCP SYN without ACK (a connection
+ * attempt) or any UDP/UDP-Lite datagram. Other TCP segments belong to
+ * connections the kernel already accepted; filters that judge only new
+ * flows never cut those. */
+static __always_inline bool alf_is_new_flow(__u8 protocol, __u8 tcp_flags)
+{
+	if (protocol == ALF_IPPROTO_TCP)
+		return (tcp_flags & (ALF_TCP_SYN | ALF_TCP_ACK)) == ALF_TCP_SYN;
+	return protocol == ALF_IPPROTO_UDP || protocol == ALF_IPPROTO_UDPLITE;
+}
+
 static __always_inline bool alf_packet_is_new_flow(const struct alf_packet *p)
 {
-	if (p->protocol == ALF_IPPROTO_TCP)
-		return (p->tcp_flags & (ALF_TCP_SYN | ALF_TCP_ACK)) == ALF_TCP_SYN;
-	return p->protocol == ALF_IPPROTO_UDP || p->protocol == ALF_IPPROTO_UDPLITE;
+	return alf_is_new_flow(p->protocol, p->tcp_flags);
+}
+
+/* The same of a packet read by alf_source_key_skb(). */
+static __always_inline bool alf_transport_is_new_flow(const struct alf_transport *t)
+{
+	return alf_is_new_flow(t->protocol, t->tcp_flags);
 }
 
 /* Fill key with an address of `words` 32-bit words (1: IPv4, 4: IPv6) at
@@ -420,6 +475,91 @@ static __always_inline const struct alf_addr_key *alf_packet_source(struct alf_p
 								 __u32 prefix6)
 {
 	return alf_packet_source_key(p, prefix4, prefix6, &p->source_key) ? &p->source_key : NULL;
+}
+
+/* Where alf_source_read_skb() builds a source key: the key and the 4
+ * bytes after it, 8-byte aligned, so that its load fills whole stack slots
+ * (the verifier guards a store into a slot a helper wrote only in part). */
+union alf_source_room {
+	struct alf_addr_key key;
+	__u8 bytes[24];
+} __attribute__((aligned(8)));
+
+/* The packet's source in room->key, and its transport header into t, read
+ * straight from the packet for a filter that needs no more of it: the IP
+ * header is loaded into the room, by the helper call that reads it, and
+ * the key is then rewritten in place by word stores. Nothing is zeroed,
+ * and a delegated alfwrapper's verifier guards no store. An IPv4-mapped
+ * IPv6 source becomes its IPv4 address, as in alf_packet_source(). The key
+ * is whole after alf_source_cut() (IPv4 words after the first are still
+ * the packet's till then). 0, or <0 if the packet is neither IPv4 nor IPv6
+ * (by skb->protocol) or is cut short (where alf_packet_parse() fails, and
+ * an IPv4 packet of its header alone). Two helper calls (one for a
+ * fragment after the first, one more for each IPv6 extension header). */
+static __always_inline long alf_source_read_skb(struct __sk_buff *skb, union alf_source_room *room,
+						struct alf_transport *t)
+{
+	const __u8 *header = room->bytes;
+	alf_u32_alias *word = (alf_u32_alias *)room->key.addr;
+	__u8 protocol;
+	__u32 l4;
+
+	_Static_assert(sizeof(room->key) == 20, "a key holds an IPv4 header's fixed part");
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		long offset;
+
+		/* The fixed header and 4 bytes more: the source lands in word[2]. */
+		if (alf_load_net(skb, 0, room, sizeof(*room)) != 0)
+			return -1;
+		offset = alf_ipv4_transport_offset(header);
+		if (offset < 0)
+			return -1;
+		l4 = (__u32)offset;
+		protocol = header[9];
+		room->key.family = ALF_AF_INET;
+		word[0] = word[2];
+	} else if (skb->protocol == ALF_SKB_PROTOCOL_IPV6) {
+		/* Payload length, next header and hop limit, the source, and 4
+		 * bytes of the destination. */
+		if (alf_load_net(skb, 4, room, sizeof(*room)) != 0)
+			return -1;
+		protocol = header[2];
+		if (alf_ipv6_is_v4mapped(room->key.addr)) {
+			room->key.family = ALF_AF_INET;
+			word[0] = word[3];
+		} else {
+			room->key.family = ALF_AF_INET6;
+		}
+		l4 = 40;
+		if (alf_ipv6_skip_ext_headers(skb, &protocol, &l4) < 0)
+			return -1;
+	} else {
+		return -1;
+	}
+	return alf_transport_read(skb, l4, protocol, t);
+}
+
+/* Finish a key alf_source_read_skb() filled, cut to prefix4 bits (IPv4)
+ * or prefix6 bits (IPv6), in place: the key alf_packet_source() builds
+ * (32 and 128: the whole address). Apart from the read, so that a filter
+ * can look the prefixes up after the read's helper calls rather than keep
+ * them through them. Each word is stored once, by a 4-byte store: a wider
+ * one would make the verifier guard later stores to its slot. */
+static __always_inline void alf_source_cut(struct alf_addr_key *key, __u32 prefix4, __u32 prefix6)
+{
+	volatile alf_u32_alias *word = (volatile alf_u32_alias *)key->addr;
+	__u32 i;
+
+	if (key->family == ALF_AF_INET) {
+		word[0] &= bpf_htonl(alf_prefix_mask(prefix4));
+		word[1] = 0;
+		word[2] = 0;
+		word[3] = 0;
+		return;
+	}
+#pragma clang loop unroll(full)
+	for (i = 0; i < 4; i++)
+		word[i] &= prefix6 > 32 * i ? bpf_htonl(alf_prefix_mask(prefix6 - 32 * i)) : 0;
 }
 
 /* Whether an IPv4 address (host order) is loopback, RFC 1918 or link-local. */

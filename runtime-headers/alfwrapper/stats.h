@@ -141,7 +141,17 @@ static __always_inline __u32 alf_opaque_zero(struct __sk_buff *skb)
  * refuses a pointer that different paths move by different constants. */
 static __always_inline void alf_stats_count(struct __sk_buff *skb, __u32 computed_key)
 {
-	alf_stats_add_at(alf_array_key((computed_key + alf_opaque_zero(skb)) & 31), skb->len);
+	struct alf_counter *counter =
+		bpf_map_lookup_elem(&alf_stats, alf_array_key((computed_key + alf_opaque_zero(skb)) & 31));
+
+	/* The length read after the lookup, not kept through it (a
+	 * register fewer for the filter's values, which would otherwise be
+	 * spilled to the stack, stores a delegated alfwrapper's verifier
+	 * guards). */
+	if (counter) {
+		counter->packets++;
+		counter->bytes += skb->len;
+	}
 }
 
 /* Whether the rate lets this CPU log one more event now; counts the
@@ -235,6 +245,8 @@ static __always_inline int alf_verdict(struct __sk_buff *skb, const struct alf_p
 						   : ALF_STATS_OTHER_FAMILY;
 
 	alf_stats_count(skb, alf_stats_key(family, alf_stats_protocol(p->protocol), verdict));
+	/* Whether it dropped, asked again: not kept through the count. */
+	barrier_var(verdict);
 	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
 		struct alf_log_state *state = alf_log_admit();
 
@@ -256,6 +268,8 @@ static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 head
 							    : ALF_STATS_OTHER_FAMILY;
 
 	alf_stats_count(skb, alf_stats_key(family, alf_stats_protocol(header_protocol), verdict));
+	/* Whether it dropped, asked again: not kept through the count. */
+	barrier_var(verdict);
 	if (verdict == ALF_DROP && alf_log_rate_per_cpu) {
 		struct alf_log_state *state = alf_log_admit();
 
@@ -294,6 +308,31 @@ static __always_inline int alf_verdict_skb(struct __sk_buff *skb, int verdict)
 		if (alf_packet_parse(skb, &packet) < 0)                  \
 			return alf_verdict_skb(skb, ALF_DROP);           \
 		return alf_verdict(skb, &packet, judge(&packet));        \
+	}
+
+/* Defines the filter's program from a function that judges each new flow
+ * by its source, int judge(struct alf_addr_key *source, const struct
+ * alf_transport *t): the source and the transport header read straight
+ * from the packet (alf_source_read_skb(): no parse, nothing zeroed, no
+ * store a delegated alfwrapper's verifier guards), judge() then cuts the
+ * key to its prefix (alf_source_cut()) and decides; packets of flows
+ * already open (alf_transport_is_new_flow()) pass unjudged, packets that
+ * cannot be read are dropped; every packet is counted and, when dropped,
+ * logged. The protocol is read from t after judge(), whose helper calls a
+ * value kept in a register would have to outlive. */
+#define ALF_FILTER_JUDGING_SOURCES(judge)                                              \
+	SEC("socket") int filter(struct __sk_buff *skb)                                \
+	{                                                                              \
+		union alf_source_room source;                                          \
+		struct alf_transport t;                                                \
+		int verdict;                                                           \
+											       \
+		if (alf_source_read_skb(skb, &source, &t) < 0)                         \
+			return alf_verdict_skb(skb, ALF_DROP);                         \
+		if (!alf_transport_is_new_flow(&t))                                    \
+			return alf_verdict_protocol(skb, t.protocol, ALF_PASS);        \
+		verdict = judge(&source.key, &t);                                      \
+		return alf_verdict_protocol(skb, t.protocol, verdict);                 \
 	}
 
 #endif /* ALFWRAPPER_STATS_H */

@@ -58,7 +58,7 @@ bool has_ports(std::uint8_t protocol) { return protocol == 6 || protocol == 17 |
 struct Built {
     std::vector<std::uint8_t> frame;
     bool ports = false;          // expected: the packet has ports
-    bool parsed = false;         // and the parse reads them (of TCP, 14 bytes: the flags too)
+    bool parsed = false;         // and the parse reads them (TCP: 14 bytes, to the flags; else the 8 of UDP's header)
     std::uint8_t protocol = 0;   // when it has
     std::uint32_t port_word = 0; // source << 16 | destination
     std::string what;
@@ -124,7 +124,7 @@ Built build(std::mt19937_64 &random) {
     }
     out.what += ", protocol " + std::to_string(protocol);
     out.ports = transport && has_ports(protocol) && ip.size() >= l4 + 4;
-    out.parsed = out.ports && ip.size() >= l4 + (protocol == 6 ? 14 : 4);
+    out.parsed = out.ports && ip.size() >= l4 + (protocol == 6 ? 14 : 8);
     out.protocol = protocol;
     out.port_word = static_cast<std::uint32_t>(sport) << 16 | dport;
     out.frame.assign(14, 0);
