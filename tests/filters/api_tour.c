@@ -170,6 +170,29 @@ int filter(struct __sk_buff *skb)
 	if (bpf_be16_to_cpu(bpf_cpu_to_be16(1)) == 1 && bpf_be32_to_cpu(bpf_cpu_to_be32(2)) == 2 &&
 	    bpf_be64_to_cpu(bpf_cpu_to_be64(3)) == 3 && bpf_ntohl(bpf_htonl(4)) == 4)
 		score++;
+	{
+		union alf_source_room room;
+		struct alf_transport t;
+		__be16 two_ports[2];
+		__u8 protocol, nexthdr = ALF_IPPROTO_TCP;
+		__u32 l4 = 40;
+
+		if (alf_source_read_skb(skb, &room, &t) == 0 && alf_transport_is_new_flow(&t)) {
+			alf_source_cut(&room.key, 24, 64);
+			if (bpf_map_lookup_elem(&seen, &room.key))
+				score++;
+		}
+		if (alf_transport_ports_skb(skb, two_ports, &protocol) == 0 && alf_protocol_has_ports(protocol) &&
+		    two_ports[1])
+			score++;
+		if (alf_transport_offset_skb(skb, &protocol) > 0 && alf_transport_read(skb, 20, protocol, &t) == 0 &&
+		    alf_is_new_flow(t.protocol, t.tcp_flags))
+			score++;
+		if (alf_ipv6_skip_ext_headers(skb, &nexthdr, &l4) == 0 && alf_ipv4_transport_offset(p.saddr) >= 0)
+			score++;
+		if (alf_is_private_source_skb(skb, &protocol))
+			score++;
+	}
 	switch (p.protocol) {
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
