@@ -81,8 +81,6 @@ struct alf_packet {
 	__u32 len;        /* bytes in the IP packet, its header included (see alf_packet_parse) */
 	__u8  saddr[16];  /* source address, network order; IPv4 uses the first 4 bytes */
 	__u8  daddr[16];  /* destination address, network order; IPv4 uses the first 4 bytes */
-	/* Where alf_packet_source() builds the source's map key. */
-	struct alf_addr_key source_key;
 };
 
 /* 1 when the verifier guards the filter's stack stores (see
@@ -394,8 +392,6 @@ static __always_inline int alf_packet_parse_zeroed(struct __sk_buff *skb, struct
  * guards stack stores. This is the parse of any p. */
 static __always_inline int alf_packet_parse(struct __sk_buff *skb, struct alf_packet *p)
 {
-	/* The source key too: alf_packet_source() then fills it without a
-	 * store the verifier guards. */
 	alf_stack_zero(skb, p, sizeof(*p));
 	return alf_packet_parse_zeroed(skb, p);
 }
@@ -426,7 +422,7 @@ static __always_inline bool alf_packet_is_new_flow(const struct alf_packet *p)
 	return alf_is_new_flow(p->protocol, p->tcp_flags);
 }
 
-/* The same of a packet read by alf_source_key_skb(). */
+/* The same of a packet read by alf_source_read_skb(). */
 static __always_inline bool alf_transport_is_new_flow(const struct alf_transport *t)
 {
 	return alf_is_new_flow(t->protocol, t->tcp_flags);
@@ -465,18 +461,6 @@ static __always_inline bool alf_packet_source_key(const struct alf_packet *p, __
 	return true;
 }
 
-/* alf_packet_source_key() into p->source_key: p's source cut to prefix4 or
- * prefix6 bits as a hash-map key, or NULL if p has no IP source. Where the
- * verifier guards stack stores (a delegated alfwrapper, see alf_array_keys
- * in <alfwrapper/helpers.h>), alf_packet_parse() zeroed the key with the
- * rest of p by a helper call, and filling it takes no barrier; a key of the
- * filter's own takes one for each 8 bytes. */
-static __always_inline const struct alf_addr_key *alf_packet_source(struct alf_packet *p, __u32 prefix4,
-								 __u32 prefix6)
-{
-	return alf_packet_source_key(p, prefix4, prefix6, &p->source_key) ? &p->source_key : NULL;
-}
-
 /* Where alf_source_read_skb() builds a source key: the key and the 4
  * bytes after it, 8-byte aligned, so that its load fills whole stack slots
  * (the verifier guards a store into a slot a helper wrote only in part). */
@@ -490,7 +474,7 @@ union alf_source_room {
  * header is loaded into the room, by the helper call that reads it, and
  * the key is then rewritten in place by word stores. Nothing is zeroed,
  * and a delegated alfwrapper's verifier guards no store. An IPv4-mapped
- * IPv6 source becomes its IPv4 address, as in alf_packet_source(). The key
+ * IPv6 source becomes its IPv4 address, as in alf_packet_source_key(). The key
  * is whole after alf_source_cut() (IPv4 words after the first are still
  * the packet's till then). 0, or <0 if the packet is neither IPv4 nor IPv6
  * (by skb->protocol) or is cut short (where alf_packet_parse() fails, and
@@ -540,7 +524,7 @@ static __always_inline long alf_source_read_skb(struct __sk_buff *skb, union alf
 }
 
 /* Finish a key alf_source_read_skb() filled, cut to prefix4 bits (IPv4)
- * or prefix6 bits (IPv6), in place: the key alf_packet_source() builds
+ * or prefix6 bits (IPv6), in place: the key alf_packet_source_key() builds
  * (32 and 128: the whole address). Apart from the read, so that a filter
  * can look the prefixes up after the read's helper calls rather than keep
  * them through them. Each word is stored once, by a 4-byte store: a wider

@@ -22,20 +22,17 @@ FILTER = source_path("tests", "filters", "packet_view.c")
 ETH_P_ALL, ETH_P_IP, ETH_P_IPV6 = 0x0003, 0x0800, 0x86DD
 PACKET_HOST = 0  # the receive side of lo; the send side shows the same frame again
 
-# struct alf_packet: family, protocol, tcp_flags, pad, sport, dport, ifindex, len, saddr[16], daddr[16],
-# source_key (20 bytes, which the parse leaves zero)
-VIEW = struct.Struct("<BBBxHHII16s16s20s")
+# struct alf_packet: family, protocol, tcp_flags, pad, sport, dport, ifindex, len, saddr[16], daddr[16]
+VIEW = struct.Struct("<BBBxHHII16s16s")
 
 
 def decode(record):
-    family, protocol, tcp_flags, sport, dport, ifindex, length, saddr, daddr, source_key = VIEW.unpack(
-        bytes.fromhex(record))
+    family, protocol, tcp_flags, sport, dport, ifindex, length, saddr, daddr = VIEW.unpack(bytes.fromhex(record))
     size = 4 if family == socket.AF_INET else 16
     return {"family": family, "protocol": protocol, "tcp_flags": tcp_flags, "sport": sport, "dport": dport,
             "ifindex": ifindex, "len": length,
             "saddr": str(ipaddress.ip_address(saddr[:size])), "daddr": str(ipaddress.ip_address(daddr[:size])),
-            "saddr_tail_zero": saddr[size:] == bytes(16 - size), "daddr_tail_zero": daddr[size:] == bytes(16 - size),
-            "source_key_zero": source_key == bytes(20)}
+            "saddr_tail_zero": saddr[size:] == bytes(16 - size), "daddr_tail_zero": daddr[size:] == bytes(16 - size)}
 
 
 def destination_port(frame):
@@ -110,7 +107,7 @@ class PacketView(AlfTestCase):
         for v in views:
             self.assertEqual(v["protocol"], expect_protocol)
             self.assertEqual(v["dport"], self.port)
-            self.assertTrue(v["saddr_tail_zero"] and v["daddr_tail_zero"] and v["source_key_zero"])
+            self.assertTrue(v["saddr_tail_zero"] and v["daddr_tail_zero"])
             self.assertIn(v["saddr"], ("127.0.0.1", "::1"), "IPv4 clients of the dual-stack socket come as IPv4")
             self.assertEqual(v["ifindex"], socket.if_nametoindex("lo"))
         return views

@@ -1,5 +1,5 @@
-// The source key of <alfwrapper/packet.h> (alf_packet_source), as the
-// ratelimit filter uses it, in the kernel: with a burst of one, each source
+// The source key of <alfwrapper/packet.h> (alf_source_read_skb and alf_source_cut), as
+// the ratelimit filter uses it, in the kernel: with a burst of one, each source
 // network admits one new flow, so a SYN is admitted exactly when no earlier
 // SYN came from its network, the address cut to the prefix. Random prefix
 // lengths, addresses that differ in one bit inside or outside the prefix,
