@@ -183,4 +183,20 @@ static __always_inline bool alf_ipv6_is_linklocal(const __u8 addr[16])
 	return addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80;
 }
 
+/* Whether an IPv6 address, as its high and low halves in host order, is
+ * loopback, unique local or link-local: ::1, fc00::/7, fe80::/10. The one
+ * definition of those ranges together, for an address read straight from
+ * the packet and (alf_ipv6_is_local_scope) for one in bytes. */
+static __always_inline bool alf_ipv6_halves_are_local_scope(__u64 hi, __u64 lo)
+{
+	return (hi == 0 && lo == 1) || (hi >> 57) == (0xfc >> 1) || (hi >> 54) == (0xfe80 >> 6);
+}
+
+/* The same of an address in network order. */
+static __always_inline bool alf_ipv6_is_local_scope(const __u8 addr[16])
+{
+	return alf_ipv6_halves_are_local_scope((__u64)alf_addr_word(addr, 0) << 32 | alf_addr_word(addr, 4),
+					       (__u64)alf_addr_word(addr, 8) << 32 | alf_addr_word(addr, 12));
+}
+
 #endif /* ALFWRAPPER_ADDR_H */

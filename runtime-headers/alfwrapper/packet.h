@@ -570,8 +570,7 @@ static __always_inline bool alf_is_private_source(const struct alf_packet *p)
 	if (v4)
 		return alf_ipv4_is_local_scope(v4);
 	if (p->family == ALF_AF_INET6)
-		return alf_ipv6_is_loopback(p->saddr) || alf_ipv6_is_ula(p->saddr) ||
-		       alf_ipv6_is_linklocal(p->saddr);
+		return alf_ipv6_is_local_scope(p->saddr);
 	return false;
 }
 
@@ -605,7 +604,7 @@ static __always_inline bool alf_is_private_source_skb(struct __sk_buff *skb, __u
 			*protocol = alf_ipv6_protocol_in(header);
 		if (hi == 0 && (lo >> 32) == 0xffff) /* IPv4-mapped */
 			return alf_ipv4_word_is_local_scope((__u32)lo);
-		return (hi == 0 && lo == 1) || (hi >> 57) == (0xfc >> 1) || (hi >> 54) == (0xfe80 >> 6);
+		return alf_ipv6_halves_are_local_scope(hi, lo);
 	}
 	return false;
 }
