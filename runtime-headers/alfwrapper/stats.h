@@ -107,10 +107,9 @@ struct {
  * over the CPUs); 0: no log. */
 const volatile __u32 alf_log_rate_per_cpu = 0;
 
-static __always_inline void alf_stats_add_at(const __u32 *key, __u32 bytes)
+/* Counts a packet of `bytes` in counter (NULL: none). */
+static __always_inline void alf_counter_add(struct alf_counter *counter, __u32 bytes)
 {
-	struct alf_counter *counter = bpf_map_lookup_elem(&alf_stats, key);
-
 	if (counter) {
 		counter->packets++;
 		counter->bytes += bytes;
@@ -120,7 +119,7 @@ static __always_inline void alf_stats_add_at(const __u32 *key, __u32 bytes)
 /* Counts under a constant key (its own read-only key: no stack store). */
 static __always_inline void alf_stats_add(__u32 key, __u32 bytes)
 {
-	alf_stats_add_at(alf_array_key(key), bytes);
+	alf_counter_add(bpf_map_lookup_elem(&alf_stats, alf_array_key(key)), bytes);
 }
 
 /* 0, computed so that the verifier cannot know it: the difference of two
@@ -148,10 +147,7 @@ static __always_inline void alf_stats_count(struct __sk_buff *skb, __u32 compute
 	 * register fewer for the filter's values, which would otherwise be
 	 * spilled to the stack, stores a delegated alfwrapper's verifier
 	 * guards). */
-	if (counter) {
-		counter->packets++;
-		counter->bytes += skb->len;
-	}
+	alf_counter_add(counter, skb->len);
 }
 
 /* Whether the rate lets this CPU log one more event now; counts the
