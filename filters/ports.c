@@ -54,13 +54,11 @@ static __always_inline bool range_admits(const struct alf_port_range *range, __u
 	return range_is_unset(range) || alf_port_in_range(port, range);
 }
 
-/* Whether rule (NULL: none) is set and admits the ports (network order,
- * source then destination). */
-static __always_inline bool rule_admits(const struct ports_rule *rule, const __be16 ports[2])
+/* Whether rule (NULL: none) is set and admits the packet's ports. */
+static __always_inline bool rule_admits(const struct ports_rule *rule, const struct alf_transport *t)
 {
 	return rule && !(range_is_unset(&rule->source) && range_is_unset(&rule->destination)) &&
-	       range_admits(&rule->source, bpf_ntohs(ports[0])) &&
-	       range_admits(&rule->destination, bpf_ntohs(ports[1]));
+	       range_admits(&rule->source, t->sport) && range_admits(&rule->destination, t->dport);
 }
 
 /* bpf_loop callback: 1 (stop) at the first empty slot or at a rule that
@@ -69,33 +67,34 @@ static __always_inline bool rule_admits(const struct ports_rule *rule, const __b
  * afterwards whether the slot it stopped at matches, and so writes no
  * result to its stack, a store that a delegated alfwrapper's verifier
  * guards with a barrier, or zeroes by a helper call first. */
-static long check_rule(__u64 index, const __be16 *ports)
+static long check_rule(__u64 index, const struct alf_transport *t)
 {
 	const struct ports_rule *rule = bpf_map_lookup_elem(&rules, alf_array_key((__u32)index));
 
 	if (!rule || (range_is_unset(&rule->source) && range_is_unset(&rule->destination)))
 		return 1;
-	return rule_admits(rule, ports);
+	return rule_admits(rule, t);
 }
 
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
-	/* The ports read straight from the packet, by the helper that loads
+	/* The ports read straight from the packet where the helper loaded
 	 * them (the packet is not parsed: nothing to zero, no stack store). */
-	__be16 ports[2];
-	__u8 protocol;
+	struct alf_transport t;
 	long turns;
 
-	if (alf_transport_ports_skb(skb, ports, &protocol) < 0 || ports[0] == 0 || ports[1] == 0)
-		return alf_verdict_protocol(skb, protocol, ALF_DROP);
+	if (alf_transport_skb(skb, &t) < 0)
+		return alf_verdict_skb(skb, ALF_DROP);
+	if (t.sport == 0 || t.dport == 0)
+		return alf_verdict_protocol(skb, t.protocol, ALF_DROP);
 	/* The number of slots looked at: the last one is where it stopped. */
-	turns = bpf_loop(PORTS_RULES_MAX, check_rule, ports, 0);
+	turns = bpf_loop(PORTS_RULES_MAX, check_rule, &t, 0);
 	if (turns < 1 || turns > PORTS_RULES_MAX)
-		return alf_verdict_protocol(skb, protocol, ALF_DROP);
+		return alf_verdict_protocol(skb, t.protocol, ALF_DROP);
 	return alf_verdict_protocol(
-		skb, protocol,
-		rule_admits(bpf_map_lookup_elem(&rules, alf_array_key((__u32)turns - 1)), ports) ? ALF_PASS : ALF_DROP);
+		skb, t.protocol,
+		rule_admits(bpf_map_lookup_elem(&rules, alf_array_key((__u32)turns - 1)), &t) ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -253,23 +253,6 @@ static __always_inline long alf_transport_offset_skb(struct __sk_buff *skb, __u8
 	return -1;
 }
 
-/* The packet's ports, read straight from it (see alf_transport_offset_skb()):
- * the first 4 bytes of its transport header, the source then the
- * destination port in network order, into ports, by the helper that loads
- * them (no stack store); *protocol as alf_transport_offset_skb() sets it,
- * for alf_verdict_protocol() of <alfwrapper/stats.h>. 0, or <0 if the
- * packet has no ports: not TCP, UDP, UDP-Lite or SCTP, a fragment after
- * the first, or cut short (ports then unset). The ports and protocol are
- * alf_packet_parse()'s, for one helper call fewer and no zeroing. */
-static __always_inline long alf_transport_ports_skb(struct __sk_buff *skb, __be16 ports[2], __u8 *protocol)
-{
-	long l4 = alf_transport_offset_skb(skb, protocol);
-
-	if (l4 <= 0 || !alf_protocol_has_ports(*protocol))
-		return -1;
-	return alf_load_net(skb, (__u32)l4, ports, 2 * sizeof(__be16)) < 0 ? -1 : 0;
-}
-
 /* A packet's transport protocol, ports and TCP flags: what
  * alf_packet_parse() puts in the same fields of struct alf_packet. Filled
  * by alf_transport_read() on the filter's stack, where it first loads the
@@ -317,6 +300,23 @@ static __always_inline long alf_transport_read(struct __sk_buff *skb, __u32 l4, 
 	t->sport = sport;
 	t->dport = dport;
 	return 0;
+}
+
+/* The packet's transport protocol, ports and TCP flags into t, read
+ * straight from the packet (alf_transport_offset_skb(), then
+ * alf_transport_read()) for a filter that needs no more of it: one helper
+ * call fewer than alf_packet_parse() and nothing zeroed, for the built-in
+ * ports filter. 0 (ports 0 where the packet has none: a protocol without
+ * them, a fragment after the first), or <0 if the packet is neither IPv4
+ * nor IPv6 or is cut short (where alf_packet_parse() fails). */
+static __always_inline long alf_transport_skb(struct __sk_buff *skb, struct alf_transport *t)
+{
+	__u8 protocol;
+	long l4 = alf_transport_offset_skb(skb, &protocol);
+
+	if (l4 < 0)
+		return -1;
+	return alf_transport_read(skb, (__u32)l4, protocol, t);
 }
 
 /* Fill p, zeroed (see alf_packet_parse() below), from the packet: 0 on

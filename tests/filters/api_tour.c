@@ -173,7 +173,6 @@ int filter(struct __sk_buff *skb)
 	{
 		union alf_source_room room;
 		struct alf_transport t;
-		__be16 two_ports[2];
 		__u8 protocol, nexthdr = ALF_IPPROTO_TCP;
 		__u32 l4 = 40;
 
@@ -182,15 +181,15 @@ int filter(struct __sk_buff *skb)
 			if (bpf_map_lookup_elem(&seen, &room.key))
 				score++;
 		}
-		if (alf_transport_ports_skb(skb, two_ports, &protocol) == 0 && alf_protocol_has_ports(protocol) &&
-		    two_ports[1])
+		if (alf_transport_skb(skb, &t) == 0 && alf_protocol_has_ports(t.protocol) && t.dport)
 			score++;
 		if (alf_transport_offset_skb(skb, &protocol) > 0 && alf_transport_read(skb, 20, protocol, &t) == 0 &&
 		    alf_is_new_flow(t.protocol, t.tcp_flags))
 			score++;
 		if (alf_ipv6_skip_ext_headers(skb, &nexthdr, &l4) == 0 && alf_ipv4_transport_offset(p.saddr) >= 0)
 			score++;
-		if (alf_is_private_source_skb(skb, &protocol))
+		if (alf_is_private_source_skb(skb, &protocol) || alf_ipv6_is_local_scope(p.saddr) ||
+		    alf_ipv6_halves_are_local_scope(0, 1))
 			score++;
 	}
 	switch (p.protocol) {
