@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <string>
 #include <vector>
@@ -213,6 +215,123 @@ TEST_CASE("rules files") {
         REQUIRE(set.warnings.size() == 1);
         CHECK(set.warnings[0] == path + ":1: allow 10.0.0.1/8 has host bits set; using 10.0.0.0/8 (and 2 more lines of " +
                                      path + " with host bits set)");
+    }
+}
+
+namespace {
+
+// A rules file of `lines`, each with the rule it must give (if any), read
+// in blocks by two threads; the file's expected rules come from add_rule.
+struct LongRulesFile {
+    std::string text;
+    std::vector<std::size_t> line_offsets;  // where each line begins
+    RuleSet expected;                       // its rules, each with its line
+    std::size_t host_bits = 0, first_host_bits_line = 0;
+
+    void add_line(const std::string &line, std::optional<std::pair<Verdict, std::string>> rule = std::nullopt) {
+        line_offsets.push_back(text.size());
+        text += line;
+        if (!rule) return;
+        std::size_t warnings = expected.warnings.size();
+        add_rule(expected, rule->first, rule->second, static_cast<std::uint32_t>(line_offsets.size()));
+        if (expected.warnings.size() > warnings && host_bits++ == 0) first_host_bits_line = line_offsets.size();
+    }
+    // The number of the line that holds byte `offset`.
+    std::size_t line_at(std::size_t offset) const {
+        return static_cast<std::size_t>(std::upper_bound(line_offsets.begin(), line_offsets.end(), offset) -
+                                        line_offsets.begin());
+    }
+    // The text with line `number` replaced.
+    std::string with_line(std::size_t number, const std::string &line) const {
+        std::size_t begin = line_offsets[number - 1], end = text.find('\n', begin);
+        return text.substr(0, begin) + line + text.substr(end);
+    }
+};
+
+// The same file through a pipe: read as it comes, a small piece at a time.
+RuleSet read_rules_through_pipe(const std::string &text) {
+    int ends[2];
+    REQUIRE(pipe(ends) == 0);
+    std::thread writer([&] {
+        for (std::size_t at = 0; at < text.size();) {
+            ssize_t n = write(ends[1], text.data() + at, std::min<std::size_t>(text.size() - at, 4096));
+            if (n <= 0) break;
+            at += static_cast<std::size_t>(n);
+        }
+        close(ends[1]);
+    });
+    RuleSet set;
+    std::string error = error_of([&] { set = read_rules({}, {}, {"/dev/fd/" + std::to_string(ends[0])}); });
+    writer.join();
+    close(ends[0]);
+    CHECK(error == "(no error)");
+    return set;
+}
+
+}  // namespace
+
+TEST_CASE("a long rules file, read in blocks by two threads: the rules, lines and warnings of one reader") {
+    LongRulesFile file;
+    // 2.7 MB of rules without host bits, so that the first line with host
+    // bits lies in the second half of the first block (4 MiB, halved at a
+    // line end near 2 MiB); then random rules, many with host bits, in
+    // every way a line may be written.
+    for (std::size_t i = 0; file.text.size() < 2700000; ++i) {
+        std::string cidr = i % 2 ? "10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".0/24"
+                                 : "2001:db8:" + std::to_string(i % 10000) + "::/48";
+        Verdict verdict = i % 3 ? allow : deny;
+        std::string line = std::string(verdict == allow ? "allow " : "deny ") + cidr;
+        if (i % 1000 == 7) file.add_line("# a comment\n");
+        if (i % 1000 == 8) file.add_line("\n");
+        file.add_line(i % 500 == 3 ? "\t" + line + "  # why\r\n" : line + "\n", std::pair(verdict, cidr));
+    }
+    std::mt19937_64 random(5);
+    WrittenRules more = random_rules(random, 450000);
+    for (std::size_t i = 0; i < more.rules.size(); ++i) {
+        const WrittenRule &r = more.rules[i];
+        std::string line = std::string(r.verdict == allow ? "allow" : "deny") + (i % 7 ? " " : " \t") + r.cidr;
+        file.add_line(i % 11 == 5 ? line + "\r\n" : line + "\n", std::pair(r.verdict, r.cidr));
+    }
+    file.add_line("allow 192.0.2.0/24", std::pair(allow, std::string("192.0.2.0/24")));  // no line end
+    REQUIRE(file.text.size() > 3 * (std::size_t(4) << 20));
+    REQUIRE(file.first_host_bits_line > file.line_at(std::size_t(2) << 20));
+    REQUIRE(file.first_host_bits_line < file.line_at(std::size_t(4) << 20));
+
+    TempFile temp(file.text, "long.rules");
+    const std::string &path = temp.path();
+    RuleSet set = read_rules({}, {}, {path});
+    auto whole = [](const Rule &r) { return std::tuple(r.hi, r.lo, r.prefix_len, r.verdict, r.line); };
+    REQUIRE(set.rules.size() == file.expected.rules.size());
+    for (std::size_t i = 0; i < set.rules.size(); ++i) {
+        INFO("rule " << i << ", line " << file.expected.rules[i].line);
+        REQUIRE(whole(set.rules[i]) == whole(file.expected.rules[i]));
+        REQUIRE(set.rules[i].source == 1);
+    }
+    REQUIRE(set.warnings.size() == 1);
+    CHECK(set.warnings[0].starts_with(path + ":" + std::to_string(file.first_host_bits_line) + ": "));
+    CHECK(set.warnings[0].find(" has host bits set; using ") != std::string::npos);
+    CHECK(set.warnings[0].ends_with(" (and " + std::to_string(file.host_bits - 1) + " more lines of " + path +
+                                    " with host bits set)"));
+
+    RuleSet piped = read_rules_through_pipe(file.text);
+    REQUIRE(piped.rules.size() == set.rules.size());
+    for (std::size_t i = 0; i < set.rules.size(); ++i) REQUIRE(whole(piped.rules[i]) == whole(set.rules[i]));
+
+    SUBCASE("an error in a block's second half names its line; with one in the first half too, that one") {
+        std::size_t early = file.line_at(1000000), late = file.line_at(3000000), last = file.line_at(file.text.size() - 1000);
+        auto error_in = [&](const std::string &text) {
+            TempFile bad(text, "bad.rules");
+            std::string error = error_of([&] { read_rules({}, {}, {bad.path()}); });
+            return error.substr(error.find(':') + 1);  // without the path
+        };
+        std::string wrong = "allow 10.0.0.0/33";
+        std::string says = ": '10.0.0.0/33': prefix length 33 exceeds 32 for an IPv4 address";
+        CHECK(error_in(file.with_line(late, wrong)) == std::to_string(late) + says);
+        CHECK(error_in(file.with_line(last, wrong)) == std::to_string(last) + says);
+        LongRulesFile twice = file;
+        twice.text = file.with_line(late, wrong);
+        CHECK(error_in(twice.with_line(early, "allow 10.0.0.0/34")) ==
+              std::to_string(early) + ": '10.0.0.0/34': prefix length 34 exceeds 32 for an IPv4 address");
     }
 }
 
