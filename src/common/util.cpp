@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
 
 extern "C" char __executable_start[], etext[];  // the executable's code, as the linker marks it
 
@@ -155,6 +158,32 @@ void advise_huge_pages(void *data, std::size_t bytes) {
     auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge_page - 1) & ~(huge_page - 1);
     auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge_page - 1);
     if (end > begin) madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+void run_in_parallel(const std::function<void()> &here, const std::function<void()> &there) {
+    std::exception_ptr there_failed;
+    std::thread thread;
+    try {
+        thread = std::thread([&] {
+            try {
+                there();
+            } catch (...) {
+                there_failed = std::current_exception();
+            }
+        });
+    } catch (const std::system_error &) {
+        here();
+        there();
+        return;
+    }
+    try {
+        here();
+    } catch (...) {
+        thread.join();
+        throw;
+    }
+    thread.join();
+    if (there_failed) std::rethrow_exception(there_failed);
 }
 
 std::string milliseconds_text(double milliseconds) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +68,14 @@ void advise_huge_pages(void *data, std::size_t bytes);
 // its executable takes dozens to hundreds of them (bench/RESULTS.md). Only
 // advice: an older kernel (before 5.14) refuses it, and nothing changes.
 void map_code_at_once();
+
+// Runs `there` on a second thread while `here` runs on this one, and returns
+// when both have finished: for the steps of a large load that share nothing
+// (the two halves of a rules file, the two families of rules), on the
+// second CPU. An exception of `here` is rethrown first (callers give it the
+// work that comes first), else one of `there`. Without a thread to be had
+// (RLIMIT_NPROC), both run here in turn.
+void run_in_parallel(const std::function<void()> &here, const std::function<void()> &there);
 
 // Milliseconds as -v prints them: "12.3 ms".
 std::string milliseconds_text(double milliseconds);

@@ -5,6 +5,7 @@
 #include "bpf/filter_object.hpp"
 #include "bpf/program_metadata.hpp"
 #include "common/unique_fd.hpp"
+#include "common/util.hpp"
 #include "inputs/rule_hits.hpp"
 #include "inputs/rule_list.hpp"
 #include "inputs/rule_table_memory.hpp"
@@ -27,7 +28,6 @@
 #include <thread>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <optional>
 #include <span>
 
@@ -378,9 +378,9 @@ std::uint32_t write_rule_tables(FilterObject &filter, const RuleSet &set, const 
     return publish_rules(maps, set, compiled);
 }
 
-// From this many rules on, the list is written beside the tables, on a
-// thread of its own; a smaller set is written faster than a thread starts.
-constexpr std::size_t parallel_list_rules = 50000;
+// From this many rules on, the tables and the list are written on two
+// threads; a smaller set is written faster than a thread starts.
+constexpr std::size_t parallel_rules = 50000;
 
 std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const CompiledRules &compiled) {
     RuleCapacity capacity = rule_capacity(maps);
@@ -394,10 +394,10 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
     // once no packet judged before the last switch still reads it.
     std::uint32_t slot = was == 0 || capacity.slots < 2 ? 0 : (state->active & 1) ^ 1;
     if (was != 0) wait_for_packets_in_flight();
-    // The list of rules is written on a second thread while this one writes
-    // the tables: the two share nothing, and at a million rules each takes
-    // tens of milliseconds. Readers take the list only once its generation
-    // is the state's, which it gets after the switch.
+    // The tables and the list of rules share nothing, and at a million rules
+    // each takes tens of milliseconds: two threads write them. Readers take
+    // the list only once its generation is the state's, which it gets after
+    // the switch.
     std::optional<MappedArray> list_map;
     std::optional<RuleListView> list;
     if (maps.list >= 0) {
@@ -405,37 +405,31 @@ std::uint32_t publish_rules(const RuleMaps &maps, const RuleSet &set, const Comp
         list.emplace(*list_map, array_geometry(maps.list, rule_list_map).max_entries);
         list->header().generation = 0;
     }
-    std::exception_ptr list_failed;
-    std::thread list_writer;
-    if (list && set.rules.size() >= parallel_list_rules) {
-        list_writer = std::thread([&] {
-            try {
-                list->write(set.rules);  // in prefix order: compile_rules sorted them
-            } catch (...) {
-                list_failed = std::current_exception();
-            }
-        });
-    }
-    struct Join {
-        std::thread &thread;
-        ~Join() {
-            if (thread.joinable()) thread.join();
-        }
-    } join{list_writer};
     // Mapped lazily: the slot written, not the other one.
-    {
+    auto write_ipv4 = [&] {
         MappedArray table(maps.ipv4, ipv4_table.map, true);
         write_table(table.at<std::uint8_t>(slot * capacity.ipv4.slot_bytes, capacity.ipv4.slot_bytes), ipv4_table,
                     capacity.ipv4, set, compiled);
-    }
-    {
+    };
+    auto write_ipv6 = [&] {
         MappedArray table(maps.ipv6, ipv6_table.map, true);
         write_table(table.at<std::uint8_t>(slot * capacity.ipv6.slot_bytes, capacity.ipv6.slot_bytes), ipv6_table,
                     capacity.ipv6, set, compiled);
+    };
+    auto write_list = [&] {
+        if (list) list->write(set.rules);  // in prefix order: compile_rules sorted them
+    };
+    // The IPv6 table (twice the bytes of an IPv4 one) here, the IPv4 table and the list beside it.
+    if (set.rules.size() >= parallel_rules) {
+        run_in_parallel(write_ipv6, [&] {
+            write_ipv4();
+            write_list();
+        });
+    } else {
+        write_ipv4();
+        write_ipv6();
+        write_list();
     }
-    if (list_writer.joinable()) list_writer.join();
-    else if (list) list->write(set.rules);
-    if (list_failed) std::rethrow_exception(list_failed);
     std::uint32_t now = switch_rules_slot(*state, slot, compiled.default_verdict);
     clear_rule_hits(maps);  // every entry now stands for another range
     if (list) {

@@ -12,11 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <system_error>
-#include <thread>
 
 namespace alf {
 
@@ -380,11 +377,19 @@ void radix_sort_rules(std::vector<Rule> &rules, Less less) {
         return family << 16 | (static_cast<unsigned>(rule_address(r) >> shift[family]) & 0xffff);
     };
 
-    std::size_t low_counts[256] = {}, high_counts[512] = {};
-    for (const Rule &r : rules) {
+    // The first pass orders by family and the low byte; it leaves each
+    // family in a segment of its own, and the second pass (the high byte)
+    // and the runs' sorting of one family share nothing with the other's:
+    // the two families are finished on two threads.
+    auto low_key = [&](const Rule &r) {
         unsigned d = digit(r);
-        ++low_counts[d & 0xff];
-        ++high_counts[d >> 8];
+        return (d >> 8 & 0x100) | (d & 0xff);
+    };
+    auto high_key = [&](const Rule &r) { return digit(r) >> 8 & 0xff; };
+    std::size_t low_counts[512] = {}, high_counts[2][256] = {};
+    for (const Rule &r : rules) {
+        ++low_counts[low_key(r)];
+        ++high_counts[!r.is_ipv4()][high_key(r)];
     }
     // Whole huge pages: a partial one at the end would be hundreds of small ones.
     constexpr std::size_t huge_page = std::size_t(1) << 21;
@@ -393,34 +398,39 @@ void radix_sort_rules(std::vector<Rule> &rules, Less less) {
         static_cast<Rule *>(::operator new(bytes, std::align_val_t(huge_page))),
         [](Rule *p) { ::operator delete(p, std::align_val_t(huge_page)); });
     advise_huge_pages(buffer.get(), bytes);
-    auto pass = [&](const Rule *from, Rule *to, std::span<const std::size_t> counts, unsigned shift_by) {
+    auto pass = [](const Rule *from, std::size_t count, Rule *to, std::span<const std::size_t> counts, auto key) {
         std::size_t next[512], at = 0;
         for (std::size_t b = 0; b < counts.size(); ++b) {
             next[b] = at;
             at += counts[b];
         }
-        for (const Rule *r = from; r != from + n; ++r) to[next[(digit(*r) >> shift_by) & (counts.size() - 1)]++] = *r;
+        for (const Rule *r = from; r != from + count; ++r) to[next[key(*r)]++] = *r;
     };
-    pass(rules.data(), buffer.get(), low_counts, 0);
-    pass(buffer.get(), rules.data(), high_counts, 8);
+    pass(rules.data(), n, buffer.get(), low_counts, low_key);
+    std::size_t ipv4 = 0;
+    for (int b = 0; b < 256; ++b) ipv4 += low_counts[b];
 
-    Rule *last = rules.data() + n;
-    for (Rule *run = rules.data(); run != last;) {
-        unsigned d = digit(*run);
-        Rule *end = run + 1;
-        while (end != last && digit(*end) == d) ++end;
-        if (end - run > 32) {
-            std::stable_sort(run, end, less);
-        } else {
-            for (Rule *r = run + 1; r < end; ++r) {
-                Rule rule = *r;
-                Rule *at = r;
-                for (; at != run && less(rule, at[-1]); --at) *at = at[-1];
-                *at = rule;
+    auto finish = [&](std::size_t first, std::size_t count, int family) {
+        Rule *run = rules.data() + first, *last = run + count;
+        pass(buffer.get() + first, count, run, high_counts[family], high_key);
+        while (run != last) {
+            unsigned d = digit(*run);
+            Rule *end = run + 1;
+            while (end != last && digit(*end) == d) ++end;
+            if (end - run > 32) {
+                std::stable_sort(run, end, less);
+            } else {
+                for (Rule *r = run + 1; r < end; ++r) {
+                    Rule rule = *r;
+                    Rule *at = r;
+                    for (; at != run && less(rule, at[-1]); --at) *at = at[-1];
+                    *at = rule;
+                }
             }
+            run = end;
         }
-        run = end;
-    }
+    };
+    run_in_parallel([&] { finish(0, ipv4, 0); }, [&] { finish(ipv4, n - ipv4, 1); });
 }
 
 }  // namespace
@@ -500,29 +510,12 @@ std::uint32_t parse_rules_block(RulesSink &sink, std::string_view text, std::uin
     std::vector<std::string> warnings;
     rules.reserve(second.size() / 8 + 1);  // as read_rules_file reserves: address space until written
     RulesSink second_sink{rules, warnings, sink.source};
-    std::exception_ptr second_failed;
     std::uint32_t last_line = 0;
-    std::thread worker;
-    try {
-        worker = std::thread([&] {
-            try {
-                auto before = static_cast<std::uint32_t>(std::count(first.begin(), first.end(), '\n'));
-                last_line = parse_rules_lines(second_sink, second, line_number + before, path);
-            } catch (...) {
-                second_failed = std::current_exception();
-            }
-        });
-    } catch (const std::system_error &) {  // no thread to be had (RLIMIT_NPROC): one does it all
-        return parse_rules_lines(sink, text, line_number, path);
-    }
-    try {
-        parse_rules_lines(sink, first, line_number, path);
-    } catch (...) {
-        worker.join();  // the first half's error comes first in the file
-        throw;
-    }
-    worker.join();
-    if (second_failed) std::rethrow_exception(second_failed);
+    run_in_parallel([&] { parse_rules_lines(sink, first, line_number, path); },
+                    [&] {
+                        auto before = static_cast<std::uint32_t>(std::count(first.begin(), first.end(), '\n'));
+                        last_line = parse_rules_lines(second_sink, second, line_number + before, path);
+                    });
     sink.rules.insert(sink.rules.end(), rules.begin(), rules.end());
     sink.warnings.insert(sink.warnings.end(), std::make_move_iterator(warnings.begin()),
                          std::make_move_iterator(warnings.end()));
