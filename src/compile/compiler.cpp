@@ -209,9 +209,10 @@ void prepare_heap_for_compiling() {
 void initialize_llvm() {
     static std::once_flag once;
     std::call_once(once, [] {
-        // A compile of a small filter took about 1,260 page faults, 530
-        // fewer with the code mapped at once.
-        map_code_at_once();
+        // The code is not mapped at once (map_code_at_once) here any more:
+        // on Linux 6.18 that cost a small filter's cold launch 4.5 ms more
+        // than the page faults it saved, and a large one's as much as it
+        // saved (bench/RESULTS.md, 2026-12-03).
         prepare_heap_for_compiling();
 #ifdef ALF_LAZY_LLVM_INIT
         for (auto *initializer = __start_alf_llvm_init_array; initializer != __stop_alf_llvm_init_array; ++initializer)
