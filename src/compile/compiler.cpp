@@ -10,6 +10,8 @@
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/FrontendActions.h>
+#include <clang/Lex/PreprocessorOptions.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/Config/llvm-config.h>
@@ -45,6 +47,7 @@
 #include <unistd.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
@@ -384,7 +387,7 @@ private:
 };
 
 // editor_flags() says the same for an editor's clang: keep them in step.
-std::vector<std::string> frontend_arguments(const CompileRequest &request) {
+std::vector<std::string> frontend_arguments(const CompileRequest &request, const char *language = "c") {
     std::vector<std::string> args = {
         // -O2 shapes the IR (no optnone, lifetime markers); the passes are ours.
         "-triple", "bpf", "-emit-llvm-only", "-O2", "-disable-llvm-passes",
@@ -406,7 +409,7 @@ std::vector<std::string> frontend_arguments(const CompileRequest &request) {
     args.push_back("-I");
     args.push_back(runtime_include_dir);
     args.push_back("-x");
-    args.push_back("c");
+    args.push_back(language);
     args.push_back(request.source_path);
     return args;
 }
@@ -494,42 +497,139 @@ std::string compiler_version() {
            std::to_string(pipeline_revision);
 }
 
+namespace {
+
+// The compiler's invocation for `args`, its messages printed to `out`; none
+// (the messages say why) when the arguments do not parse. The printer is for
+// the compiler instance to own.
+struct Frontend {
+    std::shared_ptr<clang::CompilerInvocation> invocation;
+    clang::TextDiagnosticPrinter *printer = nullptr;
+};
+
+Frontend parse_frontend_arguments(const std::vector<std::string> &args, llvm::raw_ostream &out, bool color) {
+    std::vector<const char *> argv;
+    for (const auto &a : args) argv.push_back(a.c_str());
+    auto diag_opts = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
+    diag_opts->ShowColors = color;
+    auto printer = std::make_unique<clang::TextDiagnosticPrinter>(out, diag_opts.get());
+    clang::DiagnosticsEngine parse_diags(llvm::makeIntrusiveRefCnt<clang::DiagnosticIDs>(), diag_opts, printer.get(),
+                                         /*ShouldOwnClient=*/false);
+    auto invocation = std::make_shared<clang::CompilerInvocation>();
+    if (!clang::CompilerInvocation::CreateFromArgs(*invocation, argv, parse_diags)) return {};
+    // Options the driver would pass on; the frontend keeps them off by default.
+    invocation->getDiagnosticOpts().ShowColors = color;
+    return {std::move(invocation), printer.release()};
+}
+
+// The precompiled runtime headers, as the compiler sees them: the header
+// they were made from and the precompiled file, both served from memory.
+constexpr const char *pch_source = "/alfwrapper/pch/runtime.h";
+constexpr const char *pch_file = "/alfwrapper/pch/runtime.h.pch";
+constexpr std::string_view pch_source_text = "#include <alfwrapper/filter.h>\n";
+
+llvm::IntrusiveRefCntPtr<llvm::vfs::InMemoryFileSystem> runtime_file_system(const CompileRequest &request,
+                                                                           bool with_pch) {
+    auto memory_fs = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+    auto add = [&](const std::string &path, llvm::StringRef bytes) {
+        memory_fs->addFile(path, 0, llvm::MemoryBuffer::getMemBuffer(bytes, path, /*RequiresNullTerminator=*/false));
+    };
+    for (const auto &header : request.runtime_headers)
+        add(std::string(runtime_include_dir) + "/" + header.path,
+            llvm::StringRef(reinterpret_cast<const char *>(header.data), header.size));
+    add(pch_source, llvm::StringRef(pch_source_text.data(), pch_source_text.size()));
+    if (with_pch)
+        add(pch_file, llvm::StringRef(reinterpret_cast<const char *>(request.runtime_pch.data()), request.runtime_pch.size()));
+    return memory_fs;
+}
+
+bool may_use_runtime_pch(const CompileRequest &request) {
+    if (request.runtime_pch.empty() || !request.defines.empty() || !request.include_dirs.empty() ||
+        !request.warning_flags.empty())
+        return false;
+    // Only a regular file is read ahead: a pipe's bytes would be gone.
+    struct stat st;
+    if (::stat(request.source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    std::ifstream in(request.source_path, std::ios::binary);
+    char head[4096];
+    in.read(head, sizeof head);
+    return begins_with_runtime_include(std::string_view(head, static_cast<std::size_t>(in.gcount())));
+}
+
+CompileResult compile_once(const CompileRequest &request, bool with_pch);
+
+}  // namespace
+
+bool begins_with_runtime_include(std::string_view source) {
+    std::size_t i = 0, n = source.size();
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+    for (;;) {
+        while (i < n && blank(source[i])) ++i;
+        if (source.substr(i, 2) == "//") {
+            i = source.find('\n', i);
+            if (i == std::string_view::npos) return false;
+        } else if (source.substr(i, 2) == "/*") {
+            i = source.find("*/", i + 2);
+            if (i == std::string_view::npos) return false;
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    auto skip_spaces = [&] {
+        while (i < n && (source[i] == ' ' || source[i] == '\t')) ++i;
+    };
+    if (i >= n || source[i] != '#') return false;
+    ++i;
+    skip_spaces();
+    if (source.substr(i, 7) != "include") return false;
+    i += 7;
+    skip_spaces();
+    if (source.substr(i, 21) != "<alfwrapper/filter.h>") return false;
+    i += 21;
+    skip_spaces();
+    // Nothing else on the line but a comment: "/* ... */" must end on it.
+    if (source.substr(i, 2) == "/*") {
+        std::size_t end = source.find("*/", i + 2);
+        std::size_t line_end = source.find('\n', i);
+        if (end == std::string_view::npos || end > line_end) return false;
+        i = end + 2;
+        skip_spaces();
+    }
+    return i == n || source[i] == '\n' || source[i] == '\r' || source.substr(i, 2) == "//";
+}
+
+// With the precompiled headers when the request allows them; if that
+// compile fails for any reason, the source is compiled as it would be
+// without them, and that result (its errors) is the one reported.
 CompileResult compile_filter(const CompileRequest &request) {
+    if (may_use_runtime_pch(request)) {
+        CompileResult result = compile_once(request, true);
+        result.from_runtime_pch = true;
+        if (result.ok) return result;
+    }
+    return compile_once(request, false);
+}
+
+namespace {
+
+CompileResult compile_once(const CompileRequest &request, bool with_pch) {
     initialize_llvm();
     CompileBounds bounds(request);
     CompileResult result;
 
-    std::vector<std::string> args = frontend_arguments(request);
-    std::vector<const char *> argv;
-    for (const auto &a : args) argv.push_back(a.c_str());
-
     std::string diag_text;
     llvm::raw_string_ostream diag_stream(diag_text);
-    auto diag_opts = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
-    diag_opts->ShowColors = request.color;
-    auto *printer = new clang::TextDiagnosticPrinter(diag_stream, diag_opts.get());
-    auto diag_ids = llvm::makeIntrusiveRefCnt<clang::DiagnosticIDs>();
-    clang::DiagnosticsEngine parse_diags(diag_ids, diag_opts, printer, /*ShouldOwnClient=*/false);
-
-    auto invocation = std::make_shared<clang::CompilerInvocation>();
-    if (!clang::CompilerInvocation::CreateFromArgs(*invocation, argv, parse_diags)) {
-        delete printer;
+    auto [invocation, printer] = parse_frontend_arguments(frontend_arguments(request), diag_stream, request.color);
+    if (!invocation) {
         diag_stream.flush();
         result.diagnostics = diag_text;
         return result;
     }
-    // Options the driver would pass on; the frontend keeps them off by default.
-    invocation->getDiagnosticOpts().ShowColors = request.color;
+    if (with_pch) invocation->getPreprocessorOpts().ImplicitPCHInclude = pch_file;
 
     InputLog inputs;
-    auto memory_fs = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
-    for (const auto &header : request.runtime_headers) {
-        std::string path = std::string(runtime_include_dir) + "/" + header.path;
-        memory_fs->addFile(path, 0,
-                           llvm::MemoryBuffer::getMemBuffer(
-                               llvm::StringRef(reinterpret_cast<const char *>(header.data), header.size),
-                               path, /*RequiresNullTerminator=*/false));
-    }
+    auto memory_fs = runtime_file_system(request, with_pch);
     auto real_fs = llvm::makeIntrusiveRefCnt<RecordingFileSystem>(llvm::vfs::getRealFileSystem(), inputs);
     auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(real_fs);
     overlay->pushOverlay(memory_fs);
@@ -582,6 +682,32 @@ CompileResult compile_filter(const CompileRequest &request) {
     result.ok = ok && !object.empty();
     if (result.ok) result.object.assign(object.begin(), object.end());
     return result;
+}
+
+}  // namespace
+
+bool precompile_runtime_headers(const std::vector<VirtualHeader> &headers, const std::string &output,
+                                std::string &diagnostics) {
+    initialize_llvm();
+    CompileRequest request;
+    request.source_path = pch_source;
+    request.runtime_headers = headers;
+    llvm::raw_string_ostream diag_stream(diagnostics);
+    auto [invocation, printer] = parse_frontend_arguments(frontend_arguments(request, "c-header"), diag_stream, false);
+    if (!invocation) return false;
+    invocation->getFrontendOpts().OutputFile = output;
+    // Served from memory: its time stamp and size are the same in every build.
+    invocation->getFrontendOpts().IncludeTimestamps = false;
+
+    clang::CompilerInstance compiler;
+    compiler.setInvocation(invocation);
+    compiler.createDiagnostics(printer, /*ShouldOwnClient=*/true);
+    compiler.createFileManager(runtime_file_system(request, false));
+    compiler.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
+    clang::GeneratePCHAction action;
+    bool ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred();
+    diag_stream.flush();
+    return ok;
 }
 
 // frontend_arguments()' target, language and warnings, spelled for the driver.

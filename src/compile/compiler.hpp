@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace alf {
@@ -31,6 +33,12 @@ struct CompileRequest {
     std::vector<std::string> defines;      // NAME or NAME=VALUE
     std::vector<std::string> include_dirs; // searched before the runtime headers
     std::vector<VirtualHeader> runtime_headers;
+    // The runtime headers precompiled (precompile_runtime_headers), or empty.
+    // Used for a source whose first line of code is #include
+    // <alfwrapper/filter.h>, when the request has no defines, include
+    // directories or warning flags (which could change what the headers
+    // mean or say); the object is the one compiling without it gives.
+    std::span<const unsigned char> runtime_pch;
     std::vector<std::string> warning_flags; // added after the defaults, e.g. -Wextra -Werror
     Optimization optimization = Optimization::full;
     bool color = false;
@@ -55,12 +63,25 @@ struct CompileResult {
     std::vector<std::uint8_t> object;   // ELF for the BPF target, with BTF
     std::string diagnostics;            // compiler output, in clang's format
     std::vector<CompileInput> inputs;   // every real file (or directory) it read or looked for
+    bool from_runtime_pch = false;      // started from the precompiled runtime headers
 };
 
 // Where the runtime headers appear to the compiler (and in its diagnostics).
 inline constexpr const char *runtime_include_dir = "/alfwrapper/include";
 
 CompileResult compile_filter(const CompileRequest &request);
+
+// <alfwrapper/filter.h> and everything it includes, parsed once: a build
+// step writes it to `output` (a precompiled header), and the binaries embed
+// it. A compile that uses it skips parsing ~100 KB of headers. False, with
+// the compiler's messages in `diagnostics`, when it cannot be made.
+bool precompile_runtime_headers(const std::vector<VirtualHeader> &headers, const std::string &output,
+                                std::string &diagnostics);
+
+// Whether a source begins (after blank lines and comments) with
+// #include <alfwrapper/filter.h>: its compile may start from the
+// precompiled runtime headers.
+bool begins_with_runtime_include(std::string_view source);
 
 // The compiler driver's flags that make an editor's clang (clangd) parse a
 // filter as compile_filter() does, with the runtime headers in `include_dir`.

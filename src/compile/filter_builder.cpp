@@ -3,6 +3,7 @@
 #include "compile/builtin_filters.hpp"
 #include "common/error.hpp"
 #include "compile/headers.hpp"
+#include "compile/runtime_pch.hpp"
 #include "common/json_input.hpp"
 #include "common/util.hpp"
 
@@ -134,6 +135,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     request.defines = source_.defines;
     request.include_dirs = source_.include_dirs;
     request.runtime_headers = runtime_headers();
+    request.runtime_pch = runtime_pch();
     request.optimization = optimization;
     request.color = options_.color;
     request.time_limit_seconds = static_cast<unsigned>(
@@ -148,7 +150,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
         throw Error("filter " + source_.path + " does not compile:\n" + diagnostics);
     }
     report_.info("compiled " + source_.path + " in " + compiling.text() + " (" + optimization_name(optimization) +
-                 " optimizer)");
+                 " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers)" : ")"));
     result.object = std::move(compiled.object);
     result.warnings = std::move(compiled.diagnostics);
     result.origin = FilterBytes::Origin::compiler;
