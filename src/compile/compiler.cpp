@@ -58,6 +58,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -547,30 +548,46 @@ bool may_use_runtime_pch(const CompileRequest &request) {
     if (request.runtime_pch.empty() || !request.defines.empty() || !request.include_dirs.empty() ||
         !request.warning_flags.empty())
         return false;
-    // Only a regular file is read ahead: a pipe's bytes would be gone.
-    struct stat st;
-    if (::stat(request.source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-    std::ifstream in(request.source_path, std::ios::binary);
-    char head[4096];
-    in.read(head, sizeof head);
-    return begins_with_runtime_include(std::string_view(head, static_cast<std::size_t>(in.gcount())));
+    // The beginning of a file; only a regular file is read ahead: a pipe's
+    // bytes would be gone.
+    auto head_of = [](const std::string &path) -> std::optional<std::string> {
+        struct stat st;
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+        std::ifstream in(path, std::ios::binary);
+        std::string head(4096, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        return head;
+    };
+    auto head = head_of(request.source_path);
+    auto include = head ? first_include(*head) : std::nullopt;
+    if (!include) return false;
+    if (include->angled) return include->name == "alfwrapper/filter.h";
+    // A file beside it that begins so, as filters/whitelist-private.c
+    // begins with #include "private.c" (a quoted name is looked for beside
+    // the source first).
+    std::string beside = std::string(include->name);
+    std::size_t slash = request.source_path.rfind('/');
+    if (slash != std::string::npos) beside = request.source_path.substr(0, slash + 1) + beside;
+    auto included = head_of(beside);
+    return included && begins_with_runtime_include(*included);
 }
 
 CompileResult compile_once(const CompileRequest &request, bool with_pch);
 
 }  // namespace
 
-bool begins_with_runtime_include(std::string_view source) {
+std::optional<FirstInclude> first_include(std::string_view source) {
     std::size_t i = 0, n = source.size();
     auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
     for (;;) {
         while (i < n && blank(source[i])) ++i;
         if (source.substr(i, 2) == "//") {
             i = source.find('\n', i);
-            if (i == std::string_view::npos) return false;
+            if (i == std::string_view::npos) return std::nullopt;
         } else if (source.substr(i, 2) == "/*") {
             i = source.find("*/", i + 2);
-            if (i == std::string_view::npos) return false;
+            if (i == std::string_view::npos) return std::nullopt;
             i += 2;
         } else {
             break;
@@ -579,24 +596,35 @@ bool begins_with_runtime_include(std::string_view source) {
     auto skip_spaces = [&] {
         while (i < n && (source[i] == ' ' || source[i] == '\t')) ++i;
     };
-    if (i >= n || source[i] != '#') return false;
+    if (i >= n || source[i] != '#') return std::nullopt;
     ++i;
     skip_spaces();
-    if (source.substr(i, 7) != "include") return false;
+    if (source.substr(i, 7) != "include") return std::nullopt;
     i += 7;
     skip_spaces();
-    if (source.substr(i, 21) != "<alfwrapper/filter.h>") return false;
-    i += 21;
+    if (i >= n || (source[i] != '<' && source[i] != '"')) return std::nullopt;
+    FirstInclude include;
+    include.angled = source[i] == '<';
+    std::size_t close = source.find_first_of(include.angled ? ">\n" : "\"\n", i + 1);
+    if (close == std::string_view::npos || source[close] == '\n') return std::nullopt;
+    include.name = source.substr(i + 1, close - i - 1);
+    i = close + 1;
     skip_spaces();
     // Nothing else on the line but a comment: "/* ... */" must end on it.
     if (source.substr(i, 2) == "/*") {
         std::size_t end = source.find("*/", i + 2);
         std::size_t line_end = source.find('\n', i);
-        if (end == std::string_view::npos || end > line_end) return false;
+        if (end == std::string_view::npos || end > line_end) return std::nullopt;
         i = end + 2;
         skip_spaces();
     }
-    return i == n || source[i] == '\n' || source[i] == '\r' || source.substr(i, 2) == "//";
+    if (i == n || source[i] == '\n' || source[i] == '\r' || source.substr(i, 2) == "//") return include;
+    return std::nullopt;
+}
+
+bool begins_with_runtime_include(std::string_view source) {
+    auto include = first_include(source);
+    return include && include->angled && include->name == "alfwrapper/filter.h";
 }
 
 // With the precompiled headers when the request allows them; if that

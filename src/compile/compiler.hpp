@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,9 +79,17 @@ CompileResult compile_filter(const CompileRequest &request);
 bool precompile_runtime_headers(const std::vector<VirtualHeader> &headers, const std::string &output,
                                 std::string &diagnostics);
 
-// Whether a source begins (after blank lines and comments) with
-// #include <alfwrapper/filter.h>: its compile may start from the
-// precompiled runtime headers.
+// A source's first line of code (after blank lines and comments), when it
+// is an #include alone: the name, and whether it was written <...> or "...".
+struct FirstInclude {
+    std::string_view name;
+    bool angled = false;
+};
+std::optional<FirstInclude> first_include(std::string_view source);
+
+// Whether that line is #include <alfwrapper/filter.h>: the compile of such a
+// source (or of one whose first line includes such a file beside it) may
+// start from the precompiled runtime headers.
 bool begins_with_runtime_include(std::string_view source);
 
 // The compiler driver's flags that make an editor's clang (clangd) parse a
