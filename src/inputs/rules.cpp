@@ -545,9 +545,11 @@ void read_rules_file(RuleSet &set, const std::string &path) {
     // Read in blocks of up to 4 MiB, not zero-filled: a small file (or one of
     // many) costs only what it holds, a large one no more than the block.
     // Each block is parsed up to its last line end; the line cut there
-    // begins the next.
+    // begins the next. A block holds at least the longest line allowed, so a
+    // full block without a line end is a line too long.
     constexpr std::size_t block_max = std::size_t(4) << 20;
-    std::size_t block_size = regular ? std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size) + 1, 4096, block_max)
+    std::size_t block_size = regular ? std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size) + 1,
+                                                               max_rules_line + 1, block_max)
                                      : block_max;
     std::unique_ptr<char[]> buffer(new char[block_size]);
     std::size_t filled = 0;  // bytes in the buffer, the cut line first
@@ -563,12 +565,6 @@ void read_rules_file(RuleSet &set, const std::string &path) {
         std::size_t end = block.rfind('\n');
         if (end == std::string_view::npos) {
             if (filled > max_rules_line) throw_line_too_long(path, line_number + 1);
-            if (filled == block_size) {  // a small block and a long line: room for it
-                std::unique_ptr<char[]> larger(new char[max_rules_line + 1]);
-                std::memcpy(larger.get(), buffer.get(), filled);
-                buffer = std::move(larger);
-                block_size = max_rules_line + 1;
-            }
             continue;
         }
         line_number = parse_rules_block(sink, block.substr(0, end + 1), line_number, path);
