@@ -568,7 +568,7 @@ bool may_use_runtime_pch(const CompileRequest &request) {
     // the source first).
     std::string beside = std::string(include->name);
     std::size_t slash = request.source_path.rfind('/');
-    if (slash != std::string::npos) beside = request.source_path.substr(0, slash + 1) + beside;
+    if (slash != std::string::npos && !beside.starts_with('/')) beside = request.source_path.substr(0, slash + 1) + beside;
     auto included = head_of(beside);
     return included && begins_with_runtime_include(*included);
 }
