@@ -577,6 +577,12 @@ class NetnsPair:
                 for address, length in ((v4, 24), (v6, 64)):
                     add_address(ns, address, dev, length)
                 sh("ip", "-n", ns, "link", "set", dev, "up")
+            # The kernel turns a veth's carrier on a moment later (its link
+            # watch), and until then the device drops what is sent on it: a
+            # first SYN lost that way timed out a control connection.
+            for ns, dev in ((self.server, self.server_if), (self.client, self.client_if)):
+                wait_until(lambda: "state UP" in sh("ip", "-n", ns, "-o", "link", "show", "dev", dev).stdout,
+                           what=f"{dev} in {ns} up")
         except Exception:
             self.__exit__()
             raise
