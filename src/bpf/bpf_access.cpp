@@ -1,5 +1,7 @@
 #include "bpf/bpf_access.hpp"
 
+#include "bpf/bpf_syscall.hpp"
+
 #include "common/capabilities.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -49,7 +51,10 @@ int probe_ebpf() {
         {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
     };
-    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "alf_probe", "GPL", program, 2, nullptr);
+    ProgramLoad load;
+    load.name = "alf_probe";
+    load.instructions = program;
+    int fd = load_program(load);
     if (fd < 0) return errno ? errno : EPERM;
     close(fd);
     return 0;

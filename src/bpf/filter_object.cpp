@@ -2,6 +2,7 @@
 
 #include "bpf/btf_line_info.hpp"
 #include "bpf/btf_values.hpp"
+#include "bpf/direct_load.hpp"
 #include "common/capabilities.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -132,6 +133,18 @@ void FilterObject::load(const std::string &program) {
     bpf_object__for_each_program(prog, object_.get()) bpf_program__set_autoload(prog, prog == chosen);
     tell_whether_stack_stores_are_guarded();
 
+    // Without libbpf's feature probes when it can; libbpf otherwise, whose
+    // messages then say what went wrong.
+    if (through_libbpf_) {
+        loaded_by_libbpf_because_ = "asked for";
+    } else if (auto direct = load_directly(object_.get(), chosen, elf_, loaded_by_libbpf_because_)) {
+        program_name_ = bpf_program__name(chosen);
+        own_program_.reset(direct->program_fd);
+        program_fd_ = direct->program_fd;
+        loaded_instructions_ = direct->instructions;
+        return;
+    }
+
     // Our own buffer for the verifier's log (libbpf asks for one only after a
     // failed load): the kernel keeps the end of a log that does not fit, which
     // is the part that matters, and libbpf does not verify the program again
@@ -174,6 +187,7 @@ void FilterObject::load(const std::string &program) {
     }
     program_name_ = bpf_program__name(chosen);
     program_fd_ = bpf_program__fd(chosen);
+    loaded_instructions_ = static_cast<std::uint32_t>(bpf_program__insn_cnt(chosen));
 }
 
 // alf_stack_stores_guarded of <alfwrapper/packet.h>: 1 when the verifier
@@ -261,10 +275,7 @@ std::string FilterObject::source_file_named(const std::string &file) const {
 
 int FilterObject::program_fd() const { return program_fd_; }
 
-std::uint32_t FilterObject::program_instructions() const {
-    bpf_program *prog = bpf_object__find_program_by_name(object_.get(), program_name_.c_str());
-    return prog ? static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)) : 0;
-}
+std::uint32_t FilterObject::program_instructions() const { return loaded_instructions_; }
 
 LoadedProgramInfo FilterObject::loaded_program_info() const {
     struct bpf_prog_info info = {};
@@ -281,8 +292,10 @@ std::vector<ProgramDescription> FilterObject::programs() const {
     std::vector<ProgramDescription> result;
     bpf_program *prog;
     bpf_object__for_each_program(prog, object_.get()) {
+        bool chosen = is_chosen(prog);
         result.push_back({bpf_program__name(prog), bpf_program__section_name(prog),
-                          static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)), is_chosen(prog)});
+                          chosen ? loaded_instructions_ : static_cast<std::uint32_t>(bpf_program__insn_cnt(prog)),
+                          chosen});
     }
     return result;
 }

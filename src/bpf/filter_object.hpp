@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -88,6 +89,11 @@ public:
     void assume_stack_stores_guarded(bool guarded) { assumed_guarded_ = guarded; }
 
     int program_fd() const;
+    // Load with libbpf even where the own loader would (the tests compare the two).
+    void load_through_libbpf() { through_libbpf_ = true; }
+    // Why libbpf loaded the program rather than alfwrapper's own loader
+    // (bpf/direct_load.hpp); empty when it did not.
+    const std::string &loaded_by_libbpf_because() const { return loaded_by_libbpf_because_; }
     const std::string &program_name() const { return program_name_; }
     std::uint32_t program_instructions() const;
     LoadedProgramInfo loaded_program_info() const;
@@ -117,6 +123,10 @@ private:
     std::string name_;
     std::string program_name_;
     int program_fd_ = -1;
+    UniqueFd own_program_;  // the program, when libbpf did not load it
+    std::uint32_t loaded_instructions_ = 0;
+    std::string loaded_by_libbpf_because_;
+    bool through_libbpf_ = false;
     std::optional<bool> assumed_guarded_;
 };
 

@@ -1,5 +1,6 @@
 #include "bpf/program_metadata.hpp"
 
+#include "bpf/bpf_syscall.hpp"
 #include "common/error.hpp"
 #include "common/service_name.hpp"
 #include "common/unique_fd.hpp"
@@ -125,7 +126,7 @@ FilterMetadata with_program_maps(int program_fd, const FilterMetadata &metadata)
 void attach_metadata(int program_fd, const FilterMetadata &metadata) {
     std::string text = encode(with_program_maps(program_fd, metadata));
     std::uint32_t room = metadata_room(text);
-    UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), room, 1, nullptr));
+    UniqueFd map(create_map(BPF_MAP_TYPE_ARRAY, metadata_map_name, sizeof(std::uint32_t), room, 1));
     if (!map) throw system_error("filter metadata: cannot create its map", errno);
     write_value(map.get(), room, text);
     if (bpf_prog_bind_map(program_fd, map.get(), nullptr) != 0)

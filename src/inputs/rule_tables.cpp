@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/service_name.hpp"
+#include "bpf/bpf_syscall.hpp"
 #include "bpf/filter_object.hpp"
 #include "bpf/program_metadata.hpp"
 #include "common/unique_fd.hpp"
@@ -330,11 +331,10 @@ void require_fit(const RuleCapacity &capacity, const CompiledRules &compiled, st
 }
 
 UniqueFd create_rule_list(std::size_t rules, int program_fd) {
-    LIBBPF_OPTS(bpf_map_create_opts, options, .map_flags = BPF_F_MMAPABLE);
     std::size_t entries = 1 + rules;
     if (entries > 0xffffffffu) throw Error("rules: too many rules to list");
-    UniqueFd map(bpf_map_create(BPF_MAP_TYPE_ARRAY, rule_list_map, sizeof(std::uint32_t), sizeof(RuleRecord),
-                                static_cast<std::uint32_t>(entries), &options));
+    UniqueFd map(create_map(BPF_MAP_TYPE_ARRAY, rule_list_map, sizeof(std::uint32_t), sizeof(RuleRecord),
+                            static_cast<std::uint32_t>(entries), BPF_F_MMAPABLE));
     if (!map) throw system_error(std::string("map ") + rule_list_map + ": cannot create it", errno);
     if (bpf_prog_bind_map(program_fd, map.get(), nullptr) != 0)
         throw system_error(std::string("map ") + rule_list_map + ": cannot bind it to the program", errno);

@@ -136,8 +136,10 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
         bytes = builder.compile_fuller();
         loaded.emplace(load_object(FilterObject::open(bytes.object, config_.filter)));
     }
+    const std::string &libbpf_because = loaded->loaded_by_libbpf_because();
     report_.info("loaded program '" + loaded->program_name() + "' (" +
-                 std::to_string(loaded->program_instructions()) + " instructions)");
+                 std::to_string(loaded->program_instructions()) + " instructions" +
+                 (libbpf_because.empty() ? std::string() : ", by libbpf: " + libbpf_because) + ")");
     if (kept && kept->running) {
         // Checked before anything is written into the maps taken over.
         const RunningFilter &running = *kept->running;
