@@ -9,8 +9,12 @@ whole process and alfwrapper's own -v figures.
         a cold launch (--no-cache): wall and compile ms
     ab_builds.py [--rounds N] rules OLD NEW RULES-FILE
         a launch of the rules filter: wall, read, compile and write ms
+    ab_builds.py [--rounds N] cached OLD NEW FILTER.c
+        a launch from the compile cache (each build its own, filled
+        first) that starts true: wall ms
 
-Both with --dry-run (nothing is started) and -v; needs root (loads eBPF).
+With -v, the first two with --dry-run (nothing is started); needs root
+(loads eBPF).
 """
 import argparse
 import re
@@ -18,10 +22,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 FIGURES = {
     "cold": {"compile": r"compiled .* in ([0-9.]+) ms"},
+    "cached": {},
     "rules": {
         "read": r"read in ([0-9.]+) ms",
         "compile": r"address ranges in ([0-9.]+) ms",
@@ -46,16 +52,22 @@ def main():
     args = parser.parse_args()
     builds = {"old": args.old, "new": args.new}
     port = free_port()
-    if args.mode == "cold":
-        tail = ["--no-cache", "--port", port, args.input, "--dry-run", "--", "true"]
-    else:
-        tail = ["--port", port, "--rules-file", args.input, "--dry-run", "--", "true"]
+    caches = tempfile.TemporaryDirectory(prefix="ab-builds-")
+    tails = {}
+    for name in builds:
+        if args.mode == "cold":
+            tails[name] = ["--no-cache", "--port", port, args.input, "--dry-run", "--", "true"]
+        elif args.mode == "cached":
+            tails[name] = ["--cache-dir", f"{caches.name}/{name}", "--port", port, args.input, "--", "true"]
+            subprocess.run([builds[name]] + tails[name], check=True)
+        else:
+            tails[name] = ["--port", port, "--rules-file", args.input, "--dry-run", "--", "true"]
     figures = {name: {"wall": []} | {f: [] for f in FIGURES[args.mode]} for name in builds}
     for round_ in range(args.rounds):
         order = list(builds) if round_ % 2 == 0 else list(reversed(list(builds)))
         for name in order:
             start = time.monotonic()
-            run = subprocess.run([builds[name], "-v"] + tail, capture_output=True, text=True)
+            run = subprocess.run([builds[name], "-v"] + tails[name], capture_output=True, text=True)
             wall = (time.monotonic() - start) * 1000
             if run.returncode != 0:
                 sys.exit(f"{builds[name]} failed:\n{run.stderr}")
@@ -71,7 +83,8 @@ def main():
     print("|---|" + "---:|" * len(columns))
     for name in builds:
         print(f"| {name} ({builds[name]}) | " +
-              " | ".join(f"{statistics.median(figures[name][c]):.1f}" for c in columns) + " |")
+              " | ".join(f"{statistics.median(figures[name][c]):.{2 if args.mode == 'cached' else 1}f}"
+                         for c in columns) + " |")
 
 
 if __name__ == "__main__":
