@@ -189,18 +189,16 @@ private:
             carry(lines_, elf_.name_of(section), first, count, at, line_info, line_info_size);
         }
 
-        std::map<std::uint64_t, Elf64_Rel> relocations;
-        for (const Elf64_Rel &rel : elf_.relocations_of(section)) {
-            if (rel.r_offset % sizeof(bpf_insn)) throw NotHere{"a relocation inside an instruction"};
-            std::uint64_t index = rel.r_offset / sizeof(bpf_insn);
-            if (index >= first && index < first + count) relocations[index - first] = rel;
-        }
+        const std::map<std::uint64_t, Elf64_Rel> &relocations = relocations_of(section);
+        auto relocated = [&](std::uint64_t i) -> const Elf64_Rel * {
+            auto found = relocations.find(first + i);
+            return found == relocations.end() ? nullptr : &found->second;
+        };
         for (std::uint64_t i = 0; i < count; ++i) {
             const bpf_insn insn = code[at + i];
-            auto rel = relocations.find(i);
-            const Elf64_Rel *relocation = rel == relocations.end() ? nullptr : &rel->second;
+            const Elf64_Rel *relocation = relocated(i);
             if (insn.code == load_imm64) {
-                if (i + 1 >= count || relocations.count(i + 1)) throw NotHere{"a cut ld_imm64"};
+                if (i + 1 >= count || relocated(i + 1)) throw NotHere{"a cut ld_imm64"};
                 if (relocation) {
                     reference_data(at + i, *relocation);
                 } else if (insn.src_reg != 0) {
@@ -241,8 +239,11 @@ private:
         if (subprogram == subprograms_.end()) throw NotHere{"a call to no function's start"};
         auto placed = placed_.find(subprogram->first);
         if (placed == placed_.end()) {
+            // The kernel runs no deeper than 8 frames; libbpf recurses too.
+            if (++depth_ > 64) throw NotHere{"subprograms calling each other 64 deep"};
             placed = placed_.emplace(subprogram->first, code.size()).first;
             append(*text_, subprogram->first, subprogram->second);
+            --depth_;
         }
         code[at].imm = static_cast<std::int32_t>(std::int64_t(placed->second) - std::int64_t(at) - 1);
     }
@@ -279,6 +280,18 @@ private:
         }
     }
 
+    // A section's relocations by the instruction they apply to, read once.
+    const std::map<std::uint64_t, Elf64_Rel> &relocations_of(std::size_t section) {
+        auto [entry, fresh] = relocations_.try_emplace(section);
+        if (fresh) {
+            for (const Elf64_Rel &rel : elf_.relocations_of(section)) {
+                if (rel.r_offset % sizeof(bpf_insn)) throw NotHere{"a relocation inside an instruction"};
+                entry->second[rel.r_offset / sizeof(bpf_insn)] = rel;
+            }
+        }
+        return entry->second;
+    }
+
     const Elf64_Sym *symbol(const Elf64_Rel &relocation) const {
         std::uint64_t index = ELF64_R_SYM(relocation.r_info);
         if (index >= elf_.symbols().size()) throw NotHere{"a relocation of no symbol"};
@@ -287,16 +300,21 @@ private:
 
     // libbpf finds a map by where its definition lies in .maps; it is named
     // by the variable defined there.
-    bpf_map *map_defined_at(std::size_t section, std::uint64_t offset) const {
-        for (const auto &[name, sym] : elf_.symbols()) {
-            if (sym.st_shndx != section || sym.st_value != offset || ELF64_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
-            bpf_map *map = bpf_object__find_map_by_name(object_, std::string(name).c_str());
-            if (map && !bpf_map__is_internal(map)) return map;
+    bpf_map *map_defined_at(std::size_t section, std::uint64_t offset) {
+        if (maps_defined_.empty()) {
+            for (const auto &[name, sym] : elf_.symbols()) {
+                if (sym.st_shndx != section || ELF64_ST_TYPE(sym.st_info) != STT_OBJECT) continue;
+                bpf_map *map = bpf_object__find_map_by_name(object_, std::string(name).c_str());
+                if (map && !bpf_map__is_internal(map)) maps_defined_.emplace(sym.st_value, map);
+            }
         }
-        throw NotHere{"a reference to no map of .maps"};
+        auto found = maps_defined_.find(offset);
+        if (found == maps_defined_.end()) throw NotHere{"a reference to no map of .maps"};
+        return found->second;
     }
 
-    bpf_map *map_of_section(std::string_view section) const {
+    bpf_map *map_of_section(std::string_view section) {
+        if (auto known = section_maps_.find(section); known != section_maps_.end()) return known->second;
         bool dotted = section.find('.', 1) != std::string_view::npos;
         std::string wanted = dotted ? std::string(section) : internal_map_name(bpf_object__name(object_), section);
         bpf_map *found = nullptr;
@@ -307,6 +325,7 @@ private:
             found = map;
         }
         if (!found) throw NotHere{"no map for " + std::string(section)};
+        section_maps_.emplace(section, found);
         return found;
     }
 
@@ -315,6 +334,10 @@ private:
     std::optional<std::size_t> text_;
     std::map<std::uint64_t, std::uint64_t> subprograms_;  // .text start -> instructions
     std::map<std::uint64_t, std::size_t> placed_;        // .text start -> where it was appended
+    std::map<std::size_t, std::map<std::uint64_t, Elf64_Rel>> relocations_;  // by section, then instruction
+    std::map<std::uint64_t, bpf_map *> maps_defined_;    // offset in .maps -> map
+    std::map<std::string_view, bpf_map *> section_maps_;
+    int depth_ = 0;
     ExtInfo funcs_, lines_;
     bool has_ext_ = false;
 };
