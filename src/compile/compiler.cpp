@@ -487,14 +487,43 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine, const llvm::Ta
     passes.run(module, module_analyses);
 }
 
-bool emit_object(llvm::Module &module, llvm::TargetMachine &machine, const llvm::TargetLibraryInfoImpl &library,
-                 llvm::SmallVectorImpl<char> &object) {
-    llvm::raw_svector_ostream stream(object);
-    llvm::legacy::PassManager passes;
-    passes.add(new llvm::TargetLibraryInfoWrapperPass(library));
-    if (machine.addPassesToEmitFile(passes, stream, nullptr, llvm::CGFT_ObjectFile)) return false;
-    passes.run(module);
-    return true;
+// The code generator for a target: its machine and its passes, which need
+// nothing of the module, so they are made while the frontend runs (about
+// 0.8 ms, a tenth of a small filter's compile).
+struct CodeGenerator {
+    struct Target {
+        std::string triple, cpu, features;
+        bool operator==(const Target &) const = default;
+    };
+
+    explicit CodeGenerator(Target wanted) : target(std::move(wanted)) {
+        const llvm::Target *found = llvm::TargetRegistry::lookupTarget(target.triple, error);
+        if (!found) return;
+        machine.reset(found->createTargetMachine(target.triple, target.cpu, target.features, llvm::TargetOptions(),
+                                                 llvm::None, llvm::None, llvm::CodeGenOpt::Default));
+        if (!machine) return;
+        // -ffreestanding: no C library behind the filter, so no calls to one.
+        library = std::make_unique<llvm::TargetLibraryInfoImpl>(llvm::Triple(target.triple));
+        library->disableAllFunctions();
+        stream = std::make_unique<llvm::raw_svector_ostream>(object);
+        passes = std::make_unique<llvm::legacy::PassManager>();
+        passes->add(new llvm::TargetLibraryInfoWrapperPass(*library));
+        if (machine->addPassesToEmitFile(*passes, *stream, nullptr, llvm::CGFT_ObjectFile)) passes.reset();
+    }
+    bool ready() const { return passes != nullptr; }
+
+    Target target;
+    std::string error;
+    // Destroyed in the reverse order: the passes refer to all before them.
+    std::unique_ptr<llvm::TargetMachine> machine;
+    std::unique_ptr<llvm::TargetLibraryInfoImpl> library;
+    llvm::SmallVector<char, 0> object;
+    std::unique_ptr<llvm::raw_svector_ostream> stream;
+    std::unique_ptr<llvm::legacy::PassManager> passes;
+};
+
+CodeGenerator::Target target_of(const clang::TargetOptions &options) {
+    return {options.Triple, options.CPU, llvm::join(options.Features, ",")};
 }
 
 }  // namespace
@@ -680,33 +709,32 @@ CompileResult compile_once(const CompileRequest &request, bool with_pch) {
 
     llvm::LLVMContext context;
     clang::EmitLLVMOnlyAction action(&context);
-    bool ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred();
+    // The frontend here, the code generator for the target asked for on the
+    // other CPU (the frontend may complete the target's options, which are
+    // copied first: if they end up otherwise, it is made again below).
+    bool ok = false;
+    std::optional<CodeGenerator> generator;
+    run_in_parallel([&] { ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred(); },
+                    [&, wanted = target_of(invocation->getTargetOpts())] { generator.emplace(wanted); });
     std::unique_ptr<llvm::Module> module = ok ? action.takeModule() : nullptr;
 
     llvm::SmallVector<char, 0> object;
     if (module) {
-        std::string error;
-        const std::string &triple = module->getTargetTriple();
-        const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-        const auto &target_opts = compiler.getTargetOpts();
-        std::unique_ptr<llvm::TargetMachine> machine(
-            target ? target->createTargetMachine(triple, target_opts.CPU, llvm::join(target_opts.Features, ","),
-                                                 llvm::TargetOptions(), llvm::None, llvm::None,
-                                                 llvm::CodeGenOpt::Default)
-                   : nullptr);
-        if (!machine) {
-            diag_stream << "error: the BPF target is not available in this build (" << error << ")\n";
+        CodeGenerator::Target target = target_of(compiler.getTargetOpts());
+        target.triple = module->getTargetTriple();
+        if (!generator || !(generator->target == target)) generator.emplace(target);
+        if (!generator->ready()) {
+            diag_stream << "error: the BPF target is not available in this build (" << generator->error << ")\n";
             ok = false;
         } else {
             // The action has ended the source file; the printer needs it open again.
             compiler.getDiagnosticClient().BeginSourceFile(compiler.getLangOpts());
             context.setDiagnosticHandler(std::make_unique<BackendDiagnostics>(compiler));
-            // -ffreestanding: no C library behind the filter, so no calls to one.
-            llvm::TargetLibraryInfoImpl library{llvm::Triple(triple)};
-            library.disableAllFunctions();
             drop_variable_locations(*module);
-            optimize(*module, *machine, library, request.optimization);
-            ok = emit_object(*module, *machine, library, object) && !compiler.getDiagnostics().hasErrorOccurred();
+            optimize(*module, *generator->machine, *generator->library, request.optimization);
+            generator->passes->run(*module);
+            ok = !compiler.getDiagnostics().hasErrorOccurred();
+            object = std::move(generator->object);
             compiler.getDiagnosticClient().EndSourceFile();
         }
     }
