@@ -526,6 +526,24 @@ CodeGenerator::Target target_of(const clang::TargetOptions &options) {
     return {options.Triple, options.CPU, llvm::join(options.Features, ",")};
 }
 
+// What a compile builds, in the order it is freed (the module before its
+// context).
+struct CompileState {
+    std::unique_ptr<clang::CompilerInstance> compiler;
+    std::unique_ptr<llvm::LLVMContext> context;
+    std::unique_ptr<clang::EmitLLVMOnlyAction> action;
+    std::optional<CodeGenerator> generator;
+    std::unique_ptr<llvm::Module> module;
+};
+
+// CompileRequest::keep_memory: freeing a small filter's AST, IR and passes
+// took 0.4 ms of its launch. Kept reachable, so a leak checker has nothing
+// to report.
+void keep_until_exit(CompileState state) {
+    static auto *kept = new std::vector<std::unique_ptr<CompileState>>;
+    kept->push_back(std::make_unique<CompileState>(std::move(state)));
+}
+
 }  // namespace
 
 // From the headers, not clang::getClangFullVersion(): a launch that finds its
@@ -699,7 +717,9 @@ CompileResult compile_once(const CompileRequest &request, bool with_pch) {
     auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(real_fs);
     overlay->pushOverlay(memory_fs);
 
-    clang::CompilerInstance compiler;
+    CompileState state;
+    state.compiler = std::make_unique<clang::CompilerInstance>();
+    clang::CompilerInstance &compiler = *state.compiler;
     compiler.setInvocation(invocation);
     compiler.createDiagnostics(printer, /*ShouldOwnClient=*/true);
     compiler.createFileManager(overlay);
@@ -707,16 +727,19 @@ CompileResult compile_once(const CompileRequest &request, bool with_pch) {
     // ExecuteAction reports "N errors generated." there; the diagnostics say it already.
     compiler.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
 
-    llvm::LLVMContext context;
-    clang::EmitLLVMOnlyAction action(&context);
+    state.context = std::make_unique<llvm::LLVMContext>();
+    llvm::LLVMContext &context = *state.context;
+    state.action = std::make_unique<clang::EmitLLVMOnlyAction>(&context);
+    clang::EmitLLVMOnlyAction &action = *state.action;
     // The frontend here, the code generator for the target asked for on the
     // other CPU (the frontend may complete the target's options, which are
     // copied first: if they end up otherwise, it is made again below).
     bool ok = false;
-    std::optional<CodeGenerator> generator;
+    std::optional<CodeGenerator> &generator = state.generator;
     run_in_parallel([&] { ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred(); },
                     [&, wanted = target_of(invocation->getTargetOpts())] { generator.emplace(wanted); });
-    std::unique_ptr<llvm::Module> module = ok ? action.takeModule() : nullptr;
+    if (ok) state.module = action.takeModule();
+    llvm::Module *module = state.module.get();
 
     llvm::SmallVector<char, 0> object;
     if (module) {
@@ -739,6 +762,7 @@ CompileResult compile_once(const CompileRequest &request, bool with_pch) {
         }
     }
     compiler.getDiagnosticClient().finish();
+    if (request.keep_memory) keep_until_exit(std::move(state));
 
     result.inputs = inputs.take();
     diag_stream.flush();

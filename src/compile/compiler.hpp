@@ -48,6 +48,9 @@ struct CompileRequest {
     // 50 ms and 100 MiB.
     unsigned time_limit_seconds = 60;
     std::uint64_t memory_limit_mib = 4096;
+    // The process ends soon after (a tool's one or two compiles): what the
+    // compiler built is not freed, which would only cost time.
+    bool keep_memory = false;
 };
 
 // A file of the real file system the compiler looked for. The runtime
