@@ -138,7 +138,8 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     request.runtime_pch = runtime_pch();
     request.optimization = optimization;
     request.color = options_.color;
-    request.keep_memory = options_.process_ends_soon;
+    // The tools compile once or twice, then start the program or exit.
+    request.keep_memory = true;
     request.time_limit_seconds = static_cast<unsigned>(
         lowered_limit("ALF_COMPILE_TIMEOUT", request.time_limit_seconds));
     request.memory_limit_mib = lowered_limit("ALF_COMPILE_MEMORY", request.memory_limit_mib);

@@ -25,7 +25,6 @@ struct BuildOptions {
     bool use_cache = true;       // --no-cache turns it off
     std::string cache_dir;       // --cache-dir; empty: ObjectCache::default_directory()
     Optimization optimization = Optimization::fast;
-    bool process_ends_soon = false;  // CompileRequest::keep_memory
 };
 
 struct FilterBytes {

@@ -66,9 +66,7 @@ FilterBuilder make_filter_builder(const Configuration &config, const Reporter &r
                          {.color = stderr_wants_color(),
                           .use_cache = !config.no_cache,
                           .cache_dir = config.cache_dir,
-                          .optimization = optimization,
-                          // The tools compile once or twice, then start the program or exit.
-                          .process_ends_soon = true},
+                          .optimization = optimization},
                          report);
 }
 
