@@ -76,16 +76,17 @@ int load_program(const ProgramLoad &program) {
     copy_name(attr.prog_name, program.name);
     if (program.btf_fd >= 0) {
         attr.prog_btf_fd = static_cast<std::uint32_t>(program.btf_fd);
-        if (program.func_info_record_size) {
-            attr.func_info_rec_size = program.func_info_record_size;
-            attr.func_info = address(program.func_info.data());
-            attr.func_info_cnt = static_cast<std::uint32_t>(program.func_info.size() / program.func_info_record_size);
-        }
-        if (program.line_info_record_size) {
-            attr.line_info_rec_size = program.line_info_record_size;
-            attr.line_info = address(program.line_info.data());
-            attr.line_info_cnt = static_cast<std::uint32_t>(program.line_info.size() / program.line_info_record_size);
-        }
+        auto records = [](std::span<const std::uint8_t> bytes, std::uint32_t size, __u64 &at,
+                          __u32 &record_size, __u32 &count) {
+            if (size == 0) return;
+            at = address(bytes.data());
+            record_size = size;
+            count = static_cast<std::uint32_t>(bytes.size() / size);
+        };
+        records(program.func_info, program.func_info_record_size, attr.func_info, attr.func_info_rec_size,
+                attr.func_info_cnt);
+        records(program.line_info, program.line_info_record_size, attr.line_info, attr.line_info_rec_size,
+                attr.line_info_cnt);
     }
     int fd = -1;
     for (int attempt = 0; attempt < 5; ++attempt) {

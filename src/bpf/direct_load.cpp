@@ -59,6 +59,14 @@ ExtInfo read_ext_info(const Bytes &ext, std::uint64_t begin, std::uint64_t lengt
     return info;
 }
 
+// A name as the kernel takes it: letters, digits, '_' and '.', others made '_'
+// (as libbpf makes them).
+std::string with_name_characters(std::string name) {
+    for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') c = '_';
+    return name;
+}
+
 // The kernel's name of an internal map: libbpf's (libbpf.c, internal_map_name):
 // as much of the object's name as fits before a section name of at least
 // seven characters, or the section's name alone when it has a second dot.
@@ -66,10 +74,7 @@ std::string internal_map_name(std::string_view object, std::string_view section)
     constexpr std::size_t room = BPF_OBJ_NAME_LEN - 1;
     std::size_t suffix = std::min(std::max<std::size_t>(7, section.size()), room);
     std::size_t prefix = section.find('.', 1) != std::string_view::npos ? 0 : std::min(room - suffix, object.size());
-    std::string name = std::string(object.substr(0, prefix)) + std::string(section.substr(0, suffix));
-    for (char &c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') c = '_';
-    return name;
+    return with_name_characters(std::string(object.substr(0, prefix)) + std::string(section.substr(0, suffix)));
 }
 
 bool is_data_section(std::string_view name) {
@@ -353,11 +358,7 @@ std::string section_string(const ElfObject &elf, std::string_view section, std::
 // its own name (bpf_map__name, except for .rodata.* and .data.* sections,
 // whose maps it names by the section, the kernel's name being the same).
 std::string kernel_map_name(const bpf_map *map) {
-    std::string name = bpf_map__name(map);
-    name.resize(std::min<std::size_t>(name.size(), BPF_OBJ_NAME_LEN - 1));
-    for (char &c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') c = '_';
-    return name;
+    return with_name_characters(std::string(bpf_map__name(map)).substr(0, BPF_OBJ_NAME_LEN - 1));
 }
 
 void check_maps(bpf_object *object) {
