@@ -61,30 +61,54 @@ struct {
 	__uint(max_entries, ALF_STATS_KEYS);
 } alf_stats SEC(".maps");
 
+/* Bytes of a packet's headers an event keeps where the filter has not
+ * parsed the packet: enough for the ports behind an IPv4 header with 44
+ * bytes of options, or an IPv6 header and 28 of extension headers. */
+#define ALF_LOG_HEADER_BYTES 72
+
 /* One logged drop. Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns);
- * addresses in network order (IPv4 in the first 4 bytes); ports in host
- * order; seq counts the CPU's events from 1 (0: an empty slot). */
+ * seq counts the CPU's events from 1 (0: an empty slot).
+ * A packet the filter parsed (alf_verdict()) is logged as parsed: family
+ * ALF_AF_INET or ALF_AF_INET6, addresses in network order (IPv4 in the
+ * first 4 bytes), ports in host order. One it did not parse
+ * (alf_verdict_protocol(), alf_verdict_skb()) is logged as it arrived, the
+ * parse left to the reader (alfctl log), which costs the filter no parse
+ * to verify at load: family 0, and header[] holds the packet's first
+ * header_len bytes from its IP header on (0: not even an IP header could
+ * be read). */
 struct alf_log_event {
 	__u64 seq;
 	__u64 time_ns;
-	__u8 verdict;  /* ALF_PASS or ALF_DROP */
-	__u8 family;   /* ALF_AF_INET, ALF_AF_INET6, 0 when unparsed */
-	__u8 protocol; /* ALF_IPPROTO_* */
-	__u8 _pad;
+	__u8 verdict;    /* ALF_PASS or ALF_DROP */
+	__u8 family;     /* ALF_AF_INET, ALF_AF_INET6, 0 when not parsed */
+	__u8 protocol;   /* ALF_IPPROTO_*, when parsed */
+	__u8 header_len; /* when not parsed: the bytes of header[] read */
 	__u16 sport;
 	__u16 dport;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	union {
+		struct {
+			__u8 saddr[16];
+			__u8 daddr[16];
+		};
+		__u8 header[ALF_LOG_HEADER_BYTES];
+	};
 };
 
 /* Events kept per CPU (a power of two). */
 #define ALF_LOG_SLOTS 256
 
+/* Each CPU's events: one value of the per-CPU array, which the kernel
+ * allocates at once (an array of ALF_LOG_SLOTS values would take an
+ * allocation each, at every start of the service). */
+struct alf_log_ring {
+	struct alf_log_event events[ALF_LOG_SLOTS];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct alf_log_event);
-	__uint(max_entries, ALF_LOG_SLOTS);
+	__type(value, struct alf_log_ring);
+	__uint(max_entries, 1);
 } alf_log SEC(".maps");
 
 /* Per CPU: the rate window, the tick the clock was last read at, and the
@@ -178,46 +202,84 @@ static __always_inline struct alf_log_state *alf_log_admit(void)
 	return state;
 }
 
-static __always_inline void alf_log_write(struct alf_log_state *state, const struct alf_packet *p, int verdict)
+/* The CPU's next slot, marked empty while it is rewritten (a reader skips
+ * it), with the time and the verdict; NULL only if the map is missing. */
+static __always_inline struct alf_log_event *alf_log_begin(struct alf_log_state *state, int verdict)
 {
-	__u32 slot = (__u32)state->seq & (ALF_LOG_SLOTS - 1);
-	struct alf_log_event *event = bpf_map_lookup_elem(&alf_log, alf_array_key(slot));
+	struct alf_log_ring *ring = bpf_map_lookup_elem(&alf_log, alf_array_key(0));
+	struct alf_log_event *event;
 
-	if (!event)
-		return;
-	event->seq = 0; /* a reader skips the slot while it is rewritten */
+	if (!ring)
+		return 0;
+	event = &ring->events[(__u32)state->seq & (ALF_LOG_SLOTS - 1)];
+	event->seq = 0;
 	event->time_ns = bpf_ktime_get_ns();
 	event->verdict = (__u8)verdict;
-	event->family = p->family;
-	event->protocol = p->protocol;
-	event->sport = p->sport;
-	event->dport = p->dport;
-	__builtin_memcpy(event->saddr, p->saddr, sizeof(event->saddr));
-	__builtin_memcpy(event->daddr, p->daddr, sizeof(event->daddr));
+	return event;
+}
+
+/* The slot written: numbered, and counted as logged. */
+static __always_inline void alf_log_end(struct alf_log_state *state, struct alf_log_event *event)
+{
 	event->seq = ++state->seq;
 	alf_stats_add(ALF_STATS_LOGGED, 0);
 }
 
 /* A dropped packet the rate admits, into the log: BPF functions of the
  * program (not inlined), called by alf_verdict() with the parsed packet
- * and by alf_verdict_protocol() with none (the second parses it, then calls
- * the first), so that each filter carries the log's code once. The rate is
- * checked inline before: a drop over it takes no call. (Two functions, not
- * one taking a null packet: without CAP_PERFMON the verifier refuses
- * comparing a pointer with null.) */
+ * and by alf_verdict_protocol() with none, so that each filter carries the
+ * log's code once. The rate is checked inline before: a drop over it takes
+ * no call. (Two functions, not one taking a null packet: without
+ * CAP_PERFMON the verifier refuses comparing a pointer with null.) */
 static __noinline int alf_log_record(struct alf_log_state *state, const struct alf_packet *p, int verdict)
 {
-	alf_log_write(state, p, verdict);
+	struct alf_log_event *event = alf_log_begin(state, verdict);
+
+	if (!event)
+		return 0;
+	event->family = p->family;
+	event->protocol = p->protocol;
+	event->header_len = 0;
+	event->sport = p->sport;
+	event->dport = p->dport;
+	__builtin_memcpy(event->saddr, p->saddr, sizeof(event->saddr));
+	__builtin_memcpy(event->daddr, p->daddr, sizeof(event->daddr));
+	alf_log_end(state, event);
 	return 0;
 }
 
+/* Reads the packet's first `len` bytes from its IP header into the event:
+ * len, or 0 where the packet is shorter (the helper then writes zeros). */
+#define ALF_LOG_CAPTURE(skb, event, len) \
+	(alf_load_net(skb, 0, (event)->header, len) == 0 ? (len) : 0)
+
+/* A packet's headers as they arrived, where the filter has not parsed it:
+ * its first ALF_LOG_HEADER_BYTES, or all of a shorter packet (a short
+ * datagram's ports too). A few helper calls, on this path only. */
 static __noinline int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_log_state *state, int verdict)
 {
-	struct alf_packet p;
+	struct alf_log_event *event = alf_log_begin(state, verdict);
+	__u32 len;
 
-	if (alf_packet_parse(skb, &p) < 0)
-		__builtin_memset(&p, 0, sizeof(p));
-	return alf_log_record(state, &p, verdict);
+	if (!event)
+		return 0;
+	event->family = 0;
+	event->protocol = 0;
+	event->sport = 0;
+	event->dport = 0;
+	len = ALF_LOG_CAPTURE(skb, event, ALF_LOG_HEADER_BYTES);
+	if (!len && alf_load_net(skb, 0, event->header, 8) == 0) {
+		/* Shorter: as long as its IP header says (the stack trims a
+		 * packet to that length before any socket sees it). */
+		const __u8 *ip = event->header;
+		__u32 total = (ip[0] >> 4) == 4 ? ((__u32)ip[2] << 8 | ip[3]) : 40 + ((__u32)ip[4] << 8 | ip[5]);
+
+		if (total >= 20 && total < ALF_LOG_HEADER_BYTES && alf_load_net(skb, 0, event->header, total) == 0)
+			len = total;
+	}
+	event->header_len = (__u8)len;
+	alf_log_end(state, event);
+	return 0;
 }
 
 static __always_inline __u32 alf_stats_key(__u32 family, __u32 protocol, int verdict)

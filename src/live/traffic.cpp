@@ -23,14 +23,19 @@ constexpr std::uint32_t packet_keys = 18, logged_key = 18, suppressed_key = 19, 
 struct CounterValue {
     std::uint64_t packets, bytes;
 };
+constexpr std::size_t log_header_bytes = 72, log_slots = 256;
 struct EventValue {
     std::uint64_t seq, time_ns;
-    std::uint8_t verdict, family, protocol, pad;
+    std::uint8_t verdict, family, protocol, header_len;
     std::uint16_t sport, dport;
-    std::uint8_t saddr[16], daddr[16];
+    std::uint8_t bytes[log_header_bytes];  // saddr and daddr when parsed, else the packet's first header_len bytes
 };
-static_assert(sizeof(CounterValue) == 16 && sizeof(EventValue) == 56, "the layout of <alfwrapper/stats.h>");
+using LogRing = std::array<EventValue, log_slots>;
+static_assert(sizeof(CounterValue) == 16 && sizeof(EventValue) == 96 && sizeof(LogRing) == 96 * 256,
+              "the layout of <alfwrapper/stats.h>");
 constexpr int af_inet = 2, af_inet6 = 10;
+constexpr std::uint8_t ipproto_hopopts = 0, ipproto_tcp = 6, ipproto_udp = 17, ipproto_routing = 43,
+                       ipproto_sctp = 132, ipproto_udplite = 136, ipproto_dstopts = 60;
 constexpr std::uint8_t verdict_drop = 0;  // ALF_DROP; ALF_PASS is -1
 
 const char *const family_names[] = {"IPv4", "IPv6", "other"};
@@ -46,16 +51,19 @@ UniqueFd open_per_cpu(const RunningFilter &service, const char *map, std::size_t
     if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
         throw system_error(describe_service(service) + ": map " + map, errno);
     if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.value_size != value_size || info.max_entries < entries)
-        throw Error(describe_service(service) + ": map " + map + " is not as <alfwrapper/stats.h> declares it");
+        throw Error(describe_service(service) + ": map " + map + " is not as <alfwrapper/stats.h> of this alfctl " +
+                    "declares it (a filter compiled with other runtime headers, e.g. of another alfwrapper version: " +
+                    "restart the service with this version to read it)");
     return fd;
 }
 
 // One key of a per-CPU array, as each CPU holds it.
 template <typename Value>
 std::vector<Value> per_cpu(int map, std::uint32_t key) {
+    static_assert(sizeof(Value) % 8 == 0, "the kernel copies each CPU's value 8-byte aligned");
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) throw system_error("counting the CPUs", -cpus);
-    std::vector<Value> values(static_cast<std::size_t>(cpus));  // each 8-byte aligned already
+    std::vector<Value> values(static_cast<std::size_t>(cpus));
     if (bpf_map_lookup_elem(map, &key, values.data()) != 0) throw system_error("reading a per-CPU map", errno);
     return values;
 }
@@ -125,6 +133,48 @@ std::string wall_time(std::uint64_t monotonic_ns, bool iso) {
 }
 
 }  // namespace
+
+bool decode_logged_header(const std::uint8_t *header, std::size_t length, LogEvent &event) {
+    auto be16 = [&](std::size_t at) { return static_cast<std::uint16_t>(header[at] << 8 | header[at + 1]); };
+    std::size_t transport = 0;  // 0: no ports to read (a protocol without them, a later fragment)
+    std::uint8_t protocol;
+    if (length >= 20 && header[0] >> 4 == 4) {
+        std::size_t header_length = static_cast<std::size_t>(header[0] & 0x0f) * 4;
+        if (header_length < 20) return false;
+        event.family = af_inet;
+        std::memcpy(event.saddr.data(), header + 12, 4);
+        std::memcpy(event.daddr.data(), header + 16, 4);
+        protocol = header[9];
+        if ((be16(6) & 0x1fff) == 0) transport = header_length;
+    } else if (length >= 40 && header[0] >> 4 == 6) {
+        event.family = af_inet6;
+        std::memcpy(event.saddr.data(), header + 8, 16);
+        std::memcpy(event.daddr.data(), header + 24, 16);
+        protocol = header[6];
+        transport = 40;
+        // The extension headers the filters' parse skips (<alfwrapper/packet.h>).
+        for (int skipped = 0; skipped < 4 && (protocol == ipproto_hopopts || protocol == ipproto_routing ||
+                                              protocol == ipproto_dstopts);
+             ++skipped) {
+            if (transport + 2 > length) {  // cut inside them: no transport protocol, no ports
+                event.protocol = protocol;
+                return true;
+            }
+            protocol = header[transport];
+            transport += (static_cast<std::size_t>(header[transport + 1]) + 1) * 8;
+        }
+    } else {
+        return false;
+    }
+    event.protocol = protocol;
+    bool has_ports = protocol == ipproto_tcp || protocol == ipproto_udp || protocol == ipproto_udplite ||
+                     protocol == ipproto_sctp;
+    if (has_ports && transport != 0 && transport + 4 <= length) {
+        event.sport = be16(transport);
+        event.dport = be16(transport + 2);
+    }
+    return true;
+}
 
 TrafficCounters read_counters(const RunningFilter &service) {
     UniqueFd map = open_per_cpu(service, "alf_stats", sizeof(CounterValue), stats_keys,
@@ -197,37 +247,36 @@ nlohmann::json counters_json(const RunningFilter &service, const TrafficCounters
 
 DropLog::DropLog(const RunningFilter &service)
     : service_(service),
-      map_(open_per_cpu(service, "alf_log", sizeof(EventValue), 1,
+      map_(open_per_cpu(service, "alf_log", sizeof(LogRing), 1,
                         "its filter (" + service.metadata.filter + ") keeps no drop log: a filter logs by returning "
                         "its verdicts through alf_verdict() of <alfwrapper/filter.h>, and alfwrapper --log-rate 0 "
                         "turns the log off")) {}
 
 std::vector<LogEvent> DropLog::read_new() {
-    bpf_map_info info{};
-    std::uint32_t length = sizeof info;
-    if (bpf_obj_get_info_by_fd(map_.get(), &info, &length) != 0) throw system_error("map alf_log", errno);
     std::vector<LogEvent> events;
     std::map<unsigned, std::uint64_t> newest = seen_;
-    for (std::uint32_t slot = 0; slot < info.max_entries; ++slot) {
-        auto values = per_cpu<EventValue>(map_.get(), slot);
-        for (unsigned cpu = 0; cpu < values.size(); ++cpu) {
-            const EventValue &v = values[cpu];
+    auto rings = per_cpu<LogRing>(map_.get(), 0);
+    for (unsigned cpu = 0; cpu < rings.size(); ++cpu)
+        for (const EventValue &v : rings[cpu]) {
             if (v.seq == 0 || v.seq <= seen_[cpu]) continue;
             LogEvent event;
             event.cpu = cpu;
             event.seq = v.seq;
             event.time_ns = v.time_ns;
             event.verdict = v.verdict;
-            event.family = v.family;
-            event.protocol = v.protocol;
-            event.sport = v.sport;
-            event.dport = v.dport;
-            std::memcpy(event.saddr.data(), v.saddr, 16);
-            std::memcpy(event.daddr.data(), v.daddr, 16);
+            if (v.family == af_inet || v.family == af_inet6) {
+                event.family = v.family;
+                event.protocol = v.protocol;
+                event.sport = v.sport;
+                event.dport = v.dport;
+                std::memcpy(event.saddr.data(), v.bytes, 16);
+                std::memcpy(event.daddr.data(), v.bytes + 16, 16);
+            } else {
+                decode_logged_header(v.bytes, std::min<std::size_t>(v.header_len, log_header_bytes), event);
+            }
             newest[cpu] = std::max(newest[cpu], v.seq);
             events.push_back(event);
         }
-    }
     seen_ = newest;
     std::sort(events.begin(), events.end(), [](const LogEvent &a, const LogEvent &b) {
         return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;

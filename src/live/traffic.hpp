@@ -46,6 +46,13 @@ struct LogEvent {
     std::array<std::uint8_t, 16> saddr{}, daddr{};
 };
 
+// Fills event's family, protocol, addresses and ports from a logged packet's
+// first `length` bytes from its IP header (<alfwrapper/stats.h>: an event of
+// a packet the filter did not parse), as the filters' parse of
+// <alfwrapper/packet.h> reads them; ports stay 0 where the bytes end before
+// them. false (event unchanged) when they hold no IPv4 or IPv6 header.
+bool decode_logged_header(const std::uint8_t *header, std::size_t length, LogEvent &event);
+
 // Reads the log of a running filter: the events newer than `seen` (per CPU,
 // the last seq already shown; updated), oldest first.
 class DropLog {

@@ -104,6 +104,33 @@ class Traffic(AlfTestCase):
             self.assertEqual(event["local"], {"address": "127.0.0.1", "port": self.port})
             self.assertNotEqual(event["peer"]["port"], 0, event)
 
+    def test_drops_the_filter_did_not_parse_are_logged_as_they_arrived(self):
+        # The rules filter logs a packet's first bytes from its IP header
+        # (all of a shorter one), which alfctl log parses: an IPv6 SYN is
+        # longer than what is kept, a 1-byte datagram from a source port of
+        # the test's choice shorter.
+        self.start("--allow", "127.0.0.1", "-l", f"udp:{self.udp_port()}")
+        self.assert_dropped(self.peer("127.0.0.1"), Peer("::1", self.port, src="::1"))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.2", 0))
+            sport = s.getsockname()[1]
+            s.sendto(b"x", ("127.0.0.1", self.udp))
+        self.assert_served(Peer("127.0.0.1", self.udp, src="127.0.0.1", udp=True))
+        events = self.events()
+        by_protocol = {e.get("protocol"): e for e in events}
+        self.assertEqual(set(by_protocol), {"tcp", "udp"}, events)
+        tcp, udp = by_protocol["tcp"], by_protocol["udp"]
+        self.assertEqual(tcp["peer"]["address"], "::1")
+        self.assertNotEqual(tcp["peer"]["port"], 0)
+        self.assertEqual(tcp["local"], {"address": "::1", "port": self.port})
+        self.assertEqual(tcp["rule"], "no rule: default deny")
+        self.assertEqual(udp["peer"], {"address": "127.0.0.2", "port": sport})
+        self.assertEqual(udp["local"], {"address": "127.0.0.1", "port": self.udp})
+
+    def udp_port(self):
+        self.udp = free_port(socket.SOCK_DGRAM)
+        return self.udp
+
     def test_over_the_rate_drops_are_counted_not_logged(self):
         self.start("--allow", "127.0.0.1", "--log-rate", "2", udp=True)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
