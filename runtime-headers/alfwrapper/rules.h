@@ -255,6 +255,39 @@ static __always_inline __u64 alf_below128(__u64 hi, __u64 lo, const __u64 *start
 	return alf_below64(lo, start[1]);
 }
 
+/* The steps of a search made one after the other, before any loop: where
+ * addresses spread, the index leaves a search one or two; rules crowded
+ * into a bucket take more. The other steps a table may need are a loop:
+ * unrolled, the 32 steps any table could need made the program five times
+ * longer, and the kernel's passes over the whole program at every load
+ * cost by its length (bench/RESULTS.md). In a loop the verifier of a
+ * delegated alfwrapper cannot bound a moved pointer by one limit for every
+ * turn, and puts a barrier (nospec) before it at every turn: a search all
+ * of whose steps were a loop cost 22-31 ns a packet more there. The steps
+ * made one after the other take none. */
+#define ALF_RULES_UNROLLED_STEPS 4
+
+/* One step of a search: [base, base + len), which holds the last range
+ * starting at or below the key (hi, lo), halved toward it; false, with
+ * nothing changed, when one range is left. */
+static __always_inline bool alf_rules_halve(bool ipv6, const __u8 *starts, __u64 mask, __u64 hi, __u64 lo,
+					    __u64 *base, __u64 *len)
+{
+	__u64 half = *len >> 1;
+	const __u8 *start = starts + ((*base + half) & mask) * (ipv6 ? 16 : 4);
+	__u64 below;
+
+	if (*len <= 1)
+		return false;
+	if (ipv6)
+		below = alf_below128(hi, lo, (const __u64 *)start);
+	else
+		below = alf_below32((__u32)hi, *(const __u32 *)start);
+	*base += half & (below - 1);
+	*len -= half;
+	return true;
+}
+
 /* The verdict of the range holding the key in `slot` of a table: an IPv4
  * address in hi's low 32 bits, or an IPv6 one as (hi, lo). `ipv6` is a
  * constant at every call, so each inlined copy keeps only its own compare. */
@@ -267,8 +300,8 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 	const __u8 *starts, *verdicts;
 	__u64 base, len; /* 64-bit: no zero-extensions at each step */
 	/* A bucket holds at most the capacity: capacity_bits halvings end any
-	 * search. A constant for the verifier, which then drops the steps a
-	 * table this size never takes (fewer instructions to check at load). */
+	 * search. A constant for the verifier, which walks no step a table of
+	 * this size never takes. */
 	__u32 steps = capacity_bits;
 	__u32 step;
 
@@ -279,20 +312,14 @@ static __always_inline int alf_rules_search(void *map, __u32 slot, __u32 index_b
 	alf_rules_narrow(table, hi, ipv6 ? 64 : 32, index_bits, &base, &len);
 	/* Invariant: the last range starting at or below the key is in [base, base + len). */
 #pragma clang loop unroll(full)
-	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
-		__u64 half = len >> 1;
-		const __u8 *start = starts + ((base + half) & mask) * start_bytes;
-		__u64 below;
-
-		if (len <= 1 || step >= steps)
+	for (step = 0; step < ALF_RULES_UNROLLED_STEPS; step++)
+		if (step >= steps || !alf_rules_halve(ipv6, starts, mask, hi, lo, &base, &len))
+			goto found;
+#pragma clang loop unroll(disable)
+	for (; step < steps; step++)
+		if (!alf_rules_halve(ipv6, starts, mask, hi, lo, &base, &len))
 			break;
-		if (ipv6)
-			below = alf_below128(hi, lo, (const __u64 *)start);
-		else
-			below = alf_below32((__u32)hi, *(const __u32 *)start);
-		base += half & (below - 1);
-		len -= half;
-	}
+found:
 	if (alf_rules_count_hits)
 		alf_rules_count_hit(ipv6, base & mask);
 	return verdicts[base & mask];
@@ -403,6 +430,29 @@ static __always_inline __u32 alf_rules_capacity_bits_of(bool ipv6)
 	return ipv6 ? alf_rules6_capacity_bits : alf_rules4_capacity_bits;
 }
 
+/* alf_rules_halve() where the verifier guards stack stores (below): the
+ * layout read where used, an IPv6 key read from the stack; false also
+ * after as many steps as the capacity allows. */
+static __always_inline bool alf_rules_halve_guarded(bool ipv6, const __u8 *starts, __u32 step, __u32 addr4,
+						    const volatile __u64 *key6, __u64 *base, __u64 *len)
+{
+	__u32 capacity_bits = alf_rules_capacity_bits_of(ipv6);
+	__u64 half = *len >> 1;
+	const __u8 *start;
+	__u64 below;
+
+	if (*len <= 1 || step >= capacity_bits)
+		return false;
+	start = starts + ((*base + half) & ((1ULL << capacity_bits) - 1)) * (ipv6 ? 16 : 4);
+	if (ipv6)
+		below = alf_below128(key6[0], key6[1], (const __u64 *)start);
+	else
+		below = alf_below32(addr4, *(const __u32 *)start);
+	*base += half & (below - 1);
+	*len -= half;
+	return true;
+}
+
 /* alf_rules_search() where the verifier guards stack stores (a delegated
  * alfwrapper, see <alfwrapper/helpers.h>): the same search, written so that
  * the compiler needs no register it would have to spill to the stack, each
@@ -427,22 +477,14 @@ static __always_inline int alf_rules_search_guarded(void *map, __u32 slot, bool 
 	/* Above any index a table holds (< 2^32): base & mask leaves it out. */
 	base |= (__u64)fallback << 40;
 #pragma clang loop unroll(full)
-	for (step = 0; step < ALF_RULES_MAX_STEPS; step++) {
-		__u32 capacity_bits = alf_rules_capacity_bits_of(ipv6);
-		__u64 half = len >> 1;
-		const __u8 *start;
-		__u64 below;
-
-		if (len <= 1 || step >= capacity_bits)
+	for (step = 0; step < ALF_RULES_UNROLLED_STEPS; step++)
+		if (!alf_rules_halve_guarded(ipv6, starts, step, addr4, key6, &base, &len))
+			goto found;
+#pragma clang loop unroll(disable)
+	for (; step < ALF_RULES_MAX_STEPS; step++)
+		if (!alf_rules_halve_guarded(ipv6, starts, step, addr4, key6, &base, &len))
 			break;
-		start = starts + ((base + half) & ((1ULL << capacity_bits) - 1)) * start_bytes;
-		if (ipv6)
-			below = alf_below128(key6[0], key6[1], (const __u64 *)start);
-		else
-			below = alf_below32(addr4, *(const __u32 *)start);
-		base += half & (below - 1);
-		len -= half;
-	}
+found:
 	mask = (1ULL << alf_rules_capacity_bits_of(ipv6)) - 1;
 	if (alf_rules_count_hits)
 		alf_rules_count_hit(ipv6, base & mask);
