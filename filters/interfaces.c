@@ -56,10 +56,12 @@ int filter(struct __sk_buff *skb)
 	__u32 ifindex = skb->ifindex; /* the callback's context: one store */
 	long turns = bpf_loop(INTERFACES_MAX, check_slot, &ifindex, 0);
 
-	/* The number of slots looked at: the last one is where it stopped. */
-	if (turns < 1 || turns > INTERFACES_MAX)
-		return alf_verdict_skb(skb, ALF_DROP);
-	return alf_verdict_skb(skb, listed_at((__u32)turns - 1, skb->ifindex) ? ALF_PASS : ALF_DROP);
+	/* The number of slots looked at: the last one is where it stopped.
+	 * One return through the counters and the log, for the verifier to
+	 * check once. */
+	bool listed = turns >= 1 && turns <= INTERFACES_MAX && listed_at((__u32)turns - 1, skb->ifindex);
+
+	return alf_verdict_skb(skb, listed ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -76,25 +76,32 @@ static long check_rule(__u64 index, const struct alf_transport *t)
 	return rule_admits(rule, t);
 }
 
+/* Whether a rule admits the packet's ports (none: ports 0, a protocol
+ * without them or a fragment after the first). */
+static __always_inline bool admitted(const struct alf_transport *t)
+{
+	long turns;
+
+	if (t->sport == 0 || t->dport == 0)
+		return false;
+	/* The number of slots looked at: the last one is where it stopped. */
+	turns = bpf_loop(PORTS_RULES_MAX, check_rule, (void *)t, 0);
+	return turns >= 1 && turns <= PORTS_RULES_MAX &&
+	       rule_admits(bpf_map_lookup_elem(&rules, alf_array_key((__u32)turns - 1)), t);
+}
+
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
 	/* The ports read straight from the packet where the helper loaded
 	 * them (the packet is not parsed: nothing to zero, no stack store). */
 	struct alf_transport t;
-	long turns;
 
 	if (alf_transport_skb(skb, &t) < 0)
 		return alf_verdict_skb(skb, ALF_DROP);
-	if (t.sport == 0 || t.dport == 0)
-		return alf_verdict_protocol(skb, t.protocol, ALF_DROP);
-	/* The number of slots looked at: the last one is where it stopped. */
-	turns = bpf_loop(PORTS_RULES_MAX, check_rule, &t, 0);
-	if (turns < 1 || turns > PORTS_RULES_MAX)
-		return alf_verdict_protocol(skb, t.protocol, ALF_DROP);
-	return alf_verdict_protocol(
-		skb, t.protocol,
-		rule_admits(bpf_map_lookup_elem(&rules, alf_array_key((__u32)turns - 1)), &t) ? ALF_PASS : ALF_DROP);
+	/* One return through the counters and the log for every packet read:
+	 * their code once in the program, for the verifier to check once. */
+	return alf_verdict_protocol(skb, t.protocol, admitted(&t) ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

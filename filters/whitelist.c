@@ -114,36 +114,43 @@ static __always_inline bool found6(struct search_ipv6 *search)
 	return subnet && alf_ipv6_words_in_subnet(search->words, subnet);
 }
 
-static __always_inline int verdict(struct __sk_buff *skb, __u8 protocol, bool found)
+/* Whether the packet's source lies in a listed subnet; *protocol its IP
+ * header's protocol byte (0 when the packet has no IP header to read). */
+static __always_inline bool admitted(struct __sk_buff *skb, union search *search, __u8 *protocol)
 {
-	return alf_verdict_protocol(skb, alf_socket_protocol ? alf_socket_protocol : protocol,
-				    found ? ALF_PASS : ALF_DROP);
+	int i;
+
+	*protocol = 0;
+	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
+		if (alf_load_net(skb, 8, search, sizeof(search->v4)) < 0)
+			return false;
+		*protocol = search->v4.header[1];
+		return found4(&search->v4);
+	}
+	if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 4, search, sizeof(search->v6)) < 0)
+		return false;
+	*protocol = search->v6.header[2];
+	if (alf_ipv6_is_v4mapped((const __u8 *)search->v6.words)) {
+		/* Judged as the IPv4 address. */
+		__builtin_memcpy(search->v4.addr, &search->v6.words[3], sizeof(search->v4.addr));
+		return found4(&search->v4);
+	}
+#pragma clang loop unroll(full)
+	for (i = 0; i < 4; i++)
+		search->v6.words[i] = bpf_ntohl(search->v6.words[i]);
+	return found6(&search->v6);
 }
 
 SEC("socket")
 int filter(struct __sk_buff *skb)
 {
 	union search search;
-	int i;
+	__u8 protocol;
+	bool pass = admitted(skb, &search, &protocol);
 
-	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
-		if (alf_load_net(skb, 8, &search, sizeof(search.v4)) < 0)
-			return alf_verdict_skb(skb, ALF_DROP);
-		return verdict(skb, search.v4.header[1], found4(&search.v4));
-	}
-	if (skb->protocol != ALF_SKB_PROTOCOL_IPV6)
-		return alf_verdict_skb(skb, ALF_DROP);
-	if (alf_load_net(skb, 4, &search, sizeof(search.v6)) < 0)
-		return alf_verdict_skb(skb, ALF_DROP);
-	if (alf_ipv6_is_v4mapped((const __u8 *)search.v6.words)) {
-		/* Judged as the IPv4 address. */
-		__builtin_memcpy(search.v4.addr, &search.v6.words[3], sizeof(search.v4.addr));
-		return verdict(skb, search.v6.header[2], found4(&search.v4));
-	}
-#pragma clang loop unroll(full)
-	for (i = 0; i < 4; i++)
-		search.v6.words[i] = bpf_ntohl(search.v6.words[i]);
-	return verdict(skb, search.v6.header[2], found6(&search.v6));
+	/* One return through the counters and the log: their code once in
+	 * the program, for the verifier to check once. */
+	return alf_verdict_protocol(skb, alf_socket_protocol ? alf_socket_protocol : protocol, pass ? ALF_PASS : ALF_DROP);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -387,9 +387,7 @@ static __always_inline int alf_verdict_skb(struct __sk_buff *skb, int verdict)
 											       \
 		if (alf_source_read_skb(skb, &source, &t) < 0)                         \
 			return alf_verdict_skb(skb, ALF_DROP);                         \
-		if (!alf_transport_is_new_flow(&t))                                    \
-			return alf_verdict_protocol(skb, t.protocol, ALF_PASS);        \
-		verdict = judge(&source.key, &t);                                      \
+		verdict = alf_transport_is_new_flow(&t) ? judge(&source.key, &t) : ALF_PASS; \
 		return alf_verdict_protocol(skb, t.protocol, verdict);                 \
 	}
 
