@@ -45,6 +45,17 @@ class Interfaces(AlfTestCase):
         self.start("lo", self.net.server_if)
         self.assert_served(self.via_loopback("127.0.0.1"), self.via_veth(self.net.server_v4))
 
+    def test_a_long_list_is_searched_to_its_end(self):
+        # The filter reads its first slots one by one and searches the rest;
+        # indexes no interface of the namespace has fill the slots before.
+        for listed_at in (2, 3, 4, 31):
+            with self.subTest(slot=listed_at):
+                service = self.start(*[str(1000 + slot) for slot in range(listed_at)], self.net.server_if)
+                self.assert_served(self.via_veth(self.net.server_v4))
+                self.assert_dropped(self.via_veth(self.net.server_v6), self.via_loopback("127.0.0.1"),
+                                    msg="loopback is not listed")
+                service.stop()
+
     def test_empty_list_refuses_everything(self):
         service = self.start()
         self.assert_silent(service, f"*:{self.port}", self.via_loopback("127.0.0.1"), self.via_veth(self.net.server_v4))
