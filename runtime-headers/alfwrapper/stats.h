@@ -62,8 +62,9 @@ struct {
 } alf_stats SEC(".maps");
 
 /* Bytes of a packet's headers an event keeps where the filter has not
- * parsed the packet: enough for the ports behind an IPv4 header with 44
- * bytes of options, or an IPv6 header and 28 of extension headers. */
+ * parsed the packet: enough for the ports behind an IPv4 header of any
+ * length (60 bytes at most), or behind an IPv6 header and 28 bytes of
+ * extension headers. */
 #define ALF_LOG_HEADER_BYTES 72
 
 /* One logged drop. Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns);
@@ -248,11 +249,6 @@ static __noinline int alf_log_record(struct alf_log_state *state, const struct a
 	return 0;
 }
 
-/* Reads the packet's first `len` bytes from its IP header into the event:
- * len, or 0 where the packet is shorter (the helper then writes zeros). */
-#define ALF_LOG_CAPTURE(skb, event, len) \
-	(alf_load_net(skb, 0, (event)->header, len) == 0 ? (len) : 0)
-
 /* A packet's headers as they arrived, where the filter has not parsed it:
  * its first ALF_LOG_HEADER_BYTES, or all of a shorter packet (a short
  * datagram's ports too). A few helper calls, on this path only. */
@@ -267,7 +263,8 @@ static __noinline int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_
 	event->protocol = 0;
 	event->sport = 0;
 	event->dport = 0;
-	len = ALF_LOG_CAPTURE(skb, event, ALF_LOG_HEADER_BYTES);
+	/* A helper that cannot read as much writes zeros and fails. */
+	len = alf_load_net(skb, 0, event->header, ALF_LOG_HEADER_BYTES) == 0 ? ALF_LOG_HEADER_BYTES : 0;
 	if (!len && alf_load_net(skb, 0, event->header, 8) == 0) {
 		/* Shorter: as long as its IP header says (the stack trims a
 		 * packet to that length before any socket sees it). */

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -13,10 +14,11 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// An IPv4 header of `header_words` 32-bit words, then a transport header
-// whose ports are 40000 and 4242.
+// An IPv4 header that says it is `header_words` 32-bit words long (20
+// bytes at least are there), then a transport header whose ports are 40000
+// and 4242.
 Bytes ipv4(std::uint8_t protocol, unsigned header_words = 5, std::uint16_t fragment = 0) {
-    Bytes b(header_words * 4, 0);
+    Bytes b(std::max(header_words, 5U) * 4, 0);
     b[0] = static_cast<std::uint8_t>(0x40 | header_words);
     b[6] = static_cast<std::uint8_t>(fragment >> 8);
     b[7] = static_cast<std::uint8_t>(fragment);
