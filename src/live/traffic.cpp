@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -34,8 +35,6 @@ using LogRing = std::array<EventValue, log_slots>;
 static_assert(sizeof(CounterValue) == 16 && sizeof(EventValue) == 96 && sizeof(LogRing) == 96 * 256,
               "the layout of <alfwrapper/stats.h>");
 constexpr int af_inet = 2, af_inet6 = 10;
-constexpr std::uint8_t ipproto_hopopts = 0, ipproto_tcp = 6, ipproto_udp = 17, ipproto_routing = 43,
-                       ipproto_sctp = 132, ipproto_udplite = 136, ipproto_dstopts = 60;
 constexpr std::uint8_t verdict_drop = 0;  // ALF_DROP; ALF_PASS is -1
 
 const char *const family_names[] = {"IPv4", "IPv6", "other"};
@@ -153,8 +152,8 @@ bool decode_logged_header(const std::uint8_t *header, std::size_t length, LogEve
         protocol = header[6];
         transport = 40;
         // The extension headers the filters' parse skips (<alfwrapper/packet.h>).
-        for (int skipped = 0; skipped < 4 && (protocol == ipproto_hopopts || protocol == ipproto_routing ||
-                                              protocol == ipproto_dstopts);
+        for (int skipped = 0; skipped < 4 && (protocol == IPPROTO_HOPOPTS || protocol == IPPROTO_ROUTING ||
+                                              protocol == IPPROTO_DSTOPTS);
              ++skipped) {
             if (transport + 2 > length) {  // cut inside them: no transport protocol, no ports
                 event.protocol = protocol;
@@ -167,8 +166,8 @@ bool decode_logged_header(const std::uint8_t *header, std::size_t length, LogEve
         return false;
     }
     event.protocol = protocol;
-    bool has_ports = protocol == ipproto_tcp || protocol == ipproto_udp || protocol == ipproto_udplite ||
-                     protocol == ipproto_sctp;
+    bool has_ports = protocol == IPPROTO_TCP || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
+                     protocol == IPPROTO_SCTP;
     if (has_ports && transport != 0 && transport + 4 <= length) {
         event.sport = be16(transport);
         event.dport = be16(transport + 2);
