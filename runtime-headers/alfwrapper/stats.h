@@ -314,8 +314,8 @@ static __always_inline int alf_verdict(struct __sk_buff *skb, const struct alf_p
 /* alf_verdict() for a filter that has not parsed the packet but knows its
  * transport protocol (the IP header's protocol byte, e.g. from
  * alf_rules_decide_skb_protocol() of <alfwrapper/rules.h>); the family
- * comes from skb->protocol. A dropped packet is parsed only when it is
- * logged. */
+ * comes from skb->protocol. A dropped packet is logged as its headers
+ * arrived, for alfctl log to parse. */
 static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 header_protocol, int verdict)
 {
 	__u32 family = skb->protocol == bpf_htons(0x0800)   ? ALF_STATS_IPV4
