@@ -36,7 +36,9 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
+#include <llvm/Analysis/InlineCost.h>
 #include <llvm/Transforms/IPO/GlobalDCE.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
 #include <llvm/Transforms/Scalar/LoopPassManager.h>
@@ -61,6 +63,8 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 // Debian's LLVM archives reference Polly's plugin hook (LLVM_POLLY_LINK_INTO_TOOLS)
 // but ship no Polly archive; an empty plugin keeps the optimizer as it is.
@@ -87,7 +91,7 @@ namespace {
 
 // Bump when the options or passes below change what an object looks like:
 // it is part of compiler_version(), so cached objects of the old shape go.
-constexpr int pipeline_revision = 4;
+constexpr int pipeline_revision = 5;
 
 // LLVM reports some internal failures by calling this, and would abort()
 // when it returns: the user learns what happened, nothing was started, and
@@ -436,6 +440,74 @@ void drop_variable_locations(llvm::Module &module) {
     for (auto *instruction : locations) instruction->eraseFromParent();
 }
 
+// The always_inline functions defined here that f calls directly.
+std::vector<llvm::Function *> always_inline_callees(llvm::Function &f) {
+    std::vector<llvm::Function *> callees;
+    for (llvm::BasicBlock &block : f)
+        for (llvm::Instruction &instruction : block)
+            if (auto *call = llvm::dyn_cast<llvm::CallBase>(&instruction))
+                if (llvm::Function *callee = call->getCalledFunction();
+                    callee && !callee->isDeclaration() && callee->hasFnAttribute(llvm::Attribute::AlwaysInline))
+                    callees.push_back(callee);
+    return callees;
+}
+
+// What the always-inline pass of LLVM does, top down, without the work it
+// spends on bodies that end up unused: it inlines the calls of every
+// always_inline function wherever they are, into its callers' copies and
+// into the always_inline functions' own bodies alike, and works out block
+// frequencies at each call. Here only the functions that stay (programs,
+// BPF functions, callbacks) take calls in, each call's callee as written,
+// and the callees' bodies go once nothing calls them. An always_inline
+// function that can call itself is left to the always-inline pass, which
+// runs after this and treats it as before.
+void inline_always_inline_top_down(llvm::Module &module) {
+    std::vector<llvm::Function *> always_inline;
+    std::unordered_map<llvm::Function *, std::vector<llvm::Function *>> callees;
+    for (llvm::Function &function : module)
+        if (!function.isDeclaration() && function.hasFnAttribute(llvm::Attribute::AlwaysInline)) {
+            always_inline.push_back(&function);
+            callees[&function] = always_inline_callees(function);
+        }
+    std::unordered_set<llvm::Function *> recursive;
+    for (llvm::Function *function : always_inline) {
+        std::vector<llvm::Function *> pending = callees[function];
+        std::unordered_set<llvm::Function *> seen;
+        while (!pending.empty() && !recursive.count(function)) {
+            llvm::Function *next = pending.back();
+            pending.pop_back();
+            if (next == function) recursive.insert(function);
+            else if (seen.insert(next).second) pending.insert(pending.end(), callees[next].begin(), callees[next].end());
+        }
+    }
+    for (llvm::Function &function : module) {
+        if (function.isDeclaration() || function.hasFnAttribute(llvm::Attribute::AlwaysInline)) continue;
+        // A call inlined brings its callee's calls: rounds until none is
+        // left (as deep as the deepest chain of calls). A call InlineFunction
+        // refuses stays a call.
+        std::unordered_set<llvm::CallBase *> refused;
+        for (;;) {
+            llvm::SmallVector<llvm::CallBase *, 16> calls;
+            for (llvm::BasicBlock &block : function)
+                for (llvm::Instruction &instruction : block)
+                    if (auto *call = llvm::dyn_cast<llvm::CallBase>(&instruction)) {
+                        llvm::Function *callee = call->getCalledFunction();
+                        if (callee && !callee->isDeclaration() &&
+                            callee->hasFnAttribute(llvm::Attribute::AlwaysInline) && !recursive.count(callee) &&
+                            !refused.count(call) && llvm::isInlineViable(*callee).isSuccess())
+                            calls.push_back(call);
+                    }
+            if (calls.empty()) break;
+            for (llvm::CallBase *call : calls) {
+                llvm::InlineFunctionInfo info;
+                if (!llvm::InlineFunction(*call, info).isSuccess()) refused.insert(call);
+            }
+        }
+    }
+    for (llvm::Function *function : always_inline)
+        if (function->hasLocalLinkage() && function->use_empty()) function->eraseFromParent();
+}
+
 // The `fast` pipeline: what a socket filter needs to become small, verifiable
 // code (everything inlined, locals in registers, constants folded, dead code
 // gone, constant-trip loops unrolled), at about a third of -O2's time.
@@ -480,6 +552,7 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine, const llvm::Ta
     if (optimization == Optimization::full) {
         passes = builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
     } else {
+        inline_always_inline_top_down(module);
         // Always-inline and the BPF target's pipeline-start passes.
         passes = builder.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
         add_fast_passes(passes);

@@ -1,0 +1,86 @@
+// The fast pipeline's inlining (alfwrapper's compile of a source): every
+// call of an always_inline function ends inside the functions that stay
+// (programs, BPF functions, callbacks), and the always_inline bodies go,
+// except one whose address is taken (a bpf_loop callback) and one that
+// can call itself, which stay functions as LLVM's always-inline pass
+// leaves them.
+#include "bpf/elf_object.hpp"
+#include "compile/compiler.hpp"
+#include "compile/headers.hpp"
+#include "temp_files.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+
+using namespace alf;
+
+namespace {
+
+// The names of the object's function symbols.
+std::set<std::string> functions_of(const std::string &source) {
+    TempDir dir("alf-inline");
+    std::string path = dir.file("filter.c");
+    write_text_file(path, "#include <alfwrapper/filter.h>\n" + source + "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
+    CompileRequest request;
+    request.source_path = path;
+    request.runtime_headers = runtime_headers();
+    request.optimization = Optimization::fast;
+    CompileResult result = compile_filter(request);
+    INFO(result.diagnostics);
+    REQUIRE(result.ok);
+    ElfObject object(result.object);
+    REQUIRE(object.valid());
+    std::set<std::string> names;
+    for (const auto &symbol : object.symbols())
+        if (ELF64_ST_TYPE(symbol.symbol.st_info) == STT_FUNC) names.insert(std::string(symbol.name));
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("a chain of always_inline calls ends in the program and in the BPF function that calls it") {
+    auto names = functions_of(R"(
+static __always_inline int leaf(struct __sk_buff *skb) { return skb->len > 40; }
+static __always_inline int middle(struct __sk_buff *skb) { return leaf(skb) + (skb->protocol == 8); }
+static __always_inline int top(struct __sk_buff *skb) { return middle(skb) * 2 + leaf(skb); }
+static __noinline int shared(struct __sk_buff *skb) { return top(skb) > 1; }
+SEC("socket") int filter(struct __sk_buff *skb) { return shared(skb) && top(skb) ? ALF_PASS : ALF_DROP; }
+)");
+    CHECK(names.count("filter"));
+    CHECK(names.count("shared"));
+    CHECK_FALSE(names.count("top"));
+    CHECK_FALSE(names.count("middle"));
+    CHECK_FALSE(names.count("leaf"));
+}
+
+TEST_CASE("an always_inline function whose address is taken stays a function, and its calls are inlined") {
+    auto names = functions_of(R"(
+static __always_inline int odd(__u64 i) { return i & 1; }
+static __always_inline long count(__u64 i, void *ctx) { *(__u64 *)ctx += odd(i); return 0; }
+SEC("socket") int filter(struct __sk_buff *skb)
+{
+	__u64 n = 0;
+
+	bpf_loop(8, count, &n, 0);
+	return n + count(skb->len, &n) ? ALF_PASS : ALF_DROP;
+}
+)");
+    CHECK(names.count("filter"));
+    CHECK(names.count("count"));
+    CHECK_FALSE(names.count("odd"));
+}
+
+TEST_CASE("always_inline functions that call each other in a cycle: the compile ends, the cycle stays calls") {
+    auto names = functions_of(R"(
+static __always_inline int down(int n);
+static __always_inline int up(int n) { return n > 0 ? down(n - 1) + down(n - 2) : 0; }
+static __always_inline int down(int n) { return n > 0 ? up(n - 1) + up(n - 2) : 1; }
+static __always_inline int entry(int n) { return up(n) + 1; }
+SEC("socket") int filter(struct __sk_buff *skb) { return entry(skb->len & 7) > 3 ? ALF_PASS : ALF_DROP; }
+)");
+    CHECK(names.count("filter"));
+    CHECK_FALSE(names.count("entry"));
+    CHECK(names.size() >= 2);  // up or down, or both, left as functions
+}
