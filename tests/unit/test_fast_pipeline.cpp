@@ -1,9 +1,10 @@
-// The fast pipeline's inlining (alfwrapper's compile of a source): every
+// The fast pipeline (alfwrapper's compile of a source). Its inlining: every
 // call of an always_inline function ends inside the functions that stay
 // (programs, BPF functions, callbacks), and the always_inline bodies go,
 // except one whose address is taken (a bpf_loop callback) and one that
 // can call itself, which stay functions as LLVM's always-inline pass
-// leaves them.
+// leaves them. Its compile without lifetime markers: a filter whose locals
+// fit the BPF stack only where scopes share it is compiled again with them.
 #include "bpf/elf_object.hpp"
 #include "compile/compiler.hpp"
 #include "compile/headers.hpp"
@@ -18,16 +19,20 @@ using namespace alf;
 
 namespace {
 
-// The names of the object's function symbols.
-std::set<std::string> functions_of(const std::string &source) {
-    TempDir dir("alf-inline");
+CompileResult compile_fast(const std::string &source) {
+    TempDir dir("alf-fast");
     std::string path = dir.file("filter.c");
     write_text_file(path, "#include <alfwrapper/filter.h>\n" + source + "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
     CompileRequest request;
     request.source_path = path;
     request.runtime_headers = runtime_headers();
     request.optimization = Optimization::fast;
-    CompileResult result = compile_filter(request);
+    return compile_filter(request);
+}
+
+// The names of the object's function symbols.
+std::set<std::string> functions_of(const std::string &source) {
+    CompileResult result = compile_fast(source);
     INFO(result.diagnostics);
     REQUIRE(result.ok);
     ElfObject object(result.object);
@@ -83,4 +88,49 @@ SEC("socket") int filter(struct __sk_buff *skb) { return entry(skb->len & 7) > 3
     CHECK(names.count("filter"));
     CHECK_FALSE(names.count("entry"));
     CHECK(names.size() >= 2);  // up or down, or both, left as functions
+}
+
+// Two 400-byte buffers, one a scope: 800 bytes of stack unless the scopes
+// share it, and 512 is the BPF target's limit. `buffer` is the size.
+std::string two_scopes(int buffer) {
+    std::string n = std::to_string(buffer);
+    return R"(
+SEC("socket") int filter(struct __sk_buff *skb)
+{
+	if (skb->len > 100) {
+		__u8 a[)" + n + R"(];
+
+		if (bpf_skb_load_bytes(skb, 0, a, sizeof(a)) < 0)
+			return ALF_DROP;
+		return a[skb->len & 255] ? ALF_PASS : ALF_DROP;
+	} else {
+		__u8 b[)" + n + R"(];
+
+		if (bpf_skb_load_bytes(skb, 0, b, sizeof(b)) < 0)
+			return ALF_DROP;
+		return b[(skb->len + 1) & 255] ? ALF_PASS : ALF_DROP;
+	}
+}
+)";
+}
+
+TEST_CASE("locals of scopes that never overlap share the BPF stack: a filter that needs it compiles") {
+    CompileResult result = compile_fast(two_scopes(400));
+    INFO(result.diagnostics);
+    CHECK(result.ok);
+    CHECK(result.diagnostics.find("error") == std::string::npos);
+}
+
+TEST_CASE("a filter over the BPF stack even with shared scopes: the code generator's error, reported once") {
+    CompileResult result = compile_fast(two_scopes(600));
+    CHECK_FALSE(result.ok);
+    CHECK(result.diagnostics.find("BPF stack limit of 512 bytes is exceeded") != std::string::npos);
+    // One compile's messages, not those of every attempt: no line twice.
+    std::set<std::string> errors;
+    std::size_t start = 0;
+    for (std::size_t end; (end = result.diagnostics.find('\n', start)) != std::string::npos; start = end + 1) {
+        std::string line = result.diagnostics.substr(start, end - start);
+        if (line.find("error:") != std::string::npos) CHECK(errors.insert(line).second);
+    }
+    CHECK(errors.size() >= 2);
 }
