@@ -1,5 +1,5 @@
-// A filter's source compiled as alfwrapper compiles a .c file: in-process,
-// with the embedded runtime headers.
+// A filter's source compiled in-process with the embedded runtime headers:
+// by alfctl compile's -O2 unless `optimization` says fast, alfwrapper's.
 #pragma once
 
 #include "compile/compiler.hpp"
@@ -10,9 +10,10 @@
 namespace alf {
 
 // The file at `path` as it is (its own includes found beside it).
-CompileResult compile_file_in_place(const std::string &path);
+CompileResult compile_file_in_place(const std::string &path, Optimization optimization = Optimization::full);
 
 // Writes `source` to `path` first, so diagnostics and line info name it.
-CompileResult compile_source_file(const std::string &path, std::string_view source);
+CompileResult compile_source_file(const std::string &path, std::string_view source,
+                                  Optimization optimization = Optimization::full);
 
 }  // namespace alf

@@ -6,8 +6,7 @@
 // leaves them. Its compile without lifetime markers: a filter whose locals
 // fit the BPF stack only where scopes share it is compiled again with them.
 #include "bpf/elf_object.hpp"
-#include "compile/compiler.hpp"
-#include "compile/headers.hpp"
+#include "compile_source.hpp"
 #include "temp_files.hpp"
 
 #include <doctest/doctest.h>
@@ -21,13 +20,9 @@ namespace {
 
 CompileResult compile_fast(const std::string &source) {
     TempDir dir("alf-fast");
-    std::string path = dir.file("filter.c");
-    write_text_file(path, "#include <alfwrapper/filter.h>\n" + source + "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
-    CompileRequest request;
-    request.source_path = path;
-    request.runtime_headers = runtime_headers();
-    request.optimization = Optimization::fast;
-    return compile_filter(request);
+    return compile_source_file(dir.file("filter.c"),
+                               "#include <alfwrapper/filter.h>\n" + source + "char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+                               Optimization::fast);
 }
 
 // The names of the object's function symbols.
@@ -90,8 +85,10 @@ SEC("socket") int filter(struct __sk_buff *skb) { return entry(skb->len & 7) > 3
     CHECK(names.size() >= 2);  // up or down, or both, left as functions
 }
 
-// Two 400-byte buffers, one a scope: 800 bytes of stack unless the scopes
-// share it, and 512 is the BPF target's limit. `buffer` is the size.
+namespace {
+
+// Two buffers of `buffer` bytes, one a scope: twice that of stack unless
+// the scopes share it, and 512 is the BPF target's limit.
 std::string two_scopes(int buffer) {
     std::string n = std::to_string(buffer);
     return R"(
@@ -113,6 +110,8 @@ SEC("socket") int filter(struct __sk_buff *skb)
 }
 )";
 }
+
+}  // namespace
 
 TEST_CASE("locals of scopes that never overlap share the BPF stack: a filter that needs it compiles") {
     CompileResult result = compile_fast(two_scopes(400));
