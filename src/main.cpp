@@ -1,4 +1,5 @@
 // alfwrapper: give one service its own firewall, then get out of the way.
+#include "classic/classic_to_ebpf.hpp"
 #include "cli/wrapper_cli.hpp"
 #include "common/error.hpp"
 #include "common/report.hpp"
@@ -7,6 +8,7 @@
 #include "launch/handoff.hpp"
 #include "launch/privileges.hpp"
 #include "launch/socket_set.hpp"
+#include "pipeline/backend.hpp"
 #include "pipeline/builtin_catalog.hpp"
 #include "pipeline/filter_pipeline.hpp"
 #include "pipeline/kept_filter.hpp"
@@ -50,13 +52,26 @@ int run(int argc, char **argv, alf::Reporter &report) {
     if (filter.backend() == alf::Backend::classic) {
         alf::ClassicRules classic = filter.classic_program();
         std::string if_tcp_refused = alf::classic_on_tcp_refused(filter.access());
+        // A TCP socket takes a classic filter only from CAP_NET_ADMIN: with
+        // CAP_BPF, the program's eBPF translation goes on instead.
+        alf::UniqueFd translated;
+        std::size_t translated_length = 0;
+        if (alf::classic_as_ebpf(sockets, filter.access())) {
+            std::vector<bpf_insn> instructions = alf::classic_to_ebpf(classic.program.instructions);
+            translated_length = instructions.size();
+            translated = alf::load_translated_classic(instructions);
+            report.info("classic BPF program loaded as its eBPF translation (" + std::to_string(translated_length) +
+                        " instructions): a TCP socket takes classic BPF only from CAP_NET_ADMIN");
+        }
         alf::attach_all(
             sockets, report,
             [&](const alf::Socket &socket) {
-                alf::attach_classic_locked(socket, classic.program.instructions, if_tcp_refused);
+                if (translated) alf::attach_locked(socket, translated.get());
+                else alf::attach_classic_locked(socket, classic.program.instructions, if_tcp_refused);
             },
             alf::peer_judge(classic));
-        summary = alf::summarize_classic(classic.program.instructions.size());
+        summary = translated ? alf::summarize_classic(translated_length, true)
+                             : alf::summarize_classic(classic.program.instructions.size());
     } else {
         // A socket systemd kept across a restart still carries the earlier run's filter.
         alf::KeptFilter kept = alf::find_kept_filter(sockets);

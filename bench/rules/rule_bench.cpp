@@ -23,7 +23,7 @@
 #include "bench_support.hpp"
 #include "compile/builtin_filters.hpp"
 #include "classic/classic_rules.hpp"
-#include "classic_to_ebpf.hpp"
+#include "classic/classic_to_ebpf.hpp"
 #include "compile_source.hpp"
 #include "common/error.hpp"
 #include "bpf/filter_object.hpp"

@@ -129,7 +129,6 @@ BpfAccess assess_bpf_access(const std::string &tool) {
 std::string classic_on_tcp_refused(const BpfAccess &access) {
     std::string text = "Linux lets only CAP_NET_ADMIN attach a classic BPF filter to a TCP socket (SO_ATTACH_FILTER; "
                        "commit 5d39580f68e6)";
-    if (access.may_load_ebpf) return text + "; leave out --classic: " + access.tool + " may load the eBPF rules filter here";
     return text + ", and " + ebpf_restriction(access) + ". Ways out: grant cap_bpf to " + access.tool + " (as root: " +
            setcap_line(access) +
            "), run it from a systemd unit with AmbientCapabilities=CAP_BPF, or use a datagram socket (udp:...)";

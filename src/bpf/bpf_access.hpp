@@ -45,8 +45,9 @@ std::string ebpf_restriction(const BpfAccess &access);
 // "setcap cap_bpf+ep /usr/bin/alfwrapper": how root delegates CAP_BPF to the tool.
 std::string setcap_line(const BpfAccess &access);
 
-// What to say when the kernel refuses a classic filter on a TCP socket:
-// the restriction, its capability and the ways out.
+// What to say when the kernel refuses a classic filter on a TCP socket and
+// eBPF cannot be loaded either (else the tool loads the classic program's
+// eBPF translation): the restriction, its capability and the ways out.
 std::string classic_on_tcp_refused(const BpfAccess &access);
 
 }  // namespace alf

@@ -46,7 +46,8 @@ const OptionDef options[] = {
      "count the packets each rule decides, for alfctl stats --rules (8 bytes a table entry on each CPU)"},
     {"", "classic", nullptr, false, for_wrapper | for_loading,
      "compile the rules to classic BPF, which needs no privileges (datagram and Unix sockets; about 1400 rules "
-     "fit); without --classic or --ebpf the back end is what the privileges allow"},
+     "fit; with CAP_BPF also TCP, translated to eBPF); without --classic or --ebpf the back end is what the "
+     "privileges allow"},
     {"", "ebpf", nullptr, false, for_wrapper | for_loading,
      "load the filter as eBPF (needs root or CAP_BPF; the default when allowed)"},
     {"", "config", "FILE.json", false, for_wrapper, "read settings from a JSON file; the command line overrides it"},

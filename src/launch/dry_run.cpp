@@ -92,8 +92,8 @@ FilterSummary summarize_filter(const FilterObject &filter) {
     return summary;
 }
 
-FilterSummary summarize_classic(std::size_t instructions) {
-    return {"subnets", "", "classic BPF", static_cast<std::uint32_t>(instructions), {}};
+FilterSummary summarize_classic(std::size_t instructions, bool as_ebpf) {
+    return {"subnets", "", as_ebpf ? "classic BPF as eBPF" : "classic BPF", static_cast<std::uint32_t>(instructions), {}};
 }
 
 void print_dry_run(std::ostream &out, const HandOff &handoff, const std::string &program_path,

@@ -17,7 +17,7 @@ class FilterObject;
 struct FilterSummary {
     std::string object;   // "subnets", "filters/x.c"
     std::string program;  // the program's name
-    std::string kind;     // "eBPF" or "classic BPF"
+    std::string kind;     // "eBPF", "classic BPF", or "classic BPF as eBPF" (its translation)
     std::uint32_t instructions = 0;
     struct Map {
         std::string name, type;
@@ -30,8 +30,9 @@ struct FilterSummary {
 // A loaded eBPF filter's summary (its maps' entries counted now).
 FilterSummary summarize_filter(const FilterObject &filter);
 
-// The rules filter as a classic program of `instructions`.
-FilterSummary summarize_classic(std::size_t instructions);
+// The rules filter as a classic program of `instructions`, or (as_ebpf) as
+// that program's eBPF translation of `instructions`.
+FilterSummary summarize_classic(std::size_t instructions, bool as_ebpf = false);
 
 // The sockets with the fds and names they would get, the filter with its
 // maps' entry counts, the user, the environment changes and the command line.

@@ -7,6 +7,9 @@
 
 #include <linux/capability.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cerrno>
 
 namespace alf {
@@ -89,6 +92,12 @@ Backend choose_backend(const Configuration &config, const BpfAccess &access, con
         return Backend::classic;
     }
     throw ebpf_refused(config, access);
+}
+
+bool classic_as_ebpf(const std::vector<Socket> &sockets, const BpfAccess &access) {
+    if (!access.may_load_ebpf || access.capabilities.effective_has(CAP_NET_ADMIN)) return false;
+    return std::any_of(sockets.begin(), sockets.end(),
+                       [](const Socket &socket) { return socket.type == SOCK_STREAM && socket.family != AF_UNIX; });
 }
 
 }  // namespace alf

@@ -4,6 +4,7 @@
 
 #include "bpf/bpf_access.hpp"
 #include "common/report.hpp"
+#include "launch/sockets.hpp"
 #include "pipeline/configuration.hpp"
 
 namespace alf {
@@ -21,5 +22,12 @@ enum class Backend { ebpf, classic };
 // with -v. Throws Error naming the restriction and the ways out when nothing
 // will do.
 Backend choose_backend(const Configuration &config, const BpfAccess &access, const Reporter &report);
+
+// Whether the classic program goes onto the sockets as its eBPF translation
+// (classic/classic_to_ebpf.hpp): when one of them is a TCP socket, which
+// takes a classic filter only from CAP_NET_ADMIN, and eBPF may be loaded
+// here (CAP_BPF: a delegated tool). The translation then goes onto every
+// socket: one program, judged alike.
+bool classic_as_ebpf(const std::vector<Socket> &sockets, const BpfAccess &access);
 
 }  // namespace alf

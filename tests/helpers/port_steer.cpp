@@ -8,7 +8,7 @@
 //
 // PID's file descriptor FD (taken with pidfd_getfd) receives the connections
 // to ports FIRST..LAST of every local address.
-#include "bpf_insn.hpp"
+#include "bpf/bpf_insn.hpp"
 
 #include <bpf/bpf.h>
 #include <fcntl.h>

@@ -146,6 +146,21 @@ class WithCapBpfFromTheFile(AsNobody):
         self.assertEqual(report["fds"]["3"]["socket"]["get_filter_errno"], errno.EACCES, "an eBPF filter is attached")
         self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.2"])
 
+    def test_classic_rules_on_tcp_run_as_their_ebpf_translation(self):
+        # A TCP socket takes a classic filter only from CAP_NET_ADMIN; with
+        # CAP_BPF the classic program goes on translated to eBPF, which the
+        # verifier needs to guard nowhere.
+        port = free_port()
+        service, report = self.start(["-v", "--classic", "--allow", "127.0.0.1", "--allow", "::1",
+                                      "-l", f"tcp:[::]:{port}"])
+        self.assertIn("back end: classic BPF (--classic)", service.stderr())
+        self.assertIn("classic BPF program loaded as its eBPF translation", service.stderr())
+        self.assert_runs_without_privileges(report)
+        sock = report["fds"]["3"]["socket"]
+        self.assertEqual(sock["get_filter_errno"], errno.EACCES, "an eBPF program is attached, not a classic one")
+        self.assertEqual(sock["lock_filter"], 1)
+        self.assert_sources(port, ["127.0.0.1", "::1"], ["127.0.0.2"])
+
     def test_a_library_filter_on_tcp(self):
         port = free_port()
         _, report = self.start(["-f", "whitelist", "--set", "allow4,0,127.0.0.1/32", "--set", "allow6,0,::1/128",

@@ -17,7 +17,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "compile/builtin_filters.hpp"
 #include "classic/classic_rules.hpp"
-#include "classic_to_ebpf.hpp"
+#include "classic/classic_to_ebpf.hpp"
 #include "common/error.hpp"
 #include "bpf/filter_object.hpp"
 #include "rule_reference.hpp"

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 #include <linux/capability.h>
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,7 +121,30 @@ TEST_CASE("a TCP socket refuses classic BPF: the restriction and the ways out") 
     CHECK(text.find("setcap cap_bpf+ep /usr/local/bin/alfwrapper") != std::string::npos);
     CHECK(text.find("AmbientCapabilities=CAP_BPF") != std::string::npos);
     CHECK(text.find("use a datagram socket") != std::string::npos);
-    CHECK(classic_on_tcp_refused(delegated()).find("leave out --classic") != std::string::npos);
+}
+
+TEST_CASE("a classic program goes on as its eBPF translation where a TCP socket would refuse it") {
+    auto socket = [](int family, int type) {
+        Socket s;
+        s.family = family;
+        s.type = type;
+        return s;
+    };
+    std::vector<Socket> tcp_and_udp;
+    tcp_and_udp.push_back(socket(AF_INET6, SOCK_DGRAM));
+    tcp_and_udp.push_back(socket(AF_INET, SOCK_STREAM));
+    std::vector<Socket> datagrams_and_unix;
+    datagrams_and_unix.push_back(socket(AF_INET6, SOCK_DGRAM));
+    datagrams_and_unix.push_back(socket(AF_UNIX, SOCK_STREAM));
+    CHECK(classic_as_ebpf(tcp_and_udp, delegated()));
+    // Where the kernel takes the classic program itself, it goes on as it is.
+    CHECK_FALSE(classic_as_ebpf(datagrams_and_unix, delegated()));
+    BpfAccess root = delegated();
+    root.privilege = Privilege::root;
+    root.capabilities.effective |= std::uint64_t(1) << CAP_NET_ADMIN;
+    CHECK_FALSE(classic_as_ebpf(tcp_and_udp, root));
+    // Without CAP_BPF nothing can be translated: the attach fails and says why.
+    CHECK_FALSE(classic_as_ebpf(tcp_and_udp, nobody()));
 }
 
 TEST_CASE("capabilities from alfwrapper's file load only built-in filters") {

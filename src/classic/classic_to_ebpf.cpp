@@ -1,6 +1,6 @@
-#include "classic_to_ebpf.hpp"
+#include "classic/classic_to_ebpf.hpp"
 
-#include "bpf_insn.hpp"
+#include "bpf/bpf_insn.hpp"
 #include "common/error.hpp"
 
 #include <bpf/bpf.h>
@@ -122,25 +122,25 @@ private:
 
 std::vector<bpf_insn> classic_to_ebpf(std::span<const sock_filter> program) { return Translation(program).run(); }
 
-UniqueFd load_classic_as_ebpf(std::span<const sock_filter> program) {
-    std::vector<bpf_insn> insns = classic_to_ebpf(program);
-    std::string log(1 << 16, '\0');
-    LIBBPF_OPTS(bpf_prog_load_opts, opts);
-    opts.log_buf = log.data();
-    opts.log_size = static_cast<std::uint32_t>(log.size());
-    opts.log_level = 0;
-    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", insns.data(), insns.size(), &opts);
-    if (fd < 0) {
-        int err = errno;
-        if (err != EPERM) {
-            // The reason is at the log's end; ask again for it.
-            opts.log_level = 1;
-            bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", insns.data(), insns.size(), &opts);
-        }
-        throw system_error("loading a classic program translated to eBPF", err)
-            .with_detail(log.c_str());
+UniqueFd load_translated_classic(std::span<const bpf_insn> translated) {
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", translated.data(), translated.size(), nullptr);
+    if (fd >= 0) return UniqueFd(fd);
+    int err = errno;
+    std::string log;
+    if (err != EPERM) {
+        // The reason is at the log's end; ask again for it.
+        log.assign(1 << 16, '\0');
+        LIBBPF_OPTS(bpf_prog_load_opts, opts);
+        opts.log_buf = log.data();
+        opts.log_size = static_cast<std::uint32_t>(log.size());
+        opts.log_level = 1;
+        bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", translated.data(), translated.size(), &opts);
     }
-    return UniqueFd(fd);
+    throw system_error("loading a classic program translated to eBPF", err).with_detail(log.c_str());
+}
+
+UniqueFd load_classic_as_ebpf(std::span<const sock_filter> program) {
+    return load_translated_classic(classic_to_ebpf(program));
 }
 
 }  // namespace alf

@@ -1,5 +1,6 @@
-// eBPF instructions spelled out by their encoding fields, for the programs
-// the tests and their helpers build by hand.
+// eBPF instructions spelled out by their encoding fields, for programs built
+// by hand: a classic program translated (classic/classic_to_ebpf.hpp), the
+// tests' helpers.
 #pragma once
 
 #include <linux/bpf.h>
