@@ -1,4 +1,5 @@
 // alfctl: the workbench for filter authors. compile, check, test.
+#include "classic/classic_to_ebpf.hpp"
 #include "cli/ctl_cli.hpp"
 #include "common/error.hpp"
 #include "common/net_address.hpp"
@@ -61,8 +62,18 @@ int run_check_classic(const alf::CtlCommand &options, alf::FilterPipeline &pipel
     alf::out() << "program: " << count << " instructions of " << alf::classic_max_instructions << " ("
                << 100 * count / alf::classic_max_instructions << "%), " << classic.ipv4_segments << " IPv4 and "
                << classic.ipv6_segments << " IPv6 address segments\n";
+    // A TCP socket takes it from CAP_NET_ADMIN alone; with CAP_BPF,
+    // alfwrapper attaches its eBPF translation there: checked too when the
+    // caller could load it.
+    if (pipeline.access().may_load_ebpf) {
+        std::vector<bpf_insn> translated = alf::classic_to_ebpf(classic.program.instructions);
+        alf::load_translated_classic(translated);
+        alf::out() << "eBPF translation: " << translated.size()
+                   << " instructions, accepted by the verifier (what alfwrapper attaches to TCP sockets without "
+                      "CAP_NET_ADMIN)\n";
+    }
     alf::out() << "ok: alfwrapper can attach the classic program to datagram and Unix sockets without privileges "
-                  "(TCP sockets need CAP_NET_ADMIN)\n";
+                  "(TCP sockets: CAP_NET_ADMIN, or CAP_BPF for its eBPF translation)\n";
     return 0;
 }
 

@@ -37,7 +37,8 @@ const VerbDef verb_table[] = {
      "built-in 'subnets'. With --classic, or when eBPF cannot be loaded (no\n"
      "CAP_BPF), the rules are compiled to classic BPF as alfwrapper would: check\n"
      "prints its instruction count against the limit of 4096 and has the kernel\n"
-     "check it, which needs no privileges.\n"},
+     "check it, which needs no privileges; with CAP_BPF, also its eBPF\n"
+     "translation, which alfwrapper attaches to TCP sockets without CAP_NET_ADMIN.\n"},
     {CtlVerb::test, "test",
      "alfctl test [FILTER] [--set MAP,KEY,VALUE]... [--allow CIDR]... [--pcap FILE] [OPTION]... PACKET...",
      "run a filter on packets and print each verdict",

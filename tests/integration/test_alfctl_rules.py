@@ -76,6 +76,8 @@ class AlfctlRules(AlfTestCase):
         self.assertEqual(r.returncode, 0, r)
         self.assertIn("subnets: rules compiled to classic BPF, accepted by the kernel", r.stdout)
         self.assertRegex(r.stdout, r"program: \d+ instructions of 4096 \(\d+%\)")
+        # Root may load eBPF: the translation TCP sockets get without CAP_NET_ADMIN is checked too.
+        self.assertRegex(r.stdout, r"eBPF translation: \d+ instructions, accepted by the verifier")
 
     def test_set_file_and_map_size_reach_the_maps(self):
         entries = self.write("allow4.txt", "0 192.0.2.0/24\n")
@@ -111,6 +113,7 @@ class AlfctlRules(AlfTestCase):
         self.assertIn("back end: classic BPF", r.stderr)
         self.assertIn("kernel.unprivileged_bpf_disabled", r.stderr)
         self.assertIn("rules compiled to classic BPF, accepted by the kernel", r.stdout)
+        self.assertNotIn("eBPF translation:", r.stdout, "nobody loads no eBPF, the translation neither")
         # An eBPF filter cannot be loaded there: one message naming the restriction.
         r = Run(["check", source_path("filters", "whitelist.c")], binary=alfctl_copy, prefix=AS_NOBODY)
         self.assertNotEqual(r.returncode, 0, r)
