@@ -66,9 +66,8 @@ int run_check_classic(const alf::CtlCommand &options, alf::FilterPipeline &pipel
     // alfwrapper attaches its eBPF translation there: checked too when the
     // caller could load it.
     if (pipeline.access().may_load_ebpf) {
-        std::vector<bpf_insn> translated = alf::classic_to_ebpf(classic.program.instructions);
-        alf::load_translated_classic(translated);
-        alf::out() << "eBPF translation: " << translated.size()
+        alf::TranslatedClassic translated = alf::load_classic_as_ebpf(classic.program.instructions);
+        alf::out() << "eBPF translation: " << translated.instructions
                    << " instructions, accepted by the verifier (what alfwrapper attaches to TCP sockets without "
                       "CAP_NET_ADMIN)\n";
     }

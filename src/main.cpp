@@ -54,24 +54,22 @@ int run(int argc, char **argv, alf::Reporter &report) {
         std::string if_tcp_refused = alf::classic_on_tcp_refused(filter.access());
         // A TCP socket takes a classic filter only from CAP_NET_ADMIN: with
         // CAP_BPF, the program's eBPF translation goes on instead.
-        alf::UniqueFd translated;
-        std::size_t translated_length = 0;
+        alf::TranslatedClassic translated;
         if (alf::classic_as_ebpf(sockets, filter.access())) {
-            std::vector<bpf_insn> instructions = alf::classic_to_ebpf(classic.program.instructions);
-            translated_length = instructions.size();
-            translated = alf::load_translated_classic(instructions);
-            report.info("classic BPF program loaded as its eBPF translation (" + std::to_string(translated_length) +
+            translated = alf::load_classic_as_ebpf(classic.program.instructions);
+            report.info("classic BPF program loaded as its eBPF translation (" +
+                        std::to_string(translated.instructions) +
                         " instructions): a TCP socket takes classic BPF only from CAP_NET_ADMIN");
         }
         alf::attach_all(
             sockets, report,
             [&](const alf::Socket &socket) {
-                if (translated) alf::attach_locked(socket, translated.get());
+                if (translated.fd) alf::attach_locked(socket, translated.fd.get());
                 else alf::attach_classic_locked(socket, classic.program.instructions, if_tcp_refused);
             },
             alf::peer_judge(classic));
-        summary = translated ? alf::summarize_classic(translated_length, true)
-                             : alf::summarize_classic(classic.program.instructions.size());
+        summary = translated.fd ? alf::summarize_classic(translated.instructions, true)
+                                : alf::summarize_classic(classic.program.instructions.size());
     } else {
         // A socket systemd kept across a restart still carries the earlier run's filter.
         alf::KeptFilter kept = alf::find_kept_filter(sockets);

@@ -561,7 +561,7 @@ int run_classic(std::vector<std::size_t> sizes, int rounds, int repeat) {
     for (std::size_t size : sizes) {
         auto classic = classic_for(size, path);
         if (!classic) throw std::runtime_error(std::to_string(size) + " rules do not fit classic BPF");
-        alf::UniqueFd classic_fd = alf::load_classic_as_ebpf(classic->program.instructions);
+        alf::UniqueFd classic_fd = std::move(alf::load_classic_as_ebpf(classic->program.instructions).fd);
         LoadedFilter subnets = load_subnets(path);
         for (const auto &[label, packets] : probes_for(path)) {
             if (packets.empty()) continue;

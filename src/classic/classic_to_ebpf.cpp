@@ -1,12 +1,14 @@
 #include "classic/classic_to_ebpf.hpp"
 
 #include "bpf/bpf_insn.hpp"
+#include "bpf/verifier_log.hpp"
 #include "common/error.hpp"
 
 #include <bpf/bpf.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 namespace alf {
@@ -122,11 +124,12 @@ private:
 
 std::vector<bpf_insn> classic_to_ebpf(std::span<const sock_filter> program) { return Translation(program).run(); }
 
-UniqueFd load_translated_classic(std::span<const bpf_insn> translated) {
+TranslatedClassic load_classic_as_ebpf(std::span<const sock_filter> program) {
+    std::vector<bpf_insn> translated = classic_to_ebpf(program);
     int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", translated.data(), translated.size(), nullptr);
-    if (fd >= 0) return UniqueFd(fd);
+    if (fd >= 0) return {UniqueFd(fd), translated.size()};
     int err = errno;
-    std::string log;
+    std::string log, reason;
     if (err != EPERM) {
         // The reason is at the log's end; ask again for it.
         log.assign(1 << 16, '\0');
@@ -135,12 +138,14 @@ UniqueFd load_translated_classic(std::span<const bpf_insn> translated) {
         opts.log_size = static_cast<std::uint32_t>(log.size());
         opts.log_level = 1;
         bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", translated.data(), translated.size(), &opts);
+        log.resize(std::strlen(log.c_str()));
+        reason = summarize_verifier_log(log).reason;
     }
-    throw system_error("loading a classic program translated to eBPF", err).with_detail(log.c_str());
-}
-
-UniqueFd load_classic_as_ebpf(std::span<const sock_filter> program) {
-    return load_translated_classic(classic_to_ebpf(program));
+    std::string what = "the rules' classic BPF program translated to eBPF (" + std::to_string(translated.size()) +
+                       " instructions, for a TCP socket, which takes classic BPF only from CAP_NET_ADMIN): the "
+                       "kernel refused it: " + std::strerror(err);
+    if (!reason.empty()) what += " (" + reason + ")";
+    throw Error(what + "; leave out --classic to load the eBPF rules filter", exit_system).with_detail(log);
 }
 
 }  // namespace alf

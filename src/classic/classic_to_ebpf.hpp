@@ -15,6 +15,7 @@
 #include <linux/bpf.h>
 #include <linux/filter.h>
 
+#include <cstddef>
 #include <span>
 #include <vector>
 
@@ -25,10 +26,13 @@ namespace alf {
 // ancillary load, immediate loads, jumps, returns. Throws Error on anything else.
 std::vector<bpf_insn> classic_to_ebpf(std::span<const sock_filter> program);
 
-// Loads the translation as a socket filter (needs CAP_BPF); throws Error
-// with the verifier's reason.
-UniqueFd load_classic_as_ebpf(std::span<const sock_filter> program);
-// The same for a program already translated.
-UniqueFd load_translated_classic(std::span<const bpf_insn> translated);
+// The translation loaded as a socket filter (needs CAP_BPF), and its length.
+// Throws Error saying why the kernel refused it (the verifier's log as the
+// detail) and what to do.
+struct TranslatedClassic {
+    UniqueFd fd;
+    std::size_t instructions = 0;
+};
+TranslatedClassic load_classic_as_ebpf(std::span<const sock_filter> program);
 
 }  // namespace alf

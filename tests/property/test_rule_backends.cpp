@@ -200,7 +200,7 @@ TEST_CASE("the classic program, the eBPF rules filter and the reference agree" *
         size_rule_tables(subnets, compiled, {}, false);
         subnets.load();
         write_rule_tables(subnets, set, compiled);
-        UniqueFd classic_in_kernel = load_classic_as_ebpf(classic.program.instructions);
+        UniqueFd classic_in_kernel = std::move(load_classic_as_ebpf(classic.program.instructions).fd);
 
         for (int i = 0; i < 2200; ++i, ++cases) {
             IpAddress source = i % 3 == 0 ? edge_address(random, plain)

@@ -4,6 +4,7 @@
 // without privileges. (tests/property runs the same programs in the kernel
 // next to the eBPF rules filter.)
 #include "classic/classic_rules.hpp"
+#include "classic/classic_to_ebpf.hpp"
 #include "rule_reference.hpp"
 #include "workbench/test_run.hpp"
 #include "test_support.hpp"
@@ -139,4 +140,19 @@ TEST_CASE("the kernel checks a classic program without privileges") {
     ClassicProgram broken = rules.program;
     broken.instructions.back() = {BPF_JMP | BPF_JA, 0, 0, 5};  // out of the program
     CHECK(error_of([&] { check_classic(broken); }).find("the kernel refused the program") != std::string::npos);
+}
+
+TEST_CASE("the eBPF translation loads, and a refusal says why and what to do" * root_suite) {
+    require_root("loading eBPF needs CAP_BPF");
+    auto rules = compile(rules_of({{allow, "10.0.0.0/8"}, {deny, "2001:db8::/32"}}));
+    TranslatedClassic translated = load_classic_as_ebpf(rules.program.instructions);
+    CHECK(translated.fd);
+    CHECK(translated.instructions == classic_to_ebpf(rules.program.instructions).size());
+    // A load after the last return: the translation ends without an exit, which the verifier refuses.
+    std::vector<sock_filter> broken = rules.program.instructions;
+    broken.push_back({BPF_LD | BPF_IMM, 0, 0, 1});
+    std::string message = error_of([&] { load_classic_as_ebpf(broken); });
+    CHECK(message.find("the rules' classic BPF program translated to eBPF (") == 0);
+    CHECK(message.find("the kernel refused it: Invalid argument (") != std::string::npos);
+    CHECK(message.find("; leave out --classic to load the eBPF rules filter") != std::string::npos);
 }
