@@ -102,7 +102,8 @@ int run_check(const alf::CtlCommand &options, const alf::Reporter &report) {
                    << " instructions";
         if (program.chosen)
             alf::out() << ", " << loaded.translated_bytes / 8 << " after verification, " << loaded.jited_bytes
-                       << " bytes of machine code; attached by alfwrapper";
+                       << " bytes of machine code, " << loaded.verified_instructions
+                       << " processed by the verifier; attached by alfwrapper";
         else
             alf::out() << "; not loaded";
         alf::out() << "\n";

@@ -284,6 +284,7 @@ LoadedProgramInfo FilterObject::loaded_program_info() const {
     if (program_fd_ >= 0 && bpf_obj_get_info_by_fd(program_fd_, &info, &size) == 0) {
         result.translated_bytes = info.xlated_prog_len;
         result.jited_bytes = info.jited_prog_len;
+        result.verified_instructions = info.verified_insns;
     }
     return result;
 }

@@ -36,6 +36,7 @@ struct ProgramDescription {
 struct LoadedProgramInfo {
     std::uint32_t translated_bytes = 0;  // the verifier's rewrite of the program (xlated)
     std::uint32_t jited_bytes = 0;       // machine code; 0 without the JIT
+    std::uint32_t verified_instructions = 0;  // instructions the verifier processed, over all paths it walked
 };
 
 struct MapDescription {

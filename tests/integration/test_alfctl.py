@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import struct
 import subprocess
 import unittest
@@ -82,6 +83,16 @@ class Alfctl(AlfTestCase):
         r = ctl("check", WHITELIST, "--set", "allow4,0,10.0.0.0/8", "--set", "allow6,0,2001:db8::/32")
         self.assertEqual(r.returncode, 0, r)
         self.assertRegex(r.stdout, r"program filter \(section socket\): \d+ instructions, \d+ after verification")
+        # The kernel's count of what it verified: the drop log's code (on by
+        # default) is walked only when the log is on.
+        processed = re.search(r"(\d+) processed by the verifier", r.stdout)
+        self.assertIsNotNone(processed, r.stdout)
+        without_log = ctl("check", WHITELIST, "--log-rate", "0")
+        self.assertEqual(without_log.returncode, 0, without_log)
+        processed_without_log = re.search(r"(\d+) processed by the verifier", without_log.stdout)
+        self.assertIsNotNone(processed_without_log, without_log.stdout)
+        self.assertGreater(int(processed_without_log.group(1)), 0)
+        self.assertGreater(int(processed.group(1)), int(processed_without_log.group(1)))
         self.assertIn("map allow4: hash, key __u32 (4 bytes), value struct alf_ipv4_subnet (8 bytes), max_entries 1024",
                       r.stdout)
         self.assertIn("map allow6: hash, key __u32 (4 bytes), value struct alf_ipv6_subnet", r.stdout)
