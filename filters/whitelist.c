@@ -41,16 +41,23 @@ struct {
 
 /* What the searches read, straight from the packet by one helper call (no
  * parse, nothing zeroed): the source, and the IP header's bytes before it.
- * The callbacks only read it, and the program asks afterwards whether the
- * subnet the search stopped at holds the source: no result is stored, a
- * store a delegated alfwrapper's verifier would guard with a barrier. */
+ * Each turn of a search writes into `found` whether the subnet it tried
+ * holds the source, so the turn that ends the search leaves the answer
+ * there. `found` is a byte the helper wrote, whose value the verifier
+ * treats as unknown from the start: the callback's stores leave it so, and
+ * it checks the callback no more often for them (a constant 0 stored
+ * before the search made it check the callback once more), and where it
+ * guards stack stores (a delegated alfwrapper) such a store takes no
+ * barrier. */
 struct search_ipv4 {
-	__u8 header[4]; /* TTL, protocol, checksum */
+	__u8 found;     /* the TTL, then the search's answer */
+	__u8 header[3]; /* protocol, checksum */
 	__u8 addr[4];   /* the source, network order */
 };
 
 struct search_ipv6 {
-	__u8 header[4]; /* payload length, next header, hop limit */
+	__u8 found;     /* the payload length's first byte, then as for IPv4 */
+	__u8 header[3]; /* the payload length's second byte, next header, hop limit */
 	__u32 words[4]; /* the source, converted in place once for every subnet (alf_ipv6_words_in_subnet) */
 };
 
@@ -73,49 +80,54 @@ static __always_inline const struct alf_ipv6_subnet *subnet6(__u32 index)
 	return bpf_map_lookup_elem(&allow6, alf_index_key(index, &key));
 }
 
-/* bpf_loop callbacks: 1 (stop) at the first missing index or a subnet
- * holding the address. bpf_loop keeps the verifier's work independent of
- * the number of entries. */
-static long search_allow4(__u64 index, const struct search_ipv4 *search)
+/* bpf_loop callbacks: 1 (stop) at the first missing index or at a subnet
+ * holding the address, `found` set at every turn. bpf_loop keeps the
+ * verifier's work independent of the number of entries. */
+static long search_allow4(__u64 index, struct search_ipv4 *search)
 {
 	const struct alf_ipv4_subnet *subnet = subnet4((__u32)index);
 
-	return !subnet || alf_ipv4_in_subnet(search->addr, subnet);
+	if (!subnet) {
+		search->found = 0;
+		return 1;
+	}
+	search->found = alf_ipv4_in_subnet(search->addr, subnet);
+	return search->found;
 }
 
-static long search_allow6(__u64 index, const struct search_ipv6 *search)
+static long search_allow6(__u64 index, struct search_ipv6 *search)
 {
 	const struct alf_ipv6_subnet *subnet = subnet6((__u32)index);
 
-	return !subnet || alf_ipv6_words_in_subnet(search->words, subnet);
+	if (!subnet) {
+		search->found = 0;
+		return 1;
+	}
+	search->found = alf_ipv6_words_in_subnet(search->words, subnet);
+	return search->found;
 }
 
-/* Whether a subnet of allow4 holds the source: the subnet the search
- * stopped at, asked again. */
+/* Whether a subnet of allow4 holds the source. Every turn sets `found`, and
+ * the loop ends with the turn that stops it or with that of index 1023
+ * (the map holds at most 1024 entries): the answer is the last turn's. Asking the map
+ * again afterwards, as this filter did, cost a lookup a packet and had the
+ * verifier check the subnet's test a second time at every load. */
 static __always_inline bool found4(struct search_ipv4 *search)
 {
-	long turns = bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, search, 0);
-	const struct alf_ipv4_subnet *subnet;
-
-	if (turns < 1 || turns > WHITELIST_MAX_ENTRIES)
-		return false;
-	subnet = subnet4((__u32)turns - 1);
-	return subnet && alf_ipv4_in_subnet(search->addr, subnet);
+	bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, search, 0);
+	return search->found;
 }
 
 static __always_inline bool found6(struct search_ipv6 *search)
 {
-	long turns = bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, search, 0);
-	const struct alf_ipv6_subnet *subnet;
-
-	if (turns < 1 || turns > WHITELIST_MAX_ENTRIES)
-		return false;
-	subnet = subnet6((__u32)turns - 1);
-	return subnet && alf_ipv6_words_in_subnet(search->words, subnet);
+	bpf_loop(WHITELIST_MAX_ENTRIES, search_allow6, search, 0);
+	return search->found;
 }
 
 /* Whether the packet's source lies in a listed subnet; *protocol its IP
- * header's protocol byte (0 when the packet has no IP header to read). */
+ * header's protocol byte (0 when the packet has no IP header to read). An
+ * IPv4-mapped source goes on to the one IPv4 search, where the verifier
+ * finds the state it has checked already. */
 static __always_inline bool admitted(struct __sk_buff *skb, union search *search, __u8 *protocol)
 {
 	int i;
@@ -124,21 +136,21 @@ static __always_inline bool admitted(struct __sk_buff *skb, union search *search
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
 		if (alf_load_net(skb, 8, search, sizeof(search->v4)) < 0)
 			return false;
-		*protocol = search->v4.header[1];
-		return found4(&search->v4);
-	}
-	if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 4, search, sizeof(search->v6)) < 0)
-		return false;
-	*protocol = search->v6.header[2];
-	if (alf_ipv6_is_v4mapped((const __u8 *)search->v6.words)) {
+		*protocol = search->v4.header[0];
+	} else {
+		if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 4, search, sizeof(search->v6)) < 0)
+			return false;
+		*protocol = search->v6.header[1];
+		if (!alf_ipv6_is_v4mapped((const __u8 *)search->v6.words)) {
+#pragma clang loop unroll(full)
+			for (i = 0; i < 4; i++)
+				search->v6.words[i] = bpf_ntohl(search->v6.words[i]);
+			return found6(&search->v6);
+		}
 		/* Judged as the IPv4 address. */
 		__builtin_memcpy(search->v4.addr, &search->v6.words[3], sizeof(search->v4.addr));
-		return found4(&search->v4);
 	}
-#pragma clang loop unroll(full)
-	for (i = 0; i < 4; i++)
-		search->v6.words[i] = bpf_ntohl(search->v6.words[i]);
-	return found6(&search->v6);
+	return found4(&search->v4);
 }
 
 SEC("socket")
