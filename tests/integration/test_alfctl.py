@@ -139,6 +139,34 @@ class Alfctl(AlfTestCase):
         self.assertEqual(report["results"][0]["length"], 40)
         self.assertTrue(report["all_matched"])
 
+    def test_whitelist_answers_by_the_turn_that_ends_its_search(self):
+        # The search stops at the first missing index or at a subnet that
+        # holds the source, and answers by that turn: a full list (1024, the
+        # maps' size) whose last subnet holds the source admits it, one
+        # that ends without it refuses; an entry after a gap is never tried.
+        def verdicts(entries4, entries6, *packets):
+            for name, entries in (("allow4", entries4), ("allow6", entries6)):
+                with open(self.path(name + ".txt"), "w") as f:
+                    f.writelines(f"{index} {subnet}\n" for index, subnet in entries)
+            r = ctl("test", "--json", "--set-file", "allow4=" + self.path("allow4.txt"), "--set-file",
+                    "allow6=" + self.path("allow6.txt"), WHITELIST, *packets)
+            self.assertEqual(r.returncode, 0, r)
+            return [x["verdict"] for x in json.loads(r.stdout)["results"]]
+
+        full4 = [(i, f"10.{i // 256}.{i % 256}.0/24") for i in range(1023)] + [(1023, "172.16.0.0/12")]
+        full6 = [(i, f"2001:db8:{i:x}::/48") for i in range(1023)] + [(1023, "fd00::/8")]
+        packets = ["tcp 172.16.5.5:1 > 127.0.0.1:80", "tcp 10.3.254.9:1 > 127.0.0.1:80",
+                   "tcp 10.4.0.1:1 > 127.0.0.1:80", "tcp [fd00::5]:1 > [::1]:80",
+                   "tcp [2001:db8:3fe::9]:1 > [::1]:80", "tcp [2001:db8:3ff::1]:1 > [::1]:80",
+                   "tcp [::ffff:172.16.0.1]:1 > [::1]:80", "tcp [::ffff:10.4.0.1]:1 > [::1]:80"]
+        self.assertEqual(verdicts(full4, full6, *packets),
+                         ["pass", "pass", "drop", "pass", "pass", "drop", "pass", "drop"])
+        gap4 = [(0, "10.0.0.0/8"), (2, "172.16.0.0/12")]
+        gap6 = [(0, "2001:db8::/32"), (2, "fd00::/8")]
+        self.assertEqual(verdicts(gap4, gap6, "tcp 10.1.1.1:1 > 127.0.0.1:80", "tcp 172.16.0.1:1 > 127.0.0.1:80",
+                                  "tcp [2001:db8::1]:1 > [::1]:80", "tcp [fd00::1]:1 > [::1]:80"),
+                         ["pass", "drop", "pass", "drop"])
+
     def test_expect_sets_the_exit_status(self):
         packets = ["tcp 10.0.0.1:1 > [::]:80", "tcp 192.0.2.7:1 > [::]:80"]
         r = ctl("test", "--expect", "pass", PRIVATE, *packets)
