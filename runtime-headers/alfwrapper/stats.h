@@ -27,8 +27,9 @@
  * turns the log off and its cost with it: the verifier drops the code).
  * Drops beyond the budget are counted as suppressed.
  *
- * The count uses skb->cb[0] as scratch (see alf_stats_count()): a filter
- * that keeps a value of its own there reads it before its verdict.
+ * The count uses skb->cb[0] and skb->cb[1] as scratch (alf_skb_opaque()):
+ * a filter that keeps values of its own there reads them before its
+ * verdict.
  */
 #ifndef ALFWRAPPER_STATS_H
 #define ALFWRAPPER_STATS_H
@@ -150,24 +151,32 @@ static __always_inline void alf_stats_add(__u32 key, __u32 bytes)
 	alf_counter_add(bpf_map_lookup_elem(&alf_stats, alf_array_key(key)), bytes);
 }
 
+/* v, stored in the socket buffer's control block (skb->cb[slot], scratch
+ * that the kernel saves and restores around a socket filter) and read back:
+ * the same value, of which the verifier then knows nothing. A value the
+ * verifier knows keeps apart the paths that arrive with different ones
+ * (a key, a verdict that some paths leave as a constant), and it walks all
+ * that follows once for each; read back, they go on as one. */
+static __always_inline __u32 alf_skb_opaque(struct __sk_buff *skb, int slot, __u32 v)
+{
+	skb->cb[slot] = v;
+	return *(volatile __u32 *)&skb->cb[slot];
+}
+
 /* Counts a packet under a key computed from it (< 32), read from
  * alf_array_keys: no stack store, which the verifier guards where it
  * guards stores (see <alfwrapper/helpers.h>). The key goes through the
- * socket buffer's control block (skb->cb[0], scratch that the kernel saves
- * and restores around a socket filter) and is read back from there: the
- * verifier knows nothing of that value. A pointer moved by the key as
- * computed would make it track the family, protocol and verdict behind the
- * key back along every path, and walk all that follows once for each
- * combination that arrives; read back, the paths go on as one (for the
- * library's filters 14-57% fewer instructions verified at each load with
- * the drop log off, 3-22% with it on: bench/RESULTS.md). Cut to 5 bits for
- * the lookup's bounds. */
+ * control block (alf_skb_opaque()): a pointer moved by the key as computed
+ * would make the verifier track the family, protocol and verdict behind
+ * the key back along every path (read back, the library's filters verified
+ * 14-57% fewer instructions at each load with the drop log off, 3-22%
+ * fewer with it on: bench/RESULTS.md). Cut to 5 bits for the lookup's
+ * bounds. */
 static __always_inline void alf_stats_count(struct __sk_buff *skb, __u32 computed_key)
 {
-	struct alf_counter *counter;
+	struct alf_counter *counter =
+		bpf_map_lookup_elem(&alf_stats, alf_array_key(alf_skb_opaque(skb, 0, computed_key) & 31));
 
-	skb->cb[0] = computed_key;
-	counter = bpf_map_lookup_elem(&alf_stats, alf_array_key(*(volatile __u32 *)&skb->cb[0] & 31));
 	/* The length read after the lookup, not kept through it (a
 	 * register fewer for the filter's values, which would otherwise be
 	 * spilled to the stack, stores a delegated alfwrapper's verifier
@@ -299,6 +308,11 @@ static __always_inline int alf_verdict(struct __sk_buff *skb, const struct alf_p
 		       : p->family == ALF_AF_INET6 ? ALF_STATS_IPV6
 						   : ALF_STATS_OTHER_FAMILY;
 
+	/* The verdict as a value the verifier knows nothing of: paths that
+	 * arrive with a constant one (a refusal on a short packet, an
+	 * admission) go on as one through the count and the log. */
+	verdict = (int)alf_skb_opaque(skb, 1, (__u32)verdict);
+
 	alf_stats_count(skb, alf_stats_key(family, alf_stats_protocol(p->protocol), verdict));
 	/* Whether it dropped, asked again: not kept through the count. */
 	barrier_var(verdict);
@@ -321,6 +335,11 @@ static __always_inline int alf_verdict_protocol(struct __sk_buff *skb, __u8 head
 	__u32 family = skb->protocol == bpf_htons(0x0800)   ? ALF_STATS_IPV4
 		       : skb->protocol == bpf_htons(0x86dd) ? ALF_STATS_IPV6
 							    : ALF_STATS_OTHER_FAMILY;
+
+	/* The verdict as a value the verifier knows nothing of: paths that
+	 * arrive with a constant one (a refusal on a short packet, an
+	 * admission) go on as one through the count and the log. */
+	verdict = (int)alf_skb_opaque(skb, 1, (__u32)verdict);
 
 	alf_stats_count(skb, alf_stats_key(family, alf_stats_protocol(header_protocol), verdict));
 	/* Whether it dropped, asked again: not kept through the count. */
