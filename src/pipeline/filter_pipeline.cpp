@@ -3,6 +3,7 @@
 #include "bpf/map_listing.hpp"
 #include "common/error.hpp"
 #include "common/service_name.hpp"
+#include "common/util.hpp"
 #include "pipeline/delegated_limits.hpp"
 #include "workbench/test_packet.hpp"
 #include "workbench/test_run.hpp"
@@ -128,6 +129,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
         return filter;
     };
     std::optional<FilterObject> loaded;
+    Stopwatch loading;
     try {
         loaded.emplace(load_object(std::move(opened)));
     } catch (const VerifierRejection &) {
@@ -136,10 +138,17 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
         bytes = builder.compile_fuller();
         loaded.emplace(load_object(FilterObject::open(bytes.object, config_.filter)));
     }
-    const std::string &libbpf_because = loaded->loaded_by_libbpf_because();
-    report_.info("loaded program '" + loaded->program_name() + "' (" +
-                 std::to_string(loaded->program_instructions()) + " instructions" +
-                 (libbpf_because.empty() ? std::string() : ", by libbpf: " + libbpf_because) + ")");
+    if (report_.verbose) {
+        // The kernel's count of what its verifier walked: what the load's
+        // time grows with (alfctl check gives it too).
+        const std::string &libbpf_because = loaded->loaded_by_libbpf_because();
+        report_.info("loaded program '" + loaded->program_name() + "' (" +
+                     std::to_string(loaded->program_instructions()) + " instructions, " +
+                     std::to_string(loaded->loaded_program_info().verified_instructions) +
+                     " processed by the verifier" +
+                     (libbpf_because.empty() ? std::string() : ", by libbpf: " + libbpf_because) + ") in " +
+                     loading.text());
+    }
     if (kept && kept->running) {
         // Checked before anything is written into the maps taken over.
         const RunningFilter &running = *kept->running;

@@ -69,6 +69,12 @@ class ApiTour(harness.AlfTestCase):
         self.assertEqual(r.returncode, 0, r)
         self.assertIn("loaded program 'filter'", r.stderr)
         self.assertNotIn("warning", r.stderr)
+        # -v gives the kernel's count of the instructions its verifier
+        # processed, and the load's time.
+        loaded = re.search(r"loaded program 'filter' \((\d+) instructions, (\d+) processed by the verifier"
+                           r"(, by libbpf: [^)]*)?\) in [0-9.]+ ms", r.stderr)
+        self.assertIsNotNone(loaded, r.stderr)
+        self.assertGreater(int(loaded.group(2)), 0)
 
 
 if __name__ == "__main__":
