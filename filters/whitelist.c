@@ -43,21 +43,25 @@ struct {
  * parse, nothing zeroed): the source, and the IP header's bytes before it.
  * Each turn of a search writes into `found` whether the subnet it tried
  * holds the source, so the turn that ends the search leaves the answer
- * there. `found` is a byte the helper wrote, whose value the verifier
- * treats as unknown from the start: the callback's stores leave it so, and
- * it checks the callback no more often for them (a constant 0 stored
- * before the search made it check the callback once more), and where it
- * guards stack stores (a delegated alfwrapper) such a store takes no
- * barrier. */
+ * there. `found` is the protocol byte, read before the search: a byte the
+ * helper wrote, whose value the verifier treats as unknown from the start
+ * (the callback's stores leave it so, and it checks the callback no more
+ * often for them; a constant 0 stored before the search made it check the
+ * callback once more), and where the verifier guards stack stores (a
+ * delegated alfwrapper) a store there takes no barrier. At the first byte
+ * of an 8-byte stack slot it took one at every turn: the verifier tracks a
+ * value stored there as a register spilled to the stack. */
 struct search_ipv4 {
-	__u8 found;     /* the TTL, then the search's answer */
-	__u8 header[3]; /* protocol, checksum */
-	__u8 addr[4];   /* the source, network order */
+	__u8 ttl;
+	__u8 found;       /* the protocol, then the search's answer */
+	__u8 checksum[2];
+	__u8 addr[4];     /* the source, network order */
 };
 
 struct search_ipv6 {
-	__u8 found;     /* the payload length's first byte, then as for IPv4 */
-	__u8 header[3]; /* the payload length's second byte, next header, hop limit */
+	__u8 payload_length[2];
+	__u8 found;       /* the next header, then the search's answer */
+	__u8 hop_limit;
 	__u32 words[4]; /* the source, converted in place once for every subnet (alf_ipv6_words_in_subnet) */
 };
 
@@ -136,11 +140,11 @@ static __always_inline bool admitted(struct __sk_buff *skb, union search *search
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {
 		if (alf_load_net(skb, 8, search, sizeof(search->v4)) < 0)
 			return false;
-		*protocol = search->v4.header[0];
+		*protocol = search->v4.found;
 	} else {
 		if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 4, search, sizeof(search->v6)) < 0)
 			return false;
-		*protocol = search->v6.header[1];
+		*protocol = search->v6.found;
 		if (!alf_ipv6_is_v4mapped((const __u8 *)search->v6.words)) {
 #pragma clang loop unroll(full)
 			for (i = 0; i < 4; i++)
