@@ -112,10 +112,10 @@ static long search_allow6(__u64 index, struct search_ipv6 *search)
 }
 
 /* Whether a subnet of allow4 holds the source. Every turn sets `found`, and
- * the loop ends with the turn that stops it or with that of index 1023
- * (the map holds at most 1024 entries): the answer is the last turn's. Asking the map
- * again afterwards, as this filter did, cost a lookup a packet and had the
- * verifier check the subnet's test a second time at every load. */
+ * the loop ends with the turn that stops it or with that of index 1023 (the
+ * map holds at most 1024 entries): the answer is the last turn's. Asking
+ * the map again afterwards, as this filter did, cost a lookup a packet and
+ * had the verifier check the subnet's test a second time at every load. */
 static __always_inline bool found4(struct search_ipv4 *search)
 {
 	bpf_loop(WHITELIST_MAX_ENTRIES, search_allow4, search, 0);

@@ -518,8 +518,9 @@ void inline_always_inline_top_down(llvm::Module &module) {
 // (jump threading), so that it walks no path the program cannot take. The
 // verifier then processes knocking.c in 1322 instructions instead of 3511,
 // ratelimit.c in 1110 instead of 2364, ports.c in 1077 instead of 1509
-// (fewer than for -O2's code), the other library filters 1-3% fewer, for
-// about a millisecond more compile (bench/RESULTS.md).
+// (fewer than for -O2's code), the other library filters 1-3% fewer; the
+// compile's time, measured in turn with and without these passes in one
+// build, within the noise (bench/RESULTS.md).
 void add_fast_passes(llvm::ModulePassManager &passes) {
     llvm::FunctionPassManager function_passes;
     function_passes.addPass(llvm::SROAPass());
