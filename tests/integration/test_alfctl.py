@@ -1,7 +1,9 @@
 """alfctl: compile, check and test, as a filter author uses them."""
 
+import ipaddress
 import json
 import os
+import random
 import re
 import struct
 import subprocess
@@ -166,6 +168,35 @@ class Alfctl(AlfTestCase):
         self.assertEqual(verdicts(gap4, gap6, "tcp 10.1.1.1:1 > 127.0.0.1:80", "tcp 172.16.0.1:1 > 127.0.0.1:80",
                                   "tcp [2001:db8::1]:1 > [::1]:80", "tcp [fd00::1]:1 > [::1]:80"),
                          ["pass", "drop", "pass", "drop"])
+
+    def test_whitelist_ipv6_prefixes_of_every_length(self):
+        # Subnets of the lengths where the test of a prefix changes shape
+        # (the halves' edges: 0, 1, 63, 64, 65, 127, 128, ...), each with
+        # sources inside it and with one bit flipped at or near its edge;
+        # each packet's verdict as Python's ipaddress decides membership.
+        chooser = random.Random(16)
+        for round_lengths in ([1, 7, 31, 32, 33, 63], [64, 65, 96, 127, 128], [0]):
+            nets = [ipaddress.IPv6Network((chooser.getrandbits(128), n), strict=False) for n in round_lengths]
+            sources = []
+            for net in nets:
+                for _ in range(6):
+                    host = int(net.network_address) | chooser.getrandbits(128 - net.prefixlen)
+                    if net.prefixlen and chooser.random() < 0.5:
+                        host ^= 1 << (128 - net.prefixlen + chooser.randrange(min(3, net.prefixlen)))
+                    source = ipaddress.IPv6Address(host)
+                    if source.ipv4_mapped is None:  # those are judged by allow4
+                        sources.append(source)
+            with open(self.path("allow6.txt"), "w") as f:
+                f.writelines(f"{i} {net}\n" for i, net in enumerate(nets))
+            r = ctl("test", "--json", "--set-file", "allow6=" + self.path("allow6.txt"), WHITELIST,
+                    *[f"tcp [{source}]:1 > [::1]:80" for source in sources])
+            self.assertEqual(r.returncode, 0, r)
+            verdicts = [x["verdict"] for x in json.loads(r.stdout)["results"]]
+            expected = ["pass" if any(source in net for net in nets) else "drop" for source in sources]
+            self.assertEqual(verdicts, expected)
+            self.assertIn("pass", expected)
+            if 0 not in round_lengths:  # ::/0 admits every source
+                self.assertIn("drop", expected)
 
     def test_expect_sets_the_exit_status(self):
         packets = ["tcp 10.0.0.1:1 > [::]:80", "tcp 192.0.2.7:1 > [::]:80"]
