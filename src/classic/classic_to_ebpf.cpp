@@ -1,6 +1,7 @@
 #include "classic/classic_to_ebpf.hpp"
 
 #include "bpf/bpf_insn.hpp"
+#include "bpf/bpf_syscall.hpp"
 #include "bpf/verifier_log.hpp"
 #include "common/error.hpp"
 
@@ -126,12 +127,18 @@ std::vector<bpf_insn> classic_to_ebpf(std::span<const sock_filter> program) { re
 
 TranslatedClassic load_classic_as_ebpf(std::span<const sock_filter> program) {
     std::vector<bpf_insn> translated = classic_to_ebpf(program);
-    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "classic", "GPL", translated.data(), translated.size(), nullptr);
+    // By the bpf() command itself: libbpf's bpf_prog_load() first probes
+    // the kernel's features (two more program loads at every start).
+    ProgramLoad load;
+    load.name = "classic";
+    load.instructions = translated;
+    int fd = load_program(load);
     if (fd >= 0) return {UniqueFd(fd), translated.size()};
     int err = errno;
     std::string log, reason;
     if (err != EPERM) {
-        // The reason is at the log's end; ask again for it.
+        // The reason is at the log's end; ask again for it (a failure
+        // only: libbpf's probes do not matter here).
         log.assign(1 << 16, '\0');
         LIBBPF_OPTS(bpf_prog_load_opts, opts);
         opts.log_buf = log.data();
