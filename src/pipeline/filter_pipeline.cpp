@@ -136,6 +136,7 @@ LoadedFilter FilterPipeline::load(const KeptFilter *kept, int socket_protocol) {
         if (!builder.may_compile_fuller(bytes)) throw;
         report_.info("the verifier rejected the program the fast optimizer made; compiling with the full optimizer");
         bytes = builder.compile_fuller();
+        loading = Stopwatch();  // the load's time, not the compile's
         loaded.emplace(load_object(FilterObject::open(bytes.object, config_.filter)));
     }
     if (report_.verbose) {
