@@ -1,6 +1,6 @@
 // Launch latency of alfwrapper: from the moment it is started to the moment
 // the program it starts is running, for a filter given as source (compiled
-// in-process, with an empty compile cache), from the compile cache, and as
+// by the embedded compiler, with an empty compile cache), from the compile cache, and as
 // a precompiled object; against the way other tools do it: clang run as a
 // process, then the object loaded (here by alfwrapper).
 //
@@ -175,7 +175,7 @@ void bench_filter(const Settings &settings, const std::string &filter, const fs:
              int status = run(then_stamp, errors);
              return stamped(start, stamp_file, status, errors, "baseline");
          }},
-        {"6 in-process compile, fast optimizer (alfwrapper -v)", [&] {
+        {"6 embedded compile, fast optimizer (alfwrapper -v)", [&] {
              fs::path cache = work / "cold-cache";
              fs::remove_all(cache);
              auto argv = alfwrapper({"-v", "--cache-dir", cache.string(), filter});
@@ -183,7 +183,7 @@ void bench_filter(const Settings &settings, const std::string &filter, const fs:
              fs::remove(stamp_file);
              return compile_ms(read_text(errors));
          }},
-        {"7 in-process compile, full optimizer -O2 (alfctl compile -v)", [&] {
+        {"7 embedded compile, full optimizer -O2 (alfctl compile -v)", [&] {
              if (run({settings.alfctl, "compile", "-v", "--no-cache", filter, "-o", object}, errors) != 0)
                  fail("alfctl compile -v:\n" + read_text(errors));
              return compile_ms(read_text(errors));

@@ -21,16 +21,24 @@ extern "C" char __executable_start[], etext[];  // the executable's code, as the
 
 namespace alf {
 
+bool write_fully(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return false;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
 namespace {
 
 void write_all(int fd, std::span<const std::uint8_t> bytes, const std::string &path) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw system_error("cannot write " + path, errno);
-        done += static_cast<std::size_t>(n);
-    }
+    if (!write_fully(fd, std::string_view(reinterpret_cast<const char *>(bytes.data()), bytes.size())))
+        throw system_error("cannot write " + path, errno);
 }
 
 }  // namespace

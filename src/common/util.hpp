@@ -47,6 +47,10 @@ std::string read_file_text(const std::string &path, const std::string &what,
 // to its end, at most `max_bytes`; empty when it cannot be read.
 std::string read_kernel_file(const char *path, std::size_t max_bytes = 65536);
 
+// Writes all of `bytes` to fd (again after a signal); false when a write
+// fails, errno saying why. Allocates nothing.
+bool write_fully(int fd, std::string_view bytes);
+
 // Writes a file through a temporary beside it and a rename: a reader sees the
 // old content or the new, never a part. Throws Error (exit status 2).
 void write_file_atomically(const std::string &path, std::span<const std::uint8_t> bytes);

@@ -1,5 +1,6 @@
 #include "compile/cache.hpp"
 
+#include "common/util.hpp"
 #include "compile/headers.hpp"
 #include"common/sha256.hpp"
 
@@ -42,16 +43,6 @@ bool read_all(int fd, std::string &out) {
         if (n == 0) return true;
         out.append(buffer, static_cast<std::size_t>(n));
     }
-}
-
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 // Whether one manifest line still describes the file system; `why` otherwise.
@@ -266,7 +257,7 @@ std::string ObjectCache::store(const std::string &key, const CachedObject &entry
     UniqueFd fd(::openat(directory_fd_.get(), temporary.c_str(),
                          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return "cannot create an entry in " + directory_ + ": " + std::strerror(errno);
-    bool written = write_all(fd.get(), data);
+    bool written = write_fully(fd.get(), data);
     int err = errno;
     fd.reset();
     if (!written || ::renameat(directory_fd_.get(), temporary.c_str(), directory_fd_.get(), key.c_str()) != 0) {

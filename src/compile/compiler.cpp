@@ -1,5 +1,6 @@
 #include "compile/compiler.hpp"
 #include "common/util.hpp"
+#include "common/error.hpp"
 
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
@@ -52,11 +53,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <cstdarg>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -94,16 +97,33 @@ namespace {
 // it is part of compiler_version(), so cached objects of the old shape go.
 constexpr int pipeline_revision = 7;
 
+// How a compile that cannot go on ends the process (set_compile_end).
+[[noreturn]] void print_and_exit(const char *message, int status) {
+    std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message);
+    std::fflush(stderr);
+    std::_Exit(status);
+}
+CompileEnd compile_end = print_and_exit;
+
+// Formats into a buffer of its own: the end of a compile out of memory
+// must not allocate.
+[[noreturn]] __attribute__((format(printf, 2, 3))) void end_compile(int status, const char *format, ...) {
+    static char message[1024];
+    va_list arguments;
+    va_start(arguments, format);
+    std::vsnprintf(message, sizeof message, format, arguments);
+    va_end(arguments);
+    compile_end(message, status);
+    std::_Exit(status);  // a CompileEnd does not return
+}
+
 // LLVM reports some internal failures by calling this, and would abort()
 // when it returns: the user learns what happened, nothing was started, and
 // the exit status is a system error's, not a crash's.
 [[noreturn]] void report_compiler_crash(void *, const char *reason, bool) {
-    std::string text = reason;
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    std::fprintf(stderr, "%s: the filter compiler failed: %s; nothing was started\n",
-                 program_invocation_short_name, text.c_str());
-    std::fflush(stderr);
-    std::_Exit(2);
+    std::size_t length = std::strlen(reason);
+    while (length && (reason[length - 1] == '\n' || reason[length - 1] == ' ')) --length;
+    end_compile(exit_system, "the filter compiler failed: %.*s; nothing was started", static_cast<int>(length), reason);
 }
 
 // The one compile under way, for the bounds' messages (set by CompileBounds).
@@ -111,13 +131,10 @@ std::string bounded_source;
 std::uint64_t bounded_memory_mib = 0;
 
 [[noreturn]] void report_out_of_memory() {
-    std::fprintf(stderr,
-                 "%s: filter %s: compiling it needed more than %llu MiB of memory (a macro or loop that expands "
-                 "without end?); nothing was started\n",
-                 program_invocation_short_name, bounded_source.c_str(),
-                 static_cast<unsigned long long>(bounded_memory_mib));
-    std::fflush(stderr);
-    std::_Exit(1);
+    end_compile(exit_usage,
+                "filter %s: compiling it needed more than %llu MiB of memory (a macro or loop that expands without "
+                "end?); nothing was started",
+                bounded_source.c_str(), static_cast<unsigned long long>(bounded_memory_mib));
 }
 
 void report_llvm_out_of_memory(void *, const char *, bool) { report_out_of_memory(); }
@@ -164,13 +181,10 @@ private:
         while (!done_cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return done_; })) {
             if (memory_limit_ && resident_bytes() > resident_at_start_ + memory_limit_) report_out_of_memory();
             if (time_limit_.count() && std::chrono::steady_clock::now() - started > time_limit_) {
-                std::fprintf(stderr,
-                             "%s: filter %s: compiling it took longer than %lld s (a macro or loop that expands "
-                             "without end?); nothing was started\n",
-                             program_invocation_short_name, bounded_source.c_str(),
-                             static_cast<long long>(time_limit_.count()));
-                std::fflush(stderr);
-                std::_Exit(1);
+                end_compile(exit_usage,
+                            "filter %s: compiling it took longer than %lld s (a macro or loop that expands without "
+                            "end?); nothing was started",
+                            bounded_source.c_str(), static_cast<long long>(time_limit_.count()));
             }
         }
     }
@@ -782,6 +796,8 @@ bool begins_with_runtime_include(std::string_view source) {
 // scopes that never overlap no longer share their stack: a filter whose
 // code the BPF target then refuses (a stack over 512 bytes, say) is
 // compiled again with them, as alfctl compile's -O2 does.
+void set_compile_end(CompileEnd end) { compile_end = end ? end : print_and_exit; }
+
 CompileResult compile_filter(const CompileRequest &request) {
     bool lean = request.optimization == Optimization::fast;
     auto compile = [&](bool with_pch) {

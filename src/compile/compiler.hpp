@@ -1,4 +1,5 @@
-// The filter compiler: restricted C -> BPF ELF object, in-process.
+// The filter compiler: restricted C -> BPF ELF object, in the calling process
+// (compile_process.hpp runs it in one of its own).
 // The only module that includes Clang/LLVM headers (they are slow to compile
 // and leak macros); its interface is plain C++.
 #pragma once
@@ -74,6 +75,14 @@ struct CompileResult {
 inline constexpr const char *runtime_include_dir = "/alfwrapper/include";
 
 CompileResult compile_filter(const CompileRequest &request);
+
+// How a compile that cannot go on (the compiler's own failure, a bound of
+// the request passed) ends the process: by default it prints
+// "PROGRAM: MESSAGE" and exits with STATUS. A process that compiles for
+// another (compile_filter_apart) hands the message on instead. Must not
+// return, nor allocate (it may end a compile out of memory).
+using CompileEnd = void (*)(const char *message, int status);
+void set_compile_end(CompileEnd end);
 
 // <alfwrapper/filter.h> and everything it includes, parsed once: a build
 // step writes it to `output` (a precompiled header), and the binaries embed

@@ -1,6 +1,7 @@
 #include "compile/filter_builder.hpp"
 
 #include "compile/builtin_filters.hpp"
+#include "compile/compile_process.hpp"
 #include "common/error.hpp"
 #include "compile/headers.hpp"
 #include "compile/runtime_pch.hpp"
@@ -144,7 +145,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
         lowered_limit("ALF_COMPILE_TIMEOUT", request.time_limit_seconds));
     request.memory_limit_mib = lowered_limit("ALF_COMPILE_MEMORY", request.memory_limit_mib);
     Stopwatch compiling;
-    CompileResult compiled = compile_filter(request);
+    CompileResult compiled = compile_filter_apart(request);
     result.compile_ms = compiling.milliseconds();
     if (!compiled.ok) {
         std::string diagnostics = compiled.diagnostics;

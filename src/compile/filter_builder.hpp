@@ -1,6 +1,6 @@
 // Getting the filter's BPF object: a built-in filter's embedded object, a .o
 // read from a file, or a .c taken compiled from the cache or compiled
-// in-process (and cached).
+// by the embedded compiler in a process of its own (and cached).
 #pragma once
 
 #include "common/report.hpp"

@@ -2,9 +2,11 @@
 no crash, no hang, and the program never starts."""
 
 import os
+import signal
 import subprocess
+import time
 
-from harness import ALFCTL, AlfTestCase, Run, free_port, source_path
+from harness import ALFCTL, ALFWRAPPER, AlfTestCase, Run, free_port, source_path
 
 WHITELIST = source_path("filters", "whitelist.c")
 # A hang is a failure: every run here must end well before this.
@@ -134,6 +136,39 @@ class HostileInput(AlfTestCase):
                 r = self.refused("--no-cache", bomb, env=dict(os.environ, **{variable: value}))
                 self.assertIn(says, r.stderr)
                 self.assertIn("nothing was started", r.stderr)
+
+    def test_a_compiler_killed_mid_compile_starts_nothing(self):
+        """The compile runs in a process of its own (nobody's child): killed
+        by a signal, alfwrapper says so, exits 2 and starts nothing."""
+        bomb = self.write("killed.c", "#include <alfwrapper/filter.h>\n#define A1 x+x+x+x+x+x+x+x\n" + "".join(
+            f"#define A{i} " + "+".join([f"A{i - 1}"] * 8) + "\n" for i in range(2, 11)) +
+            'SEC("socket") int filter(struct __sk_buff *skb) { int x = skb->len; return A10; }\n')
+        launcher = subprocess.Popen([ALFWRAPPER, "--no-cache", "--port", self.port, bomb, "--", "touch", self.marker],
+                                    stderr=subprocess.PIPE, text=True)
+        compilers = []
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not compilers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmdline = f.read()
+                    with open(f"/proc/{pid}/stat") as f:
+                        stat = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # Running (not the zombie of the process between), and not alfwrapper itself.
+                if bomb.encode() in cmdline and int(pid) != launcher.pid and stat[0] != "Z":
+                    compilers.append((int(pid), int(stat[1])))
+        self.assertEqual(len(compilers), 1, "one compiler process, beside alfwrapper")
+        compiler, parent = compilers[0]
+        self.assertNotEqual(parent, launcher.pid, "the compiler is no child of alfwrapper")
+        os.kill(compiler, signal.SIGKILL)
+        _, stderr = launcher.communicate(timeout=RUN_TIMEOUT)
+        self.assertEqual(launcher.returncode, 2, stderr)
+        self.assertIn(f"filter {bomb}: the compiler's process ended without an answer (a crash, or killed by a "
+                      "signal); nothing was started", stderr)
+        self.assertFalse(os.path.exists(self.marker), "the program must not start")
 
     def test_a_cache_behind_another_users_link_is_not_used(self):
         shared = self.path("shared")
