@@ -95,7 +95,7 @@ namespace {
 
 // Bump when the options or passes below change what an object looks like:
 // it is part of compiler_version(), so cached objects of the old shape go.
-constexpr int pipeline_revision = 7;
+constexpr int pipeline_revision = 8;
 
 // How a compile that cannot go on ends the process (set_compile_end).
 [[noreturn]] void print_and_exit(const char *message, int status) {
@@ -421,8 +421,10 @@ std::vector<std::string> frontend_arguments(const CompileRequest &request, const
         // -O2 shapes the IR (no optnone, lifetime markers); the passes are ours.
         "-triple", "bpf", "-emit-llvm-only", "-O2", "-disable-llvm-passes",
         // BTF (needed by libbpf for BTF-defined maps and by us for typed values)
-        // comes from debug info.
-        "-debug-info-kind=constructor", "-dwarf-version=5",
+        // comes from debug info. DWARF 4, not 5: no MD5 of every file named,
+        // 5% fewer instructions for a small filter's compile (callgrind); BTF
+        // is the same.
+        "-debug-info-kind=constructor", "-dwarf-version=4",
         "-nostdsysteminc", "-nobuiltininc", "-ffreestanding",
         "-fgnuc-version=4.2.1", "-mframe-pointer=all", "-ferror-limit", "19",
         "-Wall", "-Wno-unused-function", "-fno-ident", "-discard-value-names",
