@@ -6,7 +6,9 @@
 // of the service (2-3 ms of a cold launch in these VMs: exec had to unmap
 // ~10,000 pages). Compiled in a grandchild that is no child of ours, that
 // cost is the grandchild's, paid at its exit beside our load, attach and
-// exec; no process is left for the service to reap.
+// exec; no process is left for the service to reap. It keeps none of our
+// descriptors (the service's sockets, our standard output), and ends at the
+// lowest priority, so that its teardown delays no one.
 #pragma once
 
 #include "compile/compiler.hpp"

@@ -144,7 +144,7 @@ class HostileInput(AlfTestCase):
             f"#define A{i} " + "+".join([f"A{i - 1}"] * 8) + "\n" for i in range(2, 11)) +
             'SEC("socket") int filter(struct __sk_buff *skb) { int x = skb->len; return A10; }\n')
         launcher = subprocess.Popen([ALFWRAPPER, "--no-cache", "--port", self.port, bomb, "--", "touch", self.marker],
-                                    stderr=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         compilers = []
         deadline = time.monotonic() + RUN_TIMEOUT
         while not compilers and time.monotonic() < deadline:
@@ -163,6 +163,23 @@ class HostileInput(AlfTestCase):
         self.assertEqual(len(compilers), 1, "one compiler process, beside alfwrapper")
         compiler, parent = compilers[0]
         self.assertNotEqual(parent, launcher.pid, "the compiler is no child of alfwrapper")
+        # It holds none of alfwrapper's descriptors (the service's socket,
+        # the caller's output), only /dev/null and its pipe (and what the
+        # compile itself opens).
+        # (It lets them go right after it forks: looked at until then.)
+        while time.monotonic() < deadline:
+            held = {}
+            for fd in os.listdir(f"/proc/{compiler}/fd"):
+                try:
+                    held[fd] = os.readlink(f"/proc/{compiler}/fd/{fd}")
+                except OSError:
+                    pass
+            if held.get("0") == "/dev/null":
+                break
+            time.sleep(0.01)
+        self.assertEqual([held.get(str(fd)) for fd in range(3)], ["/dev/null"] * 3, held)
+        self.assertFalse([link for link in held.values() if link.startswith("socket:")], held)
+        self.assertEqual(len([link for link in held.values() if link.startswith("pipe:")]), 1, held)
         os.kill(compiler, signal.SIGKILL)
         _, stderr = launcher.communicate(timeout=RUN_TIMEOUT)
         self.assertEqual(launcher.returncode, 2, stderr)
