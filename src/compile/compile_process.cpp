@@ -1,6 +1,7 @@
 #include "compile/compile_process.hpp"
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "common/util.hpp"
 
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <limits>
 
 namespace alf {
@@ -121,7 +121,8 @@ std::string read_answer(int fd, const std::string &source) {
         if (answer.size() == header_bytes && wanted == header_bytes) {
             std::uint64_t payload = 0;
             std::memcpy(&payload, answer.data() + 1, 8);
-            if (payload > largest_payload) throw Error("filter " + source + ": the compiler's answer is too large", exit_system);
+            if (payload > largest_payload)
+                throw Error("filter " + source + ": the compiler's answer is too large", exit_system);
             wanted += payload;
         }
     }
@@ -207,33 +208,27 @@ CompileResult compile_filter_apart(const CompileRequest &request) {
     if (orphans_come_to_us()) return compile_filter(request);
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return compile_filter(request);
+    UniqueFd reading(ends[0]), writing(ends[1]);
     pid_t middle = ::fork();
-    if (middle < 0) {
-        ::close(ends[0]);
-        ::close(ends[1]);
-        return compile_filter(request);
-    }
+    if (middle < 0) return compile_filter(request);
     if (middle == 0) {
-        ::close(ends[0]);
+        reading.reset();
         // The compiler runs in a child of this child, which ends at once: the
         // compiler is nobody's child then, and ours to wait for is only this
         // one. Without a second process, this one compiles.
         if (::fork() > 0) ::_exit(0);
-        compile_and_answer(request, keep_only_answer_fd(ends[1]));
+        compile_and_answer(request, keep_only_answer_fd(writing.release()));
     }
-    ::close(ends[1]);
-    std::string answer;
-    std::exception_ptr failed;
-    try {
-        answer = read_answer(ends[0], request.source_path);
-    } catch (...) {
-        failed = std::current_exception();
-    }
-    ::close(ends[0]);
-    while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    if (failed) std::rethrow_exception(failed);
-    return decode_answer(answer);
+    writing.reset();
+    // The process between is waited for however the reading ends.
+    struct Reaped {
+        pid_t pid;
+        ~Reaped() {
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+    } reaped{middle};
+    return decode_answer(read_answer(reading.get(), request.source_path));
 }
 
 }  // namespace alf

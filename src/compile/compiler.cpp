@@ -787,6 +787,8 @@ bool begins_with_runtime_include(std::string_view source) {
     return include && include->angled && include->name == "alfwrapper/filter.h";
 }
 
+void set_compile_end(CompileEnd end) { compile_end = end ? end : print_and_exit; }
+
 // With the precompiled headers when the request allows them; if that
 // compile fails for any reason, the source is compiled as it would be
 // without them, and that result (its errors) is the one reported.
@@ -798,8 +800,6 @@ bool begins_with_runtime_include(std::string_view source) {
 // scopes that never overlap no longer share their stack: a filter whose
 // code the BPF target then refuses (a stack over 512 bytes, say) is
 // compiled again with them, as alfctl compile's -O2 does.
-void set_compile_end(CompileEnd end) { compile_end = end ? end : print_and_exit; }
-
 CompileResult compile_filter(const CompileRequest &request) {
     bool lean = request.optimization == Optimization::fast;
     auto compile = [&](bool with_pch) {
