@@ -164,10 +164,6 @@ static __always_inline void alf_rules_count_hit(bool ipv6, __u64 entry)
 		*hits += 1;
 }
 
-/* Steps enough for any table (2^32 ranges); a search stops after log2 of
- * its bucket's size. */
-#define ALF_RULES_MAX_STEPS 32
-
 /* Offset of the starts in a slot: after the window and the index, 16-byte aligned. */
 static __always_inline __u32 alf_rules_starts_offset(__u32 index_bits)
 {
@@ -417,115 +413,267 @@ static __always_inline int alf_rules_decide(const struct alf_packet *p)
 	return alf_rules_apply_default(alf_rules_verdict(p));
 }
 
-/* The layout of a family's table, read from the read-only data where it is
- * used: a load each time (volatile), so that no register holds it through
- * the search, and a constant for the verifier all the same. */
-static __always_inline __u32 alf_rules_index_bits_of(bool ipv6)
+/* A delegated alfwrapper's search (alf_stack_stores_guarded), in BPF
+ * assembly. Loaded with CAP_BPF alone, the verifier puts a barrier after
+ * a store to the stack that spills a value (<alfwrapper/helpers.h>), 5-7
+ * ns each. The search in C, inlined where the socket buffer stays alive,
+ * made the compiler spill (23 barriers once); as a BPF function it paid a
+ * call and a return, and a return goes through the kernel's return thunk
+ * on CPUs that need one against speculation (AMD's SRSO): 10-12 ns a
+ * packet (bench/RESULTS.md). Here every value stays in a register: the
+ * compiler keeps the socket buffer and the key in registers the assembly
+ * leaves alone, and the assembly uses the rest.
+ *
+ * It does what alf_rules_search() does, for the active slot (read once):
+ * the window and the index narrow the search, ALF_RULES_UNROLLED_STEPS
+ * steps one after the other and the rest in a loop (in a loop the verifier
+ * puts a barrier before a moved pointer at every turn) halve it. Each load
+ * at a variable offset is one pointer moved by an index that the
+ * capacity's mask bounds, as the verifier requires of a delegated filter;
+ * the layout comes from the read-only globals, constants for the verifier.
+ * Registers: r0 the table (then its starts), r1 the first range of the
+ * search, r2 how many it covers, r3-r5 (and r9 for IPv6) scratch, r4 the
+ * loop's count, r8 the slot's default, %[k] the key (IPv4: the address;
+ * IPv6: where its two halves lie on the stack) and at the end the result:
+ * the decision (ALF_RULE_ALLOW or ALF_RULE_DENY), 4 when the table was
+ * searched, and from bit 8 the entry the search ended on (for
+ * alf_rules_count_hit()). */
+
+/* The state, the active slot's default (without a branch: one path for the
+ * verifier), and the slot's table (r0), for the map `table`. The slot's key
+ * by a branch, not by moving a pointer, which the verifier would mask. */
+#define ALF_RULES_ASM_TABLE(table)                                                                                     \
+	"r1 = alf_rules_state ll\n\t"                                                                                  \
+	"r2 = alf_array_keys ll\n\t"                                                                                   \
+	"call 1\n\t"                                                                                                   \
+	"r8 = 2\n\t"                                                                                                   \
+	"if r0 == 0 goto .Ldefault%=\n\t"                                                                              \
+	"r1 = *(u32 *)(r0 + 0)\n\t"                                                                                    \
+	"r1 &= 1\n\t"                                                                                                  \
+	"r2 = *(u32 *)(r0 + 8)\n\t"                                                                                    \
+	"r3 = *(u32 *)(r0 + 12)\n\t"                                                                                   \
+	"r3 ^= r2\n\t"                                                                                                 \
+	"r4 = r1\n\t"                                                                                                  \
+	"r4 = -r4\n\t"                                                                                                 \
+	"r3 &= r4\n\t"                                                                                                 \
+	"r3 ^= r2\n\t"                                                                                                 \
+	"r3 ^= 1\n\t"                                                                                                  \
+	"r4 = r3\n\t"                                                                                                  \
+	"r4 = -r4\n\t"                                                                                                 \
+	"r4 |= r3\n\t"                                                                                                 \
+	"r4 >>= 63\n\t"                                                                                                \
+	"r8 = r4\n\t"                                                                                                  \
+	"r8 += 1\n\t" /* 1 (allow) when the default is ALF_RULE_ALLOW, else 2 */                                       \
+	"r2 = alf_array_keys ll\n\t"                                                                                   \
+	"if r1 == 0 goto .Lkey%=\n\t"                                                                                  \
+	"r2 += 4\n"                                                                                                    \
+	".Lkey%=:\n\t"                                                                                                 \
+	"r1 = " table " ll\n\t"                                                                                        \
+	"call 1\n\t"                                                                                                   \
+	"if r0 == 0 goto .Ldefault%=\n\t"
+
+/* The window and the index: r1 and r2 for the key's high `width` bits in
+ * r4 (loaded by `load_top`), then r0 moved to the starts. */
+#define ALF_RULES_ASM_NARROW(index_bits, width, load_top)                                                              \
+	"r1 = *(u32 *)(r0 + 8)\n\t"                                                                                    \
+	"r2 = *(u32 *)(r0 + 12)\n\t"                                                                                   \
+	"r5 = " index_bits " ll\n\t"                                                                                   \
+	"r5 = *(u32 *)(r5 + 0)\n\t"                                                                                    \
+	"if r5 == 0 goto .Ldefault%=\n\t"                                                                              \
+	"if r5 > 24 goto .Ldefault%=\n\t"                                                                              \
+	"if r1 == 0 goto .Linside%=\n\t"                                                                               \
+	"r3 = " width "\n\t"                                                                                           \
+	"r3 -= r1\n\t" load_top "r4 >>= r3\n\t"                                                                        \
+	"r3 = *(u64 *)(r0 + 0)\n\t"                                                                                    \
+	"if r4 == r3 goto .Linside%=\n\t"                                                                              \
+	"r1 = r2\n\t" /* before the window: the first range */                                                         \
+	"if r4 < r3 goto .Lone%=\n\t"                                                                                  \
+	"r3 = 1\n\t" /* after it: the range index[1 << index_bits] names */                                            \
+	"r3 <<= r5\n\t"                                                                                                \
+	"r3 <<= 2\n\t"                                                                                                 \
+	"r4 = r0\n\t"                                                                                                  \
+	"r4 += r3\n\t"                                                                                                 \
+	"r1 = *(u32 *)(r4 + 16)\n\t"                                                                                   \
+	"goto .Lone%=\n"                                                                                               \
+	".Linside%=:\n\t"                                                                                              \
+	"r3 = " width "\n\t"                                                                                           \
+	"r3 -= r1\n\t"                                                                                                 \
+	"r3 -= r5\n\t" load_top "r4 >>= r3\n\t"                                                                        \
+	"r4 |= r2\n\t"                                                                                                 \
+	"r3 = 1\n\t"                                                                                                   \
+	"r3 <<= r5\n\t"                                                                                                \
+	"r3 += -1\n\t"                                                                                                 \
+	"r4 &= r3\n\t"                                                                                                 \
+	"r4 <<= 2\n\t"                                                                                                 \
+	"r3 = r0\n\t"                                                                                                  \
+	"r3 += r4\n\t"                                                                                                 \
+	"r1 = *(u32 *)(r3 + 16)\n\t"                                                                                   \
+	"r2 = *(u32 *)(r3 + 20)\n\t"                                                                                   \
+	"r2 -= r1\n\t"                                                                                                 \
+	"r2 += 1\n\t"                                                                                                  \
+	"r2 <<= 32\n\t"                                                                                                \
+	"r2 >>= 32\n\t"                                                                                                \
+	"goto .Lstarts%=\n"                                                                                            \
+	".Lone%=:\n\t"                                                                                                 \
+	"r2 = 1\n"                                                                                                     \
+	".Lstarts%=:\n\t"                                                                                              \
+	"r3 = 1\n\t"                                                                                                   \
+	"r3 <<= r5\n\t"                                                                                                \
+	"r3 += 1\n\t"                                                                                                  \
+	"r3 <<= 2\n\t"                                                                                                 \
+	"r3 += 31\n\t"                                                                                                 \
+	"r3 &= -16\n\t"                                                                                                \
+	"r0 += r3\n\t"
+
+/* A step: r5 the start to compare at (a pointer; starts of start_shift
+ * bits), the middle of the search masked by the capacity (capacity_bits
+ * in r5). */
+#define ALF_RULES_ASM_STEP_START(start_shift)                                                                          \
+	"r3 = 1\n\t"                                                                                                   \
+	"r3 <<= r5\n\t"                                                                                                \
+	"r3 += -1\n\t"                                                                                                 \
+	"r5 = r2\n\t"                                                                                                  \
+	"r5 >>= 1\n\t"                                                                                                 \
+	"r5 += r1\n\t"                                                                                                 \
+	"r5 &= r3\n\t"                                                                                                 \
+	"r5 <<= " start_shift "\n\t"                                                                                   \
+	"r5 += r0\n\t"
+
+/* The tail of a step: r3 is 1 when the key lies below the start compared;
+ * the search moves past it when not, and halves. */
+#define ALF_RULES_ASM_STEP_TAIL                                                                                        \
+	"r5 = r2\n\t"                                                                                                  \
+	"r5 >>= 1\n\t"                                                                                                 \
+	"r3 += -1\n\t"                                                                                                 \
+	"r3 &= r5\n\t"                                                                                                 \
+	"r1 += r3\n\t"                                                                                                 \
+	"r2 -= r5\n\t"
+
+/* An IPv4 step: a 64-bit difference of two 32-bit numbers, its sign bit
+ * the comparison. */
+#define ALF_RULES_ASM_COMPARE4(n)                                                                                      \
+	ALF_RULES_ASM_STEP_START("2")                                                                                  \
+	"r5 = *(u32 *)(r5 + 0)\n\t"                                                                                    \
+	"r3 = %[k]\n\t"                                                                                                \
+	"r3 -= r5\n\t"                                                                                                 \
+	"r3 >>= 63\n\t" ALF_RULES_ASM_STEP_TAIL
+
+/* An IPv6 step: the high halves compared, or the low ones where the high
+ * ones are equal (a branch whose two sides leave the verifier the same
+ * state), a < b for 64-bit a and b as (a >> 1) - (b >> 1) - (the borrow of
+ * their low bits) < 0. `n` makes the step's label its own. */
+#define ALF_RULES_ASM_COMPARE6(n)                                                                                      \
+	ALF_RULES_ASM_STEP_START("4")                                                                                  \
+	"r9 = *(u64 *)(r5 + 0)\n\t"                                                                                    \
+	"r3 = *(u64 *)(%[k] + 0)\n\t"                                                                                  \
+	"if r3 != r9 goto .Lcompare" #n "%=\n\t"                                                                       \
+	"r9 = *(u64 *)(r5 + 8)\n\t"                                                                                    \
+	"r3 = *(u64 *)(%[k] + 8)\n"                                                                                    \
+	".Lcompare" #n "%=:\n\t"                                                                                       \
+	"r5 = r3\n\t"                                                                                                  \
+	"r5 ^= -1\n\t"                                                                                                 \
+	"r5 &= r9\n\t"                                                                                                 \
+	"r5 &= 1\n\t"                                                                                                  \
+	"r3 >>= 1\n\t"                                                                                                 \
+	"r9 >>= 1\n\t"                                                                                                 \
+	"r3 -= r9\n\t"                                                                                                 \
+	"r3 -= r5\n\t"                                                                                                 \
+	"r3 >>= 63\n\t" ALF_RULES_ASM_STEP_TAIL
+
+/* The steps: as many one after the other as ALF_RULES_UNROLLED_STEPS (4),
+ * each ending the search when one range is left (a table holds at most
+ * its capacity, and a step past capacity_bits of them reads a masked
+ * offset all the same); then a loop, whose steps r4 counts so that the
+ * verifier sees it end after capacity_bits of them. The counter is a
+ * register of its own, dead where the search ends: paths that took
+ * different numbers of steps arrive there in one state, which the
+ * verifier then walks once. A determined branch sends the verifier of a
+ * delegated filter down its other side too, as the CPU might go, with
+ * the registers compared made unknown: the loop's end compares a copy of
+ * the count, which goes on counting there, and the step's mask comes from
+ * the capacity compared, unknown there, so that the verifier stops that
+ * walk at the step's load (with a barrier before it, at every turn). */
+#define ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits)                                                                     \
+	"r5 = " capacity_bits " ll\n\t"                                                                                \
+	"r5 = *(u32 *)(r5 + 0)\n\t"
+
+#define ALF_RULES_ASM_STEPS(compare, capacity_bits)                                                                    \
+	"if r2 <= 1 goto .Lfound%=\n\t" ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits) compare(0)                          \
+	"if r2 <= 1 goto .Lfound%=\n\t" ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits) compare(1)                          \
+	"if r2 <= 1 goto .Lfound%=\n\t" ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits) compare(2)                          \
+	"if r2 <= 1 goto .Lfound%=\n\t" ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits) compare(3)                          \
+	"r4 = 4\n"                                                                                                     \
+	".Lloop%=:\n\t"                                                                                                \
+	"if r2 <= 1 goto .Lfound%=\n\t" ALF_RULES_ASM_LOAD_CAPACITY(capacity_bits)                                     \
+	"r3 = r4\n\t"                                                                                                  \
+	"if r3 >= r5 goto .Lfound%=\n\t"                                                                               \
+	"r4 += 1\n\t" compare(4) "goto .Lloop%=\n"
+
+/* The verdict of the entry the search ended on (r1, masked), and the
+ * result; or the default alone where there is no table. */
+#define ALF_RULES_ASM_FOUND(capacity_bits, start_shift)                                                                \
+	".Lfound%=:\n\t"                                                                                               \
+	"r5 = " capacity_bits " ll\n\t"                                                                                \
+	"r5 = *(u32 *)(r5 + 0)\n\t"                                                                                    \
+	"r3 = 1\n\t"                                                                                                   \
+	"r3 <<= r5\n\t"                                                                                                \
+	"r4 = r3\n\t"                                                                                                  \
+	"r4 += -1\n\t"                                                                                                 \
+	"r1 &= r4\n\t"                                                                                                 \
+	"r3 <<= " start_shift "\n\t"                                                                                   \
+	"r3 += r1\n\t"                                                                                                 \
+	"r3 += r0\n\t"                                                                                                 \
+	"%[k] = *(u8 *)(r3 + 0)\n\t"                                                                                   \
+	"if %[k] != 0 goto .Lsearched%=\n\t"                                                                           \
+	"%[k] = r8\n"                                                                                                  \
+	".Lsearched%=:\n\t"                                                                                            \
+	"%[k] |= 4\n\t"                                                                                                \
+	"r1 <<= 8\n\t"                                                                                                 \
+	"%[k] |= r1\n\t"                                                                                               \
+	"goto .Lend%=\n"                                                                                               \
+	".Ldefault%=:\n\t"                                                                                             \
+	"%[k] = r8\n"                                                                                                  \
+	".Lend%=:\n\t"
+
+/* The result of a search (above) as a decision, its entry counted with
+ * alfwrapper --rule-hits. */
+static __always_inline int alf_rules_guarded_result(bool ipv6, __u64 result)
 {
-	return ipv6 ? alf_rules6_index_bits : alf_rules4_index_bits;
+	if (alf_rules_count_hits && (result & 4))
+		alf_rules_count_hit(ipv6, result >> 8);
+	return (int)(result & 3);
 }
 
-static __always_inline __u32 alf_rules_capacity_bits_of(bool ipv6)
+/* The decision for an IPv4 address (host order): its rule, else the
+ * active slot's default. */
+static __always_inline int alf_rules_decide_guarded4(__u32 addr4)
 {
-	return ipv6 ? alf_rules6_capacity_bits : alf_rules4_capacity_bits;
+	__u64 k = addr4;
+
+	__asm__ __volatile__(ALF_RULES_ASM_TABLE("alf_rules4")
+			     ALF_RULES_ASM_NARROW("alf_rules4_index_bits", "32", "r4 = %[k]\n\t")
+			     ALF_RULES_ASM_STEPS(ALF_RULES_ASM_COMPARE4, "alf_rules4_capacity_bits")
+			     ALF_RULES_ASM_FOUND("alf_rules4_capacity_bits", "2")
+			     : [k] "+r"(k)
+			     :
+			     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "memory");
+	return alf_rules_guarded_result(false, k);
 }
 
-/* alf_rules_halve() where the verifier guards stack stores (below): the
- * layout read where used, an IPv6 key read from the stack; false also
- * after as many steps as the capacity allows. */
-static __always_inline bool alf_rules_halve_guarded(bool ipv6, const __u8 *starts, __u32 step, __u32 addr4,
-						    const volatile __u64 *key6, __u64 *base, __u64 *len)
+/* The decision for an IPv6 address whose halves (host order) key6 points
+ * at, on the stack. */
+static __always_inline int alf_rules_decide_guarded6(const volatile __u64 *key6)
 {
-	__u32 capacity_bits = alf_rules_capacity_bits_of(ipv6);
-	__u64 half = *len >> 1;
-	const __u8 *start;
-	__u64 below;
+	__u64 k = (__u64)key6;
 
-	if (*len <= 1 || step >= capacity_bits)
-		return false;
-	start = starts + ((*base + half) & ((1ULL << capacity_bits) - 1)) * (ipv6 ? 16 : 4);
-	if (ipv6)
-		below = alf_below128(key6[0], key6[1], (const __u64 *)start);
-	else
-		below = alf_below32(addr4, *(const __u32 *)start);
-	*base += half & (below - 1);
-	*len -= half;
-	return true;
-}
-
-/* alf_rules_search() where the verifier guards stack stores (a delegated
- * alfwrapper, see <alfwrapper/helpers.h>): the same search, written so that
- * the compiler needs no register it would have to spill to the stack, each
- * spill costing a barrier. The layout is read again where used, an IPv6
- * key is read from the stack at each step (key6: its high and low halves,
- * stored once where a helper wrote, which costs no barrier), and the
- * default verdict rides in the high bits of the search's base. */
-static __always_inline int alf_rules_search_guarded(void *map, __u32 slot, bool ipv6, __u32 addr4,
-						    const volatile __u64 *key6, __u32 fallback)
-{
-	const __u64 start_bytes = ipv6 ? 16 : 4;
-	const __u8 *table = bpf_map_lookup_elem(map, alf_array_key(slot));
-	const __u8 *starts;
-	__u64 base, len, mask;
-	__u32 index_bits = alf_rules_index_bits_of(ipv6);
-	__u32 step;
-
-	if (!table || index_bits == 0 || index_bits > 24)
-		return fallback;
-	starts = table + alf_rules_starts_offset(index_bits);
-	alf_rules_narrow(table, ipv6 ? key6[0] : addr4, ipv6 ? 64 : 32, index_bits, &base, &len);
-	/* Above any index a table holds (< 2^32): base & mask leaves it out. */
-	base |= (__u64)fallback << 40;
-#pragma clang loop unroll(full)
-	for (step = 0; step < ALF_RULES_UNROLLED_STEPS; step++)
-		if (!alf_rules_halve_guarded(ipv6, starts, step, addr4, key6, &base, &len))
-			goto found;
-#pragma clang loop unroll(disable)
-	for (; step < ALF_RULES_MAX_STEPS; step++)
-		if (!alf_rules_halve_guarded(ipv6, starts, step, addr4, key6, &base, &len))
-			break;
-found:
-	mask = (1ULL << alf_rules_capacity_bits_of(ipv6)) - 1;
-	if (alf_rules_count_hits)
-		alf_rules_count_hit(ipv6, base & mask);
-	{
-		__u32 verdict = starts[(mask + 1) * start_bytes + (base & mask)];
-
-		return verdict != ALF_RULE_NONE ? verdict : (__u32)(base >> 40);
-	}
-}
-
-/* The decision for an address of one family, the active slot read once:
- * its rule, else that slot's default. */
-static __always_inline int alf_rules_decide_in(bool ipv6, __u32 addr4, const volatile __u64 *key6)
-{
-	const struct alf_rules_state *state = alf_rules_state_keyed(true);
-	__u32 slot, fallback;
-
-	if (!state)
-		return ALF_RULE_DENY;
-	slot = alf_rules_active_slot(state);
-	/* Both slots' defaults read and one chosen by arithmetic: indexing by
-	 * the slot would be pointer arithmetic, which the verifier then masks
-	 * against Spectre with seven more instructions. */
-	fallback = state->default_verdict[0] ^ ((state->default_verdict[0] ^ state->default_verdict[1]) & -slot);
-	fallback = fallback == ALF_RULE_ALLOW ? ALF_RULE_ALLOW : ALF_RULE_DENY;
-	return alf_rules_search_guarded(ipv6 ? (void *)&alf_rules6 : (void *)&alf_rules4, slot, ipv6, addr4, key6,
-					fallback);
-}
-
-/* The two families' decisions as BPF functions: the caller keeps the socket
- * buffer in a register the call preserves (saved by the JIT, not on the
- * BPF stack), where keeping it through an inlined search would take a
- * spill and its barrier. */
-static __noinline int alf_rules_decide_guarded4(__u32 addr4)
-{
-	return alf_rules_decide_in(false, addr4, 0);
-}
-
-static __noinline int alf_rules_decide_guarded6(const volatile __u64 *key6)
-{
-	return alf_rules_decide_in(true, 0, key6);
+	__asm__ __volatile__(ALF_RULES_ASM_TABLE("alf_rules6")
+			     ALF_RULES_ASM_NARROW("alf_rules6_index_bits", "64", "r4 = *(u64 *)(%[k] + 0)\n\t")
+			     ALF_RULES_ASM_STEPS(ALF_RULES_ASM_COMPARE6, "alf_rules6_capacity_bits")
+			     ALF_RULES_ASM_FOUND("alf_rules6_capacity_bits", "4")
+			     : [k] "+r"(k)
+			     :
+			     : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "memory");
+	return alf_rules_guarded_result(true, k);
 }
 
 /* Not 0 unless (hi, lo) is an IPv4-mapped IPv6 address: one value to
@@ -543,10 +691,9 @@ static __always_inline __u64 alf_ipv6_not_v4mapped(__u64 hi, __u64 lo)
 static __always_inline int alf_rules_decide_skb_protocol_guarded(struct __sk_buff *skb, __u8 *protocol)
 {
 	/* Each family on a path of its own, the packet read before the search,
-	 * and the search a BPF function: no value goes through the stack by a
-	 * store the verifier guards with a barrier (a delegated alfwrapper, see
-	 * <alfwrapper/helpers.h>), 5-7 ns each: the search inlined here
-	 * carried 23 of them (bench/RESULTS.md). */
+	 * and the search in assembly (above): no value goes through the stack
+	 * by a store the verifier guards with a barrier (a delegated
+	 * alfwrapper, see <alfwrapper/helpers.h>). */
 	if (protocol)
 		*protocol = 0;
 	if (skb->protocol == ALF_SKB_PROTOCOL_IPV4) {

@@ -40,10 +40,12 @@ struct RunningTables {
     UniqueFd list;
     RuleMaps maps;
 
-    explicit RunningTables(RuleSet set, bool count_hits = false)
+    // guarded: the search a delegated alfwrapper (CAP_BPF alone) loads.
+    explicit RunningTables(RuleSet set, bool count_hits = false, bool guarded = false)
         : filter(FilterObject::open(*find_builtin_filter("subnets"), "subnets")) {
         CompiledRules compiled = compile_rules(set, count_hits);
         size_rule_tables(filter, compiled, {}, count_hits);
+        filter.assume_stack_stores_guarded(guarded);
         filter.load();
         write_rule_tables(filter, set, compiled);
         for (auto &map : program_maps(filter.program_fd()))
@@ -312,6 +314,14 @@ TEST_CASE("hits per rule: each packet is counted for the rule that decided it, a
     WrittenRules written = random_rules(random, 200);
     written.append(random_spread_rules(random, 200));
     RuleSet set = written.parsed();
+    {
+        // The search a delegated alfwrapper (CAP_BPF alone) loads counts as
+        // the one loaded as root does, below.
+        RunningTables guarded(set, true, true);
+        Hits sent = send(guarded, written, sources_for(random, set, 600));
+        CHECK(sent.size() > 50);
+        CHECK(counted(guarded) == sent);
+    }
     RunningTables t(set, true);
     REQUIRE(counts_rule_hits(t.maps.hits));
     CHECK(counted(t).empty());
