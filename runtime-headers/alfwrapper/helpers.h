@@ -21,6 +21,22 @@
 #define SEC(name) __attribute__((section(name), used))
 #endif
 
+/* The globals the headers define (maps, read-only settings) are every
+ * filter's own. alfwrapper compiles the drop log's functions once, when it
+ * is built (ALF_LOG_LIBRARY), and links them into each filter it compiles:
+ * there they only refer to the filter's, so the headers declare them.
+ * ALF_GLOBAL opens such a definition, ALF_INITIAL(v) gives its value, and
+ * ALF_MAP_SECTION places a map. */
+#ifdef ALF_LOG_LIBRARY
+#define ALF_GLOBAL extern
+#define ALF_INITIAL(value)
+#define ALF_MAP_SECTION __attribute__((section(".maps")))
+#else
+#define ALF_GLOBAL
+#define ALF_INITIAL(value) = value
+#define ALF_MAP_SECTION SEC(".maps")
+#endif
+
 /* Inline into the caller: BPF-to-BPF calls work, but inlining keeps stack
  * pointers and constant sizes visible to the verifier. */
 #ifndef __always_inline
@@ -83,10 +99,12 @@ enum libbpf_pin_type {
  * order): every filter's compile reads this initializer from the
  * precompiled headers, and as 256 expressions it cost a small filter's
  * compile 28% of its instructions (bench/RESULTS.md). */
-const volatile union {
+ALF_GLOBAL const volatile union {
 	char bytes[1024];
 	__u32 keys[256];
-} alf_array_keys = {
+} alf_array_keys
+#ifndef ALF_LOG_LIBRARY
+= {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	.bytes =
 		"\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07"
@@ -156,7 +174,9 @@ const volatile union {
 		"\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00\xf6\x00\x00\x00\xf7\x00\x00\x00"
 		"\xf8\x00\x00\x00\xf9\x00\x00\x00\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00\xff\x00\x00\x00"
 #endif
-};
+}
+#endif
+;
 
 /* A pointer to key i (i & 255) for bpf_map_lookup_elem() of an array map. */
 static __always_inline const void *alf_array_key(__u32 i)

@@ -56,7 +56,7 @@
  * 0 when they differ or are not known (alfctl test): then the helpers that
  * count by protocol read it from each packet. A socket receives its own
  * protocol only, so a filter that knows it saves a load a packet. */
-const volatile __u8 alf_socket_protocol = 0;
+ALF_GLOBAL const volatile __u8 alf_socket_protocol ALF_INITIAL(0);
 
 /* How many IPv6 extension headers alf_packet_parse() skips at most. */
 #define ALF_IPV6_EXT_HEADERS_MAX 4
@@ -86,7 +86,7 @@ struct alf_packet {
 /* 1 when the verifier guards the filter's stack stores (see
  * alf_array_keys in <alfwrapper/helpers.h>): set by the loader (alfwrapper,
  * alfctl) when it loads without CAP_PERFMON, e.g. a delegated alfwrapper. */
-const volatile __u8 alf_stack_stores_guarded = 0;
+ALF_GLOBAL const volatile __u8 alf_stack_stores_guarded ALF_INITIAL(0);
 
 /* Zero len (a constant) bytes of the filter's stack at `to`. Where the
  * verifier guards stack stores, by a helper call that writes them: a

@@ -58,12 +58,12 @@ struct alf_counter {
 #define ALF_STATS_SUPPRESSED 19 /* drops over the log's rate */
 #define ALF_STATS_KEYS 20
 
-struct {
+ALF_GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct alf_counter);
 	__uint(max_entries, ALF_STATS_KEYS);
-} alf_stats SEC(".maps");
+} alf_stats ALF_MAP_SECTION;
 
 /* Bytes of a packet's headers an event keeps where the filter has not
  * parsed the packet: enough for the ports behind an IPv4 header of any
@@ -109,12 +109,12 @@ struct alf_log_ring {
 	struct alf_log_event events[ALF_LOG_SLOTS];
 };
 
-struct {
+ALF_GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct alf_log_ring);
 	__uint(max_entries, 1);
-} alf_log SEC(".maps");
+} alf_log ALF_MAP_SECTION;
 
 /* Per CPU: the rate window, the tick the clock was last read at, and the
  * next event's number. */
@@ -125,16 +125,16 @@ struct alf_log_state {
 	__u64 checked_tick;
 };
 
-struct {
+ALF_GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct alf_log_state);
 	__uint(max_entries, 1);
-} alf_log_state SEC(".maps");
+} alf_log_state ALF_MAP_SECTION;
 
 /* Events a second each CPU may log, set by alfwrapper (--log-rate spread
  * over the CPUs); 0: no log. */
-const volatile __u32 alf_log_rate_per_cpu = 0;
+ALF_GLOBAL const volatile __u32 alf_log_rate_per_cpu ALF_INITIAL(0);
 
 /* Counts a packet of `bytes` in counter (NULL: none). */
 static __always_inline void alf_counter_add(struct alf_counter *counter, __u32 bytes)
@@ -240,8 +240,25 @@ static __always_inline void alf_log_end(struct alf_log_state *state, struct alf_
  * and by alf_verdict_protocol() with none, so that each filter carries the
  * log's code once. The rate is checked inline before: a drop over it takes
  * no call. (Two functions, not one taking a null packet: without
- * CAP_PERFMON the verifier refuses comparing a pointer with null.) */
-static __noinline int alf_log_record(struct alf_log_state *state, const struct alf_packet *p, int verdict)
+ * CAP_PERFMON the verifier refuses comparing a pointer with null.)
+ *
+ * alfwrapper's compiler (ALF_LOG_PRECOMPILED) declares them only: they were
+ * compiled when alfwrapper was built (ALF_LOG_LIBRARY, see ALF_GLOBAL in
+ * <alfwrapper/helpers.h>), a fifth of a library filter's compile, and are
+ * linked into the filter's object, as static functions of its program. */
+#if defined(ALF_LOG_PRECOMPILED)
+#define ALF_LOG_FUNCTION extern __attribute__((visibility("hidden")))
+#elif defined(ALF_LOG_LIBRARY)
+#define ALF_LOG_FUNCTION __noinline __attribute__((visibility("hidden")))
+#else
+#define ALF_LOG_FUNCTION static __noinline
+#endif
+
+ALF_LOG_FUNCTION int alf_log_record(struct alf_log_state *state, const struct alf_packet *p, int verdict);
+ALF_LOG_FUNCTION int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_log_state *state, int verdict);
+
+#ifndef ALF_LOG_PRECOMPILED
+ALF_LOG_FUNCTION int alf_log_record(struct alf_log_state *state, const struct alf_packet *p, int verdict)
 {
 	struct alf_log_event *event = alf_log_begin(state, verdict);
 
@@ -261,7 +278,7 @@ static __noinline int alf_log_record(struct alf_log_state *state, const struct a
 /* A packet's headers as they arrived, where the filter has not parsed it:
  * its first ALF_LOG_HEADER_BYTES, or all of a shorter packet (a short
  * datagram's ports too). A few helper calls, on this path only. */
-static __noinline int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_log_state *state, int verdict)
+ALF_LOG_FUNCTION int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_log_state *state, int verdict)
 {
 	struct alf_log_event *event = alf_log_begin(state, verdict);
 	__u32 len;
@@ -287,6 +304,7 @@ static __noinline int alf_log_record_unparsed(struct __sk_buff *skb, struct alf_
 	alf_log_end(state, event);
 	return 0;
 }
+#endif /* ALF_LOG_PRECOMPILED */
 
 static __always_inline __u32 alf_stats_key(__u32 family, __u32 protocol, int verdict)
 {

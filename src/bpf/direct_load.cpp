@@ -118,8 +118,10 @@ public:
                 continue;
             if (sym.st_value % sizeof(bpf_insn) || sym.st_size % sizeof(bpf_insn))
                 throw NotHere{"a function of .text is not whole instructions"};
-            // libbpf marks such a global function static in the BTF it loads.
-            if (ELF64_ST_BIND(sym.st_info) == STB_GLOBAL && ELF64_ST_VISIBILITY(sym.st_other) == STV_HIDDEN)
+            // libbpf marks such a global function static in the BTF it loads;
+            // the drop log's, linked into a compiled filter, already are.
+            if (ELF64_ST_BIND(sym.st_info) == STB_GLOBAL && ELF64_ST_VISIBILITY(sym.st_other) == STV_HIDDEN &&
+                !static_in_btf(name))
                 throw NotHere{"a hidden global subprogram"};
             subprograms_[sym.st_value / sizeof(bpf_insn)] = sym.st_size / sizeof(bpf_insn);
         }
@@ -127,6 +129,13 @@ public:
     }
 
     void link(std::size_t section, std::uint64_t first, std::uint64_t count) { append(section, first, count); }
+
+    // Whether the object's BTF describes function `name` as static.
+    bool static_in_btf(std::string_view name) const {
+        const struct btf *btf = bpf_object__btf(object_);
+        int id = btf ? btf__find_by_name_kind(btf, std::string(name).c_str(), BTF_KIND_FUNC) : -1;
+        return id > 0 && BTF_INFO_VLEN(btf__type_by_id(btf, static_cast<__u32>(id))->info) == BTF_FUNC_STATIC;
+    }
 
     std::vector<bpf_insn> code;
     std::vector<MapReference> maps;

@@ -95,7 +95,7 @@ namespace {
 
 // Bump when the options or passes below change what an object looks like:
 // it is part of compiler_version(), so cached objects of the old shape go.
-constexpr int pipeline_revision = 8;
+constexpr int pipeline_revision = 9;
 
 // How a compile that cannot go on ends the process (set_compile_end).
 [[noreturn]] void print_and_exit(const char *message, int status) {
@@ -425,6 +425,10 @@ std::vector<std::string> frontend_arguments(const CompileRequest &request, const
         // 5% fewer instructions for a small filter's compile (callgrind); BTF
         // is the same.
         "-debug-info-kind=constructor", "-dwarf-version=4",
+        // With DWARF 4, clang describes a function declared and called but
+        // not defined (the drop log's, linked in afterwards: log_library.hpp)
+        // only when tuned for a debugger; BTF needs it to link.
+        "-debugger-tuning=gdb",
         "-nostdsysteminc", "-nobuiltininc", "-ffreestanding",
         "-fgnuc-version=4.2.1", "-mframe-pointer=all", "-ferror-limit", "19",
         "-Wall", "-Wno-unused-function", "-fno-ident", "-discard-value-names",
@@ -436,6 +440,7 @@ std::vector<std::string> frontend_arguments(const CompileRequest &request, const
     if (!lifetime_markers) args.push_back("-disable-lifetime-markers");
     if (request.color) args.push_back("-fcolor-diagnostics");
     for (const auto &flag : request.warning_flags) args.push_back(flag);
+    if (request.precompiled_log) args.push_back("-DALF_LOG_PRECOMPILED");
     for (const auto &d : request.defines) args.push_back("-D" + d);
     for (const auto &dir : request.include_dirs) args.push_back("-I" + dir);
     args.push_back("-I");
@@ -700,8 +705,8 @@ llvm::IntrusiveRefCntPtr<llvm::vfs::InMemoryFileSystem> runtime_file_system(cons
 }
 
 bool may_use_runtime_pch(const CompileRequest &request) {
-    if (request.runtime_pch.empty() || !request.defines.empty() || !request.include_dirs.empty() ||
-        !request.warning_flags.empty())
+    if (request.runtime_pch.empty() || !request.precompiled_log || !request.defines.empty() ||
+        !request.include_dirs.empty() || !request.warning_flags.empty())
         return false;
     // The beginning of a file; only a regular file is read ahead: a pipe's
     // bytes would be gone.
@@ -904,6 +909,7 @@ bool precompile_runtime_headers(const std::vector<VirtualHeader> &headers, const
     CompileRequest request;
     request.source_path = pch_source;
     request.runtime_headers = headers;
+    request.precompiled_log = true;
     llvm::raw_string_ostream diag_stream(diagnostics);
     auto [invocation, printer] = parse_frontend_arguments(frontend_arguments(request, "c-header"), diag_stream, false);
     if (!invocation) return false;

@@ -42,6 +42,11 @@ struct CompileRequest {
     // mean or say); the object is the one compiling without it gives.
     std::span<const unsigned char> runtime_pch;
     std::vector<std::string> warning_flags; // added after the defaults, e.g. -Wextra -Werror
+    // The drop log's functions of <alfwrapper/stats.h> declared only
+    // (ALF_LOG_PRECOMPILED), to be linked in afterwards from the library
+    // compiled with alfwrapper (log_library.hpp). The runtime headers are
+    // precompiled so, and used only for such a compile.
+    bool precompiled_log = false;
     Optimization optimization = Optimization::full;
     bool color = false;
     // Bounds of one compile (0: none); past one, the process ends with a

@@ -1,5 +1,7 @@
 #include "compile/filter_builder.hpp"
 
+#include "compile/log_library.hpp"
+
 #include "compile/builtin_filters.hpp"
 #include "compile/compile_process.hpp"
 #include "common/error.hpp"
@@ -137,6 +139,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     request.include_dirs = source_.include_dirs;
     request.runtime_headers = runtime_headers();
     request.runtime_pch = runtime_pch();
+    request.precompiled_log = true;
     request.optimization = optimization;
     request.color = options_.color;
     // The tools compile once or twice, then start the program or exit.
@@ -154,7 +157,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     }
     report_.info("compiled " + source_.path + " in " + compiling.text() + " (" + optimization_name(optimization) +
                  " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers)" : ")"));
-    result.object = std::move(compiled.object);
+    result.object = link_log_library(std::move(compiled.object), source_.path);
     result.warnings = std::move(compiled.diagnostics);
     result.origin = FilterBytes::Origin::compiler;
     result.optimization = optimization;

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from harness import ALFCTL, TIMEOUT, AlfTestCase, Peer, Run, alfctl, exchange_all, free_port
+from harness import ALFCTL, TIMEOUT, AlfTestCase, Peer, Run, alfctl, exchange_all, free_port, source_path
 
 
 class Traffic(AlfTestCase):
@@ -91,11 +91,9 @@ class Traffic(AlfTestCase):
         # Reading takes nothing away.
         self.assertEqual(len(self.events()), len(events))
 
-    def test_a_library_filters_drops_are_logged_from_the_packet_it_parsed(self):
-        # whitelist returns its verdicts through alf_verdict() with the
-        # packet it parsed; the rules filter above logs through
-        # alf_verdict_protocol(), which parses only what it logs.
-        self.start("-f", "whitelist", "--set", "allow4,0,127.0.0.1/32")
+    def assert_drops_of_127_0_0_2_logged(self):
+        """127.0.0.1 served, 127.0.0.2 refused, and its drops logged whole:
+        TCP, its port, the service's end."""
         self.assert_dropped(self.peer("127.0.0.1"), self.peer("127.0.0.2"))
         events = self.events()
         self.assertEqual({e["peer"]["address"] for e in events}, {"127.0.0.2"}, events)
@@ -103,6 +101,25 @@ class Traffic(AlfTestCase):
             self.assertEqual((event["verdict"], event["protocol"]), ("drop", "tcp"))
             self.assertEqual(event["local"], {"address": "127.0.0.1", "port": self.port})
             self.assertNotEqual(event["peer"]["port"], 0, event)
+
+    def test_a_library_filters_drops_are_logged_from_the_packet_it_parsed(self):
+        # whitelist returns its verdicts through alf_verdict() with the
+        # packet it parsed; the rules filter above logs through
+        # alf_verdict_protocol(), which parses only what it logs.
+        self.start("-f", "whitelist", "--set", "allow4,0,127.0.0.1/32")
+        self.assert_drops_of_127_0_0_2_logged()
+
+    def test_filters_compiled_from_source_log_through_the_linked_log_functions(self):
+        # A filter alfwrapper compiles declares the drop log's functions
+        # only; they are linked in from those compiled with alfwrapper.
+        # whitelist.c logs the packet it parsed (alf_log_record), subnets.c
+        # the packet as it arrived (alf_log_record_unparsed).
+        for source, args in (("whitelist.c", ["--set", "allow4,0,127.0.0.1/32"]),
+                             ("subnets.c", ["--allow", "127.0.0.1"])):
+            with self.subTest(source):
+                service = self.start("--no-cache", "-f", source_path("filters", source), *args)
+                self.assert_drops_of_127_0_0_2_logged()
+                service.stop()
 
     def test_drops_the_filter_did_not_parse_are_logged_as_they_arrived(self):
         # The rules filter logs a packet's first bytes from its IP header

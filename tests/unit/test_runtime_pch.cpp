@@ -20,6 +20,7 @@ CompileResult compile(const std::string &path, bool with_pch, std::vector<std::s
     request.source_path = path;
     request.runtime_headers = runtime_headers();
     if (with_pch) request.runtime_pch = runtime_pch();
+    request.precompiled_log = true;  // as alfwrapper compiles, for which the headers were precompiled
     request.defines = std::move(defines);
     request.optimization = Optimization::fast;
     return compile_filter(request);
@@ -89,6 +90,15 @@ TEST_CASE("the precompiled headers: not for other requests, and errors as withou
         CHECK(used.ok);
         CHECK(used.from_runtime_pch);
         CHECK(used.object == defined.object);
+        // They declare the drop log's functions only: not for a compile
+        // that defines them (build_filter's).
+        CompileRequest whole;
+        whole.source_path = plain;
+        whole.runtime_headers = runtime_headers();
+        whole.runtime_pch = runtime_pch();
+        CompileResult whole_result = compile_filter(whole);
+        CHECK(whole_result.ok);
+        CHECK_FALSE(whole_result.from_runtime_pch);
     }
     SUBCASE("a first include of a file beside it: only when that file begins with the runtime include") {
         write_text_file(dir.file("base.c"), "#include <alfwrapper/filter.h>\n"
@@ -115,6 +125,7 @@ TEST_CASE("the precompiled headers: not for other requests, and errors as withou
         request.source_path = path;
         request.runtime_headers = runtime_headers();
         request.runtime_pch = runtime_pch().first(200);  // cut short
+        request.precompiled_log = true;
         request.optimization = Optimization::fast;
         CompileResult r = compile_filter(request);
         CHECK(r.ok);

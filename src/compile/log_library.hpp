@@ -1,0 +1,26 @@
+// The drop log's functions of <alfwrapper/stats.h>, compiled once when
+// alfwrapper is built (log_library.c) and linked into each filter
+// alfwrapper compiles, which declares them only (CompileRequest's
+// precompiled_log): their compile was a fifth of a library filter's
+// (bench/RESULTS.md).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace alf {
+
+// `object` (a filter compiled with precompiled_log) with the library linked
+// in, by libbpf's static linker, where it calls the log's functions (as
+// it is otherwise). The functions come out static in the object's BTF, as
+// they are in a filter compiled whole: the verifier checks them in each
+// caller's context. Throws Error naming `what` (the filter's source) when
+// the object cannot be linked.
+std::vector<std::uint8_t> link_log_library(std::vector<std::uint8_t> object, const std::string &what);
+
+// The embedded library object (empty in a build without it).
+std::span<const unsigned char> log_library_object();
+
+}  // namespace alf
