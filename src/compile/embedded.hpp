@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 namespace alf {
 
@@ -10,5 +11,11 @@ struct EmbeddedFile {
     const unsigned char *data;
     std::size_t size;
 };
+
+// The bytes of the one file of a set embedded as one (the precompiled
+// headers, the log library); empty in a build without it.
+inline std::span<const unsigned char> only_embedded(const EmbeddedFile *files, std::size_t count) {
+    return count == 0 ? std::span<const unsigned char>() : std::span<const unsigned char>(files[0].data, files[0].size);
+}
 
 }  // namespace alf

@@ -1,11 +1,10 @@
 #include "compile/filter_builder.hpp"
 
-#include "compile/log_library.hpp"
-
 #include "compile/builtin_filters.hpp"
 #include "compile/compile_process.hpp"
 #include "common/error.hpp"
 #include "compile/headers.hpp"
+#include "compile/log_library.hpp"
 #include "compile/runtime_pch.hpp"
 #include "common/json_input.hpp"
 #include "common/util.hpp"

@@ -7,9 +7,6 @@ namespace alf {
 extern const EmbeddedFile alf_embedded_pch[];
 extern const std::size_t alf_embedded_pch_count;
 
-std::span<const unsigned char> runtime_pch() {
-    if (alf_embedded_pch_count == 0) return {};
-    return {alf_embedded_pch[0].data, alf_embedded_pch[0].size};
-}
+std::span<const unsigned char> runtime_pch() { return only_embedded(alf_embedded_pch, alf_embedded_pch_count); }
 
 }  // namespace alf
