@@ -211,14 +211,17 @@ extern "C" void (*const __stop_alf_llvm_init_array[])();
 // A compile allocates a few MiB in small pieces; each first touch of a heap
 // page is a page fault (5-12 us in these VMs: a cold compile of
 // filters/whitelist.c took about 1,000 of them). The heap is grown once by
-// 4 MiB, handed back to malloc, which keeps it (no trim, no separate
+// 2 MiB, handed back to malloc, which keeps it (no trim, no separate
 // mappings for the compiler's larger blocks), and its pages are made
-// present in one call: 1,353 page faults become 344, 77.8 ms become 73.9 ms
-// (bench/RESULTS.md, 2026-12-03). Only advice: where the kernel refuses it
+// present in one call: 1,353 page faults became 344, 77.8 ms became 73.9 ms
+// (bench/RESULTS.md, 2026-12-03). 2 MiB is what the other CPU makes present
+// in about the initializers' time: with 4 MiB the compile waited for it
+// (0.5-0.8 ms a cold compile), and 1 or 3 MiB were slower again
+// (bench/RESULTS.md, 2026-12-04). Only advice: where the kernel refuses it
 // (before 5.14), nothing changes. Returns the call that makes the pages
 // present, which touches no byte and may run beside the heap's first use.
 std::function<void()> prepare_heap_for_compiling() {
-    constexpr std::size_t bytes = std::size_t(4) << 20;
+    constexpr std::size_t bytes = std::size_t(2) << 20;
     constexpr int populate_write = 23;  // MADV_POPULATE_WRITE
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
@@ -238,8 +241,8 @@ void initialize_llvm() {
         // than the page faults it saved, and a large one's as much as it
         // saved (bench/RESULTS.md, 2026-12-03).
         // The heap's pages are made present on the other CPU while this one
-        // runs Clang/LLVM's initializers (about 1.8 ms each, for a small
-        // filter a seventh of its compile).
+        // runs Clang/LLVM's initializers (0.7-0.9 ms each with 2 MiB of
+        // heap; the compile waits for the slower of the two).
         run_in_parallel(
             [] {
 #ifdef ALF_LAZY_LLVM_INIT
