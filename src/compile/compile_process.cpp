@@ -168,6 +168,11 @@ std::string encode_answer(const CompileResult &result) {
         payload += static_cast<char>(input.kind);
         put_bytes(payload, input.content);
     }
+    put_number(payload, result.more_objects.size());
+    for (const auto &object : result.more_objects)
+        put_bytes(payload, std::string_view(reinterpret_cast<const char *>(object.data()), object.size()));
+    put_number(payload, result.hidden_functions.size());
+    for (const auto &name : result.hidden_functions) put_bytes(payload, name);
     return framed(answer_result, payload);
 }
 
@@ -200,6 +205,12 @@ CompileResult decode_answer(std::string_view bytes) {
         input.content = std::string(payload.bytes());
         result.inputs.push_back(std::move(input));
     }
+    for (std::uint64_t i = 0, objects = payload.number(); i < objects; ++i) {
+        std::string_view part = payload.bytes();
+        result.more_objects.emplace_back(part.begin(), part.end());
+    }
+    for (std::uint64_t i = 0, names = payload.number(); i < names; ++i)
+        result.hidden_functions.emplace_back(payload.bytes());
     if (!payload.done()) throw Error("the filter compiler's answer has bytes past its end", exit_system);
     return result;
 }

@@ -48,6 +48,7 @@
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <sched.h>
 #include <unistd.h>
 #include <malloc.h>
 #include <sys/mman.h>
@@ -95,7 +96,7 @@ namespace {
 
 // Bump when the options or passes below change what an object looks like:
 // it is part of compiler_version(), so cached objects of the old shape go.
-constexpr int pipeline_revision = 9;
+constexpr int pipeline_revision = 10;
 
 // How a compile that cannot go on ends the process (set_compile_end).
 [[noreturn]] void print_and_exit(const char *message, int status) {
@@ -530,6 +531,159 @@ void inline_always_inline_top_down(llvm::Module &module) {
         if (function->hasLocalLinkage() && function->use_empty()) function->eraseFromParent();
 }
 
+// A compile split in two (CompileRequest::split_functions). A filter's
+// programs and its other BPF functions (bpf_loop callbacks, functions kept
+// apart) are independent once the always_inline functions are inlined:
+// the source is compiled twice at once, on the two CPUs, each in a context
+// of its own, and one compile keeps the programs, the other the rest
+// (filters/whitelist.c's callbacks were 40% of its optimizer's and code
+// generator's work). What each half's functions use of the other's is
+// declared there: the programs' object declares the other functions, whose
+// declarations carry their debug information so that they have BTF, and
+// the other object declares the globals, which the programs' object
+// defines (a static one made a hidden global), except constants the
+// compiler made (string literals and the like), of which each keeps a copy.
+// The functions are hidden globals in both, and static again in the linked
+// object's BTF (log_library.hpp). Both halves plan the split from their own
+// module; the plans and the files each read must agree, or the filter is
+// compiled whole.
+struct SplitPlan {
+    std::vector<std::string> functions;  // the BPF functions other than the programs
+    std::set<std::string> exported;      // statics they use: hidden globals of the programs' object
+    std::set<std::string> copied;        // constants without debug information they use: copied
+    bool operator==(const SplitPlan &) const = default;
+};
+
+bool is_program(const llvm::Function &f) {
+    return !f.isDeclaration() && f.hasSection() && f.getSection() != ".text";
+}
+
+// The functions that go to the other half: static ones, which are static
+// in the linked object's BTF too, as without the split (a global function
+// is verified on its own, and stays with the programs).
+bool is_other_function(const llvm::Function &f) {
+    return !f.isDeclaration() && f.hasLocalLinkage() && !is_program(f) &&
+           !f.hasFnAttribute(llvm::Attribute::AlwaysInline);
+}
+
+// The plan for `module`, or none where there is nothing to split or it
+// cannot be split (a function of the other half that reaches a program or
+// a global BPF function, a static variable without debug information, an
+// alias).
+std::optional<SplitPlan> plan_split(const llvm::Module &module) {
+    SplitPlan plan;
+    bool programs = false;
+    std::vector<const llvm::Value *> pending;
+    for (const llvm::Function &f : module) {
+        if (is_program(f)) programs = true;
+        if (!is_other_function(f)) continue;
+        plan.functions.push_back(f.getName().str());
+        pending.push_back(&f);
+    }
+    if (!programs || plan.functions.empty()) return std::nullopt;
+    std::unordered_set<const llvm::Value *> seen;
+    auto operands_of = [&](const llvm::User &user) {
+        for (const llvm::Use &use : user.operands())
+            if (llvm::isa<llvm::Constant>(use.get())) pending.push_back(use.get());
+    };
+    auto body_of = [&](const llvm::Function &f) {
+        for (const llvm::BasicBlock &block : f)
+            for (const llvm::Instruction &instruction : block) operands_of(instruction);
+    };
+    while (!pending.empty()) {
+        const llvm::Value *value = pending.back();
+        pending.pop_back();
+        if (!seen.insert(value).second) continue;
+        if (const auto *f = llvm::dyn_cast<llvm::Function>(value)) {
+            if (f->isDeclaration()) continue;
+            if (!f->hasFnAttribute(llvm::Attribute::AlwaysInline) && !is_other_function(*f)) return std::nullopt;
+            body_of(*f);
+        } else if (const auto *variable = llvm::dyn_cast<llvm::GlobalVariable>(value)) {
+            if (variable->isDeclaration()) continue;
+            operands_of(*variable);
+            if (!variable->hasLocalLinkage()) continue;
+            llvm::SmallVector<llvm::DIGlobalVariableExpression *, 1> debug;
+            variable->getDebugInfo(debug);
+            if (!debug.empty())
+                plan.exported.insert(variable->getName().str());
+            else if (variable->isConstant())
+                plan.copied.insert(variable->getName().str());
+            else
+                return std::nullopt;
+        } else if (llvm::isa<llvm::GlobalValue>(value)) {
+            return std::nullopt;  // an alias or an ifunc
+        } else if (const auto *constant = llvm::dyn_cast<llvm::Constant>(value)) {
+            operands_of(*constant);
+        }
+    }
+    return plan;
+}
+
+// The programs' half: the other functions declared, the statics they use
+// made hidden globals.
+void keep_programs(llvm::Module &module, const SplitPlan &plan) {
+    for (const std::string &name : plan.exported) {
+        llvm::GlobalVariable *variable = module.getGlobalVariable(name, /*AllowInternal=*/true);
+        variable->setLinkage(llvm::GlobalValue::ExternalLinkage);
+        variable->setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
+    std::vector<llvm::Function *> declared;
+    for (const std::string &name : plan.functions) {
+        llvm::Function *f = module.getFunction(name);
+        llvm::DISubprogram *definition = f->getSubprogram();
+        f->deleteBody();
+        f->setVisibility(llvm::GlobalValue::HiddenVisibility);
+        // A declaration's debug information, as clang gives a declared
+        // function (BTF needs it for the reference).
+        if (definition)
+            f->setSubprogram(llvm::DISubprogram::get(
+                f->getContext(), definition->getScope(), definition->getName(), definition->getLinkageName(),
+                definition->getFile(), definition->getLine(), definition->getType(), definition->getScopeLine(),
+                nullptr, 0, 0, definition->getFlags(),
+                definition->getSPFlags() & ~llvm::DISubprogram::SPFlagDefinition, nullptr));
+        declared.push_back(f);
+    }
+    for (llvm::Function *f : declared)
+        if (f->use_empty()) f->eraseFromParent();
+}
+
+// The other half: the programs gone, every global the functions use
+// declared (but the copied constants), nothing else left.
+void keep_other_functions(llvm::Module &module, const SplitPlan &plan) {
+    std::unordered_set<std::string> functions(plan.functions.begin(), plan.functions.end());
+    for (const char *list : {"llvm.used", "llvm.compiler.used"})
+        if (llvm::GlobalVariable *used = module.getGlobalVariable(list)) used->eraseFromParent();
+    for (llvm::Function &f : module) {
+        if (functions.count(f.getName().str())) {
+            f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+            f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+        } else if (!f.isDeclaration() && !f.hasFnAttribute(llvm::Attribute::AlwaysInline)) {
+            f.deleteBody();
+        }
+    }
+    for (llvm::GlobalVariable &variable : module.globals()) {
+        if (variable.isDeclaration() || plan.copied.count(variable.getName().str())) continue;
+        if (plan.exported.count(variable.getName().str()))
+            variable.setVisibility(llvm::GlobalValue::HiddenVisibility);
+        variable.setInitializer(nullptr);
+        variable.setLinkage(llvm::GlobalValue::ExternalLinkage);
+        variable.setComdat(nullptr);
+    }
+    for (bool erased = true; erased;) {
+        erased = false;
+        for (llvm::Function &f : llvm::make_early_inc_range(module))
+            if (f.use_empty() && (f.isDeclaration() || f.hasLocalLinkage())) {
+                f.eraseFromParent();
+                erased = true;
+            }
+        for (llvm::GlobalVariable &variable : llvm::make_early_inc_range(module.globals()))
+            if (variable.use_empty() && (variable.isDeclaration() || variable.hasLocalLinkage())) {
+                variable.eraseFromParent();
+                erased = true;
+            }
+    }
+}
+
 // The `fast` pipeline: what a socket filter needs to become small, verifiable
 // code (everything inlined, locals in registers, constants folded, dead code
 // gone, constant-trip loops unrolled), at about a third of -O2's time.
@@ -739,9 +893,10 @@ bool may_use_runtime_pch(const CompileRequest &request) {
 struct CompileAttempt {
     CompileResult result;
     bool code_generation_failed = false;  // the source compiled, its code did not
+    bool split_failed = false;            // split, one half did not compile or the halves disagree
 };
 
-CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers);
+CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers, bool split);
 
 }  // namespace
 
@@ -811,8 +966,9 @@ void set_compile_end(CompileEnd end) { compile_end = end ? end : print_and_exit;
 CompileResult compile_filter(const CompileRequest &request) {
     bool lean = request.optimization == Optimization::fast;
     auto compile = [&](bool with_pch) {
-        CompileAttempt attempt = compile_once(request, with_pch, !lean);
-        if (lean && attempt.code_generation_failed) attempt = compile_once(request, with_pch, true);
+        CompileAttempt attempt = compile_once(request, with_pch, !lean, lean && request.split_functions);
+        if (attempt.split_failed) attempt = compile_once(request, with_pch, !lean, false);
+        if (lean && attempt.code_generation_failed) attempt = compile_once(request, with_pch, true, false);
         return std::move(attempt.result);
     };
     if (may_use_runtime_pch(request)) {
@@ -825,8 +981,101 @@ CompileResult compile_filter(const CompileRequest &request) {
 
 namespace {
 
-CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers) {
+// Backend messages of a split compile's other half: none is printed (the
+// filter is then compiled whole, which prints them); any warning or error
+// is noted.
+class NoteTrouble : public llvm::DiagnosticHandler {
+public:
+    explicit NoteTrouble(bool &trouble) : trouble_(trouble) {}
+    bool handleDiagnostics(const llvm::DiagnosticInfo &info) override {
+        if (info.getSeverity() == llvm::DS_Error || info.getSeverity() == llvm::DS_Warning) trouble_ = true;
+        return true;
+    }
+
+private:
+    bool &trouble_;
+};
+
+// A split compile's other half (the BPF functions other than the
+// programs), made on the second CPU: the source compiled again, silently,
+// in a context of its own, and what plan_split() gives kept of it.
+struct OtherHalf {
+    CompileState state;
+    InputLog inputs;
+    std::optional<SplitPlan> plan;
+    bool trouble = false;
+    llvm::SmallVector<char, 0> object;
+
+    void compile(const CompileRequest &request, bool with_pch, std::shared_ptr<clang::CompilerInvocation> invocation,
+                 const CodeGenerator::Target &wanted) {
+        state.compiler = std::make_unique<clang::CompilerInstance>();
+        clang::CompilerInstance &compiler = *state.compiler;
+        compiler.setInvocation(std::move(invocation));
+        compiler.createDiagnostics(new clang::IgnoringDiagConsumer(), /*ShouldOwnClient=*/true);
+        auto real_fs = llvm::makeIntrusiveRefCnt<RecordingFileSystem>(llvm::vfs::getRealFileSystem(), inputs);
+        auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(real_fs);
+        overlay->pushOverlay(runtime_file_system(request, with_pch));
+        compiler.createFileManager(overlay);
+        compiler.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
+        state.context = std::make_unique<llvm::LLVMContext>();
+        state.action = std::make_unique<clang::EmitLLVMOnlyAction>(state.context.get());
+        if (!compiler.ExecuteAction(*state.action) || compiler.getDiagnostics().hasErrorOccurred()) return;
+        state.module = state.action->takeModule();
+        if (!state.module || !(plan = plan_split(*state.module))) return;
+        keep_other_functions(*state.module, *plan);
+        CodeGenerator::Target target = target_of(compiler.getTargetOpts());
+        target.triple = state.module->getTargetTriple();
+        state.generator.emplace(target == wanted ? wanted : target);
+        if (!state.generator->ready()) {
+            trouble = true;
+            return;
+        }
+        state.context->setDiagnosticHandler(std::make_unique<NoteTrouble>(trouble));
+        drop_variable_locations(*state.module);
+        optimize(*state.module, *state.generator->machine, *state.generator->library, Optimization::fast);
+        state.generator->passes->run(*state.module);
+        object = std::move(state.generator->object);
+    }
+};
+
+// Whether this process may run on two CPUs at once: a split compile's
+// halves on one would take turns, and the second frontend would only
+// cost time.
+bool two_cpus_or_more() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    return ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
+
+bool same_inputs(const std::vector<CompileInput> &a, const std::vector<CompileInput> &b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].path != b[i].path || a[i].kind != b[i].kind || a[i].content != b[i].content) return false;
+    return true;
+}
+
+// Opens once; waits until then.
+class Gate {
+public:
+    void open() {
+        std::lock_guard lock(mutex_);
+        open_ = true;
+        opened_.notify_all();
+    }
+    void wait() {
+        std::unique_lock lock(mutex_);
+        opened_.wait(lock, [&] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable opened_;
+    bool open_ = false;
+};
+
+CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers, bool split) {
     initialize_llvm();
+    split = split && two_cpus_or_more();
     CompileBounds bounds(request);
     CompileAttempt attempt;
     CompileResult &result = attempt.result;
@@ -864,14 +1113,48 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
     clang::EmitLLVMOnlyAction &action = *state.action;
     // The frontend here, the code generator for the target asked for on the
     // other CPU (the frontend may complete the target's options, which are
-    // copied first: if they end up otherwise, it is made again below).
-    bool ok = false;
+    // copied first: if they end up otherwise, it is made again below), and
+    // there after it a split compile's other half.
     std::optional<CodeGenerator> &generator = state.generator;
-    run_in_parallel([&] { ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred(); },
-                    [&, wanted = target_of(invocation->getTargetOpts())] { generator.emplace(wanted); });
+    CodeGenerator::Target wanted = target_of(invocation->getTargetOpts());
+    OtherHalf other;
+    auto other_invocation = split ? std::make_shared<clang::CompilerInvocation>(*invocation) : nullptr;
+    Gate generator_made;
+    std::exception_ptr other_failed;
+    auto on_the_other_cpu = [&] {
+        try {
+            generator.emplace(wanted);
+            generator_made.open();
+            if (split) other.compile(request, with_pch, other_invocation, wanted);
+        } catch (...) {
+            other_failed = std::current_exception();
+            generator_made.open();
+        }
+    };
+    std::thread thread;
+    try {
+        thread = std::thread(on_the_other_cpu);
+    } catch (...) {
+        // No thread to be had. (std::system_error is not named: its type
+        // information, defined here, would draw this file and Clang/LLVM
+        // into alfctl's link.)
+        split = false;
+        on_the_other_cpu();
+    }
+    struct Joined {
+        std::thread &thread;
+        ~Joined() {
+            if (thread.joinable()) thread.join();
+        }
+    } joined{thread};
+
+    bool ok = compiler.ExecuteAction(action) && !compiler.getDiagnostics().hasErrorOccurred();
     if (ok) state.module = action.takeModule();
     llvm::Module *module = state.module.get();
+    generator_made.wait();
+    if (other_failed && !split) std::rethrow_exception(other_failed);
 
+    std::optional<SplitPlan> plan;
     llvm::SmallVector<char, 0> object;
     if (module) {
         CodeGenerator::Target target = target_of(compiler.getTargetOpts());
@@ -881,6 +1164,7 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
             diag_stream << "error: the BPF target is not available in this build (" << generator->error << ")\n";
             ok = false;
         } else {
+            if (split && (plan = plan_split(*module))) keep_programs(*module, *plan);
             // The action has ended the source file; the printer needs it open again.
             compiler.getDiagnosticClient().BeginSourceFile(compiler.getLangOpts());
             context.setDiagnosticHandler(std::make_unique<BackendDiagnostics>(compiler));
@@ -894,9 +1178,25 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
         }
     }
     compiler.getDiagnosticClient().finish();
-    if (request.keep_memory) keep_until_exit(std::move(state));
-
+    if (thread.joinable()) thread.join();
+    if (other_failed) std::rethrow_exception(other_failed);
     result.inputs = inputs.take();
+    if (plan && ok) {
+        // The programs' object lacks the other functions: without the other
+        // half's, whole again.
+        if (other.trouble || other.object.empty() || other.plan != plan || !same_inputs(result.inputs, other.inputs.take())) {
+            attempt.split_failed = true;
+            ok = false;
+        } else {
+            result.more_objects.emplace_back(other.object.begin(), other.object.end());
+            result.hidden_functions = plan->functions;
+        }
+    }
+    if (request.keep_memory) {
+        keep_until_exit(std::move(state));
+        keep_until_exit(std::move(other.state));
+    }
+
     diag_stream.flush();
     result.diagnostics = diag_text;
     result.ok = ok && !object.empty();

@@ -57,6 +57,12 @@ struct CompileRequest {
     // The process ends soon after (a tool's one or two compiles): what the
     // compiler built is not freed, which would only cost time.
     bool keep_memory = false;
+    // The fast optimizer's compile split in two, each half on one CPU: the
+    // programs in one object, the filter's static BPF functions (bpf_loop
+    // callbacks, functions kept apart) in another, which the caller links
+    // (CompileResult::more_objects). Where there are none, or the split
+    // cannot be made, one object as without it.
+    bool split_functions = false;
 };
 
 // A file of the real file system the compiler looked for. The runtime
@@ -74,6 +80,12 @@ struct CompileResult {
     std::string diagnostics;            // compiler output, in clang's format
     std::vector<CompileInput> inputs;   // every real file (or directory) it read or looked for
     bool from_runtime_pch = false;      // started from the precompiled runtime headers
+    // A split compile (CompileRequest::split_functions): the object of the
+    // BPF functions other than the programs, to be linked with `object`,
+    // and their names: hidden globals in the objects, to be made static in
+    // the linked one's BTF, as a filter compiled whole has them.
+    std::vector<std::vector<std::uint8_t>> more_objects;
+    std::vector<std::string> hidden_functions;
 };
 
 // Where the runtime headers appear to the compiler (and in its diagnostics).

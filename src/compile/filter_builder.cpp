@@ -143,6 +143,7 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     request.color = options_.color;
     // The tools compile once or twice, then start the program or exit.
     request.keep_memory = true;
+    request.split_functions = true;
     request.time_limit_seconds = static_cast<unsigned>(
         lowered_limit("ALF_COMPILE_TIMEOUT", request.time_limit_seconds));
     request.memory_limit_mib = lowered_limit("ALF_COMPILE_MEMORY", request.memory_limit_mib);
@@ -156,7 +157,8 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
     }
     report_.info("compiled " + source_.path + " in " + compiling.text() + " (" + optimization_name(optimization) +
                  " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers)" : ")"));
-    result.object = link_log_library(std::move(compiled.object), source_.path);
+    result.object = link_compiled_objects(std::move(compiled.object), compiled.more_objects, compiled.hidden_functions,
+                                          source_.path);
     result.warnings = std::move(compiled.diagnostics);
     result.origin = FilterBytes::Origin::compiler;
     result.optimization = optimization;

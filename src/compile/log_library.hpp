@@ -20,6 +20,14 @@ namespace alf {
 // the object cannot be linked.
 std::vector<std::uint8_t> link_log_library(std::vector<std::uint8_t> object, const std::string &what);
 
+// The same for a compile split in two (CompileRequest::split_functions):
+// `object` and `more` linked into one, with the library where one of them
+// calls it, and the functions `hidden` names (hidden globals, so that the
+// objects reach each other's) made static in the BTF as well.
+std::vector<std::uint8_t> link_compiled_objects(std::vector<std::uint8_t> object,
+                                                const std::vector<std::vector<std::uint8_t>> &more,
+                                                const std::vector<std::string> &hidden, const std::string &what);
+
 // The embedded library object (empty in a build without it).
 std::span<const unsigned char> log_library_object();
 

@@ -51,6 +51,8 @@ TEST_CASE("a compiler's answer decodes to what was sent") {
     sent.inputs = {{"/a/filter.c", CompileInput::Kind::read, std::string("int x;\0", 7)},
                    {"/a/include", CompileInput::Kind::exists, ""},
                    {"/a/missing.h", CompileInput::Kind::absent, ""}};
+    sent.more_objects = {{0x7f, 'E', 'L', 'F', 1}, {}};
+    sent.hidden_functions = {"callback", "other"};
     CompileResult got = decode_answer(encode_answer(sent));
     CHECK(got.ok);
     CHECK(got.from_runtime_pch);
@@ -62,6 +64,8 @@ TEST_CASE("a compiler's answer decodes to what was sent") {
         CHECK(got.inputs[i].kind == sent.inputs[i].kind);
         CHECK(got.inputs[i].content == sent.inputs[i].content);
     }
+    CHECK(got.more_objects == sent.more_objects);
+    CHECK(got.hidden_functions == sent.hidden_functions);
     CompileResult failed;
     failed.diagnostics = "error: y";
     CompileResult got_failed = decode_answer(encode_answer(failed));

@@ -2,10 +2,15 @@
 // against a plain bit-by-bit reference: random subnets of every prefix
 // length, sources inside, just outside and far from them, both families
 // and IPv4-mapped IPv6 sources, and both of the headers' codes (as root,
-// and as a delegated alfwrapper loads them).
+// and as a delegated alfwrapper loads them); the filter built in, and
+// compiled from its source as alfwrapper compiles it (split in two, its
+// callbacks compiled beside its program, and linked).
 #include "bpf/filter_object.hpp"
 #include "common/net_address.hpp"
 #include "compile/builtin_filters.hpp"
+#include "compile/compiler.hpp"
+#include "compile/headers.hpp"
+#include "compile/log_library.hpp"
 #include "inputs/map_entries.hpp"
 #include "workbench/test_run.hpp"
 #include "test_support.hpp"
@@ -26,6 +31,21 @@ struct Net {
     IpAddress address;
     unsigned length;
 };
+
+// filters/whitelist.c compiled as alfwrapper compiles a source.
+std::vector<std::uint8_t> whitelist_compiled_split() {
+    CompileRequest request{.source_path = std::string(ALF_SOURCE_DIR) + "/filters/whitelist.c",
+                           .runtime_headers = runtime_headers(),
+                           .precompiled_log = true,
+                           .optimization = Optimization::fast,
+                           .split_functions = true};
+    CompileResult result = compile_filter(request);
+    REQUIRE_MESSAGE(result.ok, result.diagnostics);
+    REQUIRE(result.more_objects.size() == 1);
+    CHECK(std::set<std::string>(result.hidden_functions.begin(), result.hidden_functions.end()) ==
+          std::set<std::string>{"search_allow4", "search_allow6"});
+    return link_compiled_objects(result.object, result.more_objects, result.hidden_functions, "whitelist.c");
+}
 
 bool bit(const IpAddress &a, unsigned i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; }
 
@@ -107,8 +127,13 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
                             format_ip(net.address) + "/" + std::to_string(net.length), true, "test"});
     }
 
+    auto builtin = *find_builtin_filter("whitelist");
+    std::vector<std::pair<std::string, std::vector<std::uint8_t>>> objects = {
+        {"built in", std::vector<std::uint8_t>(builtin.begin(), builtin.end())},
+        {"compiled split", whitelist_compiled_split()}};
+    for (const auto &[how, bytes] : objects)
     for (bool guarded : {false, true}) {
-        auto filter = FilterObject::open(*find_builtin_filter("whitelist"), "whitelist");
+        auto filter = FilterObject::open(bytes, "whitelist");
         auto encoded = encode_map_settings(filter, settings, {});
         filter.assume_stack_stores_guarded(guarded);
         filter.load();
@@ -119,7 +144,7 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
             for (const Net &net : nets) expected |= covers(net, judged_as(source));
             IpAddress destination = source.family == Family::ipv4 ? *parse_ip("192.0.2.1") : *parse_ip("2001:db8::1");
             bool admitted = test_run_filter(filter.program_fd(), synthetic_tcp_syn(source, destination)).verdict != 0;
-            INFO("source " << format_ip(source) << std::string(guarded ? " (guarded)" : ""));
+            INFO("source " << format_ip(source) << " (" << how << (guarded ? ", guarded)" : ")"));
             REQUIRE(admitted == expected);
             admitted_count += admitted;
         }
