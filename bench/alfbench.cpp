@@ -655,6 +655,9 @@ int run(int argc, char **argv) {
         return 0;
     }
     if (s.alfwrapper.empty() || s.echod.empty()) fail("--alfwrapper and --echod are required");
+    // Run by hand (not by bench/run): the section names this very command.
+    if (s.command_line.empty())
+        for (int i = 0; i < argc; ++i) s.command_line += (i ? " " : "") + std::string(argv[i]);
     if (s.pairs < 1) fail("--pairs must be at least 1");
     signal(SIGPIPE, SIG_IGN);
 
