@@ -1006,8 +1006,7 @@ struct OtherHalf {
     bool trouble = false;
     llvm::SmallVector<char, 0> object;
 
-    void compile(const CompileRequest &request, bool with_pch, std::shared_ptr<clang::CompilerInvocation> invocation,
-                 const CodeGenerator::Target &wanted) {
+    void compile(const CompileRequest &request, bool with_pch, std::shared_ptr<clang::CompilerInvocation> invocation) {
         state.compiler = std::make_unique<clang::CompilerInstance>();
         clang::CompilerInstance &compiler = *state.compiler;
         compiler.setInvocation(std::move(invocation));
@@ -1025,7 +1024,7 @@ struct OtherHalf {
         keep_other_functions(*state.module, *plan);
         CodeGenerator::Target target = target_of(compiler.getTargetOpts());
         target.triple = state.module->getTargetTriple();
-        state.generator.emplace(target == wanted ? wanted : target);
+        state.generator.emplace(target);
         if (!state.generator->ready()) {
             trouble = true;
             return;
@@ -1125,7 +1124,7 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
         try {
             generator.emplace(wanted);
             generator_made.open();
-            if (split) other.compile(request, with_pch, other_invocation, wanted);
+            if (split) other.compile(request, with_pch, other_invocation);
         } catch (...) {
             other_failed = std::current_exception();
             generator_made.open();
