@@ -4,6 +4,7 @@
 #include "common/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,9 +12,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -166,6 +171,36 @@ void advise_huge_pages(void *data, std::size_t bytes) {
     auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge_page - 1) & ~(huge_page - 1);
     auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge_page - 1);
     if (end > begin) madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+bool cgroups_allow_two_cpus(const std::string &self_cgroup, const std::string &root) {
+    std::istringstream groups(self_cgroup);
+    std::string line;
+    while (std::getline(groups, line)) {
+        if (!line.starts_with("0::/")) continue;  // the unified hierarchy's line
+        // The process's cgroup and each one above it, up to the root (which
+        // has no limit of its own).
+        for (std::string path = line.substr(3); path.size() > 1; path.resize(path.rfind('/'))) {
+            std::ifstream limit(root + path + "/cpu.max");
+            std::string quota, period;
+            if (!(limit >> quota >> period) || quota == "max") continue;
+            char *end = nullptr;
+            unsigned long long allowed = std::strtoull(quota.c_str(), &end, 10);
+            unsigned long long per = std::strtoull(period.c_str(), nullptr, 10);
+            if (*end == '\0' && per > 0 && allowed < 2 * per) return false;
+        }
+    }
+    return true;
+}
+
+bool may_run_on_two_cpus() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return false;
+    std::ifstream self("/proc/self/cgroup");
+    std::stringstream text;
+    text << self.rdbuf();
+    return cgroups_allow_two_cpus(text.str(), "/sys/fs/cgroup");
 }
 
 void run_in_parallel(const std::function<void()> &here, const std::function<void()> &there) {

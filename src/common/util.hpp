@@ -81,6 +81,15 @@ void map_code_at_once();
 // (RLIMIT_NPROC), both run here in turn.
 void run_in_parallel(const std::function<void()> &here, const std::function<void()> &there);
 
+// Whether this process may run on two CPUs at once: its CPU affinity holds
+// two or more, and no cgroup (v2) it lies in allows it less than two CPUs'
+// time (cpu.max, e.g. systemd's CPUQuota=). For work done twice to be done
+// sooner (a compile split in two); work that is divided needs no such care.
+bool may_run_on_two_cpus();
+// Its cgroup part: `self_cgroup` as /proc/self/cgroup reads, the cgroup
+// file system mounted at `root`.
+bool cgroups_allow_two_cpus(const std::string &self_cgroup, const std::string &root);
+
 // Milliseconds as -v prints them: "12.3 ms".
 std::string milliseconds_text(double milliseconds);
 

@@ -48,7 +48,6 @@
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
-#include <sched.h>
 #include <unistd.h>
 #include <malloc.h>
 #include <sys/mman.h>
@@ -1037,15 +1036,6 @@ struct OtherHalf {
     }
 };
 
-// Whether this process may run on two CPUs at once: a split compile's
-// halves on one would take turns, and the second frontend would only
-// cost time.
-bool two_cpus_or_more() {
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    return ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
-}
-
 bool same_inputs(const std::vector<CompileInput> &a, const std::vector<CompileInput> &b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
@@ -1074,7 +1064,7 @@ private:
 
 CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers, bool split) {
     initialize_llvm();
-    split = split && two_cpus_or_more();
+    split = split && may_run_on_two_cpus();
     CompileBounds bounds(request);
     CompileAttempt attempt;
     CompileResult &result = attempt.result;

@@ -1,11 +1,14 @@
 // run_in_parallel: both steps run, on two threads, and the first step's
-// error wins over the second's.
+// error wins over the second's. cgroups_allow_two_cpus: a quota under two
+// CPUs' time in the process's cgroup or one above it.
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "temp_files.hpp"
 
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -57,4 +60,26 @@ TEST_CASE("run_in_parallel: both steps, at once, and the first step's error firs
                             }) == "first");
         CHECK(finished);
     }
+}
+
+TEST_CASE("cgroups_allow_two_cpus: cpu.max of the process's cgroup and of those above it") {
+    TempDir root("alf-cgroups");
+    std::filesystem::create_directories(root.path() / "system.slice" / "alf.service");
+    auto limit = [&](const std::string &group, const std::string &text) {
+        write_text_file(root.file(group + "/cpu.max"), text);
+    };
+    const std::string self = "0::/system.slice/alf.service\n";
+    CHECK(cgroups_allow_two_cpus(self, root.path().string()));  // no limit anywhere
+    limit("system.slice/alf.service", "max 100000\n");
+    CHECK(cgroups_allow_two_cpus(self, root.path().string()));
+    limit("system.slice/alf.service", "200000 100000\n");  // two CPUs' time
+    CHECK(cgroups_allow_two_cpus(self, root.path().string()));
+    limit("system.slice/alf.service", "150000 100000\n");  // CPUQuota=150%
+    CHECK_FALSE(cgroups_allow_two_cpus(self, root.path().string()));
+    limit("system.slice/alf.service", "max 100000\n");
+    limit("system.slice", "50000 100000\n");  // the slice above it
+    CHECK_FALSE(cgroups_allow_two_cpus(self, root.path().string()));
+    // Other hierarchies' lines (cgroup v1) and a process in the root: no limit read.
+    CHECK(cgroups_allow_two_cpus("4:memory:/system.slice\n0::/\n", root.path().string()));
+    CHECK(cgroups_allow_two_cpus("", root.path().string()));
 }

@@ -15,6 +15,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sched.h>
+
 #include <string>
 #include <vector>
 
@@ -78,6 +80,28 @@ TEST_CASE("a callback compiled apart: its object and the program's linked into o
     std::vector<std::uint8_t> linked =
         link_compiled_objects(result.object, result.more_objects, result.hidden_functions, "filter.c");
     CHECK(linked != result.object);
+}
+
+TEST_CASE("on one CPU, a filter with a callback is compiled whole") {
+    cpu_set_t all, one;
+    REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    if (CPU_COUNT(&all) < 2) {
+        MESSAGE("one CPU here: nothing to compare with");
+        return;
+    }
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &all)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    TempDir dir("alf-split");
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    CompileResult whole = compile_fast(dir, shared_static, true);
+    REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+    REQUIRE_MESSAGE(whole.ok, whole.diagnostics);
+    CHECK(whole.more_objects.empty());
+    CHECK(compile_split(dir, shared_static).more_objects.size() == 1);
 }
 
 TEST_CASE("a callback whose code the BPF target refuses: the message of the compile whole") {
