@@ -155,8 +155,13 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
         while (!diagnostics.empty() && diagnostics.back() == '\n') diagnostics.pop_back();
         throw Error("filter " + source_.path + " does not compile:\n" + diagnostics);
     }
+    std::size_t apart = compiled.hidden_functions.size();
     report_.info("compiled " + source_.path + " in " + compiling.text() + " (" + optimization_name(optimization) +
-                 " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers)" : ")"));
+                 " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers" : "") +
+                 (apart ? ", " + std::to_string(apart) + " static function" + (apart > 1 ? "s" : "") +
+                              " compiled on the second CPU"
+                        : "") +
+                 ")");
     result.object = link_compiled_objects(std::move(compiled.object), compiled.more_objects, compiled.hidden_functions,
                                           source_.path);
     result.warnings = std::move(compiled.diagnostics);

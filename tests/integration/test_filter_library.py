@@ -77,5 +77,29 @@ class ApiTour(harness.AlfTestCase):
         self.assertGreater(int(loaded.group(2)), 0)
 
 
+class CompileOnTwoCpus(harness.AlfTestCase):
+    """A filter's static functions (whitelist.c's bpf_loop callbacks) are
+    compiled on the second CPU beside its program, which -v says; on one CPU
+    the filter is compiled whole; it loads the same either way."""
+
+    def launch(self, prefix=()):
+        r = harness.Run(["-v", "--no-cache", "--dry-run", "--port", str(free_port()),
+                         source_path("filters", "whitelist.c"), "true"], prefix=prefix)
+        self.assertEqual(r.returncode, 0, r)
+        loaded = re.search(r"loaded program 'filter' \((\d+) instructions, (\d+) processed", r.stderr)
+        self.assertIsNotNone(loaded, r.stderr)
+        return r.stderr, loaded.groups()
+
+    def test_callbacks_compiled_on_the_second_cpu_load_as_compiled_whole(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            self.skipTest("one CPU here: nothing to compile beside")
+        split, split_counts = self.launch()
+        whole, whole_counts = self.launch(prefix=["taskset", "-c", str(cpus[0])])
+        self.assertIn("2 static functions compiled on the second CPU", split)
+        self.assertNotIn("static function", whole)
+        self.assertEqual(split_counts, whole_counts)
+
+
 if __name__ == "__main__":
     unittest.main()
