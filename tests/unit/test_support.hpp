@@ -28,6 +28,19 @@ inline void require_root(std::string_view why) {
     REQUIRE_MESSAGE(geteuid() == 0, std::string(why) << ": run this suite as root (ctest's gate skips it otherwise)");
 }
 
+// The gate for a test (or its part) that cannot run on this machine (one
+// CPU, no SHA extensions): true when `condition` holds; otherwise it says
+// why and returns false, and under ALF_TESTS_MUST_RUN=1 (as in CI) that is
+// a failure, as the harness's gate makes it for whole tests.
+inline bool can_run_here(bool condition, std::string_view why) {
+    if (condition) return true;
+    const char *must_run = std::getenv("ALF_TESTS_MUST_RUN");
+    CHECK_MESSAGE(!(must_run && std::string_view(must_run) == "1"),
+                  "cannot run here, and ALF_TESTS_MUST_RUN=1: " << std::string(why));
+    MESSAGE("cannot run here: " << std::string(why));
+    return false;
+}
+
 // The message of the alf::Error that fn throws, or "(no error)".
 template <typename Fn>
 std::string error_of(Fn fn) {
