@@ -1036,13 +1036,6 @@ struct OtherHalf {
     }
 };
 
-bool same_inputs(const std::vector<CompileInput> &a, const std::vector<CompileInput> &b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i].path != b[i].path || a[i].kind != b[i].kind || a[i].content != b[i].content) return false;
-    return true;
-}
-
 // Opens once; waits until then.
 class Gate {
 public:
@@ -1141,7 +1134,6 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
     if (ok) state.module = action.takeModule();
     llvm::Module *module = state.module.get();
     generator_made.wait();
-    if (other_failed && !split) std::rethrow_exception(other_failed);
 
     std::optional<SplitPlan> plan;
     llvm::SmallVector<char, 0> object;
@@ -1173,7 +1165,7 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
     if (plan && ok) {
         // The programs' object lacks the other functions: without the other
         // half's, whole again.
-        if (other.trouble || other.object.empty() || other.plan != plan || !same_inputs(result.inputs, other.inputs.take())) {
+        if (other.trouble || other.object.empty() || other.plan != plan || result.inputs != other.inputs.take()) {
             attempt.split_failed = true;
             ok = false;
         } else {
@@ -1183,7 +1175,7 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
     }
     if (request.keep_memory) {
         keep_until_exit(std::move(state));
-        keep_until_exit(std::move(other.state));
+        if (split) keep_until_exit(std::move(other.state));
     }
 
     diag_stream.flush();

@@ -72,6 +72,7 @@ struct CompileInput {
     std::string path;     // absolute
     Kind kind = Kind::absent;
     std::string content;  // for `read`: the bytes the compiler read
+    bool operator==(const CompileInput &) const = default;
 };
 
 struct CompileResult {

@@ -148,13 +148,27 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
         lowered_limit("ALF_COMPILE_TIMEOUT", request.time_limit_seconds));
     request.memory_limit_mib = lowered_limit("ALF_COMPILE_MEMORY", request.memory_limit_mib);
     Stopwatch compiling;
-    CompileResult compiled = compile_filter_apart(request);
-    result.compile_ms = compiling.milliseconds();
-    if (!compiled.ok) {
-        std::string diagnostics = compiled.diagnostics;
-        while (!diagnostics.empty() && diagnostics.back() == '\n') diagnostics.pop_back();
-        throw Error("filter " + source_.path + " does not compile:\n" + diagnostics);
+    // Compiled, and its parts linked: a compile split in two whose parts
+    // do not link is done again whole (the message says why, with -v).
+    CompileResult compiled;
+    for (;;) {
+        compiled = compile_filter_apart(request);
+        if (!compiled.ok) {
+            std::string diagnostics = compiled.diagnostics;
+            while (!diagnostics.empty() && diagnostics.back() == '\n') diagnostics.pop_back();
+            throw Error("filter " + source_.path + " does not compile:\n" + diagnostics);
+        }
+        try {
+            result.object = link_compiled_objects(std::move(compiled.object), compiled.more_objects,
+                                                  compiled.hidden_functions, source_.path);
+            break;
+        } catch (const Error &e) {
+            if (!request.split_functions || compiled.more_objects.empty()) throw;
+            report_.info(std::string(e.what()) + "; compiling it whole");
+            request.split_functions = false;
+        }
     }
+    result.compile_ms = compiling.milliseconds();
     std::size_t apart = compiled.hidden_functions.size();
     report_.info("compiled " + source_.path + " in " + compiling.text() + " (" + optimization_name(optimization) +
                  " optimizer" + (compiled.from_runtime_pch ? ", from the precompiled runtime headers" : "") +
@@ -162,8 +176,6 @@ FilterBytes FilterBuilder::compile(Optimization optimization) {
                               " compiled on the second CPU"
                         : "") +
                  ")");
-    result.object = link_compiled_objects(std::move(compiled.object), compiled.more_objects, compiled.hidden_functions,
-                                          source_.path);
     result.warnings = std::move(compiled.diagnostics);
     result.origin = FilterBytes::Origin::compiler;
     result.optimization = optimization;

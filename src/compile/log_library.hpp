@@ -2,7 +2,8 @@
 // alfwrapper is built (log_library.c) and linked into each filter
 // alfwrapper compiles, which declares them only (CompileRequest's
 // precompiled_log): their compile was a fifth of a library filter's
-// (bench/RESULTS.md).
+// (bench/RESULTS.md). The same link joins the two objects of a compile
+// split over two CPUs (CompileRequest::split_functions).
 #pragma once
 
 #include <cstdint>
