@@ -61,6 +61,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <new>
@@ -1036,25 +1037,6 @@ struct OtherHalf {
     }
 };
 
-// Opens once; waits until then.
-class Gate {
-public:
-    void open() {
-        std::lock_guard lock(mutex_);
-        open_ = true;
-        opened_.notify_all();
-    }
-    void wait() {
-        std::unique_lock lock(mutex_);
-        opened_.wait(lock, [&] { return open_; });
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable opened_;
-    bool open_ = false;
-};
-
 CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool lifetime_markers, bool split) {
     initialize_llvm();
     split = split && may_run_on_two_cpus();
@@ -1101,16 +1083,16 @@ CompileAttempt compile_once(const CompileRequest &request, bool with_pch, bool l
     CodeGenerator::Target wanted = target_of(invocation->getTargetOpts());
     OtherHalf other;
     auto other_invocation = split ? std::make_shared<clang::CompilerInvocation>(*invocation) : nullptr;
-    Gate generator_made;
+    std::latch generator_made(1);
     std::exception_ptr other_failed;
     auto on_the_other_cpu = [&] {
         try {
             generator.emplace(wanted);
-            generator_made.open();
+            generator_made.count_down();
             if (split) other.compile(request, with_pch, other_invocation);
         } catch (...) {
             other_failed = std::current_exception();
-            generator_made.open();
+            generator_made.count_down();
         }
     };
     std::thread thread;
