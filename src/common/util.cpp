@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -181,7 +180,7 @@ bool cgroups_allow_two_cpus(const std::string &self_cgroup, const std::string &r
         // The process's cgroup and each one above it, up to the root (which
         // has no limit of its own).
         for (std::string path = line.substr(3); path.size() > 1; path.resize(path.rfind('/'))) {
-            std::ifstream limit(root + path + "/cpu.max");
+            std::istringstream limit(read_kernel_file((root + path + "/cpu.max").c_str(), 64));
             std::string quota, period;
             if (!(limit >> quota >> period) || quota == "max") continue;
             char *end = nullptr;
@@ -197,10 +196,7 @@ bool may_run_on_two_cpus() {
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
     if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return false;
-    std::ifstream self("/proc/self/cgroup");
-    std::stringstream text;
-    text << self.rdbuf();
-    return cgroups_allow_two_cpus(text.str(), "/sys/fs/cgroup");
+    return cgroups_allow_two_cpus(read_kernel_file("/proc/self/cgroup"), "/sys/fs/cgroup");
 }
 
 void run_in_parallel(const std::function<void()> &here, const std::function<void()> &there) {
