@@ -90,10 +90,6 @@ bool lacks_function(std::span<const std::uint8_t> object, Named named) {
 
 }  // namespace
 
-std::vector<std::uint8_t> link_log_library(std::vector<std::uint8_t> object, const std::string &what) {
-    return link_compiled_objects(std::move(object), {}, {}, what);
-}
-
 std::vector<std::uint8_t> link_compiled_objects(std::vector<std::uint8_t> object,
                                                 const std::vector<std::vector<std::uint8_t>> &more,
                                                 const std::vector<std::string> &hidden, const std::string &what) {

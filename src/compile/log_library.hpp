@@ -13,18 +13,15 @@
 
 namespace alf {
 
-// `object` (a filter compiled with precompiled_log) with the library linked
-// in, by libbpf's static linker, where it calls the log's functions (as
-// it is otherwise). The functions come out static in the object's BTF, as
-// they are in a filter compiled whole: the verifier checks them in each
-// caller's context. Throws Error naming `what` (the filter's source) when
-// the object cannot be linked.
-std::vector<std::uint8_t> link_log_library(std::vector<std::uint8_t> object, const std::string &what);
-
-// The same for a compile split in two (CompileRequest::split_functions):
-// `object` and `more` linked into one, with the library where one of them
-// calls it, and the functions `hidden` names (hidden globals, so that the
-// objects reach each other's) made static in the BTF as well.
+// A compiled filter's object (precompiled_log) linked, by libbpf's static
+// linker, with `more`, the other object of a compile split in two
+// (CompileRequest::split_functions; empty for one compiled whole), and with
+// the library where one of them calls the log's functions; returned as it
+// is when there is nothing to link. The log's functions and those `hidden`
+// names (hidden globals, so that the objects reach each other's) come out
+// static in the linked object's BTF, as in a filter compiled whole: the
+// verifier checks them in each caller's context. Throws Error naming
+// `what` (the filter's source) when the objects cannot be linked.
 std::vector<std::uint8_t> link_compiled_objects(std::vector<std::uint8_t> object,
                                                 const std::vector<std::vector<std::uint8_t>> &more,
                                                 const std::vector<std::string> &hidden, const std::string &what);

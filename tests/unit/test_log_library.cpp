@@ -59,21 +59,21 @@ TEST_CASE("a compile declaring the drop log's functions, linked: static function
     TempDir dir("alf-log-library");
     std::vector<std::uint8_t> declared = compiled_declaring_the_log(dir);
     CHECK(btf_linkage(dir, declared, "alf_log_record_unparsed") == BTF_FUNC_EXTERN);
-    std::vector<std::uint8_t> linked = link_log_library(declared, "drops.c");
+    std::vector<std::uint8_t> linked = link_compiled_objects(declared, {}, {}, "drops.c");
     CHECK(linked != declared);
     CHECK(btf_linkage(dir, linked, "alf_log_record_unparsed") == BTF_FUNC_STATIC);
     CHECK(btf_linkage(dir, linked, "alf_log_record") == BTF_FUNC_STATIC);
     // An object that calls none of them comes back as it was.
-    CHECK(link_log_library(linked, "drops.c") == linked);
+    CHECK(link_compiled_objects(linked, {}, {}, "drops.c") == linked);
     // Bytes that are no object: nothing to link either.
     std::vector<std::uint8_t> junk = {1, 2, 3};
-    CHECK(link_log_library(junk, "junk") == junk);
+    CHECK(link_compiled_objects(junk, {}, {}, "junk") == junk);
 }
 
 TEST_CASE("a linked filter loads through alfwrapper's own loader and logs what it drops (needs root)" * root_suite) {
     require_root("loading a filter needs root (CAP_BPF)");
     TempDir dir("alf-log-library");
-    std::vector<std::uint8_t> linked = link_log_library(compiled_declaring_the_log(dir), "drops.c");
+    std::vector<std::uint8_t> linked = link_compiled_objects(compiled_declaring_the_log(dir), {}, {}, "drops.c");
     auto filter = FilterObject::open(linked, "drops");
     set_log_rate(filter, "drops", "1000");
     filter.load();
