@@ -7,6 +7,7 @@
 // callbacks compiled beside its program, and linked).
 #include "bpf/filter_object.hpp"
 #include "common/net_address.hpp"
+#include "common/util.hpp"
 #include "compile/builtin_filters.hpp"
 #include "compile/compiler.hpp"
 #include "compile/headers.hpp"
@@ -32,8 +33,10 @@ struct Net {
     unsigned length;
 };
 
-// filters/whitelist.c compiled as alfwrapper compiles a source.
+// filters/whitelist.c compiled as alfwrapper compiles a source; none where
+// the process may not use two CPUs (no compile is split there).
 std::vector<std::uint8_t> whitelist_compiled_split() {
+    if (!can_run_here(may_run_on_two_cpus(), "this process may not use two CPUs: no compile is split")) return {};
     CompileRequest request{.source_path = std::string(ALF_SOURCE_DIR) + "/filters/whitelist.c",
                            .runtime_headers = runtime_headers(),
                            .precompiled_log = true,
@@ -131,6 +134,7 @@ TEST_CASE("the whitelist filter admits exactly the sources its subnets hold (nee
     std::vector<std::pair<std::string, std::vector<std::uint8_t>>> objects = {
         {"built in", std::vector<std::uint8_t>(builtin.begin(), builtin.end())},
         {"compiled split", whitelist_compiled_split()}};
+    if (objects.back().second.empty()) objects.pop_back();
     for (std::size_t run = 0; run < objects.size() * 2; ++run) {
         const std::string &how = objects[run / 2].first;
         bool guarded = run % 2 != 0;
